@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: runs every benchmark, prints a table, and writes bench/results/latest.json (numbers,
+ * machine, date). BENCHMARKS.md records and explains them.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { benchWire } from './wire.js';
+import type { BenchResult } from './measure.js';
+
+const suites: Array<[string, () => Promise<BenchResult[]>]> = [['wire', benchWire]];
+try {
+  const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };
+  if (emu.benchEmu) suites.push(['emu', emu.benchEmu]);
+} catch (e) {
+  console.error(`emu benchmark unavailable: ${(e as Error).message}`);
+}
+
+const filter = process.argv[2];
+const all: Array<BenchResult & { suite: string }> = [];
+for (const [suite, fn] of suites) {
+  if (filter && !suite.includes(filter)) continue;
+  for (const r of await fn()) {
+    all.push({ suite, ...r });
+    console.log(`${suite.padEnd(5)} ${r.name.padEnd(78)} ${String(r.value).padStart(12)} ${r.unit}${r.note ? `   (${r.note})` : ''}`);
+  }
+}
+mkdirSync('bench/results', { recursive: true });
+const out = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  results: all,
+};
+writeFileSync('bench/results/latest.json', JSON.stringify(out, null, 2) + '\n');
+console.log('\nwritten: bench/results/latest.json');
