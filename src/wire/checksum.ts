@@ -4,16 +4,26 @@
  * regions compose: `finish(sum(b, sum(a)))`.
  */
 
-/** Adds the 16-bit big-endian words of `bytes[start, end)` to `acc` (an odd tail is padded with zero). */
+/**
+ * Adds the 16-bit big-endian words of `bytes[start, end)` to `acc` (an odd tail is padded with zero).
+ * Unrolled by four words; the sum is folded once per MiB so it stays an exact integer for any input.
+ */
 export function onesSum(bytes: Uint8Array, start = 0, end = bytes.length, acc = 0): number {
   let sum = acc;
   let i = start;
-  const last = end - 1;
-  for (; i < last; i += 2) {
-    sum += (bytes[i]! << 8) | bytes[i + 1]!;
-    // Fold occasionally to stay within 2^53 on very large inputs.
-    if (sum > 0x7fff_ffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  while (end - i >= 8) {
+    const chunkEnd = Math.min(end, i + 0x10_0000) - 7;
+    for (; i < chunkEnd; i += 8) {
+      sum +=
+        ((bytes[i]! << 8) | bytes[i + 1]!) +
+        ((bytes[i + 2]! << 8) | bytes[i + 3]!) +
+        ((bytes[i + 4]! << 8) | bytes[i + 5]!) +
+        ((bytes[i + 6]! << 8) | bytes[i + 7]!);
+    }
+    sum = foldSum(sum);
   }
+  const last = end - 1;
+  for (; i < last; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
   if (i < end) sum += bytes[i]! << 8;
   return sum;
 }
