@@ -247,9 +247,9 @@ export class CaptureReader {
           break;
         }
         case BlockType.EPB:
-          return this.readEpb(start, bodyStart, bodyEnd);
+          return this.readPacketBlock(false, start, bodyStart, bodyEnd);
         case BlockType.OPB:
-          return this.readOpb(start, bodyStart, bodyEnd);
+          return this.readPacketBlock(true, start, bodyStart, bodyEnd);
         case BlockType.SPB:
           return this.readSpb(start, bodyStart, bodyEnd);
         default:
@@ -375,14 +375,19 @@ export class CaptureReader {
     return itf;
   }
 
-  /** Enhanced Packet Block: interface id, 64-bit timestamp, captured and original lengths, data. */
-  private readEpb(start: number, bodyStart: number, bodyEnd: number): CapturedPacket | WireError {
+  /**
+   * Enhanced Packet Block, or the obsolete Packet Block (type 2) that has the same layout but a 16-bit
+   * interface id followed by a 16-bit drops count: interface id, 64-bit timestamp, captured and original
+   * lengths, data.
+   */
+  private readPacketBlock(obsolete: boolean, start: number, bodyStart: number, bodyEnd: number): CapturedPacket | WireError {
+    const blockName = obsolete ? 'packet block' : 'enhanced packet block';
     if (bodyEnd - bodyStart < 20) {
-      return new WireError('malformed', `bad pcapng enhanced packet block at offset ${start}: body shorter than 20 bytes`, start);
+      return new WireError('malformed', `bad pcapng ${blockName} at offset ${start}: body shorter than 20 bytes`, start);
     }
     const le = this.ngLittleEndian;
-    const interfaceId = this.view.getUint32(bodyStart, le);
-    const itf = this.interfaceAt(interfaceId, start, 'enhanced packet block');
+    const interfaceId = obsolete ? this.view.getUint16(bodyStart, le) : this.view.getUint32(bodyStart, le);
+    const itf = this.interfaceAt(interfaceId, start, blockName);
     if (itf instanceof WireError) return itf;
     const tsHigh = this.view.getUint32(bodyStart + 4, le);
     const tsLow = this.view.getUint32(bodyStart + 8, le);
@@ -392,31 +397,7 @@ export class CaptureReader {
     if (capturedLength > bodyEnd - dataStart) {
       return new WireError(
         'malformed',
-        `bad pcapng enhanced packet block at offset ${start}: captured length ${capturedLength} exceeds the ${bodyEnd - dataStart} bytes the block holds`,
-        start,
-      );
-    }
-    return this.packet(itf, interfaceId, tsHigh, tsLow, dataStart, capturedLength, originalLength);
-  }
-
-  /** Obsolete Packet Block (type 2): 16-bit interface id and drops count, then as an EPB. */
-  private readOpb(start: number, bodyStart: number, bodyEnd: number): CapturedPacket | WireError {
-    if (bodyEnd - bodyStart < 20) {
-      return new WireError('malformed', `bad pcapng packet block at offset ${start}: body shorter than 20 bytes`, start);
-    }
-    const le = this.ngLittleEndian;
-    const interfaceId = this.view.getUint16(bodyStart, le);
-    const itf = this.interfaceAt(interfaceId, start, 'packet block');
-    if (itf instanceof WireError) return itf;
-    const tsHigh = this.view.getUint32(bodyStart + 4, le);
-    const tsLow = this.view.getUint32(bodyStart + 8, le);
-    const capturedLength = this.view.getUint32(bodyStart + 12, le);
-    const originalLength = this.view.getUint32(bodyStart + 16, le);
-    const dataStart = bodyStart + 20;
-    if (capturedLength > bodyEnd - dataStart) {
-      return new WireError(
-        'malformed',
-        `bad pcapng packet block at offset ${start}: captured length ${capturedLength} exceeds the ${bodyEnd - dataStart} bytes the block holds`,
+        `bad pcapng ${blockName} at offset ${start}: captured length ${capturedLength} exceeds the ${bodyEnd - dataStart} bytes the block holds`,
         start,
       );
     }

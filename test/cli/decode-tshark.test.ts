@@ -14,34 +14,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { decodeCapture } from '../../src/cli/decode.js';
-
-const FIXTURES = 'fixtures/kernel';
-const haveTshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
-
-const SUBTYPE_NUMBERS: Record<string, number> = {
-  MP_CAPABLE: 0,
-  MP_JOIN: 1,
-  DSS: 2,
-  ADD_ADDR: 3,
-  RM_ADDR: 4,
-  MP_PRIO: 5,
-  MP_FAIL: 6,
-  MP_FASTCLOSE: 7,
-  MP_TCPRST: 8,
-};
+import { haveTshark, kernelFixtureFiles, KERNEL_FIXTURES, TSHARK_SKIP_REASON } from '../support/kernel-fixtures.js';
+import { MptcpSubtypeCode } from '../../src/wire/mptcp-option.js';
 
 type Json = Record<string, unknown>;
-
-function fixtureFiles(): string[] {
-  if (!existsSync(FIXTURES)) return [];
-  return readdirSync(FIXTURES)
-    .filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng'))
-    .sort()
-    .map((f) => join(FIXTURES, f));
-}
 
 function ourFrames(file: string): Map<number, Json> {
   let text = '';
@@ -101,7 +79,7 @@ function compareOption(where: string, t: Json, o: Json, problems: string[]): voi
     check(`${tsharkName}~${ourName}`, normalise(theirs), ourNormalise(o[ourName]));
   };
   const subtype = o['subtype'] as string;
-  check('subtype', Number(field('subtype')), SUBTYPE_NUMBERS[subtype] ?? o['subtypeValue']);
+  check('subtype', Number(field('subtype')), (MptcpSubtypeCode as Record<string, number>)[subtype] ?? o['subtypeValue']);
   check('length', Number(t['tcp.option_len']), o['length']);
   if (o['malformed'] !== undefined) return;
   const flags = field('flags') === undefined ? undefined : parseInt(String(field('flags')), 16);
@@ -236,12 +214,12 @@ function compareFile(file: string): string[] {
 }
 
 test('fixtures: the kernel captures are there', () => {
-  assert.ok(fixtureFiles().length > 0, `no captures in ${FIXTURES}/ (they are captured by scripts/capture-fixtures.sh)`);
+  assert.ok(kernelFixtureFiles().length > 0, `no captures in ${KERNEL_FIXTURES}/ (they are captured by scripts/capture-fixtures.sh)`);
 });
 
-test('decode --json agrees with tshark field by field on every kernel fixture', { skip: haveTshark ? false : 'tshark is not installed (apt-get install tshark)' }, () => {
-  const files = fixtureFiles();
-  assert.ok(files.length > 0, `no captures in ${FIXTURES}/`);
+test('decode --json agrees with tshark field by field on every kernel fixture', { skip: haveTshark ? false : TSHARK_SKIP_REASON }, () => {
+  const files = kernelFixtureFiles();
+  assert.ok(files.length > 0, `no captures in ${KERNEL_FIXTURES}/`);
   compared.clear();
   const problems: string[] = [];
   for (const file of files) problems.push(...compareFile(file));

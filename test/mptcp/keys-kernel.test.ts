@@ -13,35 +13,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { addAddrHmac, joinHmac, keyIdsn, keyToken } from '../../src/mptcp/keys.js';
 import { u64FromBigInt, u64ToDecimal, u64ToHex, type U64 } from '../../src/wire/u64.js';
 import { readCapture } from '../../src/wire/pcap.js';
 import { WireError } from '../../src/wire/errors.js';
 import { decodeFrame } from '../../src/cli/decode.js';
 import type { MptcpOption } from '../../src/wire/mptcp-option.js';
-
-const FIXTURES = 'fixtures/kernel';
-const haveTshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
-
-function fixtureFiles(): string[] {
-  if (!existsSync(FIXTURES)) return [];
-  return readdirSync(FIXTURES)
-    .filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng'))
-    .sort()
-    .map((f) => join(FIXTURES, f));
-}
+import { haveTshark, kernelFixtureFiles, KERNEL_FIXTURES, TSHARK_SKIP_REASON } from '../support/kernel-fixtures.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 test('fixtures: the kernel captures are there', () => {
-  assert.ok(fixtureFiles().length > 0, `no captures in ${FIXTURES}/`);
+  assert.ok(kernelFixtureFiles().length > 0, `no captures in ${KERNEL_FIXTURES}/`);
 });
 
-test('keyToken / keyIdsn equal tshark mptcp.expected_token / expected_idsn for every kernel key', { skip: haveTshark ? false : 'tshark is not installed (apt-get install tshark)' }, () => {
+test('keyToken / keyIdsn equal tshark mptcp.expected_token / expected_idsn for every kernel key', { skip: haveTshark ? false : TSHARK_SKIP_REASON }, () => {
   let checked = 0;
-  for (const file of fixtureFiles()) {
+  for (const file of kernelFixtureFiles()) {
     const r = spawnSync(
       'tshark',
       ['-r', file, '-o', 'tcp.analyze_sequence_numbers:TRUE', '-o', 'mptcp.analyze_mptcp:TRUE', '-Y', 'tcp.options.mptcp.sendkey',
@@ -72,7 +61,7 @@ interface Sent {
 
 test('joinHmac and addAddrHmac reproduce the kernel HMACs of every MP_JOIN and ADD_ADDR in the fixtures', () => {
   const counts = { synAck: 0, ack: 0, addAddr: 0 };
-  for (const file of fixtureFiles()) {
+  for (const file of kernelFixtureFiles()) {
     const capture = readCapture(readFileSync(file));
     assert.ok(!(capture instanceof WireError), `${file}: ${String(capture)}`);
     // Pass 1: every MPTCP option with its direction.

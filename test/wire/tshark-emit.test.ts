@@ -15,11 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emitIpHeader, ipHeaderLength, IpProtocol } from '../../src/wire/ip.js';
 import { emitTcpSegment, TcpFlags, tcpHeaderLength, type TcpOption } from '../../src/wire/tcp.js';
-import { dssFlags, MpCapableFlag, mptcpOptionLength, MpTcpRstFlag, type MptcpOption } from '../../src/wire/mptcp-option.js';
+import { dssFlags, MpCapableFlag, mptcpOptionLength, MptcpSubtypeCode, MpTcpRstFlag, type MptcpOption } from '../../src/wire/mptcp-option.js';
 import { pcapBytes } from '../../src/wire/pcap.js';
 import { formatAddress, parseAddress } from '../../src/wire/address.js';
 import { u64, u64FromBigInt, u64ToDecimal, type U64 } from '../../src/wire/u64.js';
 import { addAddrHmac, joinHmac, keyToken } from '../../src/mptcp/keys.js';
+import { haveTshark, TSHARK_SKIP_REASON } from '../support/kernel-fixtures.js';
 
 const { SYN, ACK, RST, FIN, PSH } = TcpFlags;
 
@@ -159,20 +160,6 @@ function everyOptionCapture(): { bytes: Uint8Array; options: string[][]; infinit
   return { bytes: pcapBytes(packets), options, infinite, reprs };
 }
 
-const SUBTYPE_NUMBERS: Record<string, number> = {
-  MP_CAPABLE: 0,
-  MP_JOIN: 1,
-  DSS: 2,
-  ADD_ADDR: 3,
-  RM_ADDR: 4,
-  MP_PRIO: 5,
-  MP_FAIL: 6,
-  MP_FASTCLOSE: 7,
-  MP_TCPRST: 8,
-};
-
-const haveTshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
-
 /** Every object under `node` (depth first) with its key, for walking tshark's JSON tree. */
 function* walk(node: unknown, key = ''): Generator<[string, unknown]> {
   yield [key, node];
@@ -246,7 +233,7 @@ function expectedTsharkFields(o: MptcpOption): Array<[string, unknown]> {
 const PI_WARN = 0x00600000;
 const PI_MALFORMED_GROUP = 0x07000000;
 
-test('tshark decodes every MPTCP option variant we emit: same subtypes, nothing malformed, no MPTCP warnings', { skip: haveTshark ? false : 'tshark is not installed (apt-get install tshark)' }, () => {
+test('tshark decodes every MPTCP option variant we emit: same subtypes, nothing malformed, no MPTCP warnings', { skip: haveTshark ? false : TSHARK_SKIP_REASON }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tshark-emit-'));
   try {
     const { bytes, options, infinite, reprs } = everyOptionCapture();
@@ -303,7 +290,7 @@ test('tshark decodes every MPTCP option variant we emit: same subtypes, nothing 
           }
         }
       });
-      const expected = options[i]!.map((name) => (name.startsWith('unknown:') ? name.slice(8) : String(SUBTYPE_NUMBERS[name])));
+      const expected = options[i]!.map((name) => (name.startsWith('unknown:') ? name.slice(8) : String((MptcpSubtypeCode as Record<string, number>)[name])));
       if (subtypes.join(',') !== expected.join(',')) {
         problems.push(`frame ${frameNo}: tshark subtypes [${subtypes.join(',')}], we emitted [${expected.join(',')}] (${options[i]!.join(',')})`);
       }
