@@ -23,9 +23,9 @@
 #
 #     client ns                          server ns
 #   c1 02:00:00:00:01:02  <-- veth -->  s1 02:00:00:00:01:01
-#      198.18.1.2/24  2001:2:1::2/64       198.18.1.1/24  2001:2:1::1/64
+#      198.18.1.2/24  2001:2:0:1::2/64       198.18.1.1/24  2001:2:0:1::1/64
 #   c2 02:00:00:00:02:02  <-- veth -->  s2 02:00:00:00:02:01
-#      198.18.2.2/24  2001:2:2::2/64       198.18.2.1/24  2001:2:2::1/64
+#      198.18.2.2/24  2001:2:0:2::2/64       198.18.2.1/24  2001:2:0:2::1/64
 #
 # Policy routing: the client sends through the interface owning the source
 # address, the server answers via the client address' link; each subflow
@@ -124,15 +124,15 @@ setup_topology() {
     nss python3 "$OFFLOAD" "s$k" 2>/dev/null
     ip -n "$CLI" addr add "198.18.$k.2/24" dev "c$k"
     ip -n "$SRV" addr add "198.18.$k.1/24" dev "s$k"
-    ip -n "$CLI" addr add "2001:2:$k::2/64" dev "c$k" nodad
-    ip -n "$SRV" addr add "2001:2:$k::1/64" dev "s$k" nodad
+    ip -n "$CLI" addr add "2001:2:0:$k::2/64" dev "c$k" nodad
+    ip -n "$SRV" addr add "2001:2:0:$k::1/64" dev "s$k" nodad
     ip -n "$CLI" link set "c$k" up
     ip -n "$SRV" link set "s$k" up
     # Client: source-based routing, traffic from the address on cK leaves via
     # cK (so a subflow bound to cK never gets its replies on the other link).
     ip -n "$CLI" rule add from "198.18.$k.2" lookup "10$k" pref "10$k"
     ip -n "$CLI" route add default dev "c$k" table "10$k"
-    ip -n "$CLI" -6 rule add from "2001:2:$k::2" lookup "10$k" pref "10$k"
+    ip -n "$CLI" -6 rule add from "2001:2:0:$k::2" lookup "10$k" pref "10$k"
     ip -n "$CLI" -6 route add default dev "c$k" table "10$k"
   done
   # Server: plain destination routing (connected routes), so it always answers
@@ -144,10 +144,10 @@ setup_topology() {
   # of the other side is reachable on-link through either interface.
   local a
   for k in 1 2; do
-    for a in 198.18.1.1 198.18.2.1 2001:2:1::1 2001:2:2::1; do
+    for a in 198.18.1.1 198.18.2.1 2001:2:0:1::1 2001:2:0:2::1; do
       ip -n "$CLI" neigh replace "$a" lladdr "02:00:00:00:0$k:01" dev "c$k" nud permanent
     done
-    for a in 198.18.1.2 198.18.2.2 2001:2:1::2 2001:2:2::2; do
+    for a in 198.18.1.2 198.18.2.2 2001:2:0:1::2 2001:2:0:2::2; do
       ip -n "$SRV" neigh replace "$a" lladdr "02:00:00:00:0$k:02" dev "s$k" nud permanent
     done
   done
@@ -315,10 +315,10 @@ scenario_ipv6() {
   # Join from the client's second address + ADD_ADDR of the server's second
   # address (IPv6 ADD_ADDR) and a join towards it.
   limits "$CLI" 2 2; limits "$SRV" 2 2
-  nsc ip mptcp endpoint add 2001:2:2::2 dev c2 id 2 subflow
-  nss ip mptcp endpoint add 2001:2:2::1 dev s2 id 2 signal
+  nsc ip mptcp endpoint add 2001:2:0:2::2 dev c2 id 2 subflow
+  nss ip mptcp endpoint add 2001:2:0:2::1 dev s2 id 2 signal
   start_capture ipv6
-  run_conn ipv6 2001:2:1::1 10008 send:1200 subflows:2 $SPREAD sleep:0.1 close
+  run_conn ipv6 2001:2:0:1::1 10008 send:1200 subflows:2 $SPREAD sleep:0.1 close
   stop_capture ipv6
 }
 
@@ -338,7 +338,7 @@ scenario_mixed() {
   # IPv4 initial subflow on a dual-stack (AF_INET6, v4-mapped) socket; the
   # server announces an IPv6 address, the client joins it over IPv6.
   limits "$CLI" 2 2; limits "$SRV" 2 2
-  nss ip mptcp endpoint add 2001:2:2::1 dev s2 id 2 signal
+  nss ip mptcp endpoint add 2001:2:0:2::1 dev s2 id 2 signal
   start_capture mixed
   run_conn mixed "::ffff:198.18.1.1" 10010 send:1200 subflows:1 $SPREAD sleep:0.1 close
   stop_capture mixed

@@ -19,16 +19,16 @@ test('prefixContains: byte and bit boundaries, families', () => {
 
 test('routing: on-link routes, longest prefix wins, source selection per family', () => {
   const rt = new RoutingTable();
-  rt.addInterface('eth0', ['198.18.1.2/24', '2001:2:1::2/64']);
+  rt.addInterface('eth0', ['198.18.1.2/24', '2001:2:0:1::2/64']);
   rt.addInterface('eth1', ['198.18.2.2/24']);
   rt.addRoute({ prefix: a('0.0.0.0'), prefixLength: 0, ifaceId: 1 });
   assert.equal(rt.routeFor(a('198.18.1.1'))?.ifaceId, 0);
   assert.equal(rt.routeFor(a('198.18.2.1'))?.ifaceId, 1);
   assert.equal(rt.routeFor(a('198.19.0.1'))?.ifaceId, 1, 'default route');
-  assert.equal(rt.routeFor(a('2001:2:9::1')), undefined, 'no IPv6 default');
+  assert.equal(rt.routeFor(a('2001:2:0:9::1')), undefined, 'no IPv6 default');
   assert.equal(formatAddress(rt.selectSource(a('198.18.1.1'))!.source), '198.18.1.2');
   assert.equal(formatAddress(rt.selectSource(a('198.18.2.1'))!.source), '198.18.2.2');
-  assert.equal(formatAddress(rt.selectSource(a('2001:2:1::1'))!.source), '2001:2:1::2');
+  assert.equal(formatAddress(rt.selectSource(a('2001:2:0:1::1'))!.source), '2001:2:0:1::2');
   assert.equal(formatAddress(rt.selectSource(a('198.19.0.1'))!.source), '198.18.2.2', 'default route: an address of its interface');
   assert.equal(rt.isLocalAddress(a('198.18.2.2')), true);
   assert.equal(rt.isLocalAddress(a('198.18.2.3')), false);
