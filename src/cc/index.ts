@@ -1,0 +1,20 @@
+/** Congestion control: the contract, the registry and the built-in controllers. */
+export type * from './types.js';
+export {
+  DEFAULT_CONGESTION_CONTROL,
+  congestionControlNames,
+  createCongestionControl,
+  registerCongestionControl,
+} from './registry.js';
+export { ABC_LIMIT_SEGMENTS, RenoController, createReno, initialWindowBytes } from './reno.js';
+export {
+  CUBIC_ALPHA,
+  CUBIC_BETA,
+  CUBIC_C,
+  CubicController,
+  HYSTART,
+  createCubic,
+  cubicFactory,
+  type CubicOptions,
+  type HystartPhase,
+} from './cubic.js';
