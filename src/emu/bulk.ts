@@ -1,0 +1,297 @@
+/**
+ * A bulk-transfer scenario on the emulator: two hosts joined by a duplex link, one connection, `bytes` of
+ * deterministic pseudo-random data sent one way (or both ways), SHA-256 of what was sent and of what was
+ * received. Used by the transfer tests, the goodput benchmark and the demo. Virtual time only.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Network, type EmuHost } from './network.js';
+import type { LinkConfig } from './link.js';
+import type { Micros } from './sim.js';
+import { Host, type HostEvent } from '../stack/host.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpConfig, TcpError, TcpInfo } from '../tcp/types.js';
+
+/** An EmuHost that runs an application callback on every host event, right after each input. */
+export class AppHost implements EmuHost {
+  constructor(
+    readonly host: Host,
+    private readonly onEvent: (now: Micros, event: HostEvent) => void,
+    /** Called after every input, after events: lets the application act on state (e.g. resume reading). */
+    private readonly afterInput: (now: Micros) => void = () => {},
+  ) {}
+
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+    this.host.handlePacket(now, ifaceId, bytes);
+    this.drain(now);
+  }
+
+  handleTimeout(now: Micros): void {
+    this.host.handleTimeout(now);
+    this.drain(now);
+  }
+
+  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
+    return this.host.pollTransmit(now);
+  }
+
+  pollTimeout(): Micros | undefined {
+    return this.host.pollTimeout();
+  }
+
+  /** Delivers pending host events to the application. */
+  drain(now: Micros): void {
+    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) this.onEvent(now, e);
+    this.afterInput(now);
+  }
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), produced in chunks, hashed as they are produced. */
+export class PatternSource {
+  private state: number;
+  private produced = 0;
+  readonly hash: Hash = createHash('sha256');
+
+  constructor(
+    readonly total: number,
+    seed = 0x9e3779b9,
+    private readonly chunkBytes = 64 * 1024,
+  ) {
+    this.state = seed >>> 0 || 1;
+  }
+
+  get remaining(): number {
+    return this.total - this.produced;
+  }
+
+  /** The next chunk (a fresh buffer: the stack keeps a reference to it until it is acknowledged). */
+  next(): Uint8Array | undefined {
+    const n = Math.min(this.chunkBytes, this.total - this.produced);
+    if (n <= 0) return undefined;
+    const words = new Uint32Array(Math.ceil(n / 4));
+    let x = this.state;
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      words[i] = x;
+    }
+    this.state = x;
+    const chunk = new Uint8Array(words.buffer, 0, n);
+    this.hash.update(chunk);
+    this.produced += n;
+    return chunk;
+  }
+}
+
+/** One direction of a transfer: a source that writes with backpressure, a sink that reads and hashes. */
+class Flow {
+  readonly sinkHash: Hash = createHash('sha256');
+  received = 0;
+  finished = false;
+  private pending: Uint8Array | undefined;
+  private shutdownSent = false;
+  /** While true the reader does not read (to exercise zero windows). */
+  paused = false;
+
+  constructor(readonly source: PatternSource) {}
+
+  /** Writes as much as the send buffer takes; half-closes after the last byte. */
+  pump(conn: TcpConnection): void {
+    for (;;) {
+      const chunk = this.pending ?? this.source.next();
+      if (!chunk) break;
+      const n = conn.write(chunk);
+      if (n < chunk.length) {
+        this.pending = chunk.subarray(n);
+        return;
+      }
+      this.pending = undefined;
+    }
+    if (!this.shutdownSent) {
+      this.shutdownSent = true;
+      conn.shutdown();
+    }
+  }
+
+  drainReads(conn: TcpConnection): void {
+    if (this.paused) return;
+    for (let b = conn.read(); b; b = conn.read()) {
+      this.sinkHash.update(b);
+      this.received += b.length;
+    }
+  }
+}
+
+/** Scenario parameters. */
+export interface BulkOptions {
+  readonly bytes: number;
+  /** Also send `bytes` from server to client at the same time. */
+  readonly bidirectional?: boolean;
+  /** Link client->server and server->client (the latter defaults to the former). */
+  readonly forward: LinkConfig;
+  readonly backward?: LinkConfig;
+  readonly seed?: number;
+  readonly tcp?: TcpConfig;
+  readonly serverTcp?: TcpConfig;
+  readonly clientTcp?: TcpConfig;
+  /** The server stops reading during [start, end) of virtual time (zero-window test). */
+  readonly serverPause?: { readonly startMicros: Micros; readonly endMicros: Micros };
+  /** Give up after this much virtual time (default 600 s) or this many events (default 50M). */
+  readonly maxVirtualMicros?: Micros;
+  readonly maxEvents?: number;
+  /** Called with the network before the run (attach taps, schedule link changes). */
+  readonly setup?: (network: Network) => void;
+}
+
+/** What happened. */
+export interface BulkResult {
+  readonly completed: boolean;
+  /** Virtual time from connect to the last byte read (both directions when bidirectional). */
+  readonly durationMicros: Micros;
+  readonly sentSha256: string;
+  readonly receivedSha256: string;
+  readonly receivedBytes: number;
+  readonly reverseSentSha256?: string;
+  readonly reverseReceivedSha256?: string;
+  readonly reverseReceivedBytes?: number;
+  readonly clientInfo?: TcpInfo;
+  readonly serverInfo?: TcpInfo;
+  readonly clientError?: TcpError;
+  readonly serverError?: TcpError;
+  readonly events: number;
+  /** Both connections reached CLOSED or TIME-WAIT after the transfer (graceful close both ways). */
+  readonly closedCleanly: boolean;
+}
+
+const SECRET_CLIENT = new Uint8Array(32).fill(1);
+const SECRET_SERVER = new Uint8Array(32).fill(2);
+
+/** Runs one bulk transfer between 198.18.0.1 (client) and 198.18.0.2 (server), port 5201. */
+export function runBulkTransfer(options: BulkOptions): BulkResult {
+  const network = new Network({ seed: options.seed ?? 1 });
+  const clientHost = new Host({ name: 'client', secret: SECRET_CLIENT, tcp: { ...options.tcp, ...options.clientTcp } });
+  const serverHost = new Host({ name: 'server', secret: SECRET_SERVER, tcp: { ...options.tcp, ...options.serverTcp } });
+  clientHost.addInterface('eth0', ['198.18.0.1/24'], options.forward.mtu ?? 1500);
+  serverHost.addInterface('eth0', ['198.18.0.2/24'], options.forward.mtu ?? 1500);
+
+  const up = new Flow(new PatternSource(options.bytes, (options.seed ?? 1) * 7919));
+  const down = options.bidirectional ? new Flow(new PatternSource(options.bytes, (options.seed ?? 1) * 104729)) : undefined;
+  let clientConn: TcpConnection | undefined;
+  let serverConn: TcpConnection | undefined;
+  let clientError: TcpError | undefined;
+  let serverError: TcpError | undefined;
+  let doneAt: Micros | undefined;
+  const pause = options.serverPause;
+
+  const checkDone = (now: Micros) => {
+    if (doneAt === undefined && up.finished && (!down || down.finished)) doneAt = now;
+  };
+
+  const client = new AppHost(
+    clientHost,
+    (now, e) => {
+      if (e.type !== 'tcp') return;
+      const c = e.connection;
+      switch (e.event.type) {
+        case 'established':
+        case 'writable':
+          up.pump(c);
+          break;
+        case 'readable':
+          if (down) down.drainReads(c);
+          break;
+        case 'end':
+          if (down) {
+            down.drainReads(c);
+            down.finished = true;
+            checkDone(now);
+          }
+          break;
+        case 'closed':
+          clientError = e.event.error;
+          break;
+      }
+    },
+  );
+  const server = new AppHost(
+    serverHost,
+    (now, e) => {
+      if (e.type === 'connection') {
+        serverConn = e.connection;
+        if (down) down.pump(e.connection);
+        return;
+      }
+      const c = e.connection;
+      switch (e.event.type) {
+        case 'writable':
+          if (down) down.pump(c);
+          break;
+        case 'readable':
+          up.drainReads(c);
+          break;
+        case 'end':
+          up.drainReads(c);
+          if (!up.paused) {
+            up.finished = true;
+            if (!down) c.shutdown();
+            checkDone(now);
+          }
+          break;
+        case 'closed':
+          serverError = e.event.error;
+          break;
+      }
+    },
+    (now) => {
+      if (!pause || !serverConn) return;
+      const paused = now >= pause.startMicros && now < pause.endMicros;
+      if (up.paused && !paused) {
+        up.paused = false;
+        up.drainReads(serverConn);
+        if (serverConn.state === 'CLOSE-WAIT' && serverConn.readableBytes === 0 && !up.finished) {
+          up.finished = true;
+          if (!down) serverConn.shutdown();
+          checkDone(now);
+        }
+      } else if (paused) up.paused = true;
+    },
+  );
+
+  const c = network.addHost('client', client);
+  const s = network.addHost('server', server);
+  network.connect([c, 0], [s, 0], { config: options.forward, backward: options.backward ?? options.forward });
+  options.setup?.(network);
+  if (pause) {
+    // Wake the server at the end of the pause so it resumes reading even if no packet arrives then.
+    network.sim.schedule(pause.endMicros, () => {
+      server.drain(network.sim.now);
+      network.wake(s);
+    });
+    network.sim.schedule(pause.startMicros, () => server.drain(network.sim.now));
+  }
+
+  serverHost.listen(5201);
+  const start = network.sim.now;
+  clientConn = clientHost.connect(start, '198.18.0.2', 5201);
+  network.wake(c);
+  const maxTime = start + (options.maxVirtualMicros ?? 600_000_000);
+  network.driveBounded(maxTime, options.maxEvents ?? 50_000_000);
+
+  const closedCleanly = [clientConn, serverConn].every((x) => x !== undefined && (x.state === 'CLOSED' || x.state === 'TIME-WAIT'));
+  return {
+    completed: doneAt !== undefined,
+    durationMicros: (doneAt ?? network.sim.now) - start,
+    sentSha256: up.source.hash.digest('hex'),
+    receivedSha256: up.sinkHash.digest('hex'),
+    receivedBytes: up.received,
+    ...(down
+      ? { reverseSentSha256: down.source.hash.digest('hex'), reverseReceivedSha256: down.sinkHash.digest('hex'), reverseReceivedBytes: down.received }
+      : {}),
+    clientInfo: clientConn.info(),
+    serverInfo: serverConn?.info(),
+    clientError,
+    serverError,
+    events: network.sim.eventsProcessed,
+    closedCleanly,
+  };
+}

@@ -1,0 +1,403 @@
+/**
+ * A host: interfaces and addresses, routing, IP in and out, TCP demultiplexing by 4-tuple, listeners, and
+ * RSTs for segments to closed ports (RFC 9293 section 3.10.7.1, as Linux answers them). Sans-IO: it
+ * implements the core contract (ARCHITECTURE.md) and so plugs into the emulator (`EmuHost`) and into the
+ * real-time driver (`DrivenStack`) unchanged.
+ *
+ * Call order: `handlePacket` / `handleTimeout` / application calls on connections, then
+ * `pollTransmit` until undefined, `pollEvent` until undefined, and arm one timer at `pollTimeout()`.
+ *
+ * Buffer ownership: a packet given to `handlePacket` belongs to the host from then on (received payloads
+ * are handed to the application as views, never copied), so a caller must not reuse it. Every packet
+ * `pollTransmit` returns is a fresh buffer that the caller owns.
+ */
+import { emitIpHeader, ipHeaderLength, IpProtocol, parseIpPacket } from '../wire/ip.js';
+import { emitTcpSegment, parseTcpSegment, tcpHeaderLength, TcpFlags, type TcpSegment, type TcpSegmentRepr } from '../wire/tcp.js';
+import { addressEqual, formatAddress, parseAddress } from '../wire/address.js';
+import { isWireError } from '../wire/errors.js';
+import { TcpConnection, type TcpEndpoints } from '../tcp/connection.js';
+import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
+import { RoutingTable, type HostInterface } from './routing.js';
+import { EphemeralPorts, initialSequenceNumber } from './isn.js';
+
+/** Host configuration. */
+export interface HostOptions {
+  /** For logs and errors. */
+  readonly name?: string;
+  /**
+   * Secret for ISNs (RFC 6528) and ephemeral ports (RFC 6056). The host never draws randomness itself:
+   * real-time callers pass `crypto.randomBytes(32)`; tests pass a fixed value for reproducible runs.
+   */
+  readonly secret: Uint8Array;
+  /** Defaults for every connection of this host (each listener/connect may override). */
+  readonly tcp?: TcpConfig;
+  /** Verify IPv4 header and TCP checksums on input (default true). */
+  readonly verifyChecksums?: boolean;
+}
+
+/** A passive socket: SYNs to `port` (on `address`, or any local address) create connections. */
+export class Listener {
+  /** Children in SYN-RECEIVED, not yet reported. */
+  pending = 0;
+  closed = false;
+
+  constructor(
+    readonly port: number,
+    readonly address: Uint8Array | undefined,
+    readonly config: TcpConfig | undefined,
+    /** Most children allowed in SYN-RECEIVED at once; further SYNs are dropped (Linux: SYN queue). */
+    readonly backlog: number,
+    private readonly host: Host,
+  ) {}
+
+  /** Stops accepting; existing connections are unaffected. */
+  close(): void {
+    this.closed = true;
+    this.host.removeListener(this);
+  }
+}
+
+/** What `pollEvent` reports. */
+export type HostEvent =
+  /** A connection to a listener completed its handshake (like accept(2) returning). */
+  | { readonly type: 'connection'; readonly listener: Listener; readonly connection: TcpConnection }
+  /** An event of one connection. */
+  | { readonly type: 'tcp'; readonly connection: TcpConnection; readonly event: TcpEvent };
+
+/** Counters of the host's IP/TCP input and output (like a few lines of `nstat`). */
+export interface HostCounters {
+  packetsIn: number;
+  packetsOut: number;
+  /** IP packets that did not parse (truncated, bad header checksum, fragments). */
+  ipErrors: number;
+  /** TCP segments with a bad checksum or header. */
+  tcpErrors: number;
+  /** Packets for an address that is not ours. */
+  notForUs: number;
+  /** Non-TCP packets (ICMP and others), ignored. */
+  otherProtocols: number;
+  /** RSTs sent for segments that matched no connection or listener. */
+  resetsSent: number;
+  /** SYNs dropped because a listener's backlog was full. */
+  synDropped: number;
+  /** Connections whose route disappeared (packets dropped). */
+  noRoute: number;
+}
+
+interface ConnectionEntry {
+  readonly connection: TcpConnection;
+  readonly ifaceId: number;
+  readonly listener: Listener | undefined;
+  /** The listener was told about this child. */
+  reported: boolean;
+}
+
+/** A host running TCP over its interfaces. */
+export class Host {
+  readonly name: string;
+  readonly routing = new RoutingTable();
+  readonly counters: HostCounters = {
+    packetsIn: 0,
+    packetsOut: 0,
+    ipErrors: 0,
+    tcpErrors: 0,
+    notForUs: 0,
+    otherProtocols: 0,
+    resetsSent: 0,
+    synDropped: 0,
+    noRoute: 0,
+  };
+
+  private readonly secret: Uint8Array;
+  private readonly tcpDefaults: TcpConfig;
+  private readonly verify: boolean;
+  private readonly ports: EphemeralPorts;
+  /** Connections by (localPort << 16 | remotePort); several share a key when addresses differ. */
+  private readonly byPorts = new Map<number, ConnectionEntry[]>();
+  private readonly entries: ConnectionEntry[] = [];
+  private readonly listeners: Listener[] = [];
+  /** Packets generated outside connections (RSTs), sent before connection output. */
+  private readonly outbox: { ifaceId: number; bytes: Uint8Array }[] = [];
+  private readonly events: HostEvent[] = [];
+  private cursor = 0;
+
+  constructor(options: HostOptions) {
+    this.name = options.name ?? 'host';
+    this.secret = options.secret;
+    this.tcpDefaults = options.tcp ?? {};
+    this.verify = options.verifyChecksums ?? true;
+    this.ports = new EphemeralPorts(options.secret);
+  }
+
+  /** Adds an interface with addresses in CIDR form ("198.18.0.2/24", "2001:2::2/64"). */
+  addInterface(name: string, cidrs: readonly string[], mtu = 1500): HostInterface {
+    return this.routing.addInterface(name, cidrs, mtu);
+  }
+
+  /** Listens on `port` (all local addresses, or `address`). */
+  listen(port: number, options: { address?: string; config?: TcpConfig; backlog?: number } = {}): Listener {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+    const address = options.address === undefined ? undefined : this.parseLocal(options.address);
+    for (const l of this.listeners) {
+      if (l.port === port && (!l.address || !address || addressEqual(l.address, address))) {
+        throw new Error(`address in use: port ${port} is already listening (EADDRINUSE)`);
+      }
+    }
+    const listener = new Listener(port, address, options.config, options.backlog ?? 4096, this);
+    this.listeners.push(listener);
+    return listener;
+  }
+
+  /** Opens a connection; the SYN leaves on the next `pollTransmit`. Throws on a bad address or no route. */
+  connect(
+    now: Micros,
+    remoteAddress: string | Uint8Array,
+    remotePort: number,
+    options: { localAddress?: string; localPort?: number; config?: TcpConfig } = {},
+  ): TcpConnection {
+    const remote = typeof remoteAddress === 'string' ? parseAddress(remoteAddress) : remoteAddress;
+    if (!remote) throw new Error(`bad address "${String(remoteAddress)}"`);
+    if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) throw new Error(`bad port ${remotePort}`);
+    let local: Uint8Array;
+    let ifaceId: number;
+    if (options.localAddress !== undefined) {
+      local = this.parseLocal(options.localAddress);
+      const route = this.routing.routeFor(remote);
+      ifaceId = route?.ifaceId ?? this.routing.interfaceOf(local);
+    } else {
+      const selected = this.routing.selectSource(remote);
+      if (!selected) throw new Error(`no route to ${formatAddress(remote)} (ENETUNREACH)`);
+      local = selected.source;
+      ifaceId = selected.ifaceId;
+    }
+    if (local.length !== remote.length) throw new Error('local and remote addresses are of different families');
+    const localPort =
+      options.localPort ?? this.ports.allocate(local, remote, remotePort, (p) => this.find(local, p, remote, remotePort) === undefined);
+    if (localPort === undefined) throw new Error('no free ephemeral port (EADDRNOTAVAIL)');
+    if (this.find(local, localPort, remote, remotePort)) throw new Error('4-tuple in use (EADDRINUSE)');
+    const endpoints: TcpEndpoints = { localAddress: local, localPort, remoteAddress: remote, remotePort };
+    const config = this.connectionConfig(options.config, ifaceId, remote);
+    const connection = TcpConnection.connect(now, endpoints, initialSequenceNumber(this.secret, endpoints, now), config);
+    this.register(connection, ifaceId, undefined);
+    return connection;
+  }
+
+  /** All live connections (including TIME-WAIT). */
+  connections(): TcpConnection[] {
+    return this.entries.map((e) => e.connection);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Core contract
+
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+    this.counters.packetsIn++;
+    const ip = parseIpPacket(bytes, { verifyChecksum: this.verify });
+    if (isWireError(ip)) {
+      this.counters.ipErrors++;
+      return;
+    }
+    if (ip.protocol !== IpProtocol.TCP) {
+      this.counters.otherProtocols++; // ICMP and the rest: ignored safely
+      return;
+    }
+    if (!this.routing.isLocalAddress(ip.dst)) {
+      this.counters.notForUs++;
+      return;
+    }
+    const seg = parseTcpSegment(ip.payload, this.verify ? ip : undefined);
+    if (isWireError(seg)) {
+      this.counters.tcpErrors++;
+      return;
+    }
+    const entry = this.find(ip.dst, seg.dstPort, ip.src, seg.srcPort);
+    if (entry) {
+      entry.connection.handleSegment(now, seg);
+      return;
+    }
+    const listener = this.findListener(ip.dst, seg.dstPort);
+    const f = seg.flags;
+    if (listener && (f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN) {
+      if (listener.pending >= listener.backlog) {
+        this.counters.synDropped++;
+        return;
+      }
+      const endpoints: TcpEndpoints = { localAddress: ip.dst, localPort: seg.dstPort, remoteAddress: ip.src, remotePort: seg.srcPort };
+      const route = this.routing.routeFor(ip.src);
+      const outIface = route?.ifaceId ?? ifaceId;
+      const config = this.connectionConfig(listener.config, outIface, ip.src);
+      const connection = TcpConnection.accept(now, endpoints, initialSequenceNumber(this.secret, endpoints, now), seg, config);
+      listener.pending++;
+      this.register(connection, outIface, listener);
+      return;
+    }
+    // LISTEN with a non-SYN, or no socket at all: RFC 9293 3.10.7.1/3.10.7.2 reset generation.
+    this.sendReset(ifaceId, ip.dst, ip.src, seg);
+  }
+
+  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
+    const queued = this.outbox.shift();
+    if (queued) {
+      this.counters.packetsOut++;
+      return queued;
+    }
+    const n = this.entries.length;
+    for (let i = 0; i < n; i++) {
+      const idx = (this.cursor + i) % n;
+      const entry = this.entries[idx]!;
+      const repr = entry.connection.pollTransmit(now);
+      if (!repr) continue;
+      this.cursor = idx; // it may have more: ask it first next time
+      const { endpoints } = entry.connection;
+      this.counters.packetsOut++;
+      return { ifaceId: entry.ifaceId, bytes: this.buildPacket(endpoints.localAddress, endpoints.remoteAddress, repr) };
+    }
+    return undefined;
+  }
+
+  /**
+   * The earliest deadline of any connection. Asked of the connections each time rather than cached, so an
+   * application call on a connection (write, read, close) never needs to notify the host; O(connections).
+   */
+  pollTimeout(): Micros | undefined {
+    let min: Micros | undefined;
+    for (const e of this.entries) {
+      const d = e.connection.pollTimeout();
+      if (d !== undefined && (min === undefined || d < min)) min = d;
+    }
+    return min;
+  }
+
+  handleTimeout(now: Micros): void {
+    for (const e of this.entries) {
+      const d = e.connection.pollTimeout();
+      if (d !== undefined && d <= now) e.connection.handleTimeout(now);
+    }
+  }
+
+  pollEvent(): HostEvent | undefined {
+    const queued = this.events.shift();
+    if (queued) return queued;
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      const event = entry.connection.pollEvent();
+      if (!event) {
+        if (entry.connection.state === 'CLOSED') {
+          this.unregister(entry);
+          i--;
+        }
+        continue;
+      }
+      if (entry.listener && !entry.reported && event.type === 'established') {
+        entry.reported = true;
+        entry.listener.pending--;
+        if (!entry.listener.closed) this.events.push({ type: 'connection', listener: entry.listener, connection: entry.connection });
+        else entry.connection.abort();
+      }
+      if (entry.listener && !entry.reported && event.type === 'closed') {
+        entry.reported = true; // died in SYN-RECEIVED: never reported to the application
+        entry.listener.pending--;
+        continue;
+      }
+      this.events.push({ type: 'tcp', connection: entry.connection, event });
+      return this.events.shift();
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  /** Used by Listener.close. */
+  removeListener(listener: Listener): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  private parseLocal(text: string): Uint8Array {
+    const a = parseAddress(text);
+    if (!a) throw new Error(`bad address "${text}"`);
+    if (!this.routing.isLocalAddress(a)) throw new Error(`${text} is not an address of host ${this.name} (EADDRNOTAVAIL)`);
+    return a;
+  }
+
+  /** Per-connection config: host defaults, then the caller's, with the MSS capped by the interface MTU. */
+  private connectionConfig(override: TcpConfig | undefined, ifaceId: number, remote: Uint8Array): TcpConfig {
+    const merged: TcpConfig = { ...this.tcpDefaults, ...override };
+    const mtu = this.routing.interfaces[ifaceId]?.mtu ?? 1500;
+    const mssFromMtu = mtu - (remote.length === 16 ? 60 : 40);
+    return { ...merged, mss: Math.min(merged.mss ?? 1460, mssFromMtu) };
+  }
+
+  private register(connection: TcpConnection, ifaceId: number, listener: Listener | undefined): void {
+    const { endpoints } = connection;
+    const key = endpoints.localPort * 0x10000 + endpoints.remotePort;
+    const entry: ConnectionEntry = { connection, ifaceId, listener, reported: false };
+    const list = this.byPorts.get(key);
+    if (list) list.push(entry);
+    else this.byPorts.set(key, [entry]);
+    this.entries.push(entry);
+  }
+
+  private unregister(entry: ConnectionEntry): void {
+    const { endpoints } = entry.connection;
+    const key = endpoints.localPort * 0x10000 + endpoints.remotePort;
+    const list = this.byPorts.get(key);
+    if (list) {
+      const i = list.indexOf(entry);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.byPorts.delete(key);
+    }
+    const j = this.entries.indexOf(entry);
+    if (j >= 0) this.entries.splice(j, 1);
+    if (this.cursor >= this.entries.length) this.cursor = 0;
+  }
+
+  private find(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): ConnectionEntry | undefined {
+    const list = this.byPorts.get(localPort * 0x10000 + remotePort);
+    if (!list) return undefined;
+    for (const e of list) {
+      const ep = e.connection.endpoints;
+      if (addressEqual(ep.localAddress, local) && addressEqual(ep.remoteAddress, remote)) return e;
+    }
+    return undefined;
+  }
+
+  private findListener(local: Uint8Array, port: number): Listener | undefined {
+    let wildcard: Listener | undefined;
+    for (const l of this.listeners) {
+      if (l.port !== port) continue;
+      if (!l.address) wildcard ??= l;
+      else if (addressEqual(l.address, local)) return l;
+    }
+    return wildcard;
+  }
+
+  /**
+   * RFC 9293 3.10.7.1: "If the ACK bit is off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN>
+   * <CTL=RST,ACK>. If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>." An incoming RST is never answered.
+   */
+  private sendReset(arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment): void {
+    if (seg.flags & TcpFlags.RST) return;
+    let repr: TcpSegmentRepr;
+    if (seg.flags & TcpFlags.ACK) {
+      repr = { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: TcpFlags.RST, window: 0, options: [], payload: EMPTY };
+    } else {
+      const segLen = seg.payload.length + (seg.flags & TcpFlags.SYN ? 1 : 0) + (seg.flags & TcpFlags.FIN ? 1 : 0);
+      repr = { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: (seg.seq + segLen) >>> 0, flags: TcpFlags.RST | TcpFlags.ACK, window: 0, options: [], payload: EMPTY };
+    }
+    const route = this.routing.routeFor(remote);
+    this.outbox.push({ ifaceId: route?.ifaceId ?? arrivalIface, bytes: this.buildPacket(local, remote, repr) });
+    this.counters.resetsSent++;
+  }
+
+  private buildPacket(src: Uint8Array, dst: Uint8Array, repr: TcpSegmentRepr): Uint8Array {
+    const tcpLength = tcpHeaderLength(repr.options) + repr.payload.length;
+    const ipLength = ipHeaderLength(src);
+    const bytes = new Uint8Array(ipLength + tcpLength);
+    emitIpHeader({ src, dst, protocol: IpProtocol.TCP, payloadLength: tcpLength }, bytes, 0);
+    emitTcpSegment(repr, src, dst, bytes, ipLength);
+    return bytes;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Kernel TCP peer for the interop tests (runs inside a test's network namespace).
+
+  kernel_peer.py server ADDR PORT SEND_BYTES [--mptcp]
+  kernel_peer.py client ADDR PORT SEND_BYTES [--mptcp]
+
+One connection: sends SEND_BYTES (a sender thread, then shutdown(SHUT_WR)) while reading until EOF,
+then prints one JSON line: bytes and SHA-256 of what it sent and received, the socket's `ss -tin` line
+taken before close, and any error. Exits 0 on success. Bounded by a 120 s socket timeout.
+"""
+import hashlib, json, socket, subprocess, sys, threading
+
+IPPROTO_MPTCP = 262
+
+
+def pattern(total, out_hash):
+    block = bytearray(hashlib.sha256(b'mptcp-ts interop').digest() * (65536 // 32))
+    sent = 0
+    i = 0
+    while sent < total:
+        block[0:8] = i.to_bytes(8, 'big')  # every 64 KiB block differs, so misordering is detected
+        n = min(len(block), total - sent)
+        chunk = bytes(block[:n])
+        out_hash.update(chunk)
+        yield chunk
+        sent += n
+        i += 1
+
+
+def main():
+    mode, addr, port, send_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    proto = IPPROTO_MPTCP if '--mptcp' in sys.argv else 0
+    family = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    result = {'mode': mode}
+    if mode == 'server':
+        ls = socket.socket(family, socket.SOCK_STREAM, proto)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((addr, port))
+        ls.listen(1)
+        print(json.dumps({'listening': port}), flush=True)
+        ls.settimeout(120)
+        s, peer = ls.accept()
+        ls.close()
+    else:
+        s = socket.socket(family, socket.SOCK_STREAM, proto)
+        s.settimeout(120)
+        try:
+            s.connect((addr, port))
+        except OSError as e:
+            import errno
+            print(json.dumps({'mode': mode, 'error': errno.errorcode.get(e.errno, str(e.errno))}), flush=True)
+            sys.exit(1)
+    s.settimeout(120)
+    sent_hash = hashlib.sha256()
+    sent = [0]
+    send_error = [None]
+
+    def sender():
+        try:
+            for chunk in pattern(send_bytes, sent_hash):
+                s.sendall(chunk)
+                sent[0] += len(chunk)
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            send_error[0] = str(e)
+
+    t = threading.Thread(target=sender)
+    t.start()
+    recv_hash = hashlib.sha256()
+    received = 0
+    recv_error = None
+    try:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            recv_hash.update(b)
+            received += len(b)
+    except OSError as e:
+        recv_error = str(e)
+    t.join(130)
+    local = s.getsockname()
+    ss = subprocess.run(['ss', '-tinH', 'sport', '= :%d' % local[1]], capture_output=True, text=True).stdout
+    s.close()
+    result.update({
+        'sent': sent[0], 'sentSha256': sent_hash.hexdigest(),
+        'received': received, 'receivedSha256': recv_hash.hexdigest(),
+        'ss': ss, 'sendError': send_error[0], 'recvError': recv_error,
+    })
+    print(json.dumps(result), flush=True)
+    sys.exit(0 if not send_error[0] and not recv_error else 1)
+
+
+main()
