@@ -984,6 +984,7 @@ export class TcpConnection {
         // the retransmission timer on the first partial ACK only (the "Impatient" variant).
         this.#highRxt = this.#una;
         this.#lostEnd = Math.min(this.#una + this.#sendMss, this.#nxt);
+        this.#retransmitNow = true;
         if (priorUna === this.#recoveryEntryUna) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
       }
     } else if (this.#nxt > this.#una) {
@@ -998,6 +999,8 @@ export class TcpConnection {
 
   /** SND.UNA at the start of the current fast recovery (RFC 6582's "impatient" timer reset is once). */
   #recoveryEntryUna = 0;
+  /** The next retransmission goes out regardless of cwnd (fast retransmit, NewReno partial ACK). */
+  #retransmitNow = false;
 
   #enterFastRecovery(now: Micros): void {
     const outstanding = this.#nxt - this.#una;
@@ -1009,6 +1012,7 @@ export class TcpConnection {
     if (this.#scoreboard !== undefined) boundary = Math.max(boundary, this.#scoreboard.lostBoundary(this.#una, this.#sendMss));
     this.#lostEnd = boundary;
     this.#timedEnd = -1;
+    this.#retransmitNow = true;
     this.#cc.onCongestionEvent(now, outstanding);
   }
 
@@ -1424,7 +1428,11 @@ export class TcpConnection {
       let start = Math.max(this.#highRxt, this.#una);
       if (this.#scoreboard !== undefined) start = this.#scoreboard.nextUnsacked(start);
       if (start < this.#lostEnd && start < this.#nxt) {
-        if (cwnd - pipe < Math.min(payloadMax, this.#nxt - start) && pipe > 0) {
+        // RFC 6675 4.3 / RFC 6582 3.2 (4, 5): the first retransmission of an episode and the one answering
+        // a NewReno partial ACK go out regardless of cwnd; the rest only while cwnd - pipe allows.
+        const forced = this.#retransmitNow;
+        this.#retransmitNow = false;
+        if (!forced && cwnd - pipe < Math.min(payloadMax, this.#nxt - start) && pipe > 0) {
           this.#cwndLimited = true;
           return undefined;
         }

@@ -105,6 +105,7 @@ export class ReceiveBuffer {
     const sack = this.#sack;
     if (sack !== undefined) {
       for (let i = sack.length - 1; i >= 0; i--) if (sack[i]![1] <= this.nxt) sack.splice(i, 1);
+      this.#refillSack(sack);
     }
   }
 
@@ -169,6 +170,22 @@ export class ReceiveBuffer {
     }
     sack.unshift([start, end]);
     if (sack.length > MAX_SACK_BLOCKS) sack.length = MAX_SACK_BLOCKS;
+    else this.#refillSack(sack);
+  }
+
+  /**
+   * After blocks merged or were acknowledged the list may hold fewer blocks than out-of-order ranges
+   * exist: report more of them (highest first), "as many distinct SACK blocks as possible".
+   */
+  #refillSack(sack: Array<[number, number]>): void {
+    const ooo = this.#ooo;
+    if (ooo === undefined || sack.length >= MAX_SACK_BLOCKS || ooo.length <= sack.length) return;
+    for (let k = ooo.length - 1; k >= 0 && sack.length < MAX_SACK_BLOCKS; k--) {
+      const range = ooo[k]!;
+      let present = false;
+      for (const block of sack) if (block[0] === range.start) present = true;
+      if (!present) sack.push([range.start, range.end]);
+    }
   }
 
   /** SACK blocks to report (positions), most recent first; at most `max`. */

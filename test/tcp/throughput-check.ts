@@ -1,3 +1,4 @@
+/** Quick in-process goodput check (not a test): `node --import tsx test/tcp/throughput-check.ts [bytes]`. */
 import { TcpConnection } from '../../src/tcp/connection.js';
 import { A_ENDPOINTS, B_ENDPOINTS, toSegment } from './helpers.js';
 const total = Number(process.argv[2] ?? 200_000_000);
