@@ -5,9 +5,13 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { benchWire } from './wire.js';
+import { benchTcp } from './tcp.js';
 import type { BenchResult } from './measure.js';
 
-const suites: Array<[string, () => Promise<BenchResult[]>]> = [['wire', benchWire]];
+const suites: Array<[string, () => Promise<BenchResult[]>]> = [
+  ['wire', benchWire],
+  ['tcp', benchTcp],
+];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };
   if (emu.benchEmu) suites.push(['emu', emu.benchEmu]);

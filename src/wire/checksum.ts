@@ -4,13 +4,30 @@
  * regions compose: `finish(sum(b, sum(a)))`.
  */
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
  * Adds the 16-bit big-endian words of `bytes[start, end)` to `acc` (an odd tail is padded with zero).
- * Unrolled by four words; the sum is folded once per MiB so it stays an exact integer for any input.
+ *
+ * Fast path: where the range starts 4-byte aligned in memory on a little-endian machine, it sums 32-bit
+ * native words through a Uint32Array view and byte-swaps the folded result, which RFC 1071 section 2(B)
+ * ("byte order independence") makes equal to the big-endian sum. Otherwise the bytes are summed four
+ * words per step. Sums are folded per MiB so they stay exact for any input.
  */
 export function onesSum(bytes: Uint8Array, start = 0, end = bytes.length, acc = 0): number {
   let sum = acc;
   let i = start;
+  if (LITTLE_ENDIAN && end - i >= 64 && ((bytes.byteOffset + i) & 3) === 0) {
+    while (end - i >= 64) {
+      const words = Math.min((end - i) >>> 2, 0x4_0000);
+      const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+      let wide = 0;
+      for (let w = 0; w < words; w++) wide += u32[w]!;
+      const folded = foldSum((wide % 0x10000) + Math.floor(wide / 0x10000));
+      sum += ((folded & 0xff) << 8) | (folded >>> 8);
+      i += words * 4;
+    }
+  }
   while (end - i >= 8) {
     const chunkEnd = Math.min(end, i + 0x10_0000) - 7;
     for (; i < chunkEnd; i += 8) {

@@ -1,16 +1,27 @@
 #!/usr/bin/env python3
 """Kernel TCP peer for the interop tests (runs inside a test's network namespace).
 
-  kernel_peer.py server ADDR PORT SEND_BYTES [--mptcp]
-  kernel_peer.py client ADDR PORT SEND_BYTES [--mptcp]
+  kernel_peer.py server ADDR PORT SEND_BYTES [--mptcp] [--nohash]
+  kernel_peer.py client ADDR PORT SEND_BYTES [--mptcp] [--nohash]
+
+--nohash skips hashing (benchmarks: the peer must not be the bottleneck); `seconds` is the time from
+connection establishment to EOF.
 
 One connection: sends SEND_BYTES (a sender thread, then shutdown(SHUT_WR)) while reading until EOF,
 then prints one JSON line: bytes and SHA-256 of what it sent and received, the socket's `ss -tin` line
 taken before close, and any error. Exits 0 on success. Bounded by a 120 s socket timeout.
 """
-import hashlib, json, socket, subprocess, sys, threading
+import hashlib, json, socket, subprocess, sys, threading, time
 
 IPPROTO_MPTCP = 262
+
+
+class NoHash:
+    def update(self, _b):
+        pass
+
+    def hexdigest(self):
+        return ''
 
 
 def pattern(total, out_hash):
@@ -51,7 +62,9 @@ def main():
             print(json.dumps({'mode': mode, 'error': errno.errorcode.get(e.errno, str(e.errno))}), flush=True)
             sys.exit(1)
     s.settimeout(120)
-    sent_hash = hashlib.sha256()
+    started = time.monotonic()
+    hasher = NoHash if '--nohash' in sys.argv else hashlib.sha256
+    sent_hash = hasher()
     sent = [0]
     send_error = [None]
 
@@ -66,7 +79,7 @@ def main():
 
     t = threading.Thread(target=sender)
     t.start()
-    recv_hash = hashlib.sha256()
+    recv_hash = hasher()
     received = 0
     recv_error = None
     try:
@@ -79,13 +92,14 @@ def main():
     except OSError as e:
         recv_error = str(e)
     t.join(130)
+    seconds = time.monotonic() - started
     local = s.getsockname()
     ss = subprocess.run(['ss', '-tinH', 'sport', '= :%d' % local[1]], capture_output=True, text=True).stdout
     s.close()
     result.update({
         'sent': sent[0], 'sentSha256': sent_hash.hexdigest(),
         'received': received, 'receivedSha256': recv_hash.hexdigest(),
-        'ss': ss, 'sendError': send_error[0], 'recvError': recv_error,
+        'seconds': seconds, 'ss': ss, 'sendError': send_error[0], 'recvError': recv_error,
     })
     print(json.dumps(result), flush=True)
     sys.exit(0 if not send_error[0] and not recv_error else 1)

@@ -99,3 +99,18 @@ test('property: mutated packets never make the IP, TCP or MPTCP parsers throw (1
     { numRuns: 10_000 },
   );
 });
+
+test('property: emitters write every byte of header, options and payload (safe for unzeroed buffers) (10,000 runs)', () => {
+  fc.assert(
+    fc.property(packetArb, (p) => {
+      const zeroed = build(p).bytes;
+      const src = p.v6 ? p.src6 : p.src4;
+      const dst = p.v6 ? p.dst6 : p.dst4;
+      const dirty = new Uint8Array(zeroed.length).fill(0xff);
+      const h = emitIpHeader({ src, dst, protocol: IpProtocol.TCP, payloadLength: zeroed.length - ipHeaderLength(src) }, dirty, 0);
+      emitTcpSegment({ ...p, options: p.options }, src, dst, dirty, h);
+      assert.deepEqual(dirty, zeroed);
+    }),
+    { numRuns: 10_000 },
+  );
+});

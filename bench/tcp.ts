@@ -1,0 +1,147 @@
+/**
+ * TCP benchmarks (issue 3):
+ * - goodput of one connection between two hosts of this stack in one process, on the emulator with an
+ *   infinite-rate, zero-delay link (all CPU: IP/TCP emit and parse, checksums, both TCP engines, the
+ *   emulator), MSS 1460;
+ * - memory per idle established connection;
+ * - through a TUN device against the Linux kernel (our stack <-> kernel), next to kernel <-> kernel over a
+ *   veth pair measured in the same run, as a ratio (needs root, /dev/net/tun and the addon: skipped otherwise).
+ */
+import { once } from 'node:events';
+import { runBulkTransfer, AppHost } from '../src/emu/bulk.js';
+import { Network } from '../src/emu/network.js';
+import { Host } from '../src/stack/host.js';
+import type { TcpConnection } from '../src/tcp/connection.js';
+import { PatternSource } from '../src/emu/bulk.js';
+import { KERNEL_PEER, jsonLines, kernelSkipReason, tunPair, within } from '../test/support/kernel.js';
+import { Topology } from '../src/io/netns.js';
+import { sig3, type BenchResult } from './measure.js';
+
+function goodputInProcess(bytes: number, checksumOffload: boolean): BenchResult {
+  const samples: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t0 = process.hrtime.bigint();
+    const r = runBulkTransfer({ bytes, forward: { rateBitsPerSecond: Infinity, delayMicros: 0 }, seed: round + 1, verify: false, checksumOffload });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (!r.completed || r.receivedBytes !== bytes) throw new Error('goodput benchmark transfer failed');
+    samples.push((bytes * 8) / seconds / 1e9);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    name: `goodput, one connection, in one process, emulator with infinite link rate (MSS 1460)${checksumOffload ? ', checksum offload' : ''}`,
+    value: sig3(samples[1]!),
+    unit: 'Gbit/s',
+    note: `${bytes / 1e6} MB, median of 3 (${samples.map((s) => sig3(s)).join(', ')}); the application writes one constant 64 KiB buffer and does not hash (the transfer tests verify content)`,
+  };
+}
+
+function memoryPerIdleConnection(count: number): BenchResult {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const network = new Network({ seed: 3 });
+  const clientHost = new Host({ name: 'c', secret: new Uint8Array(32).fill(1) });
+  const serverHost = new Host({ name: 's', secret: new Uint8Array(32).fill(2) });
+  clientHost.addInterface('eth0', ['198.18.0.1/24']);
+  serverHost.addInterface('eth0', ['198.18.0.2/24']);
+  const kept: TcpConnection[] = [];
+  const client = new AppHost(clientHost, () => {});
+  const server = new AppHost(serverHost, (_now, e) => {
+    if (e.type === 'connection') kept.push(e.connection);
+  });
+  const c = network.addHost('c', client);
+  const s = network.addHost('s', server);
+  network.connect([c, 0], [s, 0], { config: { rateBitsPerSecond: 1e9, delayMicros: 100 } });
+  serverHost.listen(80);
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) kept.push(clientHost.connect(network.sim.now, '198.18.0.2', 80));
+  network.wake(c);
+  network.runFor(5_000_000);
+  gc?.();
+  const after = process.memoryUsage().heapUsed;
+  const established = kept.filter((k) => k.state === 'ESTABLISHED').length;
+  if (established !== 2 * count) throw new Error(`only ${established} of ${2 * count} connection ends established`);
+  return {
+    name: 'memory per idle established connection (JS heap)',
+    value: Math.round((after - before) / (2 * count)),
+    unit: 'bytes',
+    note: `${count} connections, both ends counted (${2 * count} TcpConnection objects with host bookkeeping)${gc ? '' : '; run without --expose-gc: noisy'}`,
+  };
+}
+
+async function ourStackThroughTun(bytes: number, direction: 'send' | 'receive'): Promise<number> {
+  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
+  try {
+    if (direction === 'send') {
+      const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.1', '5201', '0', '--nohash']);
+      const out = jsonLines(peer);
+      await out.next(10_000);
+      const socket = pair.runtime.connect(5201, '198.18.0.1');
+      await within(10_000, 'connect', once(socket, 'connect'));
+      socket.resume();
+      const source = new PatternSource(bytes, 1, 256 * 1024);
+      for (let chunk = source.next(); chunk; chunk = source.next()) if (!socket.write(chunk)) await once(socket, 'drain');
+      socket.end();
+      const r = await out.next(120_000);
+      if (r['received'] !== bytes) throw new Error(`kernel received ${String(r['received'])}`);
+      return (bytes * 8) / Number(r['seconds']) / 1e9;
+    }
+    const server = pair.runtime.createServer();
+    server.listen(5201);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.0.2', '5201', String(bytes), '--nohash']);
+    const out = jsonLines(peer);
+    const [socket] = (await within(10_000, 'accept', accepted)) as [import('node:stream').Duplex];
+    socket.resume();
+    socket.end();
+    const r = await out.next(120_000);
+    server.close();
+    return (bytes * 8) / Number(r['seconds']) / 1e9;
+  } finally {
+    pair.dispose();
+  }
+}
+
+async function kernelToKernelVeth(bytes: number): Promise<number> {
+  const topo = Topology.create();
+  try {
+    const a = topo.addNamespace('ka');
+    const b = topo.addNamespace('kb');
+    const va = `vb${process.pid % 100000}a`;
+    const vb = `vb${process.pid % 100000}b`;
+    a.ip('link', 'add', va, 'type', 'veth', 'peer', 'name', vb, 'netns', b.name);
+    a.addAddress(va, '198.18.0.1/24');
+    b.addAddress(vb, '198.18.0.2/24');
+    a.linkUp(va);
+    b.linkUp(vb);
+    const server = b.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.2', '5201', '0', '--nohash']);
+    const sOut = jsonLines(server);
+    await sOut.next(10_000);
+    const client = a.spawn('python3', [KERNEL_PEER, 'client', '198.18.0.2', '5201', String(bytes), '--nohash']);
+    const cOut = jsonLines(client);
+    const r = await sOut.next(120_000);
+    await cOut.next(30_000);
+    return (bytes * 8) / Number(r['seconds']) / 1e9;
+  } finally {
+    topo.dispose();
+  }
+}
+
+export async function benchTcp(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [goodputInProcess(500_000_000, false), goodputInProcess(500_000_000, true), memoryPerIdleConnection(2000)];
+  const skip = kernelSkipReason();
+  if (skip) {
+    console.error(`TUN benchmarks skipped: ${skip}`);
+    return results;
+  }
+  const bytes = 1_000_000_000;
+  const kernel = await kernelToKernelVeth(bytes);
+  const send = await ourStackThroughTun(bytes, 'send');
+  const receive = await ourStackThroughTun(bytes, 'receive');
+  results.push(
+    { name: 'kernel -> kernel over veth (same peer program), reference', value: sig3(kernel), unit: 'Gbit/s', note: `${bytes / 1e9} GB` },
+    { name: 'our stack -> kernel through TUN', value: sig3(send), unit: 'Gbit/s', note: `ratio to kernel-kernel ${sig3(send / kernel)}` },
+    { name: 'kernel -> our stack through TUN', value: sig3(receive), unit: 'Gbit/s', note: `ratio to kernel-kernel ${sig3(receive / kernel)}` },
+  );
+  return results;
+}
