@@ -1,20 +1,23 @@
 /**
- * The runtime that puts the sans-IO host on real packets and real time: a `Host`, a `RealtimeDriver`
- * (one timer), packet outputs per interface (TUN devices, UDP paths), and the dispatch of host events to
- * `TcpSocket` / `TcpServer` objects. Application calls on sockets `kick()` the runtime, which coalesces
- * them into one driver turn per microtask.
+ * Runtimes put the sans-IO host on real time:
+ * - `HostSockets`: the Node-facing sockets of one `Host` (connect, createServer) and the dispatch of the
+ *   host's events to them; it is told how to get the clock and how to run a turn.
+ * - `StackRuntime`: a host on real packets (TUN devices, UDP paths) with a `RealtimeDriver` (one timer).
+ * - `RealtimeEmulation` (./emulation.ts): hosts on the emulator, paced by the wall clock, so real-time
+ *   tools (perf) run unchanged with both ends in one process.
+ * Application calls on sockets `kick()` the runtime, which coalesces them into one turn per microtask.
  */
 import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions, type Listener } from '../stack/host.js';
 import { monotonicMicros, RealtimeDriver, type PacketOutput } from '../io/driver.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import type { TcpConfig } from '../tcp/types.js';
+import type { Micros, TcpConfig } from '../tcp/types.js';
 import { TcpServer, TcpSocket, type SocketRuntime } from './socket.js';
 
 /** Sends packets out of one interface; returns false when the packet was dropped. */
 export type InterfaceOutput = (bytes: Uint8Array) => boolean;
 
-/** Options for a runtime. */
+/** Options for a host behind a runtime. */
 export interface RuntimeOptions {
   readonly name?: string;
   /** Defaults for all connections. */
@@ -24,46 +27,35 @@ export interface RuntimeOptions {
   readonly verifyChecksums?: boolean;
 }
 
-/** A userspace TCP/IP host running in real time. */
-export class StackRuntime implements SocketRuntime {
-  readonly host: Host;
-  readonly driver: RealtimeDriver;
-  private readonly outputs: InterfaceOutput[] = [];
+/** Builds a Host from runtime options. */
+export function createHost(options: RuntimeOptions): Host {
+  const hostOptions: HostOptions = {
+    name: options.name ?? 'stack',
+    secret: options.secret ?? randomBytes(32),
+    ...(options.tcp ? { tcp: options.tcp } : {}),
+    ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+  };
+  return new Host(hostOptions);
+}
+
+/** The sockets of one host, and the dispatch of its events to them. */
+export class HostSockets implements SocketRuntime {
   private readonly sockets = new Map<TcpConnection, TcpSocket>();
   private readonly servers = new Map<Listener, TcpServer>();
   private kicked = false;
-  private closed = false;
+  private stopped = false;
 
-  constructor(options: RuntimeOptions = {}) {
-    const hostOptions: HostOptions = {
-      name: options.name ?? 'stack',
-      secret: options.secret ?? randomBytes(32),
-      ...(options.tcp ? { tcp: options.tcp } : {}),
-      ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
-    };
-    this.host = new Host(hostOptions);
-    const output: PacketOutput = { send: (ifaceId, bytes) => this.outputs[ifaceId]?.(bytes) ?? false };
-    this.driver = new RealtimeDriver(this.host, output, { onTurn: () => this.dispatchEvents() });
-  }
-
-  /**
-   * Adds an interface: addresses in CIDR form, and where its packets go. Returns the interface id to pass
-   * to `receive` for packets arriving on it.
-   */
-  addInterface(name: string, cidrs: readonly string[], output: InterfaceOutput, mtu = 1500): number {
-    const iface = this.host.addInterface(name, cidrs, mtu);
-    this.outputs[iface.id] = output;
-    return iface.id;
-  }
-
-  /** Feeds packets that arrived on an interface (from a TUN device or a UDP path). */
-  receive(ifaceId: number, packets: Iterable<Uint8Array>): void {
-    this.driver.receive(ifaceId, packets);
-  }
+  constructor(
+    readonly host: Host,
+    /** The clock every `now` of this host comes from. */
+    private readonly clock: () => Micros,
+    /** Runs one turn: input due, `dispatchEvents`, transmission, timer re-arming. */
+    private readonly runTurn: () => void,
+  ) {}
 
   /** Opens a connection; the socket emits 'connect' when established. */
   connect(port: number, host: string, options: { localAddress?: string; localPort?: number; config?: TcpConfig } = {}): TcpSocket {
-    const connection = this.host.connect(this.now(), host, port, options);
+    const connection = this.host.connect(this.clock(), host, port, options);
     const socket = new TcpSocket(connection, this);
     this.sockets.set(connection, socket);
     this.kick();
@@ -80,11 +72,11 @@ export class StackRuntime implements SocketRuntime {
   }
 
   kick(): void {
-    if (this.kicked || this.closed) return;
+    if (this.kicked || this.stopped) return;
     this.kicked = true;
     queueMicrotask(() => {
       this.kicked = false;
-      this.driver.turn();
+      if (!this.stopped) this.runTurn();
     });
   }
 
@@ -92,18 +84,13 @@ export class StackRuntime implements SocketRuntime {
     this.sockets.delete(socket.connection);
   }
 
-  /** Stops the timer; sockets stop progressing. */
-  close(): void {
-    this.closed = true;
-    this.driver.close();
+  /** No more turns from application calls. */
+  stop(): void {
+    this.stopped = true;
   }
 
-  /** The driver's clock: every `now` the host sees must come from this one timeline. */
-  private now(): number {
-    return monotonicMicros();
-  }
-
-  private dispatchEvents(): void {
+  /** Delivers the host's pending events to sockets and servers. */
+  dispatchEvents(): void {
     for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
       if (e.type === 'connection') {
         const server = this.servers.get(e.listener);
@@ -122,5 +109,41 @@ export class StackRuntime implements SocketRuntime {
       if (e.event.type === 'established' && socket.isConnected) continue; // accepted sockets were told already
       socket.handleEvent(e.event);
     }
+  }
+}
+
+/** A userspace TCP/IP host on real packets in real time. */
+export class StackRuntime extends HostSockets {
+  readonly driver: RealtimeDriver;
+  private readonly outputs: InterfaceOutput[] = [];
+
+  constructor(options: RuntimeOptions = {}) {
+    const host = createHost(options);
+    let driver: RealtimeDriver | undefined;
+    super(host, monotonicMicros, () => driver?.turn());
+    const output: PacketOutput = { send: (ifaceId, bytes) => this.outputs[ifaceId]?.(bytes) ?? false };
+    driver = new RealtimeDriver(host, output, { onTurn: () => this.dispatchEvents() });
+    this.driver = driver;
+  }
+
+  /**
+   * Adds an interface: addresses in CIDR form, and where its packets go. Returns the interface id to pass
+   * to `receive` for packets arriving on it.
+   */
+  addInterface(name: string, cidrs: readonly string[], output: InterfaceOutput, mtu = 1500): number {
+    const iface = this.host.addInterface(name, cidrs, mtu);
+    this.outputs[iface.id] = output;
+    return iface.id;
+  }
+
+  /** Feeds packets that arrived on an interface (from a TUN device or a UDP path). */
+  receive(ifaceId: number, packets: Iterable<Uint8Array>): void {
+    this.driver.receive(ifaceId, packets);
+  }
+
+  /** Stops the timer; sockets stop progressing. */
+  close(): void {
+    this.stop();
+    this.driver.close();
   }
 }
