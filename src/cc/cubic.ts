@@ -36,7 +36,10 @@
  *   RFC 9406 would allow up to L = 8 for unpaced senders).
  * - HyStart++ rounds are counted in delivered bytes (a round ends once the bytes in flight when it began are
  *   acknowledged) rather than with SND.NXT, since the controller does not see sequence numbers.
- * Not implemented: RFC 9438 4.9 (undoing spurious congestion events) and ECN-specific reductions.
+ * - Undo of a spurious congestion event (RFC 9438 4.9, `onUndo`) restores cwnd, ssthresh, cwnd_prior, W_max,
+ *   W_est, K and the epoch start saved at the reduction; cwnd and ssthresh never shrink on undo (Linux
+ *   tcp_undo_cwnd_reduction).
+ * Not implemented: ECN-specific reductions.
  */
 import { ABC_LIMIT_SEGMENTS, initialWindowBytes } from './reno.js';
 import type {
@@ -108,6 +111,20 @@ export class CubicController implements CongestionController {
   private timeoutPending = false;
   /** Between onCongestionEvent and the end of that recovery. */
   private recoveryPending = false;
+
+  /** State before the latest reduction (RFC 9438 4.9 "*_prior" values), for onUndo; undefined: none. */
+  private undoState:
+    | {
+        cwnd: number;
+        ssthresh: number;
+        wMax: number;
+        cwndPrior: number;
+        wEst: number;
+        k: number;
+        epochStart: number;
+        hystart: HystartPhase;
+      }
+    | undefined = undefined;
 
   // HyStart++ state (RFC 9406 4.2), rounds counted in delivered bytes.
   private hystartPhase: HystartPhase;
@@ -206,6 +223,7 @@ export class CubicController implements CongestionController {
   }
 
   onCongestionEvent(_now: Micros, _bytesInFlight: number): void {
+    this.saveUndoState();
     this.pristine = false;
     this.recoveryPending = true;
     this.hystartPhase = 'done';
@@ -229,6 +247,7 @@ export class CubicController implements CongestionController {
     this.pristine = false;
     this.hystartPhase = 'done';
     if (!this.timeoutPending && !this.recoveryPending) {
+      this.saveUndoState();
       this.cwndPriorSegments = this.cwndSegments;
       this.ssthreshSegments = Math.max(this.cwndSegments * CUBIC_BETA, 2);
     }
@@ -238,6 +257,35 @@ export class CubicController implements CongestionController {
     this.wMaxSegments = 0;
     this.cwndSegments = 1; // the loss window (RFC 5681 3.1)
     this.epochStartMicros = NaN;
+  }
+
+  onUndo(_now: Micros): void {
+    const saved = this.undoState;
+    if (saved === undefined) return;
+    this.undoState = undefined;
+    this.cwndSegments = Math.max(this.cwndSegments, saved.cwnd);
+    this.ssthreshSegments = Math.max(this.ssthreshSegments, saved.ssthresh);
+    this.wMaxSegments = saved.wMax;
+    this.cwndPriorSegments = saved.cwndPrior;
+    this.wEstSegments = saved.wEst;
+    this.kSeconds = saved.k;
+    this.epochStartMicros = saved.epochStart;
+    this.hystartPhase = saved.hystart;
+    this.recoveryPending = false;
+    this.timeoutPending = false;
+  }
+
+  private saveUndoState(): void {
+    this.undoState = {
+      cwnd: this.cwndSegments,
+      ssthresh: this.ssthreshSegments,
+      wMax: this.wMaxSegments,
+      cwndPrior: this.cwndPriorSegments,
+      wEst: this.wEstSegments,
+      k: this.kSeconds,
+      epochStart: this.epochStartMicros,
+      hystart: this.hystartPhase,
+    };
   }
 
   setMss(mss: number): void {

@@ -51,6 +51,9 @@ export class RenoController implements CongestionController {
   /** Between onCongestionEvent and the end of that recovery: an RTO keeps the ssthresh recovery set. */
   private recoveryPending = false;
   private readonly initialWindowSegments: number | undefined;
+  /** cwnd and ssthresh before the latest reduction, for onUndo (NaN: nothing to undo). */
+  private priorCwndBytes = NaN;
+  private priorSsthreshBytes = NaN;
 
   constructor(params: CongestionControlParams) {
     this.mss = params.mss;
@@ -99,6 +102,8 @@ export class RenoController implements CongestionController {
     // RFC 5681 equation (4): ssthresh = max (FlightSize / 2, 2*SMSS); the sender does the inflation.
     this.pristine = false;
     this.recoveryPending = true;
+    this.priorCwndBytes = this.cwndBytes;
+    this.priorSsthreshBytes = this.ssthreshBytes;
     this.ssthreshBytes = this.halvedFlight(bytesInFlight);
     this.cwndBytes = this.ssthreshBytes;
     this.bytesAckedInAvoidance = 0;
@@ -117,11 +122,25 @@ export class RenoController implements CongestionController {
     // the value of ssthresh is held constant." Likewise an RTO during fast recovery keeps the ssthresh the
     // recovery set (Linux tcp_enter_loss recomputes it only outside Recovery/Loss).
     if (!this.timeoutPending && !this.recoveryPending) {
+      this.priorCwndBytes = this.cwndBytes;
+      this.priorSsthreshBytes = this.ssthreshBytes;
       this.ssthreshBytes = this.halvedFlight(bytesInFlight);
     }
     this.timeoutPending = true;
     this.recoveryPending = false;
     this.cwndBytes = this.mss; // the loss window, LW = 1 SMSS
+    this.bytesAckedInAvoidance = 0;
+  }
+
+  onUndo(_now: Micros): void {
+    if (Number.isNaN(this.priorCwndBytes)) return;
+    // Linux tcp_undo_cwnd_reduction with tcp_reno_undo_cwnd: never shrink on undo.
+    this.cwndBytes = Math.max(this.cwndBytes, this.priorCwndBytes);
+    this.ssthreshBytes = Math.max(this.ssthreshBytes, this.priorSsthreshBytes);
+    this.priorCwndBytes = NaN;
+    this.priorSsthreshBytes = NaN;
+    this.recoveryPending = false;
+    this.timeoutPending = false;
     this.bytesAckedInAvoidance = 0;
   }
 

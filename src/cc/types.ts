@@ -8,7 +8,13 @@
  *   and inside recovery (controllers ignore growth during recovery themselves, via `inRecovery`);
  * - `onCongestionEvent` once when loss recovery starts (fast retransmit; RFC 5681 section 3.2, RFC 6675);
  * - `onRecoveryEnd` when recovery completes (SND.UNA passes the recovery point);
- * - `onRetransmissionTimeout` when the RTO fires (cwnd to the loss window, RFC 5681 section 3.1).
+ * - `onRetransmissionTimeout` when the RTO fires (cwnd to the loss window, RFC 5681 section 3.1);
+ * - `onUndo` (optional) when the sender finds that the reduction of the latest congestion episode (the last
+ *   `onCongestionEvent` or first `onRetransmissionTimeout` of a run) was spurious: D-SACKs reported every
+ *   retransmission as a duplicate (RFC 2883 section 5, RFC 3708) or the timestamps show the original was
+ *   delivered (Eifel, RFC 3522). The controller restores the state it had before that reduction (RFC 9438
+ *   section 4.9; Linux `tcp_undo_cwnd_reduction`: cwnd = max(cwnd, prior cwnd), ssthresh = max(ssthresh,
+ *   prior ssthresh)). Controllers without it simply keep the reduced window.
  * Coupled controllers (LIA/OLIA/BALIA, a later issue) will be given a view of their sibling subflows.
  */
 
@@ -46,6 +52,8 @@ export interface CongestionController {
   onCongestionEvent(now: Micros, bytesInFlight: number): void;
   onRecoveryEnd(now: Micros): void;
   onRetransmissionTimeout(now: Micros, bytesInFlight: number): void;
+  /** The latest congestion reduction was spurious: restore the state from before it (see the file comment). */
+  onUndo?(now: Micros): void;
   /** The sender's MSS changed (e.g. after the handshake). */
   setMss(mss: number): void;
 }

@@ -6,7 +6,11 @@
  *   it), 3.8.6 (window management, silly window syndrome), 3.8.4 (keepalive);
  * - RFC 5961 sections 3-5 (blind RST, SYN and data injection: challenge ACKs, ACK acceptability);
  * - RFC 7323 (window scale, timestamps, PAWS, RTTM; section 4.3 for the TS.Recent rules);
- * - RFC 2018 (SACK), RFC 6675 (SACK-based loss recovery: IsLost, pipe, NextSeg), RFC 6582 (NewReno);
+ * - RFC 2018 (SACK), RFC 2883 (D-SACK), RFC 6675 (SACK-based loss recovery: pipe, NextSeg), RFC 6582
+ *   (NewReno, for peers without SACK);
+ * - RFC 8985 (RACK-TLP: time-based loss detection replaces the DupThresh rule for SACK peers; ./rack.ts and
+ *   ./sent-queue.ts), RFC 3522 (Eifel detection of spurious retransmissions with timestamps), RFC 3708 /
+ *   RFC 2883 section 5 (D-SACK-based undo) as Linux's tcp_try_undo_* do;
  * - RFC 6298 (RTO), RFC 5681 (congestion control, dupACKs), RFC 3465 (ABC, done by the controller);
  * - Linux net/ipv4/tcp_input.c / tcp_output.c / tcp_timer.c for the choices the RFCs leave open.
  *
@@ -32,9 +36,11 @@ import type { TcpOption, TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
 import { resolveTcpConfig } from './config.js';
 import type { ResolvedTcpConfig } from './config.js';
 import { InsertResult, ReceiveBuffer } from './receive-buffer.js';
+import { Rack } from './rack.js';
 import { RttEstimator } from './rtt.js';
 import { DUP_THRESH, Scoreboard } from './scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
+import { SegmentFlag, SentQueue, type SentSegment } from './sent-queue.js';
 import { TcpTimer, TimerTable } from './timers.js';
 import type { Micros, TcpConfig, TcpError, TcpEvent, TcpInfo, TcpStateName } from './types.js';
 
@@ -97,7 +103,7 @@ const STATE_TIME_WAIT: ConnState = Object.freeze({ name: 'TIME-WAIT' });
 /** Loss-recovery phase (Linux's CA states, reduced). */
 const Recovery = {
   None: 0,
-  /** Fast recovery (RFC 6675 / RFC 6582), entered on DupThresh dupACKs or SACK-detected loss. */
+  /** Fast recovery (RFC 6675 / RFC 6582), entered when RACK marks a segment lost (SACK) or on DupThresh dupACKs. */
   Fast: 1,
   /** After an RTO: everything outstanding is considered lost and resent in slow start. */
   Loss: 2,
@@ -227,10 +233,33 @@ export class TcpConnection {
   #recovery: Recovery = Recovery.None;
   /** RFC 6675 RecoveryPoint / RFC 6582 "recover". */
   #recoveryPoint = 0;
-  /** HighRxt: retransmissions went out up to here in this episode. */
-  #highRxt = 0;
-  /** Every unSACKed byte below this is considered lost (IsLost as a boundary). */
-  #lostEnd = 0;
+  /** Per-segment records of [SND.UNA, SND.MAX): transmit times, SACKed / lost / retransmitted marks. */
+  readonly #sent = new SentQueue();
+  readonly #rack = new Rack();
+  /** RFC 8985 TLP.end_seq (-1: no probe outstanding) and TLP.is_retrans. */
+  #tlpEnd = -1;
+  #tlpIsRetrans = false;
+  /** The loss-probe timer fired: the next pollTransmit sends the probe. */
+  #tlpPending = false;
+  /**
+   * Undo of a spurious episode (Linux undo_marker / undo_retrans / retrans_stamp): SND.UNA when the episode
+   * began (-1: nothing to undo), retransmissions not yet reported duplicate by D-SACK (-1: none made), and
+   * the TSval of the episode's first retransmission (-1: none) for Eifel.
+   */
+  #undoMarker = -1;
+  #undoRetrans = -1;
+  #retransStamp = -1;
+  /**
+   * Retransmitted segments of the episode already cumulatively acknowledged, flat [start, end) pairs in
+   * sequence order, so a later D-SACK is counted only when it reports one of them, once (Linux counts any
+   * D-SACK below SND.UNA, which network duplication turns into false undos).
+   */
+  #undoAckedRanges: number[] = [];
+  /** While processing one ACK: its D-SACK block end (-1: none). */
+  #dsackEnd = -1;
+  /** Spurious episodes undone, and loss probes sent (diagnostics, in info()). */
+  #undos = 0;
+  #lossProbes = 0;
   #dupAcks = 0;
   /** NewReno without SACK: dupACKs counted as SACKed segments (as Linux's tcp_add_reno_sack). */
   #renoSacked = 0;
@@ -273,6 +302,9 @@ export class TcpConnection {
   #lastAckSent = 0;
   /** close() was called: data arriving now is answered with RST (Linux tcp_rcv_state_process). */
   #appClosed = false;
+  /** A D-SACK block [start, end) to report in the next segment (RFC 2883; -1: none). */
+  #dsackStart = -1;
+  #dsackStop = -1;
 
   // --- options ---
   #timestamps = false;
@@ -480,6 +512,8 @@ export class TcpConnection {
       segmentsReceived: this.#segmentsReceived,
       retransmits: this.#retransmits,
       timeouts: this.#timeouts,
+      lossProbes: this.#lossProbes,
+      undos: this.#undos,
       sendWindow: this.#sendWindow,
       receiveWindow: receive === undefined ? this.#receiveBuffer : Math.max(0, this.#advertisedEdge - receive.nxt),
       sendWindowScale: this.#sendWindowShift,
@@ -514,6 +548,7 @@ export class TcpConnection {
     this.#sendBuffer.release(Infinity);
     this.#receive?.clear();
     this.#scoreboard = undefined;
+    this.#sent.clear();
     this.#reportClosed(error);
   }
 
@@ -691,7 +726,11 @@ export class TcpConnection {
     // end at or after RCV.NXT and start no later than the right window edge.
     const window = Math.max(0, this.#advertisedEdge - rcvNxt);
     if (position + segLength < rcvNxt || position > rcvNxt + window) {
-      if (!isRst) this.#ackNow = true; // "send an acknowledgment ... and drop"
+      if (!isRst) {
+        this.#ackNow = true; // "send an acknowledgment ... and drop"
+        // RFC 2883 4.1: an old duplicate is reported in a D-SACK block (Linux tcp_send_dupack).
+        if (position < rcvNxt && payload.length > 0) this.#setDsack(position, Math.min(position + payload.length, rcvNxt));
+      }
       return;
     }
 
@@ -837,6 +876,7 @@ export class TcpConnection {
     if (payload.length > this.#receiveMss) this.#receiveMss = Math.min(payload.length, this.#config.mss);
     const before = receive.nxt;
     const result = receive.insert(position, data);
+    if (receive.duplicateStart >= 0) this.#setDsack(receive.duplicateStart, receive.duplicateEnd);
     // Receiver RTT for autotuning (Linux tcp_rcv_rtt_measure / _ts).
     if (this.#timestamps && o.hasTimestamps) {
       if (o.tsEcr !== 0) this.#receiveRttSample(this.#timestampRtt(now, o.tsEcr));
@@ -866,6 +906,14 @@ export class TcpConnection {
     }
   }
 
+  /** RFC 2883 4: the next ACK reports [start, end) as duplicate in its first SACK block. */
+  #setDsack(start: number, end: number): void {
+    if (!this.#sack || end <= start) return;
+    this.#dsackStart = start;
+    this.#dsackStop = end;
+    this.#ackNow = true;
+  }
+
   #receiveRttSample(sample: Micros): void {
     const previous = this.#receiveRtt;
     this.#receiveRtt = previous === undefined ? sample : Math.min(sample, previous * 0.875 + sample * 0.125);
@@ -874,7 +922,10 @@ export class TcpConnection {
   // ------------------------------------------------------------------------------------------------
   // ACK processing and loss recovery
 
-  /** RFC 6675 pipe, in bytes: unSACKed bytes not considered lost, plus lost bytes retransmitted. */
+  /**
+   * RFC 6675 pipe, in bytes, as Linux's packets_in_flight: outstanding bytes minus SACKed bytes (or, without
+   * SACK, the segments dupACKs stood for) minus bytes marked lost and not retransmitted since.
+   */
   #pipe(): number {
     const outstanding = this.#nxt - this.#una;
     if (outstanding <= 0) return 0;
@@ -882,15 +933,7 @@ export class TcpConnection {
     const scoreboard = this.#scoreboard;
     if (this.#sack) sacked = scoreboard === undefined ? 0 : scoreboard.sackedBytes;
     else sacked = Math.min(outstanding, this.#renoSacked * this.#sendMss);
-    let lost = 0;
-    if (this.#recovery !== Recovery.None) {
-      const from = Math.max(this.#highRxt, this.#una);
-      if (this.#lostEnd > from) {
-        lost = this.#lostEnd - from;
-        if (scoreboard !== undefined) lost -= scoreboard.sackedBetween(from, this.#lostEnd);
-      }
-    }
-    const pipe = outstanding - sacked - lost;
+    const pipe = outstanding - sacked - this.#sent.lostBytes;
     return pipe > 0 ? pipe : 0;
   }
 
@@ -899,10 +942,13 @@ export class TcpConnection {
     const priorInFlight = this.#pipe();
     const cwnd = this.#cc.cwnd;
     this.#probesOut = 0;
+    const rack = this.#rack;
+    rack.advanced = false;
+    this.#dsackEnd = -1;
 
     let newlySacked = 0;
     const blocks = o.sackBlocks;
-    if (this.#sack && blocks !== undefined) newlySacked = this.#processSackBlocks(blocks, ackPosition);
+    if (this.#sack && blocks !== undefined) newlySacked = this.#processSackBlocks(now, blocks, ackPosition);
 
     // Send window update (RFC 9293 3.10.7.4 fifth, ESTABLISHED).
     const window = seg.window << this.#sendWindowShift;
@@ -926,6 +972,7 @@ export class TcpConnection {
       this.#una = ackPosition;
       this.#sendBuffer.release(ackPosition - 1);
       this.#scoreboard?.advance(ackPosition);
+      this.#sent.acknowledge(ackPosition, this.#onCumulativelyAcked);
       this.#rtoCount = 0;
       this.#dupAcks = 0;
       // RTTM (RFC 7323 4.1) from TSecr on ACKs that advance the left edge; otherwise Karn's timed segment.
@@ -937,8 +984,11 @@ export class TcpConnection {
       }
       if (rttSample !== undefined) this.#rtt.sample(rttSample);
       // RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart it.
-      if (this.#una >= this.#nxt) this.#timers.stop(TcpTimer.Retransmit);
-      else this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
+      if (this.#una >= this.#nxt) {
+        this.#timers.stop(TcpTimer.Retransmit);
+        this.#timers.stop(TcpTimer.LossProbe);
+        this.#timers.stop(TcpTimer.ReorderTimeout);
+      } else this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
       if (this.#writeBlocked && this.writableBytes >= this.#config.sendBufferBytes / 2) {
         this.#writeBlocked = false;
         this.#emit({ type: 'writable' });
@@ -962,38 +1012,46 @@ export class TcpConnection {
       }
     }
 
+    // Spurious retransmissions (Eifel, D-SACK) and the tail loss probe's outcome.
+    this.#detectSpurious(now, o, acked > 0);
+    if (this.#tlpEnd >= 0) this.#tlpProcessAck(now, ackPosition, acked > 0 || newlySacked > 0);
+
     // Recovery state machine.
     const wasInFastRecovery = this.#recovery === Recovery.Fast;
-    if (this.#recovery !== Recovery.None) {
-      if (this.#una >= this.#recoveryPoint) {
-        const kind = this.#recovery;
-        this.#recovery = Recovery.None;
-        this.#renoSacked = 0;
-        this.#dupAcks = 0;
-        if (kind === Recovery.Fast) {
-          this.#reportAck(now, acked + newlySacked, priorInFlight, rttSample, cwnd, true);
-          this.#cc.onRecoveryEnd(now);
-          this.#afterAck(priorUna);
-          return;
-        }
-      } else if (this.#sack && this.#scoreboard !== undefined) {
-        const boundary = this.#scoreboard.lostBoundary(this.#una, this.#sendMss);
-        if (boundary > this.#lostEnd) this.#lostEnd = boundary;
-      } else if (!this.#sack && acked > 0 && this.#recovery === Recovery.Fast) {
-        // RFC 6582 3.2 step 5, partial ACK: retransmit the first unacknowledged segment now, and reset
-        // the retransmission timer on the first partial ACK only (the "Impatient" variant).
-        this.#highRxt = this.#una;
-        this.#lostEnd = Math.min(this.#una + this.#sendMss, this.#nxt);
+    let reported = false;
+    let recoveryEnded = false;
+    if (this.#recovery !== Recovery.None && this.#una >= this.#recoveryPoint) {
+      const kind = this.#recovery;
+      this.#recovery = Recovery.None;
+      this.#renoSacked = 0;
+      this.#dupAcks = 0;
+      recoveryEnded = true;
+      if (kind === Recovery.Fast) {
+        this.#reportAck(now, acked + newlySacked, priorInFlight, rttSample, cwnd, true);
+        this.#cc.onRecoveryEnd(now);
+        reported = true;
+      }
+    }
+    if (this.#sack) {
+      rack.updateReoWnd(this.#dsackEnd >= 0, this.#una, this.#nxt, recoveryEnded);
+      if (rack.advanced && this.#nxt > this.#una) this.#rackDetectLoss(now);
+    } else if (this.#recovery === Recovery.Fast) {
+      if (acked > 0) {
+        // RFC 6582 3.2 step 5, partial ACK: retransmit the first unacknowledged segment now, and reset the
+        // retransmission timer on the first partial ACK only (the "Impatient" variant).
+        const first = this.#sent.at(0);
+        if (first !== undefined) this.#sent.markLost(first, first.start);
         this.#retransmitNow = true;
         if (priorUna === this.#recoveryEntryUna) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
       }
-    } else if (this.#nxt > this.#una) {
-      const lost = this.#sack && this.#scoreboard !== undefined && this.#scoreboard.lostBoundary(this.#una, this.#sendMss) > this.#una;
+    } else if (this.#recovery === Recovery.None && this.#nxt > this.#una) {
       // RFC 6582 3.2 step 2: without SACK, dupACKs start recovery only when the ACK covers more than
       // "recover" (no repeated fast retransmits for one window).
-      if (lost || (this.#dupAcks >= DUP_THRESH && (this.#sack || this.#una >= this.#recoveryPoint))) this.#enterFastRecovery(now);
+      if (this.#dupAcks >= DUP_THRESH && this.#una >= this.#recoveryPoint) this.#enterFastRecovery(now);
     }
-    this.#reportAck(now, acked + newlySacked, priorInFlight, rttSample, cwnd, wasInFastRecovery);
+    // RFC 8985 7.2: restart the probe timer on an ACK that advances SND.UNA (outside recovery).
+    if (acked > 0 && this.#nxt > this.#una) this.#armLossProbe(now);
+    if (!reported) this.#reportAck(now, acked + newlySacked, priorInFlight, rttSample, cwnd, wasInFastRecovery);
     this.#afterAck(priorUna);
   }
 
@@ -1002,19 +1060,150 @@ export class TcpConnection {
   /** The next retransmission goes out regardless of cwnd (fast retransmit, NewReno partial ACK). */
   #retransmitNow = false;
 
+  /** RACK detection (RFC 8985 6.2 step 5 and 6.3): mark, maybe start recovery, arm the reordering timer. */
+  #rackDetectLoss(now: Micros): void {
+    const sent = this.#sent;
+    const reoWnd = this.#rack.reoWnd(this.#recovery !== Recovery.None, sent.sackedCount, this.#rtt.srtt, this.#rtt.minRtt);
+    const { lost, timeout } = this.#rack.detectLoss(sent, now, reoWnd);
+    if (lost > 0 && this.#recovery === Recovery.None) this.#enterFastRecovery(now);
+    if (timeout > 0) this.#timers.set(TcpTimer.ReorderTimeout, now + timeout);
+    else this.#timers.stop(TcpTimer.ReorderTimeout);
+  }
+
   #enterFastRecovery(now: Micros): void {
     const outstanding = this.#nxt - this.#una;
     this.#recovery = Recovery.Fast;
     this.#recoveryPoint = this.#nxt;
     this.#recoveryEntryUna = this.#una;
-    this.#highRxt = this.#una;
-    let boundary = Math.min(this.#una + this.#sendMss, this.#nxt);
-    if (this.#scoreboard !== undefined) boundary = Math.max(boundary, this.#scoreboard.lostBoundary(this.#una, this.#sendMss));
-    this.#lostEnd = boundary;
+    if (!this.#sack) {
+      // NewReno's fast retransmit: the first unacknowledged segment is the lost one.
+      const first = this.#sent.at(0);
+      if (first !== undefined) this.#sent.markLost(first, first.start);
+    }
+    this.#startUndoEpisode();
     this.#timedEnd = -1;
     this.#retransmitNow = true;
+    this.#timers.stop(TcpTimer.LossProbe);
     this.#cc.onCongestionEvent(now, outstanding);
   }
+
+  /** A new congestion episode (Linux tcp_init_undo): its retransmissions are counted for undo. */
+  #startUndoEpisode(): void {
+    this.#undoMarker = this.#una;
+    this.#undoRetrans = -1;
+    this.#retransStamp = -1;
+    this.#undoAckedRanges.length = 0;
+  }
+
+  /**
+   * Spurious-retransmission detection, as Linux's tcp_try_undo_*:
+   * - Eifel (RFC 3522 2): in recovery, an ACK advancing SND.UNA that echoes a timestamp older than the
+   *   episode's first retransmission was triggered by an original transmission, so "the retransmission was
+   *   spurious"; undone once no retransmission is in flight any more (Linux tcp_try_undo_partial / _loss);
+   * - D-SACK (RFC 2883 5, RFC 3708): every retransmission of the episode was reported duplicate.
+   */
+  #detectSpurious(now: Micros, o: ParsedOptions, unaAdvanced: boolean): void {
+    if (this.#undoMarker < 0 || this.#undoRetrans < 0) return;
+    if (this.#undoRetrans === 0) {
+      this.#undo(now, false);
+      return;
+    }
+    if (
+      unaAdvanced &&
+      this.#recovery !== Recovery.None &&
+      this.#timestamps &&
+      o.hasTimestamps &&
+      o.tsEcr !== 0 &&
+      this.#retransStamp >= 0 &&
+      seqDiff(o.tsEcr, this.#retransStamp) < 0 &&
+      this.#sent.retransOutBytes === 0
+    ) {
+      this.#undo(now, true);
+    }
+  }
+
+  /** Restores the congestion state from before the episode (Linux tcp_undo_cwnd_reduction). */
+  #undo(now: Micros, unmarkLoss: boolean): void {
+    this.#undos++;
+    this.#cc.onUndo?.(now);
+    this.#undoMarker = -1;
+    this.#undoRetrans = -1;
+    this.#retransStamp = -1;
+    this.#undoAckedRanges.length = 0;
+    // A spurious retransmission means the path reorders (or delayed the ACKs) more than assumed.
+    this.#rack.reorderingSeen = true;
+    if (unmarkLoss) this.#sent.unmarkAllLost();
+    if (this.#recovery !== Recovery.None) {
+      this.#recovery = Recovery.None;
+      this.#recoveryPoint = this.#una;
+      this.#renoSacked = 0;
+      this.#dupAcks = 0;
+    }
+  }
+
+  /** RFC 8985 7.4 TLP_process_ack, with Linux tcp_process_tlp_ack's choices. */
+  #tlpProcessAck(now: Micros, ackPosition: number, progress: boolean): void {
+    const end = this.#tlpEnd;
+    if (ackPosition < end) return;
+    if (!this.#tlpIsRetrans) {
+      this.#tlpEnd = -1; // a probe of new data was delivered
+    } else if (this.#dsackEnd >= end) {
+      this.#tlpEnd = -1; // "the retransmission is a dupe": the original arrived, nothing was lost
+    } else if (ackPosition > end) {
+      // "Repaired the single loss": react to it as to a loss (Linux: a CWR-style reduction, no recovery).
+      this.#tlpEnd = -1;
+      if (this.#recovery === Recovery.None) {
+        this.#cc.onCongestionEvent(now, this.#nxt - this.#una);
+        this.#cc.onRecoveryEnd(now);
+      }
+    } else if (!progress) {
+      this.#tlpEnd = -1; // a pure dupACK at TLP.end_seq: original and probe both arrived
+    }
+  }
+
+  /**
+   * RFC 8985 7.2: arm the probe timeout, PTO = 2 * SRTT (+ the worst-case delayed ACK when one segment is in
+   * flight; Linux adds the minimum RTO), never later than the RTO. Only with SACK, outside recovery and while
+   * nothing is SACKed (RACK then covers the tail).
+   */
+  #armLossProbe(now: Micros): void {
+    if (!this.#sack || this.#recovery !== Recovery.None || this.#sent.sackedCount > 0 || this.#nxt <= this.#una) return;
+    const srtt = this.#rtt.srtt;
+    let pto: Micros;
+    if (srtt === undefined) pto = 1_000_000;
+    else {
+      pto = Math.round(2 * srtt);
+      if (this.#nxt - this.#una <= this.#sendMss) pto += this.#config.rtoMinMicros;
+    }
+    let at = now + pto;
+    const rtoAt = this.#timers.get(TcpTimer.Retransmit);
+    if (rtoAt !== undefined && rtoAt < at) at = rtoAt;
+    this.#timers.set(TcpTimer.LossProbe, at);
+  }
+
+  /** A record below the new SND.UNA (not SACKed before): RACK's view of a cumulative delivery. */
+  readonly #onCumulativelyAcked = (record: SentSegment): void => {
+    if (!this.#sack) return;
+    const flags = record.flags;
+    if ((flags & SegmentFlag.Sacked) === 0) this.#rack.onDelivered(record, this.#now);
+    if (this.#undoMarker >= 0 && (flags & (SegmentFlag.EverRetransmitted | SegmentFlag.DsackCounted)) === SegmentFlag.EverRetransmitted) {
+      this.#undoAckedRanges.push(record.start, record.end);
+    }
+  };
+
+  /** Newly SACKed range [start, end) from the scoreboard: mark the records (splitting at the edges). */
+  readonly #onNewlySacked = (start: number, end: number): void => {
+    const sent = this.#sent;
+    sent.splitAt(start);
+    sent.splitAt(end);
+    let i = sent.indexOf(start);
+    if (i < 0) return;
+    for (let record = sent.at(i); record !== undefined && record.start < end; record = sent.at(++i)) {
+      if ((record.flags & SegmentFlag.Sacked) !== 0) continue;
+      this.#rack.onDelivered(record, this.#now);
+      sent.markSacked(record);
+    }
+  };
 
   #reportAck(now: Micros, ackedBytes: number, priorInFlight: number, rtt: Micros | undefined, cwnd: number, inRecovery: boolean): void {
     if (ackedBytes <= 0) return;
@@ -1054,8 +1243,11 @@ export class TcpConnection {
     }
   }
 
-  /** Validates and records SACK blocks (RFC 2018 5, RFC 6675 3); returns newly SACKed bytes. */
-  #processSackBlocks(blocks: ReadonlyArray<readonly [number, number]>, ackPosition: number): number {
+  /**
+   * Validates and records SACK blocks (RFC 2018 5, RFC 6675 3); returns newly SACKed bytes. A first block
+   * below the cumulative ACK or inside the second block is a D-SACK (RFC 2883 4, Linux tcp_check_dsack).
+   */
+  #processSackBlocks(now: Micros, blocks: ReadonlyArray<readonly [number, number]>, ackPosition: number): number {
     let added = 0;
     const una = Math.max(this.#una, ackPosition);
     const base = this.#wireSend(una);
@@ -1063,12 +1255,67 @@ export class TcpConnection {
       const block = blocks[k]!;
       const start = una + seqDiff(block[0], base);
       const end = una + seqDiff(block[1], base);
-      // Ignore D-SACKs and blocks that are below SND.UNA, beyond SND.MAX or inverted.
-      if (start <= una - 1 || end > this.#nxt || end <= start) continue;
+      if (end <= start) continue;
+      if (k === 0) {
+        let dsack = start < ackPosition;
+        if (!dsack && blocks.length > 1) {
+          const start1 = una + seqDiff(blocks[1]![0], base);
+          const end1 = una + seqDiff(blocks[1]![1], base);
+          dsack = start >= start1 && end <= end1;
+        }
+        if (dsack) {
+          this.#onDsack(now, start, end);
+          continue;
+        }
+      }
+      // Ignore blocks that are below SND.UNA, beyond SND.MAX or inverted.
+      if (start <= una - 1 || end > this.#nxt) continue;
       const scoreboard = (this.#scoreboard ??= new Scoreboard());
-      added += scoreboard.add(Math.max(start, una), end);
+      added += scoreboard.add(Math.max(start, una), end, this.#onNewlySacked);
     }
     return added;
+  }
+
+  /**
+   * A D-SACK for [start, end): for RACK's reordering window (RFC 8985 6.2 step 4), the tail loss probe, and
+   * undo accounting. Linux tcp_sacktag_one / tcp_check_dsack: a D-SACK at or above the episode's start
+   * counts against its retransmissions (below SND.UNA the records are gone: counted by length, "dumb"
+   * counting; above it only segments that were retransmitted count).
+   */
+  #onDsack(_now: Micros, start: number, end: number): void {
+    if (end > this.#dsackEnd) this.#dsackEnd = end;
+    if (this.#undoMarker < 0 || this.#undoRetrans <= 0 || end <= this.#undoMarker) return;
+    let segments = 0;
+    if (start < this.#una) {
+      // Below SND.UNA: the retransmitted segments acknowledged in this episode that the D-SACK covers.
+      const ranges = this.#undoAckedRanges;
+      let lo = 0;
+      let hi = ranges.length >> 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ranges[2 * mid + 1]! > start) hi = mid;
+        else lo = mid + 1;
+      }
+      for (let k = 2 * lo; k < ranges.length && ranges[k]! < end; k += 2) {
+        if (ranges[k + 1]! > ranges[k]!) {
+          segments++;
+          ranges[k + 1] = ranges[k]!; // counted once
+        }
+      }
+    } else {
+      const sent = this.#sent;
+      let i = sent.indexOf(start);
+      if (i < 0) return;
+      for (let record = sent.at(i); record !== undefined && record.start < end; record = sent.at(++i)) {
+        if ((record.flags & (SegmentFlag.EverRetransmitted | SegmentFlag.DsackCounted)) === SegmentFlag.EverRetransmitted) {
+          record.flags |= SegmentFlag.DsackCounted;
+          segments++;
+        }
+      }
+    }
+    if (segments === 0) return;
+    this.#rack.reorderingSeen = true;
+    this.#undoRetrans = Math.max(0, this.#undoRetrans - segments);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -1088,10 +1335,19 @@ export class TcpConnection {
       this.#enterClosed(undefined);
       return;
     }
+    if (timers.expired(TcpTimer.LossProbe, now)) {
+      timers.stop(TcpTimer.LossProbe);
+      this.#onLossProbeTimeout(now);
+    }
     if (timers.expired(TcpTimer.Retransmit, now)) {
       timers.stop(TcpTimer.Retransmit);
       this.#onRetransmitTimeout(now);
       if (this.#state.name === 'CLOSED') return;
+    }
+    if (timers.expired(TcpTimer.ReorderTimeout, now)) {
+      timers.stop(TcpTimer.ReorderTimeout);
+      // RFC 8985 6.3 (Linux tcp_rack_reo_timeout): the reordering window of some segment ended.
+      if (this.#sack && this.#nxt > this.#una) this.#rackDetectLoss(now);
     }
     if (timers.expired(TcpTimer.DelayedAck, now)) {
       timers.stop(TcpTimer.DelayedAck);
@@ -1138,14 +1394,30 @@ export class TcpConnection {
     this.#timeouts++;
     this.#cc.onRetransmissionTimeout(now, this.#nxt - this.#una);
     this.#rtt.backOff();
-    // Linux tcp_enter_loss: everything outstanding and not SACKed is lost; resend from SND.UNA.
+    // Linux tcp_enter_loss: a new undo episode unless one is running (an RTO during recovery, or a repeated
+    // RTO, undoes back to before the first reduction); everything outstanding and not SACKed is lost.
+    if (this.#recovery === Recovery.None) this.#startUndoEpisode();
     this.#recovery = Recovery.Loss;
     this.#recoveryPoint = this.#nxt;
-    this.#highRxt = this.#una;
-    this.#lostEnd = this.#nxt;
+    this.#sent.markAllLost();
     this.#dupAcks = 0;
     this.#renoSacked = 0;
     this.#timedEnd = -1;
+    this.#tlpEnd = -1;
+    this.#tlpPending = false;
+    this.#timers.stop(TcpTimer.LossProbe);
+    this.#timers.stop(TcpTimer.ReorderTimeout);
+    this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
+  }
+
+  /**
+   * RFC 8985 7.3: the PTO fired. Send a probe unless one is outstanding (TLP.end_seq), and re-arm the RTO
+   * ("After attempting to send a loss probe, regardless of whether a loss probe was sent, the sender MUST
+   * re-arm the RTO timer, not the PTO timer").
+   */
+  #onLossProbeTimeout(now: Micros): void {
+    if (this.#nxt <= this.#una || this.#recovery !== Recovery.None) return;
+    if (this.#tlpEnd < 0) this.#tlpPending = true;
     this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
   }
 
@@ -1360,10 +1632,18 @@ export class TcpConnection {
     return options;
   }
 
-  /** RFC 2018 3: at most 4 blocks, 3 alongside timestamps. */
+  /**
+   * RFC 2018 3: at most 4 blocks, 3 alongside timestamps. A pending D-SACK goes first (RFC 2883 4: "the
+   * first SACK block is used to report ... the duplicate"), followed by the SACK blocks, the one containing
+   * the duplicate (when above RCV.NXT) first since it holds the latest segment.
+   */
   #sackBlocksToSend(): ReadonlyArray<readonly [number, number]> {
     const receive = this.#receive!;
-    return receive.hasOutOfOrder ? receive.sackBlocks(this.#timestamps ? 3 : 4) : NO_BLOCKS;
+    const max = this.#timestamps ? 3 : 4;
+    if (this.#dsackStart < 0) return receive.hasOutOfOrder ? receive.sackBlocks(max) : NO_BLOCKS;
+    const blocks: Array<readonly [number, number]> = [[this.#dsackStart, this.#dsackStop]];
+    if (receive.hasOutOfOrder) for (const block of receive.sackBlocks(max - 1)) blocks.push(block);
+    return blocks;
   }
 
   /** Option bytes the next data segment will carry (ours plus the extension's reservation), padded. */
@@ -1382,6 +1662,7 @@ export class TcpConnection {
     const receive = this.#receive!;
     this.#lastAckSent = receive.nxt;
     this.#ackNow = false;
+    this.#dsackStart = -1; // RFC 2883 4: a D-SACK is reported once
     this.#unackedBytes = 0;
     this.#timers.stop(TcpTimer.DelayedAck);
     this.#segmentsSent++;
@@ -1410,43 +1691,41 @@ export class TcpConnection {
     };
   }
 
-  /** Whether the state allows sending data/FIN (our FIN not yet acknowledged or not yet sent). */
+  /** The next data or FIN segment to send: a loss probe, a retransmission of a lost segment, or new data. */
   #nextDataSegment(now: Micros): TcpSegmentRepr | undefined {
     const dataEnd = this.#sendBuffer.end + 1;
     const finPending = this.#finQueued && !this.#finSent;
-    const recovering = this.#recovery !== Recovery.None;
-    if (this.#nxt >= dataEnd && !finPending && !recovering) {
+    const sent = this.#sent;
+    if (this.#nxt >= dataEnd && !finPending && sent.lostBytes <= 0 && !this.#tlpPending) {
       // Nothing new to send: the application is the limit.
       return undefined;
     }
     const payloadMax = Math.max(1, this.#mssClamp - this.#optionSpace());
+    if (this.#tlpPending) {
+      this.#tlpPending = false;
+      const probe = this.#lossProbe(now, dataEnd, payloadMax);
+      if (probe !== undefined) {
+        this.#lossProbes++;
+        return probe;
+      }
+    }
     const cwnd = this.#cc.cwnd;
     const pipe = this.#pipe();
 
-    // RFC 6675 NextSeg (1): the first lost, unSACKed, not yet retransmitted segment.
-    if (recovering) {
-      let start = Math.max(this.#highRxt, this.#una);
-      if (this.#scoreboard !== undefined) start = this.#scoreboard.nextUnsacked(start);
-      if (start < this.#lostEnd && start < this.#nxt) {
-        // RFC 6675 4.3 / RFC 6582 3.2 (4, 5): the first retransmission of an episode and the one answering
-        // a NewReno partial ACK go out regardless of cwnd; the rest only while cwnd - pipe allows.
-        const forced = this.#retransmitNow;
-        this.#retransmitNow = false;
-        if (!forced && cwnd - pipe < Math.min(payloadMax, this.#nxt - start) && pipe > 0) {
-          this.#cwndLimited = true;
-          return undefined;
-        }
-        let end = Math.min(start + payloadMax, dataEnd, this.#nxt);
-        if (this.#scoreboard !== undefined) end = Math.min(end, this.#scoreboard.nextSackedAfter(start));
-        const withFin = this.#finSent && end === dataEnd && this.#nxt > dataEnd;
-        const payload = end > start ? this.#sendBuffer.slice(start - 1, end - start, Infinity) : EMPTY;
-        this.#highRxt = start + payload.length + (withFin ? 1 : 0);
-        this.#retransmits++;
-        this.#bytesRetransmitted += payload.length;
-        this.#timedEnd = -1; // Karn
-        if (!this.#timers.isArmed(TcpTimer.Retransmit)) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
-        return this.#emitData(now, start, payload, withFin);
+    // RFC 6675 NextSeg (1): the first segment marked lost (by RACK, NewReno or the RTO) not retransmitted since.
+    const lost = sent.lostBytes > 0 ? sent.firstLost() : undefined;
+    if (lost !== undefined) {
+      const start = lost.start;
+      // RFC 6675 4.3 / RFC 6582 3.2 (4, 5): the first retransmission of an episode and the one answering
+      // a NewReno partial ACK go out regardless of cwnd; the rest only while cwnd - pipe allows.
+      const forced = this.#retransmitNow;
+      this.#retransmitNow = false;
+      if (!forced && cwnd - pipe < Math.min(payloadMax, lost.end - start) && pipe > 0) {
+        this.#cwndLimited = true;
+        return undefined;
       }
+      if (lost.end - start > payloadMax) sent.splitAt(start + payloadMax);
+      return this.#retransmit(now, lost, dataEnd);
     }
 
     // NextSeg (2): new data within the send and congestion windows.
@@ -1471,20 +1750,7 @@ export class TcpConnection {
       if (length < payloadMax && length === available && !this.#config.noDelay && !this.#finQueued && this.#lastSmallEnd > this.#una) {
         return undefined;
       }
-      const start = this.#nxt;
-      const payload = this.#sendBuffer.slice(start - 1, length, Infinity);
-      const end = start + payload.length;
-      const withFin = this.#finQueued && end === dataEnd;
-      if (payload.length < payloadMax) this.#lastSmallEnd = end;
-      this.#nxt = end + (withFin ? 1 : 0);
-      if (withFin) this.#finSent = true;
-      if (!this.#timestamps && this.#timedEnd < 0 && !recovering) {
-        this.#timedEnd = end;
-        this.#timedAt = now;
-      }
-      this.#timers.stop(TcpTimer.Persist);
-      if (!this.#timers.isArmed(TcpTimer.Retransmit)) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
-      return this.#emitData(now, start, payload, withFin);
+      return this.#sendNewData(now, length, dataEnd, payloadMax);
     }
 
     // A FIN on its own (all data already sent).
@@ -1495,9 +1761,79 @@ export class TcpConnection {
       this.#finSent = true;
       this.#timers.stop(TcpTimer.Persist);
       if (!this.#timers.isArmed(TcpTimer.Retransmit)) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
+      sent.push(start, start + 1, now);
+      this.#armLossProbe(now);
       return this.#emitData(now, start, EMPTY, true);
     }
     return undefined;
+  }
+
+  /** Sends `length` new bytes from SND.NXT (the caller checked the windows). */
+  #sendNewData(now: Micros, length: number, dataEnd: number, payloadMax: number): TcpSegmentRepr {
+    const start = this.#nxt;
+    const payload = this.#sendBuffer.slice(start - 1, length, Infinity);
+    const end = start + payload.length;
+    const withFin = this.#finQueued && end === dataEnd;
+    if (payload.length < payloadMax) this.#lastSmallEnd = end;
+    this.#nxt = end + (withFin ? 1 : 0);
+    if (withFin) this.#finSent = true;
+    if (!this.#timestamps && this.#timedEnd < 0 && this.#recovery === Recovery.None) {
+      this.#timedEnd = end;
+      this.#timedAt = now;
+    }
+    this.#timers.stop(TcpTimer.Persist);
+    if (!this.#timers.isArmed(TcpTimer.Retransmit)) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
+    this.#sent.push(start, this.#nxt, now);
+    // RFC 8985 7.2: (re)start the probe timer after sending new data.
+    this.#armLossProbe(now);
+    return this.#emitData(now, start, payload, withFin);
+  }
+
+  /** Retransmits one record (its payload and, when it covers it, the FIN). */
+  #retransmit(now: Micros, record: SentSegment, dataEnd: number): TcpSegmentRepr {
+    const start = record.start;
+    const payloadEnd = Math.min(record.end, dataEnd);
+    const withFin = record.end > dataEnd;
+    const payload = payloadEnd > start ? this.#sendBuffer.slice(start - 1, payloadEnd - start, Infinity) : EMPTY;
+    if (start + payload.length < payloadEnd) this.#sent.splitAt(start + payload.length); // cut at a chunk copy limit
+    this.#sent.markRetransmitted(record, now);
+    this.#retransmits++;
+    this.#bytesRetransmitted += payload.length;
+    if (this.#undoMarker >= 0) {
+      this.#undoRetrans = this.#undoRetrans < 0 ? 1 : this.#undoRetrans + 1;
+      if (this.#retransStamp < 0) this.#retransStamp = this.#tsNow(now);
+    }
+    this.#timedEnd = -1; // Karn
+    if (!this.#timers.isArmed(TcpTimer.Retransmit)) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
+    return this.#emitData(now, start, payload, withFin && start + payload.length === payloadEnd);
+  }
+
+  /**
+   * RFC 8985 7.3 TLP_send_probe: a new segment if there is one the peer's window allows (regardless of
+   * cwnd), else a retransmission of the highest segment sent. TLP.end_seq is SND.NXT after it.
+   */
+  #lossProbe(now: Micros, dataEnd: number, payloadMax: number): TcpSegmentRepr | undefined {
+    if (this.#tlpEnd >= 0 || this.#recovery !== Recovery.None || this.#nxt <= this.#una) return undefined;
+    const available = dataEnd - this.#nxt;
+    const windowRoom = this.#una + this.#sendWindow - this.#nxt;
+    if (available > 0 && windowRoom >= Math.min(payloadMax, available)) {
+      this.#tlpIsRetrans = false;
+      const segment = this.#sendNewData(now, Math.min(payloadMax, available), dataEnd, payloadMax);
+      this.#tlpEnd = this.#nxt;
+      return segment;
+    }
+    const sent = this.#sent;
+    let last = sent.last;
+    if (last === undefined) return undefined;
+    if (last.end - last.start > payloadMax) {
+      sent.splitAt(last.end - payloadMax);
+      last = sent.last!;
+    }
+    if ((last.flags & SegmentFlag.Sacked) !== 0) return undefined;
+    this.#tlpIsRetrans = true;
+    this.#tlpEnd = this.#nxt;
+    const segment = this.#retransmit(now, last, dataEnd);
+    return segment;
   }
 
   /** Zero (or too small) send window with nothing in flight: probe it later (RFC 9293 3.8.6.1). */

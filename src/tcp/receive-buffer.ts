@@ -45,6 +45,12 @@ export class ReceiveBuffer {
   #ooo: OooRange[] | undefined = undefined;
   /** SACK blocks, most recent first. */
   #sack: Array<[number, number]> | undefined = undefined;
+  /**
+   * The already-received part of the last inserted payload, [duplicateStart, duplicateEnd) (-1 when none):
+   * what a D-SACK block reports (RFC 2883 section 4). One contiguous range, the lowest if several.
+   */
+  duplicateStart = -1;
+  duplicateEnd = -1;
 
   constructor(nxt: number) {
     this.nxt = nxt;
@@ -64,8 +70,16 @@ export class ReceiveBuffer {
   /** Inserts a payload at `start` (already trimmed to the receive window by the caller). */
   insert(start: number, data: Uint8Array): InsertResult {
     const end = start + data.length;
-    if (end <= this.nxt || data.length === 0) return InsertResult.Duplicate;
+    this.duplicateStart = -1;
+    if (data.length === 0) return InsertResult.Duplicate;
+    if (end <= this.nxt) {
+      this.duplicateStart = start;
+      this.duplicateEnd = end;
+      return InsertResult.Duplicate;
+    }
     if (start < this.nxt) {
+      this.duplicateStart = start;
+      this.duplicateEnd = this.nxt;
       data = data.subarray(this.nxt - start);
       start = this.nxt;
     }
@@ -127,6 +141,15 @@ export class ReceiveBuffer {
     }
     let j = i;
     while (j < ooo.length && ooo[j]!.start <= end) j++;
+    for (let k = i; k < j; k++) {
+      const overlapStart = Math.max(start, ooo[k]!.start);
+      const overlapEnd = Math.min(end, ooo[k]!.end);
+      if (overlapEnd > overlapStart) {
+        this.duplicateStart = overlapStart;
+        this.duplicateEnd = overlapEnd;
+        break;
+      }
+    }
     let merged: OooRange;
     if (j === i) {
       merged = { start, end, pieces: [data] };

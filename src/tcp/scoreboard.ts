@@ -3,6 +3,10 @@
  * and the loss-recovery queries over it: IsLost (section 4 with DupThresh 3), the number of unSACKed
  * bytes between two points (for pipe), and the next hole (for NextSeg).
  *
+ * The connection uses it for SACKed bytes (pipe) and to find newly SACKed ranges (`add`'s callback marks
+ * the per-segment records); loss marking is RACK's (./rack.ts), so `lostBoundary` (the RFC 6675 DupThresh
+ * rule) is kept for reference and tests only.
+ *
  * Positions are sequence offsets from our ISN (they never wrap). SACKed data is a sorted list of disjoint
  * half-open ranges above SND.UNA, stored flat ([start0, end0, start1, end1, ...]). A connection creates
  * its scoreboard only when the first SACK block arrives.
@@ -38,8 +42,11 @@ export class Scoreboard {
     }
   }
 
-  /** Adds one SACK block [start, end) (already validated to lie in (SND.UNA, SND.MAX]); returns newly SACKed bytes. */
-  add(start: number, end: number): number {
+  /**
+   * Adds one SACK block [start, end) (already validated to lie in (SND.UNA, SND.MAX]); returns newly SACKed
+   * bytes. `onNew` is called for each newly SACKed sub-range, in order (the sender marks its segments).
+   */
+  add(start: number, end: number, onNew?: (start: number, end: number) => void): number {
     if (end <= start) return 0;
     const r = this.ranges;
     // First range whose end reaches start (so adjacent ranges merge).
@@ -68,6 +75,14 @@ export class Scoreboard {
       j += 2;
     }
     const added = newEnd - newStart - covered;
+    if (onNew !== undefined && added > 0) {
+      let cursor = start;
+      for (let k = i; k < j; k += 2) {
+        if (r[k]! > cursor) onNew(cursor, Math.min(r[k]!, end));
+        if (r[k + 1]! > cursor) cursor = r[k + 1]!;
+      }
+      if (cursor < end) onNew(cursor, end);
+    }
     if (j === i) r.splice(i, 0, start, end);
     else if (j === i + 2) {
       r[i] = newStart;

@@ -19,12 +19,16 @@ export const TcpTimer = {
   TimeWait: 4,
   /** Orphaned FIN-WAIT-2 after close() (Linux tcp_fin_timeout). */
   FinWait2: 5,
+  /** RACK reordering timer (RFC 8985 section 6.3): re-run loss detection when a reordering window ends. */
+  ReorderTimeout: 6,
+  /** Tail Loss Probe timeout, PTO (RFC 8985 section 7.2). */
+  LossProbe: 7,
 } as const;
 
 /** One timer kind. */
 export type TcpTimerKind = (typeof TcpTimer)[keyof typeof TcpTimer];
 
-const KINDS = 6;
+const KINDS = 8;
 const UNARMED = Infinity;
 
 /** A fixed table of deadlines, one per kind. */

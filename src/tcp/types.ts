@@ -114,6 +114,10 @@ export interface TcpInfo {
   /** Retransmitted segments (fast, RTO and SACK-based together), and RTO expiries. */
   readonly retransmits: number;
   readonly timeouts: number;
+  /** Tail loss probes sent (RFC 8985 7; Linux's TCPLossProbes counter). */
+  readonly lossProbes: number;
+  /** Congestion reductions undone as spurious by D-SACK or timestamps (Linux's TCP*Undo counters). */
+  readonly undos: number;
   readonly sendWindow: number;
   readonly receiveWindow: number;
   readonly sendWindowScale: number;

@@ -10,6 +10,8 @@ import { ACK, FIN, PSH, drain, events, expect, expectNothing, ms, option, seg } 
 import { ISS, PEER, PEER_SYN_OPTIONS, established } from './fixtures.js';
 
 const RENO: TcpConfig = Object.freeze({ timestamps: false, congestionControl: 'reno', noDelay: true });
+/** The RTO alone: without SACK there is no tail loss probe (RFC 8985 needs SACK), so the first expiry is the RTO. */
+const RTO_ONLY: TcpConfig = Object.freeze({ ...RENO, sack: false });
 const NO_SACK_OPTIONS: readonly TcpOption[] = [{ kind: 'mss', mss: 1460 }, { kind: 'nop' }, { kind: 'windowScale', shift: 7 }];
 const MSS = 1460;
 /** Sequence number of the start of our data segment i (0-based). */
@@ -36,7 +38,7 @@ function sending(segments: number, config: TcpConfig = RENO, synAck: readonly Tc
 
 describe('RTO (RFC 6298)', () => {
   test('rto_afterOneSample_thenDoubling', () => {
-    const { conn, at } = sending(1);
+    const { conn, at } = sending(1, RTO_ONLY);
     assert.equal(conn.pollTimeout(), at + ms(300));
     let t = at;
     for (const rto of [300, 600, 1200, 2400]) {
@@ -50,7 +52,7 @@ describe('RTO (RFC 6298)', () => {
   });
 
   test('rto_computedExactlyFromSamples', () => {
-    const { conn, at } = sending(1);
+    const { conn, at } = sending(1, RTO_ONLY);
     // Second sample 50 ms: RTTVAR = 3/4*50 + 1/4*|100-50| = 50, SRTT = 7/8*100 + 1/8*50 = 93.75 ms.
     conn.handleSegment(at + ms(50), ack(s(1)));
     assert.equal(conn.info().rtoMicros, 293_750);
@@ -66,7 +68,7 @@ describe('RTO (RFC 6298)', () => {
   });
 
   test('rto_karn_noSampleFromRetransmission_backoffKept', () => {
-    const { conn, at } = sending(1);
+    const { conn, at } = sending(1, RTO_ONLY);
     conn.handleTimeout(at + ms(300));
     expect(conn, at + ms(300), { seq: s(0) });
     conn.handleSegment(at + ms(310), ack(s(1)));
@@ -77,7 +79,7 @@ describe('RTO (RFC 6298)', () => {
   });
 
   test('rto_retransmissionLimit_etimedout', () => {
-    const { conn, at } = sending(1, { ...RENO, maxRetransmits: 3 });
+    const { conn, at } = sending(1, { ...RTO_ONLY, maxRetransmits: 3 });
     let t = at;
     for (const rto of [300, 600, 1200]) {
       t += ms(rto);
@@ -94,7 +96,7 @@ describe('RTO (RFC 6298)', () => {
   });
 
   test('rto_resendsInSlowStartAfterTimeout', () => {
-    const { conn, at } = sending(4);
+    const { conn, at } = sending(4, RTO_ONLY);
     const t = at + ms(300);
     conn.handleTimeout(t);
     expect(conn, t, { seq: s(0) }); // cwnd = 1 MSS
