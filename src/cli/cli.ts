@@ -52,6 +52,7 @@ const COMMANDS: ReadonlyArray<{ readonly name: string; readonly summary: string;
     summary: 'decode a pcap/pcapng capture: every TCP segment and MPTCP option, or a per-connection summary',
     load: async () => (await import('./decode.js')).decodeCommand,
   },
+  { name: 'perf', summary: 'iperf3-compatible throughput test: client (-c HOST) or server (-s)', load: async () => (await import('./perf.js')).perfCommand },
 ];
 
 /** The package version, read from package.json (../../package.json from both src/cli and dist/cli). */

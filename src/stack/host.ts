@@ -18,7 +18,7 @@ import { isWireError } from '../wire/errors.js';
 import { TcpConnection, type TcpEndpoints } from '../tcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { RoutingTable, type HostInterface } from './routing.js';
-import { EphemeralPorts, initialSequenceNumber } from './isn.js';
+import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
 
 /** Host configuration. */
 export interface HostOptions {
@@ -142,9 +142,15 @@ export class Host {
     return this.routing.addInterface(name, cidrs, mtu);
   }
 
-  /** Listens on `port` (all local addresses, or `address`). */
-  listen(port: number, options: { address?: string; config?: TcpConfig; backlog?: number } = {}): Listener {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+  /** Listens on `port` (0: a free ephemeral port) on all local addresses, or on `address`. */
+  listen(requestedPort: number, options: { address?: string; config?: TcpConfig; backlog?: number } = {}): Listener {
+    if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) throw new Error(`bad port ${requestedPort}`);
+    let port = requestedPort;
+    if (port === 0) {
+      port = EPHEMERAL_PORT_RANGE.max;
+      while (port >= EPHEMERAL_PORT_RANGE.min && this.listeners.some((l) => l.port === port)) port--;
+      if (port < EPHEMERAL_PORT_RANGE.min) throw new Error('no free port to listen on (EADDRINUSE)');
+    }
     const address = options.address === undefined ? undefined : this.parseLocal(options.address);
     for (const l of this.listeners) {
       if (l.port === port && (!l.address || !address || addressEqual(l.address, address))) {

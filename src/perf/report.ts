@@ -1,0 +1,469 @@
+/**
+ * Measurement and reporting for one test, shared by client and server: per-interval and final statistics,
+ * printed like iperf3's text output or collected into an iperf3-like JSON document (start / intervals / end
+ * with sum_sent and sum_received), plus the results message this side sends to its peer.
+ *
+ * Times are milliseconds from the injected clock; reported times are seconds since the test start (the end
+ * of the omit period when `-O` is used), as iperf3 reports them.
+ */
+import { arch, hostname, release, type as osType } from 'node:os';
+import { cpuUsage } from 'node:process';
+import type { DataStream } from './data-stream.js';
+import type { IperfResults, IperfStreamResult } from './iperf3-protocol.js';
+import { bitsPerSecond, formatBitrate, formatBytes } from './units.js';
+
+/** Where perf writes text (the CLI's stdout/stderr, or a test's buffer). */
+export interface PerfOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Milliseconds, monotonic. */
+export type PerfClock = () => number;
+
+/** One stream's numbers over one interval. */
+export interface PerfIntervalStream {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly bitsPerSecond: number;
+  /** Retransmits during the interval, when the sending transport reports them. */
+  readonly retransmits?: number;
+  readonly cwndBytes?: number;
+  readonly omitted: boolean;
+  /** Whether this side is the stream's sender. */
+  readonly sender: boolean;
+}
+
+export interface PerfInterval {
+  readonly streams: readonly PerfIntervalStream[];
+  readonly sum: Omit<PerfIntervalStream, 'id' | 'cwndBytes'>;
+}
+
+/** One direction's totals of a stream or of the test. */
+export interface PerfTotals {
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly bitsPerSecond: number;
+  /** Sender side only, when known. */
+  readonly retransmits?: number;
+}
+
+export interface PerfStreamSummary {
+  readonly id: number;
+  /** Whether this side sent on the stream. */
+  readonly localIsSender: boolean;
+  /** The stream's sender and receiver totals (one of them reported by the peer; undefined if it never did). */
+  readonly sender: PerfTotals | undefined;
+  readonly receiver: PerfTotals | undefined;
+}
+
+/** The outcome of a test, from one side's point of view. */
+export interface PerfTestResult {
+  readonly role: 'client' | 'server';
+  readonly reverse: boolean;
+  readonly cookie: string;
+  readonly streams: readonly PerfStreamSummary[];
+  /** Sums over the streams (sender side / receiver side of each). */
+  readonly sumSent: PerfTotals;
+  readonly sumReceived: PerfTotals;
+  readonly intervals: readonly PerfInterval[];
+  /** Whether the peer's results were received (false if the test was aborted). */
+  readonly complete: boolean;
+  /** The iperf3-like JSON document (what `--json` prints). */
+  readonly json: Record<string, unknown>;
+}
+
+/** Connection endpoints as printed in "connected" lines. */
+export interface PerfEndpoints {
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+/** iperf3's "system_info": like `uname -a`, shortened. */
+export function systemInfo(): string {
+  return `${osType()} ${hostname()} ${release()} ${arch()}`;
+}
+
+/** Strips IPv4-mapped IPv6 to plain IPv4 ("::ffff:127.0.0.1" -> "127.0.0.1"), like iperf3's mapped_v4_to_regular_v4. */
+export function displayAddress(address: string | undefined): string {
+  if (address === undefined) return '?';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export function connectedLine(id: number, e: PerfEndpoints): string {
+  return `[${String(id).padStart(3)}] local ${displayAddress(e.localAddress)} port ${e.localPort ?? '?'} connected to ${displayAddress(e.remoteAddress)} port ${e.remotePort ?? '?'}\n`;
+}
+
+export function connectedJson(id: number, e: PerfEndpoints): Record<string, unknown> {
+  return {
+    socket: id,
+    local_host: displayAddress(e.localAddress),
+    local_port: e.localPort ?? 0,
+    remote_host: displayAddress(e.remoteAddress),
+    remote_port: e.remotePort ?? 0,
+  };
+}
+
+const SEPARATOR = '- - - - - - - - - - - - - - - - - - - - - - - - -\n';
+
+function label(id: number | 'SUM'): string {
+  return id === 'SUM' ? '[SUM]' : `[${String(id).padStart(3)}]`;
+}
+
+function span(start: number, end: number): string {
+  return `${start.toFixed(2).padStart(6)}-${end.toFixed(2).padEnd(6)} sec`;
+}
+
+/** "[  1]   0.00-1.00   sec   720 MBytes  6.03 Gbits/sec   33    767 KBytes" (iperf3's report_bw_* formats). */
+function line(id: number | 'SUM', start: number, end: number, bytes: number, seconds: number, tail: string): string {
+  return `${label(id)} ${span(start, end)}  ${formatBytes(bytes)}  ${formatBitrate(bitsPerSecond(bytes, seconds))}${tail}`.trimEnd() + '\n';
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+function totalsJson(t: PerfTotals | undefined, id: number | undefined, start: number, sender: boolean): Record<string, unknown> {
+  const j: Record<string, unknown> = {};
+  if (id !== undefined) j['socket'] = id;
+  const seconds = t?.seconds ?? 0;
+  Object.assign(j, {
+    start,
+    end: round6(start + seconds),
+    seconds: round6(seconds),
+    bytes: t?.bytes ?? 0,
+    bits_per_second: t?.bitsPerSecond ?? 0,
+  });
+  if (t?.retransmits !== undefined) j['retransmits'] = t.retransmits;
+  j['sender'] = sender;
+  return j;
+}
+
+export interface TestRecorderOptions {
+  readonly role: 'client' | 'server';
+  readonly reverse: boolean;
+  readonly cookie: string;
+  readonly streams: readonly DataStream[];
+  readonly io: PerfOutput;
+  readonly json: boolean;
+  /** Report interval in seconds; 0 disables interval reports. */
+  readonly interval: number;
+  /** Whether the test starts with an omit period. */
+  readonly omitting: boolean;
+  readonly clock: PerfClock;
+  /** The JSON "start" object (built by the caller: connected, version, test_start...). */
+  readonly jsonStart: Record<string, unknown>;
+}
+
+/** Collects the statistics of one running test and prints them. */
+export class TestRecorder {
+  private startMs = 0;
+  private lastMs = 0;
+  private endMs: number | undefined;
+  private omitting: boolean;
+  private base = new Map<number, number>();
+  private last = new Map<number, number>();
+  private lastRetrans = new Map<number, number>();
+  private firstRetrans = new Map<number, number>();
+  private readonly intervals: PerfInterval[] = [];
+  private cpuStart = cpuUsage();
+  private started = false;
+  private headerPrinted = false;
+
+  constructor(private readonly o: TestRecorderOptions) {
+    this.omitting = o.omitting;
+  }
+
+  /** Whether any local sender stream's transport reports retransmits. */
+  get senderHasRetransmits(): boolean {
+    return this.o.streams.some((s) => s.sender && s.tcpStats()?.retransmits !== undefined);
+  }
+
+  /** The test starts now (TEST_START). */
+  start(): void {
+    const now = this.o.clock();
+    this.started = true;
+    this.startMs = this.lastMs = now;
+    this.cpuStart = cpuUsage();
+    // Everything a stream carried counts, from its connection on: the peer may start sending as soon as it
+    // has written TEST_START / TEST_RUNNING, so data can be read here before TEST_START is.
+    for (const s of this.o.streams) {
+      this.base.set(s.id, 0);
+      this.last.set(s.id, 0);
+      const r = s.tcpStats()?.retransmits;
+      if (r !== undefined) {
+        this.lastRetrans.set(s.id, r);
+        this.firstRetrans.set(s.id, r);
+      }
+    }
+  }
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  /** Seconds since the (post-omit) start. */
+  elapsed(): number {
+    return ((this.endMs ?? this.o.clock()) - this.startMs) / 1000;
+  }
+
+  /** The omit period is over: statistics restart from zero now. */
+  omitDone(): void {
+    if (!this.omitting) return;
+    this.tick(true);
+    this.omitting = false;
+    const now = this.o.clock();
+    this.startMs = this.lastMs = now;
+    this.cpuStart = cpuUsage();
+    for (const s of this.o.streams) {
+      this.base.set(s.id, s.bytes);
+      this.last.set(s.id, s.bytes);
+      const r = s.tcpStats()?.retransmits;
+      if (r !== undefined) this.firstRetrans.set(s.id, r);
+    }
+  }
+
+  /** Closes the current interval and reports it. */
+  tick(final = false): void {
+    if (!this.started || this.endMs !== undefined) return;
+    const now = this.o.clock();
+    const seconds = (now - this.lastMs) / 1000;
+    // A final sliver shorter than a tenth of the interval is not worth a line (unless it is the only one).
+    if (final && this.intervals.length > 0 && this.o.interval > 0 && seconds < this.o.interval * 0.1) return;
+    if (!final && seconds <= 0) return;
+    const start = (this.lastMs - this.startMs) / 1000;
+    const end = (now - this.startMs) / 1000;
+    const streams: PerfIntervalStream[] = this.o.streams.map((s) => {
+      const bytes = s.bytes - (this.last.get(s.id) ?? 0);
+      this.last.set(s.id, s.bytes);
+      const stats = s.sender ? s.tcpStats() : undefined;
+      let retransmits: number | undefined;
+      if (stats?.retransmits !== undefined) {
+        retransmits = stats.retransmits - (this.lastRetrans.get(s.id) ?? stats.retransmits);
+        this.lastRetrans.set(s.id, stats.retransmits);
+      }
+      return {
+        id: s.id,
+        start,
+        end,
+        seconds,
+        bytes,
+        bitsPerSecond: bitsPerSecond(bytes, seconds),
+        ...(retransmits !== undefined ? { retransmits } : {}),
+        ...(stats?.cwndBytes !== undefined ? { cwndBytes: stats.cwndBytes } : {}),
+        omitted: this.omitting,
+        sender: s.sender,
+      };
+    });
+    this.lastMs = now;
+    const sumBytes = streams.reduce((a, s) => a + s.bytes, 0);
+    const retr = streams.some((s) => s.retransmits !== undefined) ? streams.reduce((a, s) => a + (s.retransmits ?? 0), 0) : undefined;
+    const interval: PerfInterval = {
+      streams,
+      sum: {
+        start,
+        end,
+        seconds,
+        bytes: sumBytes,
+        bitsPerSecond: bitsPerSecond(sumBytes, seconds),
+        ...(retr !== undefined ? { retransmits: retr } : {}),
+        omitted: this.omitting,
+        sender: streams[0]?.sender ?? false,
+      },
+    };
+    this.intervals.push(interval);
+    if (!this.o.json && this.o.interval > 0) this.printInterval(interval);
+  }
+
+  private printInterval(iv: PerfInterval): void {
+    const out: string[] = [];
+    const withRetr = iv.streams.some((s) => s.retransmits !== undefined);
+    if (!this.headerPrinted) {
+      out.push(`[ ID] Interval           Transfer     Bitrate${withRetr ? '         Retr  Cwnd' : ''}\n`);
+      this.headerPrinted = true;
+    }
+    const omitted = iv.sum.omitted ? '  (omitted)' : '';
+    for (const s of iv.streams) {
+      const tail = s.retransmits !== undefined ? `  ${String(s.retransmits).padStart(3)}   ${s.cwndBytes !== undefined ? formatBytes(s.cwndBytes) : ''}` : '';
+      out.push(line(s.id, s.start, s.end, s.bytes, s.seconds, tail + omitted));
+    }
+    if (iv.streams.length > 1) {
+      const tail = iv.sum.retransmits !== undefined ? `  ${String(iv.sum.retransmits).padStart(3)}` : '';
+      out.push(line('SUM', iv.sum.start, iv.sum.end, iv.sum.bytes, iv.sum.seconds, tail + omitted));
+      out.push(SEPARATOR);
+    }
+    this.o.io.stdout(out.join(''));
+  }
+
+  /** The test ends now (TEST_END): reports the last partial interval and freezes the duration. */
+  finish(): void {
+    if (!this.started || this.endMs !== undefined) return;
+    this.tick(true);
+    this.endMs = this.o.clock();
+  }
+
+  /** Bytes this side moved on all streams since the (post-omit) start. */
+  bytesSinceStart(): number {
+    let total = 0;
+    for (const s of this.o.streams) total += s.bytes - (this.base.get(s.id) ?? 0);
+    return total;
+  }
+
+  /** This side's own count for a stream (bytes since the start, and the stream's sender retransmits). */
+  private own(s: DataStream): PerfTotals {
+    const bytes = s.bytes - (this.base.get(s.id) ?? 0);
+    const seconds = this.elapsed();
+    const r = s.sender ? s.tcpStats()?.retransmits : undefined;
+    const retransmits = r !== undefined ? r - (this.firstRetrans.get(s.id) ?? 0) : undefined;
+    return { bytes, seconds, bitsPerSecond: bitsPerSecond(bytes, seconds), ...(retransmits !== undefined ? { retransmits } : {}) };
+  }
+
+  private cpuPercent(): { total: number; user: number; system: number } {
+    const used = cpuUsage(this.cpuStart);
+    const wallMicros = Math.max(1, this.elapsed() * 1e6);
+    const user = (used.user / wallMicros) * 100;
+    const system = (used.system / wallMicros) * 100;
+    return { total: user + system, user, system };
+  }
+
+  /** The results message for the peer (counts taken now). */
+  results(): IperfResults {
+    const cpu = this.cpuPercent();
+    const anySender = this.o.streams.some((s) => s.sender);
+    return {
+      cpuUtilTotal: cpu.total,
+      cpuUtilUser: cpu.user,
+      cpuUtilSystem: cpu.system,
+      senderHasRetransmits: anySender ? (this.senderHasRetransmits ? 1 : 0) : -1,
+      streams: this.o.streams.map((s): IperfStreamResult => {
+        const own = this.own(s);
+        return {
+          id: s.id,
+          bytes: own.bytes,
+          retransmits: own.retransmits ?? -1,
+          jitter: 0,
+          errors: 0,
+          packets: 0,
+          startTime: 0,
+          endTime: round6(own.seconds),
+        };
+      }),
+    };
+  }
+
+  /**
+   * The final result with the peer's numbers (undefined: the peer never sent them); prints the summary
+   * (text) or the JSON document, unless `print` is false.
+   */
+  summarize(peer: IperfResults | undefined, extra: { error?: string; print?: boolean } = {}): PerfTestResult {
+    const cpu = this.cpuPercent();
+    const peerStreams = new Map((peer?.streams ?? []).map((s) => [s.id, s]));
+    const streams: PerfStreamSummary[] = this.o.streams.map((s) => {
+      const own = this.started ? this.own(s) : undefined;
+      const p = peerStreams.get(s.id);
+      let other: PerfTotals | undefined;
+      if (p) {
+        const seconds = Math.max(0, p.endTime - p.startTime);
+        const retransmits = !s.sender && peer?.senderHasRetransmits === 1 && p.retransmits >= 0 ? p.retransmits : undefined;
+        other = { bytes: p.bytes, seconds, bitsPerSecond: bitsPerSecond(p.bytes, seconds), ...(retransmits !== undefined ? { retransmits } : {}) };
+      }
+      return { id: s.id, localIsSender: s.sender, sender: s.sender ? own : other, receiver: s.sender ? other : own };
+    });
+    const sum = (pick: (s: PerfStreamSummary) => PerfTotals | undefined): PerfTotals => {
+      const parts = streams.map(pick).filter((t): t is PerfTotals => t !== undefined);
+      const bytes = parts.reduce((a, t) => a + t.bytes, 0);
+      const seconds = parts.reduce((a, t) => Math.max(a, t.seconds), 0);
+      const withRetr = parts.filter((t) => t.retransmits !== undefined);
+      return {
+        bytes,
+        seconds,
+        bitsPerSecond: bitsPerSecond(bytes, seconds),
+        ...(withRetr.length > 0 ? { retransmits: withRetr.reduce((a, t) => a + t.retransmits!, 0) } : {}),
+      };
+    };
+    const sumSent = sum((s) => s.sender);
+    const sumReceived = sum((s) => s.receiver);
+    const json = this.json(streams, sumSent, sumReceived, cpu, peer, extra.error);
+    const result: PerfTestResult = {
+      role: this.o.role,
+      reverse: this.o.reverse,
+      cookie: this.o.cookie,
+      streams,
+      sumSent,
+      sumReceived,
+      intervals: this.intervals,
+      complete: peer !== undefined,
+      json,
+    };
+    if (extra.print !== false) {
+      if (this.o.json) this.o.io.stdout(`${JSON.stringify(json, null, 2)}\n`);
+      else if (this.started) this.printSummary(streams, sumSent, sumReceived);
+    }
+    return result;
+  }
+
+  private printSummary(streams: readonly PerfStreamSummary[], sumSent: PerfTotals, sumReceived: PerfTotals): void {
+    const out: string[] = [];
+    if (this.o.streams.length <= 1 || this.intervals.length === 0 || this.o.interval === 0) out.push(SEPARATOR);
+    const withRetr = streams.some((s) => s.sender?.retransmits !== undefined);
+    out.push(`[ ID] Interval           Transfer     Bitrate${withRetr ? '         Retr' : ''}\n`);
+    const senderTail = (t: PerfTotals): string => (t.retransmits !== undefined ? `  ${String(t.retransmits).padStart(3)}             sender` : '                  sender');
+    const receiverTail = '                  receiver';
+    for (const s of streams) {
+      if (s.sender) out.push(line(s.id, 0, s.sender.seconds, s.sender.bytes, s.sender.seconds, senderTail(s.sender)));
+      if (s.receiver) out.push(line(s.id, 0, s.receiver.seconds, s.receiver.bytes, s.receiver.seconds, receiverTail));
+    }
+    if (streams.length > 1) {
+      if (streams.some((s) => s.sender)) out.push(line('SUM', 0, sumSent.seconds, sumSent.bytes, sumSent.seconds, senderTail(sumSent)));
+      if (streams.some((s) => s.receiver)) out.push(line('SUM', 0, sumReceived.seconds, sumReceived.bytes, sumReceived.seconds, receiverTail));
+    }
+    this.o.io.stdout(out.join(''));
+  }
+
+  private json(
+    streams: readonly PerfStreamSummary[],
+    sumSent: PerfTotals,
+    sumReceived: PerfTotals,
+    cpu: { total: number; user: number; system: number },
+    peer: IperfResults | undefined,
+    error: string | undefined,
+  ): Record<string, unknown> {
+    const intervalJson = (s: Omit<PerfIntervalStream, 'id'> & { id?: number }): Record<string, unknown> => {
+      const j: Record<string, unknown> = {};
+      if (s.id !== undefined) j['socket'] = s.id;
+      Object.assign(j, { start: round6(s.start), end: round6(s.end), seconds: s.seconds, bytes: s.bytes, bits_per_second: s.bitsPerSecond });
+      if (s.retransmits !== undefined) j['retransmits'] = s.retransmits;
+      if (s.cwndBytes !== undefined) j['snd_cwnd'] = s.cwndBytes;
+      j['omitted'] = s.omitted;
+      j['sender'] = s.sender;
+      return j;
+    };
+    const doc: Record<string, unknown> = {
+      start: this.o.jsonStart,
+      intervals: this.intervals.map((iv) => ({ streams: iv.streams.map(intervalJson), sum: intervalJson(iv.sum) })),
+      end: {
+        streams: streams.map((s) => ({
+          sender: totalsJson(s.sender, s.id, 0, s.localIsSender),
+          receiver: totalsJson(s.receiver, s.id, 0, s.localIsSender),
+        })),
+        sum_sent: totalsJson(sumSent, undefined, 0, streams[0]?.localIsSender ?? false),
+        sum_received: totalsJson(sumReceived, undefined, 0, streams[0]?.localIsSender ?? false),
+        cpu_utilization_percent: {
+          host_total: cpu.total,
+          host_user: cpu.user,
+          host_system: cpu.system,
+          remote_total: peer?.cpuUtilTotal ?? 0,
+          remote_user: peer?.cpuUtilUser ?? 0,
+          remote_system: peer?.cpuUtilSystem ?? 0,
+        },
+      },
+    };
+    if (error !== undefined) doc['error'] = error;
+    return doc;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The transport `mptcp perf` runs over: something that opens and accepts byte-stream connections that look
+ * like Node sockets. `nodeNetTransport` is the host's kernel TCP (node:net); the userspace MPTCP stack will
+ * provide its own `PerfTransport` (its sockets are Duplex streams too), and `runPerfClient` /
+ * `startPerfServer` take the transport as a parameter, so nothing else changes.
+ *
+ * What perf needs from a socket:
+ * - a `Duplex`: `write(chunk, cb)` (the callback fires once the bytes left user space: that is when they are
+ *   counted as sent), `'drain'` back-pressure, `'data'` / `'end'` / `'error'` / `'close'`, `end()`, `destroy()`;
+ * - optionally `setNoDelay` (iperf3's `-N`), the four address fields (printed in "connected" lines and in the
+ *   JSON `connected` array), and `tcpStats()` for the sender-side retransmit / cwnd / RTT columns, which the
+ *   kernel only exposes through TCP_INFO (not reachable from node:net, so `nodeNetTransport` has none: its
+ *   results say "no retransmit information", exactly as iperf3 does on a system without TCP_INFO).
+ */
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** Per-connection TCP statistics a transport may report (all optional; cumulative since the connection began). */
+export interface PerfTcpStats {
+  /** Total retransmitted segments (TCP_INFO tcpi_total_retrans). */
+  readonly retransmits?: number;
+  /** Congestion window in bytes. */
+  readonly cwndBytes?: number;
+  /** Smoothed RTT and its variation, microseconds. */
+  readonly rttMicros?: number;
+  readonly rttVarMicros?: number;
+  /** Path MTU, bytes. */
+  readonly pmtu?: number;
+}
+
+/** A connection as perf uses it: a Duplex byte stream plus optional socket-like extras. */
+export type PerfSocket = Duplex & {
+  setNoDelay?(noDelay: boolean): unknown;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  /** Sender statistics (retransmits, cwnd, RTT) when the transport knows them. */
+  tcpStats?(): PerfTcpStats | undefined;
+};
+
+/** Options for an outgoing connection. Transports may ignore what they cannot honour. */
+export interface PerfConnectOptions {
+  /** Local address to bind (iperf3 `-B`). */
+  readonly localAddress?: string;
+  /** Local port to bind (iperf3 `--cport`). */
+  readonly localPort?: number;
+  /** Address family to use when `host` is a name (iperf3 `-4` / `-6`). */
+  readonly family?: 4 | 6;
+}
+
+/** A listening endpoint. */
+export interface PerfListener {
+  /** The port actually bound (useful when listening on port 0). */
+  readonly port: number;
+  /** Stops accepting; resolves once the listener is closed (existing connections are not touched). */
+  close(): Promise<void>;
+}
+
+/** Opens and accepts connections. */
+export interface PerfTransport {
+  /** A short name for messages ("kernel TCP (node:net)", "userspace MPTCP"...). */
+  readonly name?: string;
+  /** Connects to `host`:`port`; resolves once the connection is established, rejects on failure. */
+  connect(host: string, port: number, options?: PerfConnectOptions): Promise<PerfSocket>;
+  /**
+   * Listens on `port` (0: any free port) and `host` (undefined: all addresses, IPv6 and IPv4); every accepted
+   * connection goes to `onConnection`. Resolves once listening, rejects if the port cannot be bound.
+   */
+  listen(port: number, host: string | undefined, onConnection: (socket: PerfSocket) => void): Promise<PerfListener>;
+}
+
+/** The host's kernel TCP through node:net. */
+export const nodeNetTransport: PerfTransport = {
+  name: 'kernel TCP (node:net)',
+  connect(host, port, options = {}) {
+    return new Promise<PerfSocket>((resolve, reject) => {
+      const socketOptions: net.NetConnectOpts = { host, port };
+      if (options.localAddress !== undefined) socketOptions.localAddress = options.localAddress;
+      if (options.localPort !== undefined) socketOptions.localPort = options.localPort;
+      if (options.family !== undefined) socketOptions.family = options.family;
+      const socket = net.connect(socketOptions);
+      const onError = (err: Error) => {
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(socket);
+      });
+    });
+  },
+  listen(port, host, onConnection) {
+    return new Promise<PerfListener>((resolve, reject) => {
+      const server = net.createServer({ noDelay: false }, (socket) => onConnection(socket));
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      const listenOptions: net.ListenOptions = { port, exclusive: true };
+      if (host !== undefined) listenOptions.host = host;
+      server.listen(listenOptions, () => {
+        server.off('error', onError);
+        // Errors after listening (EMFILE on accept...) must not crash the process; accept simply stops.
+        server.on('error', () => undefined);
+        const address = server.address();
+        const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+        resolve({
+          port: boundPort,
+          close: () => new Promise<void>((done) => server.close(() => done())),
+        });
+      });
+    });
+  },
+};

@@ -1,0 +1,131 @@
+/** Shared helpers for the perf tests: captured output, free ports, a spawned iperf3. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import type { PerfOutput } from '../../src/perf/report.js';
+
+export const haveIperf3 = spawnSync('iperf3', ['--version'], { encoding: 'utf8' }).status === 0;
+export const IPERF3_SKIP_REASON = 'iperf3 not installed';
+
+/** Whether the host has an IPv6 loopback we can listen on. */
+export async function haveIpv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(0, '::1', () => s.close(() => resolve(true)));
+  });
+}
+
+export function captureIo(): PerfOutput & { out(): string; err(): string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+/** A port that was free a moment ago (bind to 0, read it, close). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something listens on TCP `port` (Linux /proc/net/tcp{,6}; LISTEN is state 0A). */
+function listening(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1]?.endsWith(hex) && f[3] === '0A') return true;
+    }
+  }
+  return false;
+}
+
+export interface Spawned {
+  readonly child: ChildProcess;
+  /** Resolves when the process exits (killed after `timeoutMs`). */
+  readonly exit: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  kill(): void;
+}
+
+export function spawnIperf3(args: readonly string[], timeoutMs: number): Spawned {
+  const child = spawn('iperf3', [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return {
+    child,
+    exit,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * Starts `iperf3 -s -1 -J -p PORT [extra]` on a free port and waits until it listens; retries on another
+ * port if it could not bind. The caller kills it in `finally`.
+ */
+export async function startIperf3Server(extra: readonly string[] = []): Promise<{ port: number; server: Spawned }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const server = spawnIperf3(['-s', '-1', '-J', '-p', String(port), ...extra], 60_000);
+    const deadline = Date.now() + 5000;
+    let exited = false;
+    void server.exit.then(() => (exited = true));
+    while (Date.now() < deadline && !exited && !listening(port)) await new Promise((r) => setTimeout(r, 20));
+    if (!exited && listening(port)) return { port, server };
+    server.kill();
+    await server.exit;
+  }
+  throw new Error('could not start iperf3 -s');
+}
+
+/** iperf3 -J output (throws with the output if it is not JSON). */
+export function parseIperfJson(text: string): IperfJson {
+  try {
+    return JSON.parse(text) as IperfJson;
+  } catch {
+    throw new Error(`iperf3 did not print JSON: ${text.slice(0, 500)}`);
+  }
+}
+
+interface IperfTotalsJson {
+  bytes: number;
+  seconds: number;
+  retransmits?: number;
+}
+export interface IperfJson {
+  error?: string;
+  start: { test_start: { num_streams: number; reverse: number; bytes: number } };
+  intervals: unknown[];
+  end: {
+    streams: Array<{ sender: IperfTotalsJson; receiver: IperfTotalsJson }>;
+    sum_sent: IperfTotalsJson;
+    sum_received: IperfTotalsJson;
+  };
+}
