@@ -219,6 +219,10 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
   };
 
   let summarized = false;
+  /** -R with -n/-k: the test ends once that much has arrived (possibly before TEST_START is even read). */
+  const checkReceiveLimit = () => {
+    if (reverse && bytesLimit > 0 && !testEnd && recorder?.isStarted && recorder.bytesSinceStart() >= bytesLimit) void endTest();
+  };
 
   try {
     await writeAsync(ctrlSocket, cookie);
@@ -264,9 +268,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               onError: (st, err) => {
                 if (!testEnd) interrupt.reject(new PerfError(`data stream ${st.id}: ${err.message}`));
               },
-              onData: () => {
-                if (reverse && bytesLimit > 0 && !testEnd && recorder?.isStarted && recorder.bytesSinceStart() >= bytesLimit) void endTest();
-              },
+              onData: () => checkReceiveLimit(),
             });
             streams.push(stream);
             await writeAsync(socket, cookie);
@@ -284,6 +286,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
           ticker = new Ticker(interval, clock, () => rec.tick());
           ticker.start();
           if (duration > 0) timers.push(setTimeout(() => void endTest(), (duration + omit) * 1000));
+          checkReceiveLimit();
           if (omit > 0) {
             timers.push(
               setTimeout(() => {

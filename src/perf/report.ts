@@ -174,6 +174,7 @@ export class TestRecorder {
   private cpuStart = cpuUsage();
   private started = false;
   private headerPrinted = false;
+  private frozen: Map<number, number> | undefined;
 
   constructor(private readonly o: TestRecorderOptions) {
     this.omitting = o.omitting;
@@ -316,7 +317,7 @@ export class TestRecorder {
 
   /** This side's own count for a stream (bytes since the start, and the stream's sender retransmits). */
   private own(s: DataStream): PerfTotals {
-    const bytes = s.bytes - (this.base.get(s.id) ?? 0);
+    const bytes = this.frozen?.get(s.id) ?? s.bytes - (this.base.get(s.id) ?? 0);
     const seconds = this.elapsed();
     const r = s.sender ? s.tcpStats()?.retransmits : undefined;
     const retransmits = r !== undefined ? r - (this.firstRetrans.get(s.id) ?? 0) : undefined;
@@ -331,8 +332,12 @@ export class TestRecorder {
     return { total: user + system, user, system };
   }
 
-  /** The results message for the peer (counts taken now). */
+  /**
+   * The results message for the peer. The counts are taken now and frozen: the summary shows the same
+   * numbers the peer was given, even if a few more bytes are drained afterwards.
+   */
   results(): IperfResults {
+    if (!this.frozen) this.frozen = new Map(this.o.streams.map((s) => [s.id, s.bytes - (this.base.get(s.id) ?? 0)]));
     const cpu = this.cpuPercent();
     const anySender = this.o.streams.some((s) => s.sender);
     return {
