@@ -1,34 +1,57 @@
 /**
  * `mptcp perf`: throughput tests, wire-compatible with iperf3 (TCP). `-c HOST` runs a client against an
  * iperf3 server (or `mptcp perf -s`), `-s` serves iperf3 clients. The work is in src/perf/; this file parses
- * arguments and wires output and Ctrl-C.
+ * arguments, picks the stack (./perf-stack.ts builds ours) and wires output and Ctrl-C.
  *
- * For now perf runs over the host's kernel TCP (node:net, `nodeNetTransport`). The userspace stack plugs in
- * through `runPerfClient(options, transport)` / `startPerfServer(options, transport)`; `--iface` specs are
- * parsed and checked already but refused (exit 2) until that wiring exists.
+ * Three ways to run:
+ * - `--iface SPEC...`: our userspace stack (a StackRuntime) on TUN devices it creates and/or UDP paths;
+ * - `--kernel`: the host's kernel TCP through node:net;
+ * - neither (client only): both ends on our stack, on a RealtimeEmulation in this process, joined by one
+ *   emulated link (`--link`).
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { parseIfaceSpec, IfaceSpecError, type IfaceSpec } from '../perf/iface.js';
 import { PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
 import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
-import { startPerfServer, type PerfServerOptions } from '../perf/server.js';
-import { nodeNetTransport } from '../perf/transport.js';
+import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
+import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
+import { describeLink, emulatedPair, openInterfaces, parseLinkSpec, type EmulatedPair, type InterfaceStack } from './perf-stack.js';
 
-const USAGE = `Usage: mptcp perf -s [options]          run a server (like iperf3 -s)
-       mptcp perf -c HOST [options]     run a client test against HOST (iperf3 -s, or mptcp perf -s)
+const USAGE = `Usage: mptcp perf -c HOST [--link SPEC] [options]              client and server on the emulator
+       mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
+       mptcp perf -s --iface SPEC [--iface SPEC...] [options]      server on our stack over TUN/UDP
+       mptcp perf (-c HOST | -s) --kernel [options]                the host kernel's TCP (node:net)
 
 Throughput tests over TCP, speaking iperf3's protocol: the client works with an iperf3 server and the
 server with iperf3 clients (iperf 3.x). Output is iperf3's: a report every interval, then the sender and
 receiver totals of each stream (the receiver's as measured by the other side).
 
+Where it runs (the stack):
+  (default)              client only: BOTH ends run in this process on this project's userspace stack,
+                         on the emulator in real time: a client host (198.18.0.1/24, or 2001:2::1/64 when
+                         HOST is IPv6) and a server host at HOST (an address, e.g. 198.18.0.2) running
+                         our perf server, joined by one emulated link (--link). -s needs --iface or --kernel.
+      --iface SPEC       this project's userspace stack on a TUN device or UDP path (repeatable: one
+                         interface each, in order); see "Interfaces" below
+      --kernel           the host kernel's TCP/IP through node:net (what iperf3 itself uses)
+      --link SPEC        the emulated link, the same both ways (default only), comma-separated:
+                           rate=R    bits/s, suffixes K/M/G (powers of 1000)        default 1G
+                           delay=D   one-way delay: 10ms, 500us, 0.2s (bare: ms)   default 1ms
+                           loss=L    random loss per packet: 1% or 0.01             default 0
+                           queue=Q   drop-tail backlog in bytes, suffixes K/M (powers of 1024), or
+                                     'unlimited'                    default one BDP, at least 150 KB
+                         e.g. --link rate=100M,delay=10ms,loss=1%,queue=500K
+
 Common options:
   -p, --port PORT        server port (default ${DEFAULT_PORT})
   -i, --interval SEC     seconds between interval reports (default 1; 0: none)
-  -B, --bind ADDR        local address: the server listens on it, the client connects from it
+  -B, --bind ADDR        local address: the server listens on it, the client connects from it (on the
+                         emulator: the client host's address)
       --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
                          and sum_received: bytes, bits_per_second, seconds, retransmits where known)
-      --iface SPEC       an interface of the userspace MPTCP stack (repeatable; see below)
   -h, --help             show this help
 
 Server options:
@@ -36,7 +59,7 @@ Server options:
   -1, --one-off          serve one test, then exit
 
 Client options:
-  -c, --client HOST      run a test against HOST
+  -c, --client HOST      run a test against HOST (with --iface, a name is resolved by the host's resolver)
   -t, --time SEC         test length in seconds (default 10)
   -n, --bytes N          transfer N bytes instead (suffixes K, M, G, T: powers of 1024), in total
   -k, --blockcount N     transfer N blocks instead
@@ -51,19 +74,35 @@ Client options:
   -6, --version6         resolve HOST to IPv6 only
       --connect-timeout MS   give up connecting after MS milliseconds
 
-Interfaces (--iface SPEC):
-  tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS]
-        a Linux TUN device for the userspace stack: our address, the kernel-side peer address (same
-        family), optionally with the peer side in network namespace NS
-        e.g. --iface tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24
-  udp:ADDR[:PORT][,remote=ADDR:PORT]
-        a UDP path (IP packets in UDP datagrams) bound to local ADDR[:PORT] ([V6]:PORT for IPv6), sending
-        to remote (a client needs it; a server answers whoever talks to it first)
-        e.g. --iface udp:127.0.0.1:7001,remote=127.0.0.1:7002 --iface udp:[::1]:7003,remote=[::1]:7004
-  Not yet supported: the userspace stack's TUN/UDP interfaces arrive with its integration; without
-  --iface, perf runs over the host's kernel TCP (node:net). Specs are checked now, then refused.
+Interfaces (--iface SPEC; IPv4 and IPv6 alike):
+  tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS][,mtu=N]
+        creates TUN device NAME (needs root/CAP_NET_ADMIN), moves it into the existing network namespace
+        NS if given, puts 'peer' on the kernel's side of it (IPv6: nodad), sets txqueuelen 10000 and
+        brings it up; the stack gets 'addr'. The device is deleted when perf exits (however it ends).
+        e.g. --iface tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24,netns=srv
+             --iface tun:mp6,addr=2001:2::2/64,peer=2001:2::1/64
+  udp:ADDR[:PORT][,remote=ADDR:PORT][,addr=ADDR/PREFIX][,mtu=N]
+        a UDP path: IP packets of the stack, one per datagram, from local ADDR[:PORT] ([V6]:PORT for
+        IPv6; no port: any free one) to 'remote' (a client needs it; a server answers whoever talks to
+        it). The stack's own (inner) address on the path is 'addr', by default the local ADDR itself as
+        /32 (/128): then HOST is the server's outer address, reached through the path whose remote it is.
+        mtu: largest inner packet (default 1472, IPv6 1452).
+        e.g. server: mptcp perf -s --iface udp:127.0.0.2:6000
+             client: mptcp perf -c 127.0.0.2 --iface udp:127.0.0.1,remote=127.0.0.2:6000
+  Routes: each address's prefix is on its interface; a udp path with 'remote' also routes the remote's
+  address; a client also routes everything else through its first interface of each address family.
 
-Exit status: 0 success, 1 the test failed (connection refused, server busy, peer error), 2 bad usage.
+Examples:
+  mptcp perf -c 198.18.0.2 -n 100M --link rate=100M,delay=10ms      emulated both ends, 100 MB
+  mptcp perf -c 2001:2::2 -R -t 5                                     emulated, IPv6, server sends
+  mptcp perf -c 198.18.0.1 --iface tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24,netns=srv
+                                       our client against iperf3 -s -B 198.18.0.1 running in netns srv
+  mptcp perf -s -1 --iface tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24
+                                       our server; then: iperf3 -c 198.18.0.2
+  mptcp perf -s --kernel               a plain iperf3-compatible server on the kernel's TCP
+
+Exit status: 0 success, 1 the test failed (connection refused, server busy, peer error, no TUN device),
+2 bad usage.
 `;
 
 /** The `perf` subcommand. */
@@ -96,6 +135,8 @@ const OPTIONS = {
   'one-off': { type: 'boolean', short: '1' },
   json: { type: 'boolean' },
   iface: { type: 'string', multiple: true },
+  kernel: { type: 'boolean' },
+  link: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -127,6 +168,16 @@ export function parseIfaceOptions(values: readonly string[]): IfaceSpec[] {
   });
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 /** Runs `mptcp perf` with its arguments (after "perf"); returns the exit code, throws CliError. */
 export async function runPerf(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, OPTIONS);
@@ -141,6 +192,18 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     if (values[k] !== undefined) throw new UsageError(`--${k} is a ${isServer ? 'client' : 'server'} option`);
   }
   const ifaces = parseIfaceOptions((values['iface'] as unknown as string[] | undefined) ?? []);
+  const kernel = values['kernel'] === true;
+  const linkText = str('link');
+  if (kernel && ifaces.length > 0) throw new UsageError('choose one of --kernel (the host kernel\'s TCP) and --iface (our stack on TUN/UDP)');
+  if (linkText !== undefined && (kernel || ifaces.length > 0)) {
+    throw new UsageError('--link configures the emulated link: it goes without --iface and --kernel');
+  }
+  if (isServer && !kernel && ifaces.length === 0) {
+    throw new UsageError(
+      '-s needs --iface SPEC (our stack on a TUN device or UDP path) or --kernel (the host kernel\'s TCP); without either, the client (-c) runs both ends on the emulator',
+    );
+  }
+  const link = !kernel && ifaces.length === 0 ? parseLinkSpec(linkText) : undefined;
   const port = intOption(str('port'), '--port', isServer ? 0 : 1, 65535) ?? DEFAULT_PORT;
   const intervalText = str('interval');
   let interval: number | undefined;
@@ -150,38 +213,13 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
       throw new UsageError(`--interval must be 0 (no interval reports) or 0.1-60 seconds, got '${intervalText}'`);
     }
   }
-  if (ifaces.length > 0) {
-    throw new CliError(
-      `--iface is not supported yet: the userspace stack's TUN/UDP interfaces arrive with the stack integration (issue 3); without --iface, perf runs over the host's kernel TCP (node:net)`,
-      2,
-    );
-  }
   const json = values['json'] === true;
   const bind = str('bind');
   const version = `mptcp perf ${packageVersion()} (iperf3 protocol)`;
 
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigint);
-  try {
-    if (isServer) {
-      const options: PerfServerOptions = {
-        port,
-        oneOff: values['one-off'] === true,
-        json,
-        io,
-        signal: controller.signal,
-        version,
-        ...(bind !== undefined ? { bind } : {}),
-        ...(interval !== undefined ? { interval } : {}),
-      };
-      const server = await startPerfServer(options, nodeNetTransport).catch((err: unknown) => {
-        throw err instanceof PerfError ? new CliError(err.message) : err;
-      });
-      await server.done;
-      return 0;
-    }
+  // Client options are checked before anything is created (TUN devices, sockets).
+  let clientOptions: Omit<PerfClientOptions, 'signal'> | undefined;
+  if (!isServer) {
     const time = intOption(str('time'), '--time', 1, 86400);
     const bytes = sizeOption(str('bytes'), '--bytes', 1, Number.MAX_SAFE_INTEGER);
     const blocks = intOption(str('blockcount'), '--blockcount', 1, 2 ** 40);
@@ -193,14 +231,15 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     const cport = intOption(str('cport'), '--cport', 1, 65535);
     const connectTimeoutMs = intOption(str('connect-timeout'), '--connect-timeout', 1, 3_600_000);
     const title = str('title');
-    const options: PerfClientOptions = {
+    const family = values['version4'] === true ? 4 : values['version6'] === true ? 6 : undefined;
+    if (link && family !== undefined && isIP(host!) !== 0 && isIP(host!) !== family) throw new UsageError(`-${family} but HOST ${host} is an IPv${isIP(host!)} address`);
+    clientOptions = {
       host: host!,
       port,
       reverse: values['reverse'] === true,
       noDelay: values['no-delay'] === true,
       json,
       io,
-      signal: controller.signal,
       version,
       ...(time !== undefined ? { duration: time } : {}),
       ...(bytes !== undefined ? { bytes } : {}),
@@ -209,23 +248,83 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
       ...(parallel !== undefined ? { parallel } : {}),
       ...(blockSize !== undefined ? { blockSize } : {}),
       ...(omit !== undefined ? { omit } : {}),
-      ...(bind !== undefined ? { bind } : {}),
+      ...(bind !== undefined && !link ? { bind } : {}),
       ...(cport !== undefined ? { cport } : {}),
       ...(title !== undefined ? { title } : {}),
       ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
-      ...(values['version4'] === true ? { family: 4 as const } : values['version6'] === true ? { family: 6 as const } : {}),
+      ...(family !== undefined ? { family } : {}),
     };
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let stack: InterfaceStack | undefined;
+  let emulated: EmulatedPair | undefined;
+  let emulatedServer: PerfServer | undefined;
+  const serverDone = deferred();
+  try {
+    let transport: PerfTransport = nodeNetTransport;
+    if (ifaces.length > 0) {
+      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer });
+      transport = stack.transport;
+      if (!json) io.stdout(`${stack.descriptions.join('\n')}\n`);
+      if (controller.signal.aborted) throw new CliError('interrupted');
+    }
+    if (isServer) {
+      const options: PerfServerOptions = {
+        port,
+        oneOff: values['one-off'] === true,
+        json,
+        io,
+        signal: controller.signal,
+        version,
+        ...(bind !== undefined ? { bind } : {}),
+        ...(interval !== undefined ? { interval } : {}),
+      };
+      const server = await startPerfServer(options, transport).catch((err: unknown) => {
+        throw err instanceof PerfError ? new CliError(err.message) : err;
+      });
+      await server.done;
+      await stack?.settle(1000);
+      return 0;
+    }
+    let options: PerfClientOptions = { ...clientOptions!, signal: controller.signal };
+    if (link) {
+      emulated = emulatedPair(host!, bind, link);
+      transport = emulated.client;
+      emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
+        throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
+      });
+      if (!json) io.stdout(`Emulated: client ${emulated.clientAddress} and server ${emulated.serverAddress} in this process; link ${describeLink(link)}\n`);
+    } else if (stack && isIP(host!) === 0) {
+      // Our stack does not resolve names: the host's resolver does.
+      try {
+        const found = await lookup(host!, clientOptions!.family !== undefined ? { family: clientOptions!.family } : {});
+        options = { ...options, host: found.address };
+      } catch {
+        throw new CliError(`cannot resolve ${host}`);
+      }
+    }
     try {
-      await runPerfClient(options, nodeNetTransport);
+      await runPerfClient(options, transport);
     } catch (err) {
       if (err instanceof PerfError) {
         throw new CliError(err.message === 'interrupted' ? 'interrupted - the client has terminated' : err.message);
       }
+      if (err instanceof Error && /ENETUNREACH|no route to/.test(err.message)) throw new CliError(`unable to connect to server ${host}: ${err.message}`);
       throw err;
     }
+    await stack?.settle(1000);
+    // The emulated server finishes once the client's IPERF_DONE reaches it over the emulated link.
+    if (emulatedServer) await Promise.race([serverDone.promise, sleep(2000)]);
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await emulatedServer?.close().catch(() => undefined);
+    emulated?.close();
+    await stack?.close();
   }
 }

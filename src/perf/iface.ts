@@ -2,16 +2,20 @@
  * `--iface SPEC`: the interfaces the userspace stack would run perf over (one per path/subflow). Parsed and
  * checked here; wiring them to the stack's TUN and UDP drivers (src/io/) is the stack integration's job.
  *
- *   tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS]
+ *   tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS][,mtu=N]
  *       A Linux TUN device NAME (created by the stack; 1-15 characters, no '/', ':', ',', '=' or blanks) with
  *       our address `addr` and the kernel-side peer address `peer`, same family, both with their prefix
- *       length; `netns` moves the device's kernel side into network namespace NS.
+ *       length; `netns` moves the device's kernel side into network namespace NS; `mtu` sets the device's
+ *       MTU (default 1500).
  *       e.g. tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24   tun:mp6,addr=fd00::2/64,peer=fd00::1/64,netns=srv
  *
- *   udp:ADDR[:PORT][,remote=ADDR:PORT]
+ *   udp:ADDR[:PORT][,remote=ADDR:PORT][,addr=ADDR/PREFIX][,mtu=N]
  *       A UDP path (IP packets in UDP datagrams, src/io/udp.ts) bound to local ADDR (and PORT; 0 or none: any
  *       free port). IPv6 addresses take brackets when a port follows: udp:[::1]:4000. `remote` is the peer's
- *       UDP endpoint; without it the path answers whoever sends to it first (a server).
+ *       UDP endpoint; without it the path answers whoever sends to it first (a server). `addr` is the stack's
+ *       own (inner) address on the path; without it, the outer local ADDR itself (/32 or /128), which a
+ *       wildcard ADDR (0.0.0.0, ::) cannot be. `mtu` is the largest inner IP packet (default 1472 over IPv4,
+ *       1452 over IPv6: a 1500-byte path minus the outer headers).
  *       e.g. udp:127.0.0.1:7001,remote=127.0.0.1:7002   udp:[fd00::2]:7001   udp:::1
  *
  * Addresses are returned in canonical text (RFC 5952 for IPv6).
@@ -38,6 +42,8 @@ export interface TunIfaceSpec {
   readonly address: IfaceCidr;
   readonly peer: IfaceCidr;
   readonly netns?: string;
+  /** Device MTU, if given. */
+  readonly mtu?: number;
   /** The text it was parsed from. */
   readonly spec: string;
 }
@@ -46,6 +52,10 @@ export interface UdpIfaceSpec {
   readonly kind: 'udp';
   readonly local: IfaceEndpoint;
   readonly remote?: IfaceEndpoint & { readonly port: number };
+  /** The stack's inner address on the path, if given (`addr=`); default: the local address as /32 or /128. */
+  readonly address?: IfaceCidr;
+  /** Largest inner IP packet, if given. */
+  readonly mtu?: number;
   readonly spec: string;
 }
 
@@ -102,7 +112,7 @@ function parseTun(spec: string, body: string, fail: (why: string) => never): Tun
   if (name === '') fail('missing the device NAME (tun:NAME,addr=...,peer=...)');
   if (name.includes('=')) fail(`the device NAME comes first (tun:NAME,addr=...), got '${name}'`);
   if (!IFNAME_RE.test(name)) fail(`device name '${name}' must be 1-15 characters without '/', ':', ',', '=' or blanks`);
-  const options = splitOptions(fields, ['addr', 'peer', 'netns'], fail);
+  const options = splitOptions(fields, ['addr', 'peer', 'netns', 'mtu'], fail);
   const addrText = options.get('addr');
   const peerText = options.get('peer');
   if (addrText === undefined) fail('missing addr=ADDR/PREFIX (our address on the device)');
@@ -113,7 +123,18 @@ function parseTun(spec: string, body: string, fail: (why: string) => never): Tun
   if (address.address === peer.address) fail('addr and peer must differ');
   const netns = options.get('netns');
   if (netns !== undefined && !NETNS_RE.test(netns)) fail(`bad netns name '${netns}'`);
-  return { kind: 'tun', name, address, peer, ...(netns !== undefined ? { netns } : {}), spec };
+  const mtu = mtuOption(options.get('mtu'), fail);
+  return { kind: 'tun', name, address, peer, ...(netns !== undefined ? { netns } : {}), ...(mtu !== undefined ? { mtu } : {}), spec };
+}
+
+/** Smallest MTU: IPv6's minimum link MTU (RFC 8200), also plenty for IPv4 + TCP + options. */
+const MIN_MTU = 1280;
+const MAX_MTU = 65_487;
+
+function mtuOption(text: string | undefined, fail: (why: string) => never): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) < MIN_MTU || Number(text) > MAX_MTU) fail(`mtu=${text}: expected an integer ${MIN_MTU}-${MAX_MTU}`);
+  return Number(text);
 }
 
 /** "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 "V6". */
@@ -150,11 +171,18 @@ function parseUdp(spec: string, body: string, fail: (why: string) => never): Udp
   const [localText = '', ...fields] = body.split(',');
   if (localText === '') fail('missing the local ADDR (udp:ADDR[:PORT])');
   const local = endpoint(localText, 'local address', fail);
-  const options = splitOptions(fields, ['remote'], fail);
+  const options = splitOptions(fields, ['remote', 'addr', 'mtu'], fail);
+  const addrText = options.get('addr');
+  const address = addrText === undefined ? undefined : cidr(addrText, 'addr', fail);
+  if (!address && (local.address === '0.0.0.0' || local.address === '::')) {
+    fail(`the wildcard address ${local.address} cannot be the stack's own address: give addr=ADDR/PREFIX`);
+  }
+  const mtu = mtuOption(options.get('mtu'), fail);
+  const extra = { ...(address ? { address } : {}), ...(mtu !== undefined ? { mtu } : {}) };
   const remoteText = options.get('remote');
-  if (remoteText === undefined) return { kind: 'udp', local, spec };
+  if (remoteText === undefined) return { kind: 'udp', local, ...extra, spec };
   const remote = endpoint(remoteText, 'remote', fail);
   if (remote.port === undefined || remote.port === 0) fail(`remote '${remoteText}' needs a port (remote=ADDR:PORT)`);
   if (remote.family !== local.family) fail(`local address is IPv${local.family} but remote is IPv${remote.family}`);
-  return { kind: 'udp', local, remote: { ...remote, port: remote.port! }, spec };
+  return { kind: 'udp', local, remote: { ...remote, port: remote.port! }, ...extra, spec };
 }

@@ -39,6 +39,19 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** A UDP port that was free on `host` a moment ago. */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  return new Promise((resolve, reject) => {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, host, () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /** Whether something listens on TCP `port` (Linux /proc/net/tcp{,6}; LISTEN is state 0A). */
 function listening(port: number): boolean {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;

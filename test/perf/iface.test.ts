@@ -36,6 +36,10 @@ test('udp specs: address, port, bracketed IPv6, remote', () => {
   assert.deepEqual(bare6.kind === 'udp' && bare6.local, { address: 'fd00::2', family: 6 });
   const bracket6 = parseIfaceSpec('udp:[fd00::2]');
   assert.deepEqual(bracket6.kind === 'udp' && bracket6.local, { address: 'fd00::2', family: 6 });
+  const inner = parseIfaceSpec('udp:0.0.0.0:7000,addr=2001:2::5/64,mtu=1400');
+  assert.deepEqual(inner.kind === 'udp' && [inner.address, inner.mtu], [{ address: '2001:2::5', prefixLength: 64, family: 6 }, 1400]);
+  const tunMtu = parseIfaceSpec('tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24,mtu=9000');
+  assert.equal(tunMtu.kind === 'tun' && tunMtu.mtu, 9000);
 });
 
 test('bad specs: one clear message naming the spec and the problem', () => {
@@ -53,7 +57,8 @@ test('bad specs: one clear message naming the spec and the problem', () => {
     ['tun:mp0,addr=1.2.3.400/24,peer=1.2.3.5/24', /not an IPv4\/IPv6 address/],
     ['tun:mp0,addr=1.2.3.4/24,peer=fd00::1/64', /addr is IPv4 but peer is IPv6/],
     ['tun:mp0,addr=1.2.3.4/24,peer=1.2.3.4/24', /must differ/],
-    ['tun:mp0,addr=1.2.3.4/24,peer=1.2.3.5/24,mtu=1400', /unknown option 'mtu' \(allowed: addr, peer, netns\)/],
+    ['tun:mp0,addr=1.2.3.4/24,peer=1.2.3.5/24,qlen=1400', /unknown option 'qlen' \(allowed: addr, peer, netns, mtu\)/],
+    ['tun:mp0,addr=1.2.3.4/24,peer=1.2.3.5/24,mtu=100', /mtu=100: expected an integer 1280-65487/],
     ['tun:mp0,addr=1.2.3.4/24,addr=1.2.3.6/24,peer=1.2.3.5/24', /'addr' given twice/],
     ['tun:mp0,addr=1.2.3.4/24,peer=1.2.3.5/24,netns=', /empty value for 'netns'/],
     ['tun:mp0,addr=1.2.3.4/24,peer=1.2.3.5/24,netns=a b', /bad netns name/],
@@ -66,7 +71,10 @@ test('bad specs: one clear message naming the spec and the problem', () => {
     ['udp:[::1]7000', /expected ':PORT' after '\]'/],
     ['udp:127.0.0.1,remote=127.0.0.2', /remote '127.0.0.2' needs a port/],
     ['udp:127.0.0.1,remote=[::1]:5', /local address is IPv4 but remote is IPv6/],
-    ['udp:127.0.0.1,peer=1.2.3.4:5', /unknown option 'peer' \(allowed: remote\)/],
+    ['udp:127.0.0.1,peer=1.2.3.4:5', /unknown option 'peer' \(allowed: remote, addr, mtu\)/],
+    ['udp:127.0.0.1,addr=198.18.0.1', /addr=198.18.0.1: missing the prefix length/],
+    ['udp:0.0.0.0:7000', /wildcard address 0.0.0.0 cannot be the stack's own address: give addr=ADDR\/PREFIX/],
+    ['udp:127.0.0.1,mtu=x', /mtu=x: expected an integer/],
   ];
   for (const [spec, re] of cases) {
     assert.throws(
