@@ -301,11 +301,18 @@ export class TestRecorder {
     this.o.io.stdout(out.join(''));
   }
 
-  /** The test ends now (TEST_END): reports the last partial interval and freezes the duration. */
+  /**
+   * The test ends now (TEST_END): reports the last partial interval and freezes the duration, and the
+   * counts of the streams this side sends on, so that the sender's totals are exactly the sum of its
+   * intervals (a write callback that fires after TEST_END is not counted, as iperf3 counts at write time).
+   * Receiving streams are frozen later, at the results exchange, to include data still in flight.
+   */
   finish(): void {
     if (!this.started || this.endMs !== undefined) return;
     this.tick(true);
     this.endMs = this.o.clock();
+    this.frozen ??= new Map();
+    for (const s of this.o.streams) if (s.sender) this.frozen.set(s.id, this.last.get(s.id)! - (this.base.get(s.id) ?? 0));
   }
 
   /** Bytes this side moved on all streams since the (post-omit) start. */
@@ -337,7 +344,8 @@ export class TestRecorder {
    * numbers the peer was given, even if a few more bytes are drained afterwards.
    */
   results(): IperfResults {
-    if (!this.frozen) this.frozen = new Map(this.o.streams.map((s) => [s.id, s.bytes - (this.base.get(s.id) ?? 0)]));
+    this.frozen ??= new Map();
+    for (const s of this.o.streams) if (!this.frozen.has(s.id)) this.frozen.set(s.id, s.bytes - (this.base.get(s.id) ?? 0));
     const cpu = this.cpuPercent();
     const anySender = this.o.streams.some((s) => s.sender);
     return {
