@@ -63,8 +63,10 @@ export class TcpSocket extends Duplex {
   info(): TcpInfo {
     return this.connection.info();
   }
-  /** Accepted for net.Socket compatibility; Nagle is chosen per connection in its TcpConfig. */
-  setNoDelay(_noDelay = true): this {
+  /** Like net.Socket#setNoDelay: true switches Nagle's algorithm off (TCP_NODELAY). */
+  setNoDelay(noDelay = true): this {
+    this.connection.setNoDelay(noDelay);
+    this.runtime.kick();
     return this;
   }
   setKeepAlive(): this {

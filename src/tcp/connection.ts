@@ -189,6 +189,8 @@ export class TcpConnection {
   /** The 4-tuple. */
   readonly endpoints: TcpEndpoints;
   readonly #config: ResolvedTcpConfig;
+  /** TCP_NODELAY: Nagle off. Starts from the config; `setNoDelay` switches it at any time. */
+  #noDelay: boolean;
   readonly #extension: TcpExtension | undefined;
   #state: ConnState;
   readonly #timers = new TimerTable();
@@ -332,6 +334,7 @@ export class TcpConnection {
   private constructor(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, extension: TcpExtension | undefined, state: ConnState) {
     this.endpoints = endpoints;
     this.#config = resolveTcpConfig(config);
+    this.#noDelay = this.#config.noDelay;
     this.#extension = extension;
     this.#state = state;
     this.#now = now;
@@ -421,6 +424,14 @@ export class TcpConnection {
     this.#autotune();
     this.#maybeWindowUpdate();
     return out;
+  }
+
+  /**
+   * Switches Nagle's algorithm off (true, like TCP_NODELAY) or on. Switching it off sends any small
+   * segment Nagle was holding back on the next `pollTransmit`.
+   */
+  setNoDelay(noDelay: boolean): void {
+    this.#noDelay = noDelay;
   }
 
   /** Half-close: a FIN follows all queued data. */
@@ -1747,7 +1758,7 @@ export class TcpConnection {
         return undefined;
       }
       // Nagle (RFC 896) in Minshall's form as Linux: hold a small tail while a small segment is unacked.
-      if (length < payloadMax && length === available && !this.#config.noDelay && !this.#finQueued && this.#lastSmallEnd > this.#una) {
+      if (length < payloadMax && length === available && !this.#noDelay && !this.#finQueued && this.#lastSmallEnd > this.#una) {
         return undefined;
       }
       return this.#sendNewData(now, length, dataEnd, payloadMax);

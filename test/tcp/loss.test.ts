@@ -328,6 +328,19 @@ describe('persist, keepalive, Nagle, delayed ACK', () => {
     expect(conn, at, { payloadLength: 100 });
   });
 
+  test('nagle_switchedOffAtRuntime_releasesHeldSegment', () => {
+    const { conn, at } = established();
+    conn.write(new Uint8Array(100));
+    expect(conn, at, { seq: ISS + 1, payloadLength: 100, flags: ACK | PSH });
+    conn.write(new Uint8Array(100));
+    expectNothing(conn, at + 1);
+    conn.setNoDelay(true); // like setsockopt(TCP_NODELAY, 1) on a socket with a held small segment
+    expect(conn, at + 2, { seq: ISS + 101, payloadLength: 100 });
+    conn.setNoDelay(false);
+    conn.write(new Uint8Array(100));
+    expectNothing(conn, at + 3);
+  });
+
   test('fin_waitsForQueuedData', () => {
     const { conn, at } = established(RENO);
     conn.handleSegment(at, ack(ISS + 1));
