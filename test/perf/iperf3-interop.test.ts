@@ -38,7 +38,7 @@ test('our client -> iperf3 -s, -t 1: the receiver count we report is the one ipe
   assert.equal(ours.sumReceived.bytes, theirs.end.sum_received.bytes);
   assert.equal(ours.streams[0]!.receiver?.bytes, theirs.end.streams[0]!.receiver.bytes);
   assert.ok(ours.sumSent.bytes >= ours.sumReceived.bytes && ours.sumReceived.bytes > 0);
-  assert.ok(ours.sumSent.seconds > 0.9 && ours.sumSent.seconds < 1.5);
+  assert.ok(ours.sumSent.seconds > 0.9, `duration ${ours.sumSent.seconds}`); // no upper bound: wall time on a loaded machine
 });
 
 test('our client -> iperf3 -s, -R -t 1: the sender count we report is the one iperf3 measured', OPTS, async () => {
