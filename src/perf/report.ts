@@ -229,13 +229,39 @@ export class TestRecorder {
     }
   }
 
+  /** Adds the bytes since the last tick to the last interval (already printed), and advances the counters. */
+  private foldSliverIntoLastInterval(now: number, seconds: number): void {
+    const prev = this.intervals[this.intervals.length - 1]!;
+    let added = 0;
+    const streams = prev.streams.map((ps) => {
+      const s = this.o.streams.find((x) => x.id === ps.id);
+      if (!s) return ps;
+      const delta = s.bytes - (this.last.get(s.id) ?? 0);
+      this.last.set(s.id, s.bytes);
+      added += delta;
+      const total = ps.seconds + seconds;
+      return { ...ps, bytes: ps.bytes + delta, seconds: total, end: ps.end + seconds, bitsPerSecond: bitsPerSecond(ps.bytes + delta, total) };
+    });
+    const sumSeconds = prev.sum.seconds + seconds;
+    this.intervals[this.intervals.length - 1] = {
+      ...prev,
+      streams,
+      sum: { ...prev.sum, bytes: prev.sum.bytes + added, seconds: sumSeconds, end: prev.sum.end + seconds, bitsPerSecond: bitsPerSecond(prev.sum.bytes + added, sumSeconds) },
+    };
+    this.lastMs = now;
+  }
+
   /** Closes the current interval and reports it. */
   tick(final = false): void {
     if (!this.started || this.endMs !== undefined) return;
     const now = this.o.clock();
     const seconds = (now - this.lastMs) / 1000;
-    // A final sliver shorter than a tenth of the interval is not worth a line (unless it is the only one).
-    if (final && this.intervals.length > 0 && this.o.interval > 0 && seconds < this.o.interval * 0.1) return;
+    // A final sliver shorter than a tenth of the interval is not worth a line (unless it is the only one):
+    // its bytes are folded into the previous interval, so the intervals still add up to the totals.
+    if (final && this.intervals.length > 0 && this.o.interval > 0 && seconds < this.o.interval * 0.1) {
+      this.foldSliverIntoLastInterval(now, seconds);
+      return;
+    }
     if (!final && seconds <= 0) return;
     const start = (this.lastMs - this.startMs) / 1000;
     const end = (now - this.startMs) / 1000;
