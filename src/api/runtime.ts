@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions, type Listener } from '../stack/host.js';
 import { monotonicMicros, RealtimeDriver, type PacketOutput } from '../io/driver.js';
-import type { TcpConnection } from '../tcp/connection.js';
-import type { Micros, TcpConfig } from '../tcp/types.js';
+import type { StreamConnection } from '../mptcp/connection.js';
+import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { TcpServer, TcpSocket, type SocketRuntime } from './socket.js';
 
 /** Sends packets out of one interface; returns false when the packet was dropped. */
@@ -40,7 +40,7 @@ export function createHost(options: RuntimeOptions): Host {
 
 /** The sockets of one host, and the dispatch of its events to them. */
 export class HostSockets implements SocketRuntime {
-  private readonly sockets = new Map<TcpConnection, TcpSocket>();
+  private readonly sockets = new Map<StreamConnection, TcpSocket>();
   private readonly servers = new Map<Listener, TcpServer>();
   private kicked = false;
   private stopped = false;
@@ -54,7 +54,11 @@ export class HostSockets implements SocketRuntime {
   ) {}
 
   /** Opens a connection; the socket emits 'connect' when established. */
-  connect(port: number, host: string, options: { localAddress?: string; localPort?: number; config?: TcpConfig } = {}): TcpSocket {
+  connect(
+    port: number,
+    host: string,
+    options: { localAddress?: string; localPort?: number; config?: TcpConfig; mptcp?: boolean; checksum?: boolean } = {},
+  ): TcpSocket {
     const connection = this.host.connect(this.clock(), host, port, options);
     const socket = new TcpSocket(connection, this);
     this.sockets.set(connection, socket);
@@ -63,9 +67,9 @@ export class HostSockets implements SocketRuntime {
   }
 
   /** A server; call `listen(port[, address])` on it. */
-  createServer(onConnection?: (socket: TcpSocket) => void, config?: TcpConfig): TcpServer {
+  createServer(onConnection?: (socket: TcpSocket) => void, config?: TcpConfig, mptcp: { mptcp?: boolean; checksum?: boolean } = {}): TcpServer {
     return new TcpServer((server, port, address) => {
-      const listener = this.host.listen(port, { ...(address ? { address } : {}), ...(config ? { config } : {}) });
+      const listener = this.host.listen(port, { ...(address ? { address } : {}), ...(config ? { config } : {}), ...mptcp });
       this.servers.set(listener, server);
       return listener;
     }, onConnection);
@@ -91,6 +95,10 @@ export class HostSockets implements SocketRuntime {
 
   /** Delivers the host's pending events to sockets and servers. */
   dispatchEvents(): void {
+    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
+      if (e.type === 'mptcpConnection') this.accepted(e.listener, e.connection);
+      else this.connectionEvent(e.connection, e.event);
+    }
     for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
       if (e.type === 'connection') {
         const server = this.servers.get(e.listener);
@@ -104,11 +112,27 @@ export class HostSockets implements SocketRuntime {
         server.emit('connection', socket);
         continue;
       }
-      const socket = this.sockets.get(e.connection);
-      if (!socket) continue;
-      if (e.event.type === 'established' && socket.isConnected) continue; // accepted sockets were told already
-      socket.handleEvent(e.event);
+      this.connectionEvent(e.connection, e.event);
     }
+  }
+
+  private accepted(listener: Listener, connection: StreamConnection): void {
+    const server = this.servers.get(listener);
+    if (!server) {
+      connection.abort();
+      return;
+    }
+    const socket = new TcpSocket(connection, this);
+    this.sockets.set(connection, socket);
+    socket.handleEvent({ type: 'established' });
+    server.emit('connection', socket);
+  }
+
+  private connectionEvent(connection: StreamConnection, event: TcpEvent): void {
+    const socket = this.sockets.get(connection);
+    if (!socket) return;
+    if (event.type === 'established' && socket.isConnected) return; // accepted sockets were told already
+    socket.handleEvent(event);
   }
 }
 

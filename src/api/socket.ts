@@ -9,7 +9,7 @@
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { StreamConnection } from '../mptcp/connection.js';
 import type { TcpError, TcpEvent, TcpInfo } from '../tcp/types.js';
 import type { Listener } from '../stack/host.js';
 import { formatAddress } from '../wire/address.js';
@@ -36,9 +36,11 @@ export class TcpSocket extends Duplex {
   private pendingCallback: ((error?: Error | null) => void) | undefined;
   private wantsRead = false;
   private connected = false;
+  /** Bytes the connection has accepted from the application (for `acknowledged`). */
+  private acceptedBytes = 0;
 
   constructor(
-    readonly connection: TcpConnection,
+    readonly connection: StreamConnection,
     private readonly runtime: SocketRuntime,
   ) {
     super({ allowHalfOpen: true });
@@ -63,6 +65,21 @@ export class TcpSocket extends Duplex {
   info(): TcpInfo {
     return this.connection.info();
   }
+  /**
+   * Resolves once the peer has acknowledged every byte written so far (or the connection is gone).
+   * Checked every few milliseconds: a tool's end-of-test barrier, not a per-segment path.
+   */
+  acknowledged(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const done = this.destroyed || this.connection.info().bytesAcked >= this.acceptedBytes;
+        if (done) resolve();
+        else setTimeout(check, 2);
+      };
+      check();
+    });
+  }
+
   /** Like net.Socket#setNoDelay: true switches Nagle's algorithm off (TCP_NODELAY). */
   setNoDelay(noDelay = true): this {
     this.connection.setNoDelay(noDelay);
@@ -156,6 +173,7 @@ export class TcpSocket extends Duplex {
     const data = this.pendingWrite;
     if (!data) return;
     const n = this.connection.write(data);
+    this.acceptedBytes += n;
     this.runtime.kick();
     if (n < data.length) {
       this.pendingWrite = data.subarray(n);
@@ -175,7 +193,7 @@ export class TcpSocket extends Duplex {
   }
 }
 
-function peerFinished(connection: TcpConnection): boolean {
+function peerFinished(connection: StreamConnection): boolean {
   const s = connection.state;
   return s === 'CLOSE-WAIT' || s === 'LAST-ACK' || s === 'CLOSING' || s === 'TIME-WAIT' || s === 'CLOSED';
 }

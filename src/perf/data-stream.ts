@@ -141,16 +141,21 @@ export class DataStream {
     this.wakeUp();
   }
 
-  /** Resolves once every issued write has completed (or the socket is gone), or after `timeoutMs`. */
+  /**
+   * Resolves once every issued write has completed (or the socket is gone) and, where the transport can
+   * tell, the peer has acknowledged it all; or after `timeoutMs` in any case.
+   */
   flushed(timeoutMs: number): Promise<void> {
-    if (this.pendingWrites === 0 || this.socket.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.flushWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+    const writesDone =
+      this.pendingWrites === 0 || this.socket.destroyed
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    const acked = writesDone.then(() => (this.sender && !this.socket.destroyed ? this.socket.acknowledged?.() : undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
     });
+    return Promise.race([acked.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Transport statistics for this connection, if the transport has them. */

@@ -37,6 +37,13 @@ export type PerfSocket = Duplex & {
   readonly localPort?: number | undefined;
   /** Sender statistics (retransmits, cwnd, RTT) when the transport knows them. */
   tcpStats?(): PerfTcpStats | undefined;
+  /**
+   * Resolves once everything written so far has been acknowledged by the peer, when the transport can
+   * tell. A sender waits for it (bounded) before TEST_END: iperf3's server stops reading its data streams
+   * when TEST_END arrives on the control connection, so data still buffered in the sending stack would be
+   * lost from its count. Kernel sockets (node:net) cannot tell, and drain quickly anyway.
+   */
+  acknowledged?(): Promise<void>;
 };
 
 /** Options for an outgoing connection. Transports may ignore what they cannot honour. */

@@ -10,6 +10,7 @@ import type { PerfListener, PerfSocket, PerfTransport } from './transport.js';
 
 function perfSocket(socket: TcpSocket): PerfSocket {
   return Object.assign(socket, {
+    acknowledged: () => socket.acknowledged(),
     tcpStats() {
       const i = socket.info();
       return {

@@ -18,6 +18,10 @@ import { isWireError } from '../wire/errors.js';
 import { TcpConnection, type TcpEndpoints } from '../tcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { RoutingTable, type HostInterface } from './routing.js';
+import { createHash } from 'node:crypto';
+import { MptcpConnection, synMpCapable, type MptcpConnectionOptions } from '../mptcp/connection.js';
+import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from '../mptcp/counters.js';
+import type { RandomBytes } from '../mptcp/keys.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
 
 /** Host configuration. */
@@ -39,6 +43,19 @@ export interface HostOptions {
    * in-process benchmark); never on TUN or UDP. Default false.
    */
   readonly checksumOffload?: boolean;
+  /**
+   * Randomness for MPTCP keys. Default: a deterministic stream derived from `secret` (SHA-256 of the secret
+   * and a counter), so simulations are reproducible and real-time hosts (random secret) get random keys.
+   */
+  readonly randomBytes?: RandomBytes;
+}
+
+/** MPTCP options of `Host.connect` and `Host.listen`. */
+export interface MptcpHostOptions {
+  /** Use MPTCP (MP_CAPABLE in the SYN / answer MP_CAPABLE SYNs with MP_CAPABLE). */
+  readonly mptcp?: boolean;
+  /** Ask for DSS checksums (like net.mptcp.checksum_enabled = 1). */
+  readonly checksum?: boolean;
 }
 
 /** A passive socket: SYNs to `port` (on `address`, or any local address) create connections. */
@@ -54,6 +71,8 @@ export class Listener {
     /** Most children allowed in SYN-RECEIVED at once; further SYNs are dropped (Linux: SYN queue). */
     readonly backlog: number,
     private readonly host: Host,
+    /** MPTCP: SYNs with MP_CAPABLE get MPTCP connections, other SYNs plain TCP ones. */
+    readonly mptcp: MptcpHostOptions = {},
   ) {}
 
   /** Stops accepting; existing connections are unaffected. */
@@ -69,6 +88,14 @@ export type HostEvent =
   | { readonly type: 'connection'; readonly listener: Listener; readonly connection: TcpConnection }
   /** An event of one connection. */
   | { readonly type: 'tcp'; readonly connection: TcpConnection; readonly event: TcpEvent };
+
+/**
+ * What `pollMptcpEvent` reports: the same as `HostEvent`, for MPTCP connections (kept apart so that code
+ * written for TCP connections only keeps its types).
+ */
+export type MptcpHostEvent =
+  | { readonly type: 'mptcpConnection'; readonly listener: Listener; readonly connection: MptcpConnection }
+  | { readonly type: 'mptcp'; readonly connection: MptcpConnection; readonly event: TcpEvent };
 
 /** Counters of the host's IP/TCP input and output (like a few lines of `nstat`). */
 export interface HostCounters {
@@ -91,7 +118,7 @@ export interface HostCounters {
 }
 
 interface ConnectionEntry {
-  readonly connection: TcpConnection;
+  readonly connection: TcpConnection | MptcpConnection;
   readonly ifaceId: number;
   readonly listener: Listener | undefined;
   /** The listener was told about this child. */
@@ -126,6 +153,11 @@ export class Host {
   /** Packets generated outside connections (RSTs), sent before connection output. */
   private readonly outbox: { ifaceId: number; bytes: Uint8Array }[] = [];
   private readonly events: HostEvent[] = [];
+  private readonly mptcpEvents: MptcpHostEvent[] = [];
+  private readonly monitorEvents: MptcpMonitorEvent[] = [];
+  /** MPTcpExt-like counters of every MPTCP connection of this host. */
+  readonly mptcpCounters: MptcpCounters = createMptcpCounters();
+  private readonly randomBytes: RandomBytes;
   private cursor = 0;
 
   constructor(options: HostOptions) {
@@ -135,6 +167,7 @@ export class Host {
     this.offload = options.checksumOffload ?? false;
     this.verify = (options.verifyChecksums ?? true) && !this.offload;
     this.ports = new EphemeralPorts(options.secret);
+    this.randomBytes = options.randomBytes ?? secretStream(options.secret);
   }
 
   /** Adds an interface with addresses in CIDR form ("198.18.0.2/24", "2001:2::2/64"). */
@@ -143,7 +176,7 @@ export class Host {
   }
 
   /** Listens on `port` (0: a free ephemeral port) on all local addresses, or on `address`. */
-  listen(requestedPort: number, options: { address?: string; config?: TcpConfig; backlog?: number } = {}): Listener {
+  listen(requestedPort: number, options: { address?: string; config?: TcpConfig; backlog?: number } & MptcpHostOptions = {}): Listener {
     if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) throw new Error(`bad port ${requestedPort}`);
     let port = requestedPort;
     if (port === 0) {
@@ -157,7 +190,8 @@ export class Host {
         throw new Error(`address in use: port ${port} is already listening (EADDRINUSE)`);
       }
     }
-    const listener = new Listener(port, address, options.config, options.backlog ?? 4096, this);
+    const mptcp: MptcpHostOptions = { mptcp: options.mptcp ?? false, checksum: options.checksum ?? false };
+    const listener = new Listener(port, address, options.config, options.backlog ?? 4096, this, mptcp);
     this.listeners.push(listener);
     return listener;
   }
@@ -167,8 +201,26 @@ export class Host {
     now: Micros,
     remoteAddress: string | Uint8Array,
     remotePort: number,
-    options: { localAddress?: string; localPort?: number; config?: TcpConfig } = {},
-  ): TcpConnection {
+    options: { localAddress?: string; localPort?: number; config?: TcpConfig; mptcp: true; checksum?: boolean },
+  ): MptcpConnection;
+  connect(
+    now: Micros,
+    remoteAddress: string | Uint8Array,
+    remotePort: number,
+    options?: { localAddress?: string; localPort?: number; config?: TcpConfig; mptcp?: false },
+  ): TcpConnection;
+  connect(
+    now: Micros,
+    remoteAddress: string | Uint8Array,
+    remotePort: number,
+    options?: { localAddress?: string; localPort?: number; config?: TcpConfig } & MptcpHostOptions,
+  ): TcpConnection | MptcpConnection;
+  connect(
+    now: Micros,
+    remoteAddress: string | Uint8Array,
+    remotePort: number,
+    options: { localAddress?: string; localPort?: number; config?: TcpConfig } & MptcpHostOptions = {},
+  ): TcpConnection | MptcpConnection {
     const remote = typeof remoteAddress === 'string' ? parseAddress(remoteAddress) : remoteAddress;
     if (!remote) throw new Error(`bad address "${String(remoteAddress)}"`);
     if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) throw new Error(`bad port ${remotePort}`);
@@ -191,14 +243,41 @@ export class Host {
     if (this.find(local, localPort, remote, remotePort)) throw new Error('4-tuple in use (EADDRINUSE)');
     const endpoints: TcpEndpoints = { localAddress: local, localPort, remoteAddress: remote, remotePort };
     const config = this.connectionConfig(options.config, ifaceId, remote);
-    const connection = TcpConnection.connect(now, endpoints, initialSequenceNumber(this.secret, endpoints, now), config);
+    const iss = initialSequenceNumber(this.secret, endpoints, now);
+    const connection = options.mptcp
+      ? MptcpConnection.connect(now, endpoints, iss, config, this.mptcpOptions(options.checksum ?? false))
+      : TcpConnection.connect(now, endpoints, iss, config);
     this.register(connection, ifaceId, undefined);
     return connection;
   }
 
-  /** All live connections (including TIME-WAIT). */
+  /** All live TCP connections and MPTCP subflows (including TIME-WAIT). */
   connections(): TcpConnection[] {
-    return this.entries.map((e) => e.connection);
+    return this.entries.map((e) => (e.connection instanceof MptcpConnection ? e.connection.subflow : e.connection));
+  }
+
+  /** All live MPTCP connections. */
+  mptcpConnections(): MptcpConnection[] {
+    const out: MptcpConnection[] = [];
+    for (const e of this.entries) if (e.connection instanceof MptcpConnection) out.push(e.connection);
+    return out;
+  }
+
+  /** The next `ip mptcp monitor`-style event (CREATED, ESTABLISHED, CLOSED); the last 1024 are kept. */
+  pollMonitorEvent(): MptcpMonitorEvent | undefined {
+    return this.monitorEvents.shift();
+  }
+
+  private mptcpOptions(checksum: boolean): MptcpConnectionOptions {
+    return {
+      randomBytes: this.randomBytes,
+      checksum,
+      counters: this.mptcpCounters,
+      onMonitorEvent: (event) => {
+        if (this.monitorEvents.length >= 1024) this.monitorEvents.shift();
+        this.monitorEvents.push(event);
+      },
+    };
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -240,7 +319,11 @@ export class Host {
       const route = this.routing.routeFor(ip.src);
       const outIface = route?.ifaceId ?? ifaceId;
       const config = this.connectionConfig(listener.config, outIface, ip.src);
-      const connection = TcpConnection.accept(now, endpoints, initialSequenceNumber(this.secret, endpoints, now), seg, config);
+      const iss = initialSequenceNumber(this.secret, endpoints, now);
+      const connection =
+        listener.mptcp.mptcp && synMpCapable(seg) !== undefined
+          ? MptcpConnection.accept(now, endpoints, iss, seg, config, this.mptcpOptions(listener.mptcp.checksum ?? false))
+          : TcpConnection.accept(now, endpoints, iss, seg, config);
       listener.pending++;
       this.register(connection, outIface, listener);
       return;
@@ -294,6 +377,7 @@ export class Host {
     if (queued) return queued;
     for (let i = 0; i < this.entries.length; i++) {
       const entry = this.entries[i]!;
+      if (entry.connection instanceof MptcpConnection) continue; // see pollMptcpEvent
       const event = entry.connection.pollEvent();
       if (!event) {
         if (entry.connection.state === 'CLOSED') {
@@ -305,7 +389,7 @@ export class Host {
       if (entry.listener && !entry.reported && event.type === 'established') {
         entry.reported = true;
         entry.listener.pending--;
-        if (!entry.listener.closed) this.events.push({ type: 'connection', listener: entry.listener, connection: entry.connection });
+        if (!entry.listener.closed) this.events.push({ type: 'connection', listener: entry.listener, connection: entry.connection as TcpConnection });
         else entry.connection.abort();
       }
       if (entry.listener && !entry.reported && event.type === 'closed') {
@@ -313,8 +397,41 @@ export class Host {
         entry.listener.pending--;
         continue;
       }
-      this.events.push({ type: 'tcp', connection: entry.connection, event });
+      this.events.push({ type: 'tcp', connection: entry.connection as TcpConnection, event });
       return this.events.shift();
+    }
+    return undefined;
+  }
+
+  /** Like `pollEvent`, for MPTCP connections (including those that fell back to TCP). */
+  pollMptcpEvent(): MptcpHostEvent | undefined {
+    const queued = this.mptcpEvents.shift();
+    if (queued) return queued;
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      const connection = entry.connection;
+      if (!(connection instanceof MptcpConnection)) continue;
+      const event = connection.pollEvent();
+      if (!event) {
+        if (connection.subflow.state === 'CLOSED') {
+          this.unregister(entry);
+          i--;
+        }
+        continue;
+      }
+      if (entry.listener && !entry.reported && event.type === 'established') {
+        entry.reported = true;
+        entry.listener.pending--;
+        if (!entry.listener.closed) this.mptcpEvents.push({ type: 'mptcpConnection', listener: entry.listener, connection });
+        else connection.abort();
+      }
+      if (entry.listener && !entry.reported && event.type === 'closed') {
+        entry.reported = true;
+        entry.listener.pending--;
+        continue;
+      }
+      this.mptcpEvents.push({ type: 'mptcp', connection, event });
+      return this.mptcpEvents.shift();
     }
     return undefined;
   }
@@ -342,7 +459,7 @@ export class Host {
     return { ...merged, mss: Math.min(merged.mss ?? 1460, mssFromMtu) };
   }
 
-  private register(connection: TcpConnection, ifaceId: number, listener: Listener | undefined): void {
+  private register(connection: TcpConnection | MptcpConnection, ifaceId: number, listener: Listener | undefined): void {
     const { endpoints } = connection;
     const key = endpoints.localPort * 0x10000 + endpoints.remotePort;
     const entry: ConnectionEntry = { connection, ifaceId, listener, reported: false };
@@ -416,3 +533,19 @@ export class Host {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A deterministic byte stream from a secret: SHA-256(secret || counter), for MPTCP keys. */
+function secretStream(secret: Uint8Array): RandomBytes {
+  let counter = 0;
+  return (length) => {
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const block = createHash('sha256').update(secret).update('mptcp-key').update(String(counter++)).digest();
+      const n = Math.min(block.length, length - filled);
+      out.set(block.subarray(0, n), filled);
+      filled += n;
+    }
+    return out;
+  };
+}

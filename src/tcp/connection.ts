@@ -62,6 +62,8 @@ export interface TcpSegmentDraft {
   readonly flags: number;
   /** Payload bytes in the segment (0 for pure ACKs, SYN, RST). */
   readonly payloadLength: number;
+  /** The payload itself (data segments only), e.g. for MPTCP's DSS checksum. */
+  readonly payload?: Uint8Array;
 }
 
 /**
@@ -71,6 +73,8 @@ export interface TcpSegmentDraft {
 export interface TcpExtension {
   /** Option bytes to keep free on every data segment (payload is shortened by this much). */
   readonly reservedOptionBytes?: number;
+  /** Option bytes to keep free on pure ACKs (fewer SACK blocks are sent); default 0. */
+  readonly reservedAckOptionBytes?: number;
   /** Extra options for a segment; must fit in 40 bytes together with ours (and the reservation). */
   outgoingOptions?(kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined;
   /** Every incoming segment, before the connection processes it. */
@@ -430,6 +434,11 @@ export class TcpConnection {
    * Switches Nagle's algorithm off (true, like TCP_NODELAY) or on. Switching it off sends any small
    * segment Nagle was holding back on the next `pollTransmit`.
    */
+  /** Sends an ACK at the next `pollTransmit` (an extension has something to say, e.g. MPTCP's DATA_FIN). */
+  requestAck(): void {
+    if (this.#receive !== undefined && this.#state.name !== 'CLOSED') this.#ackNow = true;
+  }
+
   setNoDelay(noDelay: boolean): void {
     this.#noDelay = noDelay;
   }
@@ -1629,11 +1638,11 @@ export class TcpConnection {
   }
 
   /** Options for a synchronized segment: timestamps, SACK blocks (the receiver has out-of-order data). */
-  #segmentOptions(now: Micros): TcpOption[] | undefined {
+  #segmentOptions(now: Micros, reserved = 0): TcpOption[] | undefined {
     let options: TcpOption[] | undefined;
     if (this.#timestamps) options = [NOP, NOP, { kind: 'timestamps', tsVal: this.#tsNow(now), tsEcr: this.#tsRecent }];
     if (this.#sack) {
-      const blocks = this.#sackBlocksToSend();
+      const blocks = this.#sackBlocksToSend(reserved);
       if (blocks.length > 0) {
         const wire: Array<readonly [number, number]> = [];
         for (const block of blocks) wire.push([this.#wireReceive(block[0]), this.#wireReceive(block[1])]);
@@ -1648,9 +1657,11 @@ export class TcpConnection {
    * first SACK block is used to report ... the duplicate"), followed by the SACK blocks, the one containing
    * the duplicate (when above RCV.NXT) first since it holds the latest segment.
    */
-  #sackBlocksToSend(): ReadonlyArray<readonly [number, number]> {
+  #sackBlocksToSend(reserved = 0): ReadonlyArray<readonly [number, number]> {
     const receive = this.#receive!;
-    const max = this.#timestamps ? 3 : 4;
+    // 40 option bytes, minus timestamps and what the extension reserves; a SACK option is 2 NOPs + 2 + 8n.
+    const max = Math.min(4, Math.floor((40 - (this.#timestamps ? TIMESTAMPS_SPACE : 0) - reserved - 4) / 8));
+    if (max <= 0) return NO_BLOCKS;
     if (this.#dsackStart < 0) return receive.hasOutOfOrder ? receive.sackBlocks(max) : NO_BLOCKS;
     const blocks: Array<readonly [number, number]> = [[this.#dsackStart, this.#dsackStop]];
     if (receive.hasOutOfOrder) for (const block of receive.sackBlocks(max - 1)) blocks.push(block);
@@ -1661,7 +1672,7 @@ export class TcpConnection {
   #optionSpace(): number {
     let bytes = this.#timestamps ? TIMESTAMPS_SPACE : 0;
     if (this.#sack) {
-      const n = this.#sackBlocksToSend().length;
+      const n = this.#sackBlocksToSend(this.#extension?.reservedOptionBytes ?? 0).length;
       if (n > 0) bytes += 4 + 8 * n;
     }
     bytes += this.#extension?.reservedOptionBytes ?? 0;
@@ -1681,7 +1692,7 @@ export class TcpConnection {
   }
 
   #emitAck(now: Micros, seqPosition: number): TcpSegmentRepr {
-    let options: readonly TcpOption[] = this.#segmentOptions(now) ?? NO_OPTIONS;
+    let options: readonly TcpOption[] = this.#segmentOptions(now, this.#extension?.reservedAckOptionBytes ?? 0) ?? NO_OPTIONS;
     const seq = this.#wireSend(seqPosition);
     const ack = this.#wireReceive(this.#receive!.nxt);
     const extension = this.#extension;
@@ -1855,7 +1866,7 @@ export class TcpConnection {
   }
 
   #emitData(now: Micros, start: number, payload: Uint8Array, fin: boolean): TcpSegmentRepr {
-    let options = this.#segmentOptions(now);
+    let options = this.#segmentOptions(now, this.#extension?.reservedOptionBytes ?? 0);
     const seq = this.#wireSend(start);
     const ack = this.#wireReceive(this.#receive!.nxt);
     let flags = TcpFlags.ACK;
@@ -1863,7 +1874,7 @@ export class TcpConnection {
     if (fin) flags |= TcpFlags.FIN;
     const extension = this.#extension;
     if (extension?.outgoingOptions !== undefined) {
-      const extra = extension.outgoingOptions('data', { seq, ack, flags, payloadLength: payload.length });
+      const extra = extension.outgoingOptions('data', { seq, ack, flags, payloadLength: payload.length, payload });
       if (extra !== undefined && extra.length > 0) options = options === undefined ? [...extra] : [...options, ...extra];
     }
     const window = this.#onAckSent();

@@ -1,0 +1,63 @@
+/**
+ * MPTCP counters with the names of Linux's MPTcpExt MIB (net/mptcp/mib.c, `nstat -az | grep MPTcpExt`), and
+ * connection-level events with the names of `ip mptcp monitor` (include/uapi/linux/mptcp.h
+ * `MPTCP_EVENT_*`). One counter object may be shared by every connection of a host.
+ */
+
+/** The MPTcpExt counters this stack implements so far (kernel names). */
+export interface MptcpCounters {
+  /** Received a SYN with MP_CAPABLE (server). */
+  MPCapableSYNRX: number;
+  /** Sent a SYN with MP_CAPABLE (client). */
+  MPCapableSYNTX: number;
+  /** Received a SYN/ACK with MP_CAPABLE (client). */
+  MPCapableSYNACKRX: number;
+  /** Received the third ACK (or first data) with MP_CAPABLE (server). */
+  MPCapableACKRX: number;
+  /** Server: the third ACK had no MP_CAPABLE, the connection fell back to TCP. */
+  MPCapableFallbackACK: number;
+  /** Client: the SYN/ACK had no MP_CAPABLE (or another version), the connection fell back to TCP. */
+  MPCapableFallbackSYNACK: number;
+  /** A mapping conflicting with the one in use for the same subflow bytes. */
+  DSSNotMatching: number;
+  /** A mapping that does not cover the segment it came with. */
+  DSSTcpMismatch: number;
+  /** Data without a mapping on an MPTCP subflow: fell back to TCP (RFC 8684 3.7). */
+  DSSFallback: number;
+  /** A DSS checksum that did not verify. */
+  DataCsumErr: number;
+  /** Duplicate data at the connection level (already received on this or another subflow). */
+  DuplicateData: number;
+  /** DATA_FIN sent / received (not kernel MIB names; useful in tests). */
+  DataFinTx: number;
+  DataFinRx: number;
+}
+
+/** A fresh counter object, all zero. */
+export function createMptcpCounters(): MptcpCounters {
+  return {
+    MPCapableSYNRX: 0,
+    MPCapableSYNTX: 0,
+    MPCapableSYNACKRX: 0,
+    MPCapableACKRX: 0,
+    MPCapableFallbackACK: 0,
+    MPCapableFallbackSYNACK: 0,
+    DSSNotMatching: 0,
+    DSSTcpMismatch: 0,
+    DSSFallback: 0,
+    DataCsumErr: 0,
+    DuplicateData: 0,
+    DataFinTx: 0,
+    DataFinRx: 0,
+  };
+}
+
+/** `ip mptcp monitor` event names implemented so far. */
+export type MptcpMonitorEventName = 'CREATED' | 'ESTABLISHED' | 'CLOSED';
+
+/** One monitor event: the name and the connection's local token (as the kernel reports it). */
+export interface MptcpMonitorEvent {
+  readonly type: MptcpMonitorEventName;
+  readonly token: number;
+  readonly server: boolean;
+}

@@ -1,0 +1,23 @@
+/** Subflow views for scheduler tests: an idle, established, non-backup IPv4 subflow unless overridden. */
+import type { SubflowView } from '../../src/sched/types.js';
+
+export const MSS = 1460;
+
+/** An idle established subflow with 10 segments of cwnd, a 64 KiB peer window and a 10 ms SRTT. */
+export function view(id: number, overrides: Partial<SubflowView> = {}): SubflowView {
+  return {
+    id,
+    established: true,
+    backupLocal: false,
+    backupPeer: false,
+    srttMicros: 10_000,
+    cwndBytes: 10 * MSS,
+    bytesInFlight: 0,
+    sendWindowBytes: 65_535,
+    mss: MSS,
+    queuedBytes: 0,
+    stale: false,
+    family: 4,
+    ...overrides,
+  };
+}

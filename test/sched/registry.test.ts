@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEFAULT_SCHEDULER,
+  createScheduler,
+  registerScheduler,
+  schedulerNames,
+} from '../../src/sched/index.js';
+import type { SchedulerPolicy } from '../../src/sched/types.js';
+import { view } from './fixtures.js';
+
+test('registry_builtinsAndDefault', () => {
+  assert.equal(DEFAULT_SCHEDULER, 'default');
+  for (const name of ['default', 'roundrobin', 'redundant']) {
+    assert.ok(schedulerNames().includes(name));
+    assert.equal(createScheduler(name).name, name);
+  }
+  const names = schedulerNames();
+  assert.deepEqual(names, [...names].sort());
+});
+
+test('registry_unknownNameListsAvailable', () => {
+  assert.throws(() => createScheduler('blest'), (err: unknown) => {
+    assert.ok(err instanceof Error);
+    assert.match(err.message, /unknown scheduler "blest"/);
+    assert.match(err.message, /default, .*redundant, roundrobin/);
+    return true;
+  });
+});
+
+test('registry_emptyNameRejected', () => {
+  assert.throws(() => registerScheduler('', () => createScheduler('default')), /must not be empty/);
+});
+
+test('registry_customSchedulerGetsNoOpHooks', () => {
+  const calls: string[] = [];
+  const first: SchedulerPolicy = {
+    name: 'test-first',
+    selectSend: (_now, views, pending) => {
+      const v = views[0];
+      return v === undefined ? undefined : { subflowId: v.id, maxBytes: Math.max(1, pending), duplicateOn: [] };
+    },
+    selectRetransmit: () => undefined,
+    onAck: (_now, id, bytes) => calls.push(`ack ${id} ${bytes}`),
+  };
+  registerScheduler('test-first', () => first);
+  const sched = createScheduler('test-first');
+  assert.ok(schedulerNames().includes('test-first'));
+  assert.equal(sched.selectSend(0, [view(7)], 10)?.subflowId, 7);
+  // Hooks the policy left out are callable no-ops; the one it has is forwarded.
+  sched.onSubflowAdded(0, view(8));
+  sched.onSubflowRemoved(0, 8);
+  sched.onAck(0, 7, 1460);
+  assert.deepEqual(calls, ['ack 7 1460']);
+  // Each connection gets a fresh instance (round-robin state is not shared).
+  const a = createScheduler('roundrobin');
+  const b = createScheduler('roundrobin');
+  assert.equal(a.selectSend(0, [view(1), view(2)], 5000)?.subflowId, 1);
+  assert.equal(b.selectSend(0, [view(1), view(2)], 5000)?.subflowId, 1);
+});

@@ -1,0 +1,111 @@
+/** Property tests over random subflow views, for every built-in scheduler. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createScheduler, schedulerNames } from '../../src/sched/registry.js';
+import type { SendDecision, SubflowView } from '../../src/sched/types.js';
+import { MPTCP_SEND_BURST_SIZE, isBackup, roomBytes } from '../../src/sched/view.js';
+
+const BUILTINS = ['default', 'roundrobin', 'redundant'] as const;
+
+const byteCount = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 200_000 }) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 1, 1460, -5, Number.NaN, Number.POSITIVE_INFINITY) },
+);
+
+const subflowView = (id: number): fc.Arbitrary<SubflowView> =>
+  fc.record({
+    id: fc.constant(id),
+    established: fc.boolean(),
+    backupLocal: fc.boolean(),
+    backupPeer: fc.boolean(),
+    srttMicros: fc.option(fc.integer({ min: 0, max: 2_000_000 }), { nil: undefined }),
+    cwndBytes: byteCount,
+    bytesInFlight: byteCount,
+    sendWindowBytes: byteCount,
+    mss: fc.integer({ min: 0, max: 9000 }),
+    pacingRateBytesPerSecond: fc.option(fc.oneof(fc.integer({ min: 0, max: 1e9 }), fc.constant(Number.NaN)), {
+      nil: undefined,
+    }),
+    queuedBytes: byteCount,
+    stale: fc.boolean(),
+    family: fc.constantFrom(4 as const, 6 as const),
+  });
+
+const subflowViews: fc.Arbitrary<SubflowView[]> = fc
+  .uniqueArray(fc.integer({ min: 0, max: 20 }), { maxLength: 6 })
+  .chain((ids) => fc.tuple(...ids.map(subflowView)));
+
+/** Usable = established, and not stale unless every established subflow is. */
+function usable(views: readonly SubflowView[]): SubflowView[] {
+  const established = views.filter((v) => v.established);
+  const fresh = established.filter((v) => !v.stale);
+  return fresh.length > 0 ? fresh : established;
+}
+
+function checkSendDecision(views: readonly SubflowView[], pending: number, decision: SendDecision | undefined): void {
+  const candidates = usable(views);
+  const activeExists = candidates.some((v) => !isBackup(v));
+  const anyRoom = candidates.some((v) => roomBytes(v) > 0 && (!activeExists || !isBackup(v)));
+  if (decision === undefined) {
+    // Declining is only right when nothing is pending or no eligible subflow has room.
+    assert.ok(!(pending >= 1) || !anyRoom, 'declined although an eligible subflow had room');
+    return;
+  }
+  const ids = [decision.subflowId, ...decision.duplicateOn];
+  assert.equal(new Set(ids).size, ids.length, 'a subflow chosen twice');
+  assert.ok(Number.isInteger(decision.maxBytes) && decision.maxBytes >= 1, 'maxBytes must be a positive integer');
+  assert.ok(decision.maxBytes <= pending, 'more than pending');
+  assert.ok(decision.maxBytes <= MPTCP_SEND_BURST_SIZE, 'more than a burst');
+  for (const id of ids) {
+    const chosen = candidates.find((v) => v.id === id);
+    assert.ok(chosen !== undefined, `subflow ${id} is not usable (not established, or stale with a fresh one)`);
+    assert.ok(chosen.established);
+    assert.ok(decision.maxBytes <= roomBytes(chosen), 'chunk exceeds the room of a chosen subflow');
+    assert.ok(!isBackup(chosen) || !activeExists, 'backup chosen while a non-backup subflow is usable');
+  }
+}
+
+test('property_everySchedulerChoiceIsEstablishedWithRoomAndRespectsBackup', () => {
+  assert.ok(BUILTINS.every((name) => schedulerNames().includes(name)));
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...BUILTINS),
+      fc.array(fc.tuple(subflowViews, byteCount), { minLength: 1, maxLength: 4 }),
+      (name, steps) => {
+        const sched = createScheduler(name);
+        for (const [views, pending] of steps) {
+          checkSendDecision(views, pending, sched.selectSend(0, views, pending));
+        }
+      },
+    ),
+    { numRuns: 12_000 },
+  );
+});
+
+test('property_retransmitChoiceHasRoomAndAvoidsLostSubflowWhenPossible', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...BUILTINS),
+      subflowViews,
+      fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
+      byteCount,
+      (name, views, lostOn, pending) => {
+        const decision = createScheduler(name).selectRetransmit(0, views, { lostOn, pendingBytes: pending });
+        const withRoom = usable(views).filter((v) => roomBytes(v) > 0);
+        if (decision === undefined) {
+          assert.ok(!(pending >= 1) || withRoom.length === 0);
+          return;
+        }
+        const chosen = withRoom.find((v) => v.id === decision.subflowId);
+        assert.ok(chosen !== undefined, 'retransmit on an unusable or full subflow');
+        assert.ok(decision.maxBytes >= 1 && decision.maxBytes <= Math.min(pending, roomBytes(chosen)));
+        if (chosen.id === lostOn) assert.ok(withRoom.every((v) => v.id === lostOn), 'an alternative was available');
+        if (isBackup(chosen)) {
+          assert.ok(withRoom.every((v) => isBackup(v) || v.id === lostOn), 'backup chosen over a non-backup alternative');
+        }
+      },
+    ),
+    { numRuns: 10_000 },
+  );
+});
