@@ -1,0 +1,96 @@
+/**
+ * Issue 4, interop scenario 1 (one subflow): our MPTCP against the Linux kernel's MPTCP through a TUN device,
+ * in both roles, 50 MB each way, SHA-256 equal, and the kernel's MPTcpExt counters (read with nstat in the
+ * kernel's namespace) showing an MPTCP connection with no fallback.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { PatternSource } from '../../src/emu/bulk.js';
+import { parseNstat } from '../../src/mptcp/mib.js';
+import { KERNEL_PEER, closed, jsonLines, kernelSkipReason, tunPair, within, type TunPair } from '../support/kernel.js';
+
+const skip = kernelSkipReason();
+const BYTES = 50_000_000;
+
+async function exchange(socket: Duplex, bytes: number): Promise<{ sentSha256: string; receivedSha256: string; received: number }> {
+  const received = createHash('sha256');
+  let count = 0;
+  socket.on('data', (b: Buffer) => {
+    received.update(b);
+    count += b.length;
+  });
+  const ended = once(socket, 'end');
+  const source = new PatternSource(bytes, 0x3117);
+  for (let chunk = source.next(); chunk; chunk = source.next()) {
+    if (!socket.write(chunk)) await once(socket, 'drain');
+  }
+  socket.end();
+  await ended;
+  return { sentSha256: source.hash.digest('hex'), receivedSha256: received.digest('hex'), received: count };
+}
+
+function kernelMib(pair: TunPair): Map<string, number> {
+  return parseNstat(pair.namespace.execSync('nstat', ['-az']));
+}
+
+test('MPTCP, one subflow: our client -> kernel MPTCP server, 50 MB each way', { skip, timeout: 120_000 }, async () => {
+  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
+  try {
+    const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.1', '5201', String(BYTES), '--mptcp']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = pair.runtime.connect(5201, '198.18.0.1', { mptcp: true });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES));
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(pair);
+    console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our counters: ${JSON.stringify(pair.runtime.host.mptcpCounters)}`);
+    assert.equal(kernel['received'], BYTES);
+    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
+    assert.equal(ours.received, BYTES);
+    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    assert.equal(mib.get('MPCapableSYNRX'), 1, 'the kernel saw our MP_CAPABLE SYN');
+    assert.equal(mib.get('MPCapableACKRX'), 1, 'and our third ACK with both keys');
+    assert.equal(mib.get('MPCapableFallbackACK') ?? 0, 0, 'no fallback');
+    assert.equal(mib.get('DSSNotMatching') ?? 0, 0);
+    assert.equal(mib.get('DataCsumErr') ?? 0, 0);
+    assert.equal(pair.runtime.host.mptcpCounters.MPCapableSYNACKRX, 1, 'we saw the kernel MP_CAPABLE SYN/ACK');
+    assert.equal(pair.runtime.host.mptcpCounters.MPCapableFallbackSYNACK, 0);
+    await within(10_000, 'close', closed(socket));
+  } finally {
+    pair.dispose();
+  }
+});
+
+test('MPTCP, one subflow: kernel MPTCP client -> our MPTCP server, 50 MB each way', { skip, timeout: 120_000 }, async () => {
+  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
+  try {
+    const server = pair.runtime.createServer(undefined, undefined, { mptcp: true });
+    server.listen(5201);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.0.2', '5201', String(BYTES), '--mptcp']);
+    const out = jsonLines(peer);
+    const [socket] = (await within(10_000, 'accept', accepted)) as [Duplex & { closed: boolean }];
+    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES));
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(pair);
+    console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    assert.equal(kernel['received'], BYTES);
+    assert.equal(kernel['receivedSha256'], ours.sentSha256);
+    assert.equal(ours.received, BYTES);
+    assert.equal(ours.receivedSha256, kernel['sentSha256']);
+    assert.equal(mib.get('MPCapableSYNACKRX'), 1, 'the kernel saw our MP_CAPABLE SYN/ACK');
+    assert.equal(mib.get('MPCapableFallbackSYNACK') ?? 0, 0, 'no fallback');
+    assert.equal(pair.runtime.host.mptcpCounters.MPCapableSYNRX, 1);
+    assert.equal(pair.runtime.host.mptcpCounters.MPCapableACKRX, 1);
+    await within(10_000, 'close', closed(socket));
+    server.close();
+  } finally {
+    pair.dispose();
+  }
+});
