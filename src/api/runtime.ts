@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions, type Listener } from '../stack/host.js';
 import { monotonicMicros, RealtimeDriver, type PacketOutput } from '../io/driver.js';
-import type { StreamConnection } from '../mptcp/connection.js';
+import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { TcpServer, TcpSocket, type SocketRuntime } from './socket.js';
 
@@ -64,6 +64,22 @@ export class HostSockets implements SocketRuntime {
     this.sockets.set(connection, socket);
     this.kick();
     return socket;
+  }
+
+  /**
+   * MPTCP: adds a subflow (MP_JOIN, RFC 8684 3.2) to the connection of `socket` from `localAddress`, to the
+   * connection's remote address and port unless given. Throws when the socket is not an MPTCP connection
+   * that can be joined.
+   */
+  addSubflow(
+    socket: TcpSocket,
+    localAddress: string,
+    options: { remoteAddress?: string; remotePort?: number; backup?: boolean } = {},
+  ): void {
+    const connection = socket.connection;
+    if (!(connection instanceof MptcpConnection)) throw new Error('not an MPTCP socket');
+    this.host.addSubflow(this.clock(), connection, localAddress, options);
+    this.kick();
   }
 
   /** A server; call `listen(port[, address])` on it. */

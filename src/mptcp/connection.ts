@@ -1,39 +1,58 @@
 /**
- * An MPTCP v1 connection (the "meta socket") over ONE subflow, sans-IO, in both roles, wire-compatible with
- * Linux: MP_CAPABLE handshake, DSS mappings, DATA_ACK, DATA_FIN, DSS checksums, fallback to TCP.
+ * An MPTCP v1 connection (the "meta socket") over one or more subflows, sans-IO, in both roles,
+ * wire-compatible with Linux: MP_CAPABLE handshake, MP_JOIN subflows, DSS mappings, DATA_ACK, DATA_FIN, DSS
+ * checksums, fallback to TCP.
  *
  * Heads up! Before working on this file read RFC 8684 sections 3.1 (MP_CAPABLE: SYN without key, SYN/ACK with
  * the listener's key, third ACK with both, "the ACK ... MUST be retransmitted ... until a DSS is received"),
- * 3.3 (DSS: "a mapping ... MUST be ... consistent"), 3.3.1 (checksum), 3.3.2 (DATA_ACK), 3.3.3 (DATA_FIN:
- * "the DATA_FIN ... has the data-level length ... including the DATA_FIN"), 3.7 (fallback), and compare with
+ * 3.2 (MP_JOIN: token, nonces, truncated HMAC on the SYN/ACK, 160-bit HMAC on the third ACK, and "the
+ * initiator MUST NOT send data on the subflow until it has received the fourth ACK"), 3.3 (DSS: "a mapping
+ * ... MUST be ... consistent"), 3.3.1 (checksum), 3.3.2 (DATA_ACK), 3.3.3 (DATA_FIN: "the DATA_FIN ... has
+ * the data-level length ... including the DATA_FIN"), 3.3.6 (reinjection), 3.7 (fallback), and compare with
  * Linux net/mptcp/options.c (`mptcp_established_options_mp`, `mptcp_write_data_fin`,
- * `mptcp_incoming_options`) and subflow.c (`get_mapping_status`, `validate_mapping`, `validate_data_csum`).
+ * `mptcp_incoming_options`, `check_fully_established`) and subflow.c (`get_mapping_status`,
+ * `validate_mapping`, `validate_data_csum`, `subflow_hmac_valid`, `subflow_finish_connect`).
  *
  * Call order, as for TcpConnection (the host is the driver):
- *   handleSegment(now, seg) | handleTimeout(now) | write/read/shutdown/close/abort
- *   then pollTransmit(now) until undefined, then pollEvent() until undefined, then pollTimeout().
+ *   handleSegment(now, seg) / handleSubflowSegment(now, subflow, seg) | handleTimeout(now) |
+ *   write/read/shutdown/close/abort
+ *   then pollTransmit(now) (or pollTransmitFrom) until undefined, then pollEvent() until undefined, then
+ *   pollTimeout().
  *
  * Data sequence numbers are offsets from IDSN + 1 (./dsn.ts); the 64-bit values exist only in options.
- * The subflow's send buffer is the retransmission storage; `#sendMaps` records which data offsets went to
- * which subflow bytes (one linear map for one subflow, a list so that more subflows can come later). On
- * receive, mappings are validated and kept by subflow sequence; the subflow's in-order bytes are placed
- * by data offset into a reassembly queue (duplicates dropped), from which the application reads.
+ * Send side: the application's bytes are kept at the connection level (`#sendBuf`, from the DATA_ACK up)
+ * and handed to subflows by the scheduler (src/sched, "default"), chunk by chunk, as much as each subflow can
+ * send now; each subflow's `sendMaps` records which data offsets went to which of its bytes. A subflow that
+ * dies with data not acknowledged at the data level has those ranges reinjected on another subflow. Receive
+ * side: mappings are validated and kept by subflow sequence per subflow; each subflow's in-order bytes are
+ * placed by data offset into one reassembly queue (duplicates dropped), from which the application reads.
  *
  * Linux's choices followed: 64-bit DSNs and DATA_ACKs are sent; the client sends MP_CAPABLE with both keys on
  * its pure ACKs and MP_CAPABLE with the data-level length on its first data segment until it receives a
  * DSS; a DATA_FIN goes on pure ACKs as a mapping of length 1 with subflow sequence 0, repeated until a
- * DATA_ACK covers it; the subflow is closed (FIN) once both DATA_FINs are done.
+ * DATA_ACK covers it; the subflows are closed (FIN) once both DATA_FINs are done; a joining subflow's third
+ * ACK (MP_JOIN with the HMAC) is repeated until the peer acknowledges it (the "fourth ACK").
  */
 import type { TcpConnection, TcpEndpoints, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from '../tcp/connection.js';
 import { TcpConnection as Tcp } from '../tcp/connection.js';
 import type { Micros, TcpConfig, TcpError, TcpEvent, TcpInfo, TcpStateName } from '../tcp/types.js';
 import { TcpFlags, type TcpOption, type TcpSegment, type TcpSegmentRepr } from '../wire/tcp.js';
-import { MpCapableFlag, type DssMapping, type MpCapableOption, type MptcpOption } from '../wire/mptcp-option.js';
+import {
+  MpCapableFlag,
+  MpTcpRstReason,
+  type DssMapping,
+  type MpCapableOption,
+  type MpJoinOption,
+  type MpJoinSynOption,
+  type MptcpOption,
+} from '../wire/mptcp-option.js';
 import { DssChecksumAccumulator, dssChecksum, verifyDssChecksum } from '../wire/dss-checksum.js';
 import type { U64 } from '../wire/u64.js';
-import { keyTokenAndIdsn, randomKey, type RandomBytes } from './keys.js';
+import { hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
 import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from './counters.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
+import { createScheduler } from '../sched/registry.js';
+import type { Scheduler, SubflowView } from '../sched/types.js';
 
 /** Options of one MPTCP connection. */
 export interface MptcpConnectionOptions {
@@ -47,6 +66,10 @@ export interface MptcpConnectionOptions {
   readonly onMonitorEvent?: (event: MptcpMonitorEvent) => void;
   /** Most bytes kept at the connection level for the application before the subflow stops being read. */
   readonly receiveBufferBytes?: number;
+  /** Most data-level bytes written and not yet DATA_ACKed; default the TCP config's sendBufferBytes or 4 MiB. */
+  readonly sendBufferBytes?: number;
+  /** Scheduler name (src/sched registry); default "default". */
+  readonly scheduler?: string;
 }
 
 /** What TcpSocket and the host need of a byte-stream connection (TCP or MPTCP). */
@@ -76,7 +99,28 @@ export interface MptcpInfo {
   readonly bytesSent: number;
   readonly bytesAcked: number;
   readonly bytesReceived: number;
+  /** Live subflows. */
   readonly subflows: number;
+}
+
+/** MPTCP_TCPINFO-like per-subflow info. */
+export interface MptcpSubflowInfo {
+  readonly id: number;
+  readonly endpoints: TcpEndpoints;
+  /** Added with MP_JOIN (false for the initial MP_CAPABLE subflow). */
+  readonly join: boolean;
+  /** May carry data (for a join: the fourth ACK was received / the third ACK verified). */
+  readonly fullyEstablished: boolean;
+  readonly backupLocal: boolean;
+  readonly backupPeer: boolean;
+  readonly localAddressId: number;
+  readonly remoteAddressId: number | undefined;
+  readonly state: TcpStateName;
+  /** Data-level bytes handed to this subflow (first transmissions and reinjections). */
+  readonly dataBytesSent: number;
+  /** Data-level bytes read from this subflow (before duplicate removal). */
+  readonly dataBytesReceived: number;
+  readonly tcp: TcpInfo;
 }
 
 type Mode = 'handshake' | 'mptcp' | 'fallback';
@@ -102,14 +146,73 @@ interface ReceiveMap {
   received: number;
 }
 
+/**
+ * Join state of a subflow: 'none' for the MP_CAPABLE subflow; client 'synSent' -> 'ackSent' (third ACK sent,
+ * waiting for the fourth) -> 'full'; server 'synReceived' -> 'full' (third ACK verified); 'failed' after a
+ * bad HMAC or a missing MP_JOIN (the subflow is reset with MP_TCPRST).
+ */
+type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' | 'failed';
+
+/** One subflow of the connection. */
+export interface Subflow {
+  readonly id: number;
+  readonly tcp: TcpConnection;
+  readonly join: boolean;
+  /** Opaque for the connection: the host's interface id for this subflow. */
+  tag: number;
+  localIsn: number;
+  remoteIsn: number;
+  readonly sendMaps: SendMap[];
+  /** Subflow bytes written (relative sequence of the next byte written is written + 1). */
+  written: number;
+  /** Relative sequence just past the last data byte handed to the wire. */
+  sentEnd: number;
+  readonly receiveMaps: ReceiveMap[];
+  /** Relative sequence of the next byte read from the subflow. */
+  readSeq: number;
+  joinState: JoinState;
+  localNonce: number;
+  remoteNonce: number;
+  readonly localAddressId: number;
+  remoteAddressId: number | undefined;
+  backupLocal: boolean;
+  backupPeer: boolean;
+  /** Third-ACK retransmission (client join). */
+  joinAckTimer: Micros | undefined;
+  joinAckRto: Micros;
+  /** Reset reason for the MP_TCPRST of our RST, when we reset it. */
+  resetReason: number | undefined;
+  /** Abort at the end of the current input (bad HMAC). */
+  abortPending: boolean;
+  closed: boolean;
+  closedError: TcpError | undefined;
+  dataBytesSent: number;
+  dataBytesReceived: number;
+}
+
+/** Options of `MptcpConnection.joinSubflow`. */
+export interface JoinOptions {
+  /** Ask the peer to use the subflow as backup only (B flag). */
+  readonly backup?: boolean;
+  /** Our address id for the local address (1..255). */
+  readonly addressId: number;
+  /** Opaque tag stored in the subflow (the host's interface id). */
+  readonly tag?: number;
+}
+
 const VERSION = 1;
 const EMPTY = new Uint8Array(0);
 /** DATA_FIN retransmission: start and cap (Linux uses the subflow RTO; this is close enough for one path). */
 const DATA_FIN_RTO_MIN: Micros = 200_000;
 const DATA_FIN_RTO_MAX: Micros = 60_000_000;
+/** What a subflow with unsent bytes reports as queued to the scheduler (see #view). */
+const QUEUED_NO_ROOM = 2 ** 40;
+/** MP_JOIN third ACK retransmission (Linux retransmits it with the subflow's RTO). */
+const JOIN_ACK_RTO_MIN: Micros = 200_000;
 
-/** An MPTCP connection over one subflow. See the file comment for the call order. */
+/** An MPTCP connection. See the file comment for the call order. */
 export class MptcpConnection implements StreamConnection {
+  /** The initial (MP_CAPABLE) subflow. */
   readonly subflow: TcpConnection;
   readonly counters: MptcpCounters;
   readonly server: boolean;
@@ -126,17 +229,27 @@ export class MptcpConnection implements StreamConnection {
   #fullyEstablished = false;
   readonly #onMonitor: ((event: MptcpMonitorEvent) => void) | undefined;
   readonly #receiveLimit: number;
+  #sendLimit: number;
+  readonly #randomBytes: RandomBytes;
+  readonly #scheduler: Scheduler;
 
-  #localIsn = 0;
-  #remoteIsn = 0;
+  readonly #subflows: Subflow[] = [];
+  #nextSubflowId = 0;
 
   // Send side (offsets from IDSN + 1).
+  /** Data offset just past the last byte the application wrote. */
   #sendNext = 0;
+  /** Data offset just past the last byte handed to a subflow for the first time. */
+  #scheduled = 0;
   #sendUna = 0;
-  readonly #sendMaps: SendMap[] = [];
-  /** Subflow relative sequence just past the last data byte handed to the wire. */
-  #subflowSentEnd = 1;
-  #subflowWritten = 0;
+  /** Written bytes from `#sendBufBase` (<= #sendUna) on, by reference. */
+  readonly #sendBuf: Uint8Array[] = [];
+  #sendBufBase = 0;
+  #writeBlocked = false;
+  /** After a fallback, the buffered bytes drained and the subflow was shut down / closed. */
+  #fallbackShutdown = false;
+  /** Data ranges to reinject (from subflows that died). */
+  readonly #reinject: { start: number; end: number; lostOn: number }[] = [];
   #writeShutdown = false;
   #dataFinOffset: number | undefined;
   #dataFinAcked = false;
@@ -146,9 +259,6 @@ export class MptcpConnection implements StreamConnection {
 
   // Receive side.
   #recvNext = 0;
-  readonly #receiveMaps: ReceiveMap[] = [];
-  /** Subflow relative sequence of the next byte read from the subflow. */
-  #subflowReadSeq = 1;
   readonly #outOfOrder = new Map<number, Uint8Array>();
   readonly #ready: Uint8Array[] = [];
   #readyHead = 0;
@@ -164,13 +274,16 @@ export class MptcpConnection implements StreamConnection {
   #closedReported = false;
   readonly #events: TcpEvent[] = [];
 
-  private constructor(options: MptcpConnectionOptions, server: boolean) {
+  private constructor(options: MptcpConnectionOptions, server: boolean, config: TcpConfig | undefined) {
     this.server = server;
     this.counters = options.counters ?? createMptcpCounters();
     this.#wantChecksum = options.checksum ?? false;
     this.#checksum = this.#wantChecksum;
     this.#onMonitor = options.onMonitorEvent;
     this.#receiveLimit = options.receiveBufferBytes ?? 8 * 1024 * 1024;
+    this.#sendLimit = options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024;
+    this.#randomBytes = options.randomBytes;
+    this.#scheduler = createScheduler(options.scheduler ?? 'default');
     this.localKey = randomKey(options.randomBytes);
     const derived = keyTokenAndIdsn(this.localKey);
     this.localToken = derived.token;
@@ -179,22 +292,62 @@ export class MptcpConnection implements StreamConnection {
     this.subflow = undefined as unknown as TcpConnection;
   }
 
-  #extension(): TcpExtension {
+  #newSubflow(join: boolean, addressId: number, backup: boolean, tag: number): Subflow {
+    return {
+      id: this.#nextSubflowId++,
+      tcp: undefined as unknown as TcpConnection,
+      join,
+      tag,
+      localIsn: 0,
+      remoteIsn: 0,
+      sendMaps: [],
+      written: 0,
+      sentEnd: 1,
+      receiveMaps: [],
+      readSeq: 1,
+      joinState: 'none',
+      localNonce: 0,
+      remoteNonce: 0,
+      localAddressId: addressId,
+      remoteAddressId: join ? undefined : 0,
+      backupLocal: backup,
+      backupPeer: false,
+      joinAckTimer: undefined,
+      joinAckRto: JOIN_ACK_RTO_MIN,
+      resetReason: undefined,
+      abortPending: false,
+      closed: false,
+      closedError: undefined,
+      dataBytesSent: 0,
+      dataBytesReceived: 0,
+    };
+  }
+
+  #extension(sf: Subflow): TcpExtension {
     return {
       // DSS with 64-bit DATA_ACK and 64-bit mapping (4 + 8 + 14) and a checksum (2): 28, as Linux sizes it.
       reservedOptionBytes: 28,
-      // A DSS with a 64-bit DATA_ACK: 12.
-      reservedAckOptionBytes: 12,
-      outgoingOptions: (kind, draft) => this.#outgoing(kind, draft),
-      onOptions: (segment) => this.#incoming(segment),
+      // A DSS with a 64-bit DATA_ACK: 12 (24 for the MP_JOIN third ACK).
+      reservedAckOptionBytes: sf.join ? 24 : 12,
+      outgoingOptions: (kind, draft) => this.#outgoing(sf, kind, draft),
+      onOptions: (segment) => this.#incoming(sf, segment),
     };
+  }
+
+  #addSubflowRecord(sf: Subflow, tcp: TcpConnection): void {
+    (sf as { tcp: TcpConnection }).tcp = tcp;
+    this.#subflows.push(sf);
+    this.#scheduler.onSubflowAdded(0, this.#view(sf));
   }
 
   /** Active open: the SYN carries MP_CAPABLE (4 bytes). */
   static connect(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: MptcpConnectionOptions): MptcpConnection {
-    const c = new MptcpConnection(options, false);
-    c.#localIsn = iss >>> 0;
-    (c as { subflow: TcpConnection }).subflow = Tcp.connect(now, endpoints, iss, config, c.#extension());
+    const c = new MptcpConnection(options, false, config);
+    const sf = c.#newSubflow(false, 0, false, -1);
+    sf.localIsn = iss >>> 0;
+    const tcp = Tcp.connect(now, endpoints, iss, config, c.#extension(sf));
+    (c as { subflow: TcpConnection }).subflow = tcp;
+    c.#addSubflowRecord(sf, tcp);
     return c;
   }
 
@@ -203,10 +356,81 @@ export class MptcpConnection implements StreamConnection {
    * plain TCP connections).
    */
   static accept(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: MptcpConnectionOptions): MptcpConnection {
-    const c = new MptcpConnection(options, true);
-    c.#localIsn = iss >>> 0;
-    (c as { subflow: TcpConnection }).subflow = Tcp.accept(now, endpoints, iss, syn, config, c.#extension());
+    const c = new MptcpConnection(options, true, config);
+    const sf = c.#newSubflow(false, 0, false, -1);
+    sf.localIsn = iss >>> 0;
+    (c as { subflow: TcpConnection }).subflow = undefined as unknown as TcpConnection;
+    c.#subflows.push(sf);
+    const tcp = Tcp.accept(now, endpoints, iss, syn, config, c.#extension(sf));
+    (sf as { tcp: TcpConnection }).tcp = tcp;
+    (c as { subflow: TcpConnection }).subflow = tcp;
+    c.#scheduler.onSubflowAdded(now, c.#view(sf));
     return c;
+  }
+
+  /** The remote key is known and the connection is not a fallback: MP_JOIN subflows may be opened. */
+  get canJoin(): boolean {
+    return this.#mode === 'mptcp' && this.#remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
+  }
+
+  /**
+   * Client side of MP_JOIN (RFC 8684 3.2): opens a subflow with `endpoints` (another local address, usually
+   * the same remote address and port) whose SYN carries MP_JOIN with the peer's token and our nonce. The
+   * caller (the host) routes its segments with `handleSubflowSegment` and sends what `pollTransmitFrom`
+   * returns for it. Throws when the connection cannot be joined yet.
+   */
+  joinSubflow(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
+    if (!this.canJoin) throw new Error('MPTCP connection cannot be joined (not fully MPTCP, or closing)');
+    const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
+    sf.joinState = 'synSent';
+    sf.localIsn = iss >>> 0;
+    sf.localNonce = randomNonce(this.#randomBytes);
+    const tcp = Tcp.connect(now, endpoints, iss, config, this.#extension(sf));
+    this.#addSubflowRecord(sf, tcp);
+    return tcp;
+  }
+
+  /**
+   * Server side of MP_JOIN: a SYN with MP_JOIN whose token is ours (the host looked it up). Answers with a
+   * SYN/ACK carrying our nonce and the truncated HMAC; the third ACK's HMAC is verified when it arrives.
+   */
+  acceptJoin(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
+    const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
+    sf.joinState = 'synReceived';
+    sf.localIsn = iss >>> 0;
+    sf.localNonce = randomNonce(this.#randomBytes);
+    this.#subflows.push(sf);
+    const tcp = Tcp.accept(now, endpoints, iss, syn, config, this.#extension(sf));
+    (sf as { tcp: TcpConnection }).tcp = tcp;
+    this.#scheduler.onSubflowAdded(now, this.#view(sf));
+    return tcp;
+  }
+
+  /** Every subflow ever added (closed ones included), in order. */
+  subflows(): readonly Subflow[] {
+    return this.#subflows;
+  }
+
+  /** The subflow record of a TcpConnection of this connection. */
+  subflowOf(tcp: TcpConnection): Subflow | undefined {
+    return this.#subflows.find((s) => s.tcp === tcp);
+  }
+
+  subflowInfo(): MptcpSubflowInfo[] {
+    return this.#subflows.map((s) => ({
+      id: s.id,
+      endpoints: s.tcp.endpoints,
+      join: s.join,
+      fullyEstablished: this.#subflowUsable(s),
+      backupLocal: s.backupLocal,
+      backupPeer: s.backupPeer,
+      localAddressId: s.localAddressId,
+      remoteAddressId: s.remoteAddressId,
+      state: s.tcp.state,
+      dataBytesSent: s.dataBytesSent,
+      dataBytesReceived: s.dataBytesReceived,
+      tcp: s.tcp.info(),
+    }));
   }
 
   get endpoints(): TcpEndpoints {
@@ -218,9 +442,21 @@ export class MptcpConnection implements StreamConnection {
     return this.#mode === 'fallback';
   }
 
+  /** All subflows are closed (the host forgets the connection). */
+  get isClosed(): boolean {
+    for (const s of this.#subflows) if (s.tcp.state !== 'CLOSED') return false;
+    return true;
+  }
+
+  #primary(): TcpConnection {
+    if (this.subflow.state !== 'CLOSED') return this.subflow;
+    for (const s of this.#subflows) if (s.tcp.state !== 'CLOSED') return s.tcp;
+    return this.subflow;
+  }
+
   /** Data-level state with TCP's names (Linux's msk uses TCP states too). */
   get state(): TcpStateName {
-    const sub = this.subflow.state;
+    const sub = this.#primary().state;
     if (this.#mode !== 'mptcp') return sub;
     if (sub === 'CLOSED' || sub === 'TIME-WAIT' || sub === 'SYN-SENT' || sub === 'SYN-RECEIVED') return sub;
     if (this.#dataFinOffset === undefined) return this.#dataFinReceived ? 'CLOSE-WAIT' : 'ESTABLISHED';
@@ -232,20 +468,31 @@ export class MptcpConnection implements StreamConnection {
     return this.#mode === 'fallback' ? this.#readable + this.subflow.readableBytes : this.#readable;
   }
 
+  #direct(): boolean {
+    return this.#mode === 'fallback' && this.#scheduled === this.#sendNext;
+  }
+
   get writableBytes(): number {
-    return this.#writeShutdown ? 0 : this.subflow.writableBytes;
+    if (this.#writeShutdown) return 0;
+    if (this.#direct()) return this.subflow.writableBytes;
+    if (this.#mode === 'fallback') return 0;
+    return Math.max(0, this.#sendLimit - (this.#sendNext - this.#sendUna));
   }
 
   write(data: Uint8Array): number {
     if (this.#writeShutdown) return 0;
-    const n = this.subflow.write(data);
-    if (n > 0 && this.#mode !== 'fallback') {
-      const seq = this.#subflowWritten + 1;
-      const last = this.#sendMaps[this.#sendMaps.length - 1];
-      if (last && last.subflowSeq + last.length === seq && last.dataOffset + last.length === this.#sendNext) last.length += n;
-      else this.#sendMaps.push({ subflowSeq: seq, dataOffset: this.#sendNext, length: n });
+    if (this.#direct()) {
+      const n = this.subflow.write(data);
+      this.#sendNext += n;
+      this.#scheduled += n;
+      this.#sendBufBase = this.#sendNext;
+      return n;
     }
-    this.#subflowWritten += n;
+    const room = this.writableBytes;
+    const n = Math.min(room, data.length);
+    if (n < data.length) this.#writeBlocked = true;
+    if (n === 0) return 0;
+    this.#sendBuf.push(n === data.length ? data : data.subarray(0, n));
     this.#sendNext += n;
     return n;
   }
@@ -269,29 +516,35 @@ export class MptcpConnection implements StreamConnection {
       this.#ready[this.#readyHead] = chunk.subarray(maxBytes);
     }
     this.#readable -= out.length;
-    this.#pullSubflow();
+    this.#pullSubflows();
     return out;
   }
 
   setNoDelay(noDelay: boolean): void {
-    this.subflow.setNoDelay(noDelay);
+    for (const s of this.#subflows) s.tcp.setNoDelay(noDelay);
   }
 
-  /** Half-close: a DATA_FIN after the last byte written (the subflow FIN follows once both DATA_FINs are done). */
+  /** Half-close: a DATA_FIN after the last byte written (the subflow FINs follow once both DATA_FINs are done). */
   shutdown(): void {
     if (this.#writeShutdown) return;
     this.#writeShutdown = true;
-    if (this.#mode !== 'mptcp') {
-      this.subflow.shutdown();
+    if (this.#mode === 'fallback') {
+      if (this.#direct()) this.subflow.shutdown();
       return;
     }
+    if (this.#mode === 'handshake') return; // decided when the handshake ends
     this.#dataFinOffset = this.#sendNext;
     this.#dataFinDue = true;
   }
 
   close(): void {
     this.#readClosed = true;
-    if (this.#mode !== 'mptcp') {
+    if (this.#mode === 'fallback') {
+      this.#writeShutdown = true;
+      if (this.#direct()) this.subflow.close();
+      return;
+    }
+    if (this.#mode === 'handshake' && this.#sendNext === 0) {
       this.#writeShutdown = true;
       this.subflow.close();
       return;
@@ -300,14 +553,16 @@ export class MptcpConnection implements StreamConnection {
   }
 
   abort(): void {
-    this.subflow.abort();
+    for (const s of this.#subflows) s.tcp.abort();
   }
 
   info(): TcpInfo {
-    return this.subflow.info();
+    return this.#primary().info();
   }
 
   mptcpInfo(): MptcpInfo {
+    let live = 0;
+    for (const s of this.#subflows) if (s.tcp.state !== 'CLOSED') live++;
     return {
       mode: this.#mode,
       fullyEstablished: this.#fullyEstablished,
@@ -317,20 +572,34 @@ export class MptcpConnection implements StreamConnection {
       bytesSent: this.#sendNext,
       bytesAcked: this.#sendUna,
       bytesReceived: this.#recvNext - (this.#dataFinReceived ? 1 : 0),
-      subflows: 1,
+      subflows: live,
     };
   }
 
   // ---- driver entry points ----
 
   handleSegment(now: Micros, segment: TcpSegment): void {
-    this.subflow.handleSegment(now, segment);
+    this.handleSubflowSegment(now, this.subflow, segment);
+  }
+
+  /** A segment for one subflow (found by its 4-tuple). */
+  handleSubflowSegment(now: Micros, tcp: TcpConnection, segment: TcpSegment): void {
+    tcp.handleSegment(now, segment);
     this.#afterInput(now);
   }
 
   handleTimeout(now: Micros): void {
-    const d = this.subflow.pollTimeout();
-    if (d !== undefined && d <= now) this.subflow.handleTimeout(now);
+    for (const s of this.#subflows) {
+      const d = s.tcp.pollTimeout();
+      if (d !== undefined && d <= now) s.tcp.handleTimeout(now);
+      if (s.joinAckTimer !== undefined && s.joinAckTimer <= now) {
+        s.joinAckTimer = undefined;
+        if (s.joinState === 'ackSent' && s.tcp.state === 'ESTABLISHED') {
+          s.joinAckRto = Math.min(s.joinAckRto * 2, DATA_FIN_RTO_MAX);
+          s.tcp.requestAck();
+        }
+      }
+    }
     if (this.#dataFinTimer !== undefined && this.#dataFinTimer <= now) {
       this.#dataFinTimer = undefined;
       if (!this.#dataFinAcked && this.#mode === 'mptcp') {
@@ -342,23 +611,43 @@ export class MptcpConnection implements StreamConnection {
   }
 
   pollTransmit(now: Micros): TcpSegmentRepr | undefined {
-    const repr = this.subflow.pollTransmit(now);
-    if (repr !== undefined) return repr;
+    return this.pollTransmitFrom(now)?.repr;
+  }
+
+  /** The next segment to send and the subflow it belongs to (its endpoints and tag). */
+  pollTransmitFrom(now: Micros): { repr: TcpSegmentRepr; subflow: Subflow } | undefined {
+    this.#now = now;
+    this.#schedule(now);
+    for (const s of this.#subflows) {
+      const repr = s.tcp.pollTransmit(now);
+      if (repr !== undefined) return { repr, subflow: s };
+    }
     if (this.#dataFinDue && this.#mode === 'mptcp' && !this.#dataFinAcked && this.#allDataSent()) {
-      this.subflow.requestAck();
-      const ack = this.subflow.pollTransmit(now);
+      let first: { repr: TcpSegmentRepr; subflow: Subflow } | undefined;
+      for (const s of this.#subflows) {
+        if (!this.#subflowUsable(s)) continue;
+        s.tcp.requestAck();
+        if (first === undefined) {
+          const ack = s.tcp.pollTransmit(now);
+          if (ack !== undefined) first = { repr: ack, subflow: s };
+        }
+      }
+      if (first === undefined) return undefined;
       if (this.#dataFinTimer === undefined) this.#dataFinTimer = now + Math.max(this.#dataFinRto, this.#subflowRto());
-      return ack;
+      return first;
     }
     return undefined;
   }
 
   pollTimeout(): Micros | undefined {
-    const a = this.subflow.pollTimeout();
-    const b = this.#dataFinTimer;
-    if (a === undefined) return b;
-    if (b === undefined) return a;
-    return Math.min(a, b);
+    let min = this.#dataFinTimer;
+    for (const s of this.#subflows) {
+      const a = s.tcp.pollTimeout();
+      if (a !== undefined && (min === undefined || a < min)) min = a;
+      const j = s.joinAckTimer;
+      if (j !== undefined && (min === undefined || j < min)) min = j;
+    }
+    return min;
   }
 
   pollEvent(): TcpEvent | undefined {
@@ -369,11 +658,133 @@ export class MptcpConnection implements StreamConnection {
   // ---- internals ----
 
   #subflowRto(): Micros {
-    return this.subflow.info().rtoMicros;
+    return this.#primary().info().rtoMicros;
   }
 
   #allDataSent(): boolean {
-    return this.#subflowSentEnd >= this.#subflowWritten + 1;
+    if (this.#scheduled < this.#sendNext || this.#reinject.length > 0) return false;
+    for (const s of this.#subflows) if (!s.closed && s.sentEnd < s.written + 1) return false;
+    return true;
+  }
+
+  /** The subflow may carry data now. */
+  #subflowUsable(s: Subflow): boolean {
+    if (s.closed || s.abortPending) return false;
+    const st = s.tcp.state;
+    if (st !== 'ESTABLISHED' && st !== 'CLOSE-WAIT') return false;
+    if (s.join) return s.joinState === 'full';
+    return true;
+  }
+
+  #view(s: Subflow): SubflowView {
+    const info = s.tcp.info();
+    return {
+      id: s.id,
+      established: this.#subflowUsable(s),
+      backupLocal: s.backupLocal,
+      backupPeer: s.backupPeer,
+      srttMicros: info.srttMicros,
+      cwndBytes: info.cwndBytes,
+      bytesInFlight: info.bytesInFlight,
+      sendWindowBytes: Math.max(0, info.sendWindow - info.bytesInFlight),
+      mss: info.sendMss,
+      // A subflow takes new data only once everything handed to it went out: the TCP sender coalesces
+      // queued bytes into segments, and a segment must never span two mappings (one DSS per segment; Linux
+      // never collapses skbs of different mappings). Unsent bytes therefore count as "no room".
+      queuedBytes: s.written + 1 > s.sentEnd ? QUEUED_NO_ROOM : 0,
+      stale: false,
+      family: s.tcp.endpoints.localAddress.length === 16 ? 6 : 4,
+    };
+  }
+
+  /** `length` bytes (at most; one buffered chunk) of written data at `offset`. */
+  #bufSlice(offset: number, length: number): Uint8Array {
+    let at = this.#sendBufBase;
+    for (const chunk of this.#sendBuf) {
+      if (offset < at + chunk.length) {
+        const from = offset - at;
+        return chunk.subarray(from, Math.min(chunk.length, from + length));
+      }
+      at += chunk.length;
+    }
+    return EMPTY;
+  }
+
+  /** Hands `length` data bytes at `offset` to subflow `s`; returns the bytes it accepted. */
+  #push(s: Subflow, offset: number, length: number): number {
+    let done = 0;
+    while (done < length) {
+      const bytes = this.#bufSlice(offset + done, length - done);
+      if (bytes.length === 0) break;
+      const n = s.tcp.write(bytes);
+      if (n === 0) break;
+      const seq = s.written + 1;
+      const maps = s.sendMaps;
+      const last = maps[maps.length - 1];
+      if (last && last.subflowSeq + last.length === seq && last.dataOffset + last.length === offset + done) last.length += n;
+      else maps.push({ subflowSeq: seq, dataOffset: offset + done, length: n });
+      s.written += n;
+      s.dataBytesSent += n;
+      done += n;
+      if (n < bytes.length) break;
+    }
+    return done;
+  }
+
+  /** The scheduler's turn: reinjections first, then new data, on the subflows it picks. */
+  #schedule(now: Micros): void {
+    if (this.#mode === 'fallback') {
+      // Drain what was buffered before the fallback into the subflow, then write directly.
+      while (this.#scheduled < this.#sendNext) {
+        const bytes = this.#bufSlice(this.#scheduled, this.#sendNext - this.#scheduled);
+        if (bytes.length === 0) break;
+        const n = this.subflow.write(bytes);
+        this.#scheduled += n;
+        if (n < bytes.length) break;
+      }
+      if (this.#scheduled === this.#sendNext) {
+        this.#sendBuf.length = 0;
+        this.#sendBufBase = this.#sendNext;
+        if (this.#writeShutdown && !this.#fallbackShutdown) {
+          this.#fallbackShutdown = true;
+          if (this.#readClosed) this.subflow.close();
+          else this.subflow.shutdown();
+        }
+      }
+      return;
+    }
+    if (this.#mode !== 'mptcp') return;
+    if (this.#reinject.length === 0 && this.#scheduled >= this.#sendNext) return;
+    let views: SubflowView[] | undefined;
+    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed).map((s) => this.#view(s)));
+    while (this.#reinject.length > 0) {
+      const r = this.#reinject[0]!;
+      if (r.end <= this.#sendUna) {
+        this.#reinject.shift();
+        continue;
+      }
+      if (r.start < this.#sendUna) r.start = this.#sendUna;
+      const d = this.#scheduler.selectRetransmit(now, live(), { lostOn: r.lostOn, pendingBytes: r.end - r.start });
+      if (d === undefined) return;
+      const s = this.#subflows.find((x) => x.id === d.subflowId);
+      if (s === undefined) return;
+      const n = this.#push(s, r.start, Math.min(d.maxBytes, r.end - r.start));
+      views = undefined;
+      if (n === 0) return;
+      this.counters.MPTCPRetrans++;
+      r.start += n;
+      if (r.start >= r.end) this.#reinject.shift();
+    }
+    while (this.#scheduled < this.#sendNext) {
+      const d = this.#scheduler.selectSend(now, live(), this.#sendNext - this.#scheduled);
+      if (d === undefined) return;
+      const s = this.#subflows.find((x) => x.id === d.subflowId);
+      if (s === undefined) return;
+      const n = this.#push(s, this.#scheduled, Math.min(d.maxBytes, this.#sendNext - this.#scheduled));
+      views = undefined;
+      if (n === 0) return;
+      this.#scheduled += n;
+    }
   }
 
   #monitor(type: MptcpMonitorEvent['type']): void {
@@ -382,11 +793,15 @@ export class MptcpConnection implements StreamConnection {
 
   #fallBack(): void {
     if (this.#mode === 'fallback') return;
+    const wasHandshake = this.#mode === 'handshake';
     this.#mode = 'fallback';
-    this.#sendMaps.length = 0;
-    this.#receiveMaps.length = 0;
-    // A shutdown asked before the fallback was a DATA_FIN: it is now a subflow FIN.
-    if (this.#writeShutdown) this.subflow.shutdown();
+    for (const s of this.#subflows) {
+      s.sendMaps.length = 0;
+      s.receiveMaps.length = 0;
+    }
+    if (wasHandshake) this.#scheduled = 0;
+    // A shutdown asked before the fallback was a DATA_FIN: it becomes a subflow FIN once the buffer drained
+    // (see #schedule).
   }
 
   #setRemoteKey(key: U64): void {
@@ -394,6 +809,15 @@ export class MptcpConnection implements StreamConnection {
     const derived = keyTokenAndIdsn(key);
     this.#remoteToken = derived.token;
     this.#remoteIdsn = derived.idsn;
+  }
+
+  #enterMptcp(): void {
+    this.#mode = 'mptcp';
+    this.#monitor('CREATED');
+    if (this.#writeShutdown && this.#dataFinOffset === undefined) {
+      this.#dataFinOffset = this.#sendNext;
+      this.#dataFinDue = true;
+    }
   }
 
   #becomeFullyEstablished(): void {
@@ -406,28 +830,80 @@ export class MptcpConnection implements StreamConnection {
     return MpCapableFlag.H | (this.#checksum ? MpCapableFlag.A : 0);
   }
 
-  #outgoing(kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
+  #outgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
+    if (sf.join) return this.#joinOutgoing(sf, kind, draft);
     switch (kind) {
       case 'syn':
-        this.#localIsn = draft.seq >>> 0;
+        sf.localIsn = draft.seq >>> 0;
         this.counters.MPCapableSYNTX++;
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags() } }];
       case 'synAck':
-        this.#localIsn = draft.seq >>> 0;
+        sf.localIsn = draft.seq >>> 0;
         if (this.#mode !== 'handshake' || !this.server) return undefined;
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey } }];
       case 'ack':
-        return this.#ackOptions();
+        return this.#ackOptions(sf);
       case 'data':
-        return this.#dataOptions(draft);
+        return this.#dataOptions(sf, draft);
+      case 'rst':
+        return this.#rstOptions(sf);
       default:
         return undefined;
     }
   }
 
-  #ackOptions(): readonly TcpOption[] | undefined {
+  #rstOptions(sf: Subflow): readonly TcpOption[] | undefined {
+    if (sf.resetReason === undefined) return undefined;
+    this.counters.MPRstTx++;
+    return [{ kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason } }];
+  }
+
+  #joinOutgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
+    switch (kind) {
+      case 'syn': {
+        sf.localIsn = draft.seq >>> 0;
+        this.counters.MPJoinSynTx++;
+        const option: MpJoinSynOption = {
+          subtype: 'MP_JOIN',
+          form: 'syn',
+          backup: sf.backupLocal,
+          addressId: sf.localAddressId,
+          token: this.#remoteToken!,
+          nonce: sf.localNonce,
+        };
+        return [{ kind: 'mptcp', option }];
+      }
+      case 'synAck': {
+        sf.localIsn = draft.seq >>> 0;
+        const hmac = joinSynAckHmac(this.localKey, this.#remoteKey!, sf.localNonce, sf.remoteNonce);
+        const option: MpJoinOption = { subtype: 'MP_JOIN', form: 'synack', backup: sf.backupLocal, addressId: sf.localAddressId, hmac, nonce: sf.localNonce };
+        return [{ kind: 'mptcp', option }];
+      }
+      case 'ack':
+        if (sf.joinState === 'ackSent') {
+          // RFC 8684 3.2: the third ACK carries the 160-bit HMAC; repeated until the fourth ACK arrives.
+          const hmac = joinAckHmac(this.localKey, this.#remoteKey!, sf.localNonce, sf.remoteNonce);
+          if (sf.joinAckTimer === undefined) sf.joinAckTimer = this.#now + Math.max(sf.joinAckRto, sf.tcp.info().rtoMicros);
+          return [{ kind: 'mptcp', option: { subtype: 'MP_JOIN', form: 'ack', hmac } }];
+        }
+        if (sf.joinState !== 'full') return undefined;
+        return this.#ackOptions(sf);
+      case 'data':
+        if (sf.joinState !== 'full') return undefined;
+        return this.#dataOptions(sf, draft);
+      case 'rst':
+        return this.#rstOptions(sf);
+      default:
+        return undefined;
+    }
+  }
+
+  /** The time of the latest driver call (for timers armed while options are built). */
+  #now: Micros = 0;
+
+  #ackOptions(sf: Subflow): readonly TcpOption[] | undefined {
     if (this.#mode !== 'mptcp') return undefined;
-    if (!this.server && !this.#fullyEstablished) {
+    if (!sf.join && !this.server && !this.#fullyEstablished) {
       // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives.
       return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey, receiverKey: this.#remoteKey! } }];
     }
@@ -462,19 +938,19 @@ export class MptcpConnection implements StreamConnection {
     };
   }
 
-  #dataOptions(draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
-    if (this.#mode !== 'mptcp' || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions() : undefined;
-    const subflowSeq = (draft.seq - this.#localIsn) >>> 0;
+  #dataOptions(sf: Subflow, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
+    if (this.#mode !== 'mptcp' || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions(sf) : undefined;
+    const subflowSeq = (draft.seq - sf.localIsn) >>> 0;
     const end = subflowSeq + draft.payloadLength;
-    if (end > this.#subflowSentEnd) this.#subflowSentEnd = end;
-    const map = this.#sendMapFor(subflowSeq);
-    if (map === undefined) return this.#ackOptions(); // cannot happen: every written byte is mapped
+    if (end > sf.sentEnd) sf.sentEnd = end;
+    const map = sendMapFor(sf.sendMaps, subflowSeq);
+    if (map === undefined) return this.#ackOptions(sf); // cannot happen: every written byte is mapped
     const dataOffset = map.dataOffset + (subflowSeq - map.subflowSeq);
     const length = Math.min(draft.payloadLength, map.subflowSeq + map.length - subflowSeq);
     const dsn = dsnFromOffset(this.localIdsn, dataOffset);
     const payload = draft.payload ?? EMPTY;
     const checksum = this.#checksum ? dssChecksum(dsn, subflowSeq, length, payload.subarray(0, length)) : undefined;
-    if (!this.server && !this.#fullyEstablished && subflowSeq === 1) {
+    if (!sf.join && !this.server && !this.#fullyEstablished && subflowSeq === 1) {
       // RFC 8684 3.1 / Linux: the first data carries MP_CAPABLE with both keys and the data-level length (22/24).
       const option: MpCapableOption = {
         subtype: 'MP_CAPABLE',
@@ -491,21 +967,11 @@ export class MptcpConnection implements StreamConnection {
     return [{ kind: 'mptcp', option: this.#dss(false, mapping) }];
   }
 
-  #sendMapFor(subflowSeq: number): SendMap | undefined {
-    const maps = this.#sendMaps;
-    let lo = 0;
-    let hi = maps.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const m = maps[mid]!;
-      if (subflowSeq < m.subflowSeq) hi = mid - 1;
-      else if (subflowSeq >= m.subflowSeq + m.length) lo = mid + 1;
-      else return m;
+  #incoming(sf: Subflow, segment: TcpSegment): void {
+    if (sf.join) {
+      this.#joinIncoming(sf, segment);
+      return;
     }
-    return undefined;
-  }
-
-  #incoming(segment: TcpSegment): void {
     const flags = segment.flags;
     let capable: MpCapableOption | undefined;
     let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
@@ -518,19 +984,18 @@ export class MptcpConnection implements StreamConnection {
     if (flags & TcpFlags.SYN) {
       if (flags & TcpFlags.ACK) {
         if (this.server || this.#mode !== 'handshake') return;
-        this.#remoteIsn = segment.seq >>> 0;
+        sf.remoteIsn = segment.seq >>> 0;
         if (capable && capable.version === VERSION && capable.senderKey && capable.receiverKey === undefined) {
           this.counters.MPCapableSYNACKRX++;
           this.#setRemoteKey(capable.senderKey);
           if (capable.flags & MpCapableFlag.A) this.#checksum = true;
-          this.#mode = 'mptcp';
-          this.#monitor('CREATED');
+          this.#enterMptcp();
         } else {
           this.counters.MPCapableFallbackSYNACK++;
           this.#fallBack();
         }
       } else if (this.server && this.#mode === 'handshake') {
-        this.#remoteIsn = segment.seq >>> 0;
+        sf.remoteIsn = segment.seq >>> 0;
         this.counters.MPCapableSYNRX++;
         if (capable && capable.flags & MpCapableFlag.A) this.#checksum = true;
       }
@@ -544,8 +1009,7 @@ export class MptcpConnection implements StreamConnection {
         this.counters.MPCapableACKRX++;
         this.#setRemoteKey(capable.senderKey);
         if (capable.flags & MpCapableFlag.A) this.#checksum = true;
-        this.#mode = 'mptcp';
-        this.#monitor('CREATED');
+        this.#enterMptcp();
         this.#becomeFullyEstablished();
       } else {
         this.counters.MPCapableFallbackACK++;
@@ -556,7 +1020,7 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp') return;
     if (capable && capable.dataLength !== undefined && this.server && segment.payload.length > 0) {
       // MP_CAPABLE with data: the mapping of the peer's first data byte (DSN IDSN + 1, subflow sequence 1).
-      this.#addReceiveMap(segment, {
+      this.#addReceiveMap(sf, segment, {
         dsn: dsnFromOffset(this.#remoteIdsn!, 0),
         dsn64: true,
         subflowSeq: 1,
@@ -564,16 +1028,95 @@ export class MptcpConnection implements StreamConnection {
         ...(capable.checksum !== undefined ? { checksum: capable.checksum } : {}),
       }, false);
     }
-    if (dss) {
-      if (!this.server) this.#becomeFullyEstablished(); // RFC 8684 3.1: a DSS from the server ends the MP_CAPABLE repeats
-      if (dss.dataAck) this.#onDataAck(dss.dataAck, dss.dataAck64);
-      if (dss.mapping) this.#addReceiveMap(segment, dss.mapping, dss.dataFin);
+    if (dss) this.#onDss(sf, segment, dss);
+  }
+
+  #onDss(sf: Subflow, segment: TcpSegment, dss: Extract<MptcpOption, { subtype: 'DSS' }>): void {
+    if (!this.server) this.#becomeFullyEstablished(); // RFC 8684 3.1: a DSS from the server ends the MP_CAPABLE repeats
+    if (dss.dataAck) this.#onDataAck(dss.dataAck, dss.dataAck64);
+    if (dss.mapping) this.#addReceiveMap(sf, segment, dss.mapping, dss.dataFin);
+  }
+
+  #failJoin(sf: Subflow): void {
+    sf.joinState = 'failed';
+    sf.resetReason = MpTcpRstReason.MPTCP_SPECIFIC;
+    sf.abortPending = true;
+  }
+
+  #joinIncoming(sf: Subflow, segment: TcpSegment): void {
+    const flags = segment.flags;
+    let join: MpJoinOption | undefined;
+    let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
+    for (const o of segment.options) {
+      if (o.kind !== 'mptcp') continue;
+      if (o.option.subtype === 'MP_JOIN') join ??= o.option;
+      else if (o.option.subtype === 'DSS') dss ??= o.option;
+      else if (o.option.subtype === 'MP_TCPRST' && flags & TcpFlags.RST) this.counters.MPRstRx++;
     }
+    if (flags & TcpFlags.RST) return;
+    if (sf.joinState === 'failed') return;
+    if (flags & TcpFlags.SYN) {
+      if (flags & TcpFlags.ACK) {
+        // Client: the SYN/ACK must carry MP_JOIN with HMAC-B = HMAC(Key-B || Key-A, R-B || R-A), truncated.
+        if (this.server || sf.joinState !== 'synSent') return;
+        sf.remoteIsn = segment.seq >>> 0;
+        if (join === undefined || join.form !== 'synack') {
+          this.#failJoin(sf);
+          return;
+        }
+        const expected = joinSynAckHmac(this.#remoteKey!, this.localKey, join.nonce, sf.localNonce);
+        if (!hmacEqual(join.hmac, expected)) {
+          this.counters.MPJoinSynAckHMacFailure++;
+          this.#failJoin(sf);
+          return;
+        }
+        this.counters.MPJoinSynAckRx++;
+        if (join.backup) this.counters.MPJoinSynAckBackupRx++;
+        sf.remoteNonce = join.nonce;
+        sf.remoteAddressId = join.addressId;
+        sf.backupPeer = join.backup;
+        sf.joinState = 'ackSent';
+      } else if (join !== undefined && join.form === 'syn') {
+        // Server: the SYN (the host already matched the token).
+        sf.remoteIsn = segment.seq >>> 0;
+        sf.remoteNonce = join.nonce;
+        sf.remoteAddressId = join.addressId;
+        sf.backupPeer = join.backup;
+        this.counters.MPJoinSynRx++;
+        if (join.backup) this.counters.MPJoinSynBackupRx++;
+      }
+      return;
+    }
+    if (!(flags & TcpFlags.ACK)) return;
+    if (sf.joinState === 'synReceived') {
+      // Server: the third ACK with HMAC-A = HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
+      if (join === undefined || join.form !== 'ack') {
+        this.#failJoin(sf);
+        return;
+      }
+      const expected = joinAckHmac(this.#remoteKey!, this.localKey, sf.remoteNonce, sf.localNonce);
+      if (!hmacEqual(join.hmac, expected)) {
+        this.counters.MPJoinAckHMacFailure++;
+        this.#failJoin(sf);
+        return;
+      }
+      this.counters.MPJoinAckRx++;
+      sf.joinState = 'full';
+      sf.tcp.requestAck(); // the fourth ACK (RFC 8684 3.2)
+      return;
+    }
+    if (sf.joinState === 'ackSent') {
+      // Client: the peer acknowledged the third ACK (the fourth ACK): the subflow may carry data.
+      sf.joinState = 'full';
+      sf.joinAckTimer = undefined;
+    }
+    if (sf.joinState !== 'full' || this.#mode !== 'mptcp') return;
+    if (dss) this.#onDss(sf, segment, dss);
   }
 
   #onDataAck(value: U64, is64: boolean): void {
     const offset = is64 ? offsetFromDsn64(this.localIdsn, value) : offsetFromDsn32(this.localIdsn, value.lo, this.#sendUna);
-    const limit = this.#sendNext + (this.#dataFinOffset !== undefined ? 1 : 0);
+    const limit = this.#scheduled + (this.#dataFinOffset !== undefined ? 1 : 0);
     if (offset <= this.#sendUna || offset > limit) return; // old or beyond anything sent
     this.#sendUna = offset;
     if (this.#dataFinOffset !== undefined && offset > this.#dataFinOffset && !this.#dataFinAcked) {
@@ -581,15 +1124,34 @@ export class MptcpConnection implements StreamConnection {
       this.#dataFinTimer = undefined;
       this.#dataFinDue = false;
     }
-    // Trim send maps fully acknowledged.
-    const maps = this.#sendMaps;
+    // Release the buffered bytes acknowledged at the data level.
+    const buf = this.#sendBuf;
     let n = 0;
-    while (n < maps.length - 1 && maps[n]!.dataOffset + maps[n]!.length <= offset) n++;
-    if (n > 0) maps.splice(0, n);
+    let base = this.#sendBufBase;
+    while (n < buf.length && base + buf[n]!.length <= offset) base += buf[n++]!.length;
+    if (n > 0) {
+      buf.splice(0, n);
+      this.#sendBufBase = base;
+    }
+    if (this.#writeBlocked && this.writableBytes >= this.#sendLimit / 2) {
+      this.#writeBlocked = false;
+      this.#events.push({ type: 'writable' });
+    }
+    // Trim send maps acknowledged at the data level and sent at least once (the subflow may still
+    // retransmit bytes of a trimmed map only if they were never acknowledged at the subflow level, which a
+    // DATA_ACK covering them on the same subflow rules out; on other subflows the last maps are kept).
+    for (const s of this.#subflows) {
+      const maps = s.sendMaps;
+      if (maps.length < 64) continue;
+      const acked = 1 + s.tcp.info().bytesAcked;
+      let k = 0;
+      while (k < maps.length - 1 && maps[k]!.dataOffset + maps[k]!.length <= offset && maps[k]!.subflowSeq + maps[k]!.length <= acked) k++;
+      if (k > 0) maps.splice(0, k);
+    }
   }
 
   /** Records a received mapping after validating it against the segment and the mappings in use. */
-  #addReceiveMap(segment: TcpSegment, mapping: DssMapping, dataFin: boolean): void {
+  #addReceiveMap(sf: Subflow, segment: TcpSegment, mapping: DssMapping, dataFin: boolean): void {
     const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#remoteIdsn!, mapping.dsn.lo, this.#recvNext);
     const dataLength = mapping.dataLength - (dataFin ? 1 : 0);
     if (dataFin) {
@@ -610,14 +1172,14 @@ export class MptcpConnection implements StreamConnection {
     if (mapping.dataLength === 0 && mapping.subflowSeq === 0) return; // infinite mapping: not in this slice
     const subflowSeq = mapping.subflowSeq >>> 0;
     if (segment.payload.length > 0) {
-      const segSeq = (segment.seq - this.#remoteIsn) >>> 0;
+      const segSeq = (segment.seq - sf.remoteIsn) >>> 0;
       if (segSeq < subflowSeq || segSeq >= subflowSeq + dataLength) {
         this.counters.DSSTcpMismatch++;
         return;
       }
     }
-    if (subflowSeq + dataLength <= this.#subflowReadSeq) return; // for bytes already consumed
-    const maps = this.#receiveMaps;
+    if (subflowSeq + dataLength <= sf.readSeq) return; // for bytes already consumed
+    const maps = sf.receiveMaps;
     for (const m of maps) {
       if (subflowSeq < m.subflowSeq + m.length && m.subflowSeq < subflowSeq + dataLength) {
         if (m.subflowSeq !== subflowSeq || m.dataOffset !== dataOffset || m.length !== dataLength) this.counters.DSSNotMatching++;
@@ -639,40 +1201,44 @@ export class MptcpConnection implements StreamConnection {
     maps.splice(i, 0, entry);
   }
 
-  #afterInput(_now: Micros): void {
-    this.#pullSubflow();
+  #afterInput(now: Micros): void {
+    this.#now = now;
+    for (const s of this.#subflows) {
+      if (s.abortPending) {
+        s.abortPending = false;
+        s.tcp.abort();
+      }
+    }
+    this.#pullSubflows();
   }
 
-  /** Moves the subflow's in-order bytes to the connection level through the mappings. */
-  #pullSubflow(): void {
-    if (this.#mode === 'fallback') return;
+  #pullSubflows(): void {
+    for (const s of this.#subflows) {
+      this.#pullSubflow(s);
+      if (this.#mode === 'fallback') return;
+    }
+  }
+
+  /** Moves a subflow's in-order bytes to the connection level through the mappings. */
+  #pullSubflow(sf: Subflow): void {
     if (this.#mode !== 'mptcp') return;
+    if (sf.join && sf.joinState !== 'full') return;
+    const tcp = sf.tcp;
     while (this.#readable < this.#receiveLimit) {
-      const map = this.#receiveMaps[0];
-      if (map === undefined) {
-        if (this.subflow.readableBytes > 0) {
-          // RFC 8684 3.7: data without a mapping; with one subflow, fall back to TCP (no data lost: what the
-          // subflow holds is read as plain TCP from now on).
-          this.counters.DSSFallback++;
-          this.#fallBack();
-        }
+      const map = sf.receiveMaps[0];
+      if (map === undefined || map.subflowSeq > sf.readSeq) {
+        if (tcp.readableBytes > 0) this.#unmappedData(sf);
         return;
       }
-      if (map.subflowSeq > this.#subflowReadSeq) {
-        if (this.subflow.readableBytes > 0) {
-          this.counters.DSSFallback++;
-          this.#fallBack();
-        }
-        return;
-      }
-      const skip = this.#subflowReadSeq - map.subflowSeq;
+      const skip = sf.readSeq - map.subflowSeq;
       const want = map.length - skip;
-      const bytes = this.subflow.read(want);
+      const bytes = tcp.read(want);
       if (bytes === undefined) return;
       const dataOffset = map.dataOffset + skip;
-      this.#subflowReadSeq += bytes.length;
+      sf.readSeq += bytes.length;
+      sf.dataBytesReceived += bytes.length;
       const done = bytes.length === want;
-      if (done) this.#receiveMaps.shift();
+      if (done) sf.receiveMaps.shift();
       if (map.pieces !== undefined) {
         map.pieces.push(bytes);
         map.received += bytes.length;
@@ -694,6 +1260,20 @@ export class MptcpConnection implements StreamConnection {
         this.#insertData(dataOffset, bytes);
       }
     }
+  }
+
+  /**
+   * RFC 8684 3.7: data without a mapping. With one subflow, fall back to TCP (no data lost: what the subflow
+   * holds is read as plain TCP from now on); with several, reset that subflow (its data is reinjected).
+   */
+  #unmappedData(sf: Subflow): void {
+    this.counters.DSSFallback++;
+    if (this.#subflows.length === 1 && !sf.join) {
+      this.#fallBack();
+      return;
+    }
+    sf.resetReason = MpTcpRstReason.MPTCP_SPECIFIC;
+    sf.tcp.abort();
   }
 
   /** Data-level reassembly: in-order data to the application, the rest kept by offset, duplicates dropped. */
@@ -739,41 +1319,71 @@ export class MptcpConnection implements StreamConnection {
     if (this.#dataFinReceived || this.#remoteFinOffset === undefined || this.#recvNext !== this.#remoteFinOffset) return;
     this.#dataFinReceived = true;
     this.#recvNext += 1; // the DATA_FIN takes one data sequence number
-    this.subflow.requestAck(); // RFC 8684 3.3.3: acknowledge it with a DATA_ACK
+    // RFC 8684 3.3.3: acknowledge it with a DATA_ACK.
+    for (const s of this.#subflows) if (this.#subflowUsable(s)) s.tcp.requestAck();
+  }
+
+  /** A subflow is gone: its data not acknowledged at the data level goes to the reinjection queue. */
+  #onSubflowLost(sf: Subflow): void {
+    this.#scheduler.onSubflowRemoved(this.#now, sf.id);
+    if (this.#mode !== 'mptcp') return;
+    for (const m of sf.sendMaps) {
+      const end = m.dataOffset + m.length;
+      if (end <= this.#sendUna) continue;
+      this.#reinject.push({ start: Math.max(m.dataOffset, this.#sendUna), end, lostOn: sf.id });
+    }
+    sf.sendMaps.length = 0;
+    this.#reinject.sort((a, b) => a.start - b.start);
   }
 
   #translateSubflowEvents(): void {
-    for (let e = this.subflow.pollEvent(); e !== undefined; e = this.subflow.pollEvent()) {
-      switch (e.type) {
-        case 'established':
-          this.#events.push(e);
-          break;
-        case 'readable':
-          if (this.#mode === 'fallback') this.#events.push(e);
-          else {
-            this.#pullSubflow();
-            if ((this.#mode as Mode) === 'fallback') this.#events.push(e);
+    for (const sf of this.#subflows) {
+      const initial = sf.tcp === this.subflow;
+      for (let e = sf.tcp.pollEvent(); e !== undefined; e = sf.tcp.pollEvent()) {
+        switch (e.type) {
+          case 'established':
+            if (initial) this.#events.push(e);
+            break;
+          case 'readable':
+            if (this.#mode === 'fallback') {
+              if (initial) this.#events.push(e);
+            } else {
+              this.#pullSubflow(sf);
+              if ((this.#mode as Mode) === 'fallback' && initial) this.#events.push(e);
+            }
+            break;
+          case 'writable':
+            if (initial && this.#mode === 'fallback') this.#events.push(e);
+            break;
+          case 'end':
+            if (this.#mode === 'fallback') {
+              if (initial) this.#events.push(e);
+            } else if (this.#remoteFinOffset === undefined && this.#subflows.length === 1) {
+              // A subflow FIN without DATA_FIN: with one subflow, the end of the data stream.
+              this.#pullSubflow(sf);
+              this.#remoteFinOffset = this.#recvNext;
+              this.#checkDataFin();
+            }
+            break;
+          case 'closed': {
+            sf.closed = true;
+            sf.closedError = e.error;
+            const cleanEnd = this.#mode === 'mptcp' && this.#dataFinReceived && this.#dataFinAcked;
+            const liveOthers = this.#subflows.some((s) => !s.closed);
+            if (!liveOthers) {
+              const error: TcpError | undefined = cleanEnd ? undefined : e.error ?? this.subflowErrorOf();
+              this.#reportClosed(error);
+            } else if (!cleanEnd) {
+              this.#onSubflowLost(sf);
+            }
+            break;
           }
-          break;
-        case 'writable':
-          this.#events.push(e);
-          break;
-        case 'end':
-          if (this.#mode === 'fallback') this.#events.push(e);
-          else if (this.#remoteFinOffset === undefined) {
-            // A subflow FIN without DATA_FIN: with one subflow, the end of the data stream.
-            this.#pullSubflow();
-            this.#remoteFinOffset = this.#recvNext;
-            this.#checkDataFin();
-          }
-          break;
-        case 'closed': {
-          const cleanEnd = this.#mode === 'mptcp' && this.#dataFinReceived && this.#dataFinAcked;
-          const error: TcpError | undefined = cleanEnd ? undefined : e.error;
-          this.#reportClosed(error);
-          break;
         }
       }
+    }
+    if (this.#mode === 'fallback' && this.#writeBlocked && this.#direct()) {
+      this.#writeBlocked = false;
+      this.#events.push({ type: 'writable' });
     }
     if (this.#newData) {
       this.#newData = false;
@@ -785,11 +1395,15 @@ export class MptcpConnection implements StreamConnection {
         this.#events.push({ type: 'end' });
       }
       if (this.#dataFinReceived && this.#dataFinAcked && !this.#subflowClosing) {
-        // Both DATA_FINs done: close the subflow (FIN), as Linux does when the msk is closed.
+        // Both DATA_FINs done: close the subflows (FIN), as Linux does when the msk is closed.
         this.#subflowClosing = true;
-        this.subflow.close();
+        for (const s of this.#subflows) s.tcp.close();
       }
     }
+  }
+
+  private subflowErrorOf(): TcpError | undefined {
+    return this.#subflows.find((s) => s.closedError !== undefined)?.closedError;
   }
 
   #reportClosed(error: TcpError | undefined): void {
@@ -800,6 +1414,19 @@ export class MptcpConnection implements StreamConnection {
   }
 }
 
+function sendMapFor(maps: readonly SendMap[], subflowSeq: number): SendMap | undefined {
+  let lo = 0;
+  let hi = maps.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = maps[mid]!;
+    if (subflowSeq < m.subflowSeq) hi = mid - 1;
+    else if (subflowSeq >= m.subflowSeq + m.length) lo = mid + 1;
+    else return m;
+  }
+  return undefined;
+}
+
 /** The MP_CAPABLE option of a SYN when it asks for MPTCP v1 (what a listener answers with MPTCP). */
 export function synMpCapable(syn: TcpSegment): MpCapableOption | undefined {
   for (const o of syn.options) {
@@ -807,6 +1434,14 @@ export function synMpCapable(syn: TcpSegment): MpCapableOption | undefined {
       const c = o.option;
       return c.version === VERSION && c.senderKey === undefined ? c : undefined;
     }
+  }
+  return undefined;
+}
+
+/** The MP_JOIN option of a SYN (a request to join the connection with `token`). */
+export function synMpJoin(syn: TcpSegment): MpJoinSynOption | undefined {
+  for (const o of syn.options) {
+    if (o.kind === 'mptcp' && o.option.subtype === 'MP_JOIN' && o.option.form === 'syn') return o.option;
   }
   return undefined;
 }

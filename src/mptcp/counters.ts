@@ -31,6 +31,22 @@ export interface MptcpCounters {
   /** DATA_FIN sent / received (not kernel MIB names; useful in tests). */
   DataFinTx: number;
   DataFinRx: number;
+  /** MP_JOIN (kernel names): SYNs sent / received, SYN/ACKs received, third ACKs verified, HMAC failures. */
+  MPJoinSynTx: number;
+  MPJoinSynRx: number;
+  MPJoinSynBackupRx: number;
+  MPJoinSynAckRx: number;
+  MPJoinSynAckBackupRx: number;
+  MPJoinSynAckHMacFailure: number;
+  MPJoinAckRx: number;
+  MPJoinAckHMacFailure: number;
+  /** An MP_JOIN SYN whose token matches no connection. */
+  MPJoinNoTokenFound: number;
+  /** RSTs with MP_TCPRST sent / received. */
+  MPRstTx: number;
+  MPRstRx: number;
+  /** Data-level bytes reinjected on another subflow (the kernel counts segments). */
+  MPTCPRetrans: number;
 }
 
 /** A fresh counter object, all zero. */
@@ -49,6 +65,18 @@ export function createMptcpCounters(): MptcpCounters {
     DuplicateData: 0,
     DataFinTx: 0,
     DataFinRx: 0,
+    MPJoinSynTx: 0,
+    MPJoinSynRx: 0,
+    MPJoinSynBackupRx: 0,
+    MPJoinSynAckRx: 0,
+    MPJoinSynAckBackupRx: 0,
+    MPJoinSynAckHMacFailure: 0,
+    MPJoinAckRx: 0,
+    MPJoinAckHMacFailure: 0,
+    MPJoinNoTokenFound: 0,
+    MPRstTx: 0,
+    MPRstRx: 0,
+    MPTCPRetrans: 0,
   };
 }
 

@@ -19,7 +19,8 @@ import { TcpConnection, type TcpEndpoints } from '../tcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { RoutingTable, type HostInterface } from './routing.js';
 import { createHash } from 'node:crypto';
-import { MptcpConnection, synMpCapable, type MptcpConnectionOptions } from '../mptcp/connection.js';
+import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
+import { MpTcpRstReason } from '../wire/mptcp-option.js';
 import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from '../mptcp/counters.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
@@ -123,6 +124,12 @@ interface ConnectionEntry {
   readonly listener: Listener | undefined;
   /** The listener was told about this child. */
   reported: boolean;
+  /** The connection's TCP config (reused for its MP_JOIN subflows). */
+  readonly config?: TcpConfig;
+  /** For an MP_JOIN subflow of `connection`: the subflow (demultiplexed by its own 4-tuple). */
+  readonly subflow?: TcpConnection;
+  /** For an MPTCP connection: the entries of its MP_JOIN subflows. */
+  joins?: ConnectionEntry[];
 }
 
 /** A host running TCP over its interfaces. */
@@ -247,13 +254,18 @@ export class Host {
     const connection = options.mptcp
       ? MptcpConnection.connect(now, endpoints, iss, config, this.mptcpOptions(options.checksum ?? false))
       : TcpConnection.connect(now, endpoints, iss, config);
-    this.register(connection, ifaceId, undefined);
+    this.register(connection, ifaceId, undefined, options.config);
     return connection;
   }
 
   /** All live TCP connections and MPTCP subflows (including TIME-WAIT). */
   connections(): TcpConnection[] {
-    return this.entries.map((e) => (e.connection instanceof MptcpConnection ? e.connection.subflow : e.connection));
+    const out: TcpConnection[] = [];
+    for (const e of this.entries) {
+      if (e.connection instanceof MptcpConnection) for (const s of e.connection.subflows()) out.push(s.tcp);
+      else out.push(e.connection);
+    }
+    return out;
   }
 
   /** All live MPTCP connections. */
@@ -261,6 +273,60 @@ export class Host {
     const out: MptcpConnection[] = [];
     for (const e of this.entries) if (e.connection instanceof MptcpConnection) out.push(e.connection);
     return out;
+  }
+
+  /**
+   * MP_JOIN, client side (RFC 8684 3.2): opens a subflow of `connection` from `localAddress` (an address of
+   * this host) to `remoteAddress`/`remotePort` (default: the connection's). Its packets leave through the
+   * interface of `localAddress`. Throws when the connection cannot be joined (not MPTCP yet, fallback,
+   * closing) or the address is not ours.
+   */
+  addSubflow(
+    now: Micros,
+    connection: MptcpConnection,
+    localAddress: string,
+    options: { remoteAddress?: string; remotePort?: number; backup?: boolean; addressId?: number; config?: TcpConfig } = {},
+  ): TcpConnection {
+    const main = this.entries.find((e) => e.connection === connection);
+    if (main === undefined) throw new Error('not an MPTCP connection of this host');
+    const local = this.parseLocal(localAddress);
+    const remote = options.remoteAddress === undefined ? connection.endpoints.remoteAddress : parseAddress(options.remoteAddress);
+    if (!remote) throw new Error(`bad address "${String(options.remoteAddress)}"`);
+    if (local.length !== remote.length) throw new Error('MPTCP never joins across address families');
+    const remotePort = options.remotePort ?? connection.endpoints.remotePort;
+    const localPort = this.ports.allocate(local, remote, remotePort, (p) => this.find(local, p, remote, remotePort) === undefined);
+    if (localPort === undefined) throw new Error('no free ephemeral port (EADDRNOTAVAIL)');
+    const ifaceId = this.routing.interfaceOf(local);
+    const endpoints: TcpEndpoints = { localAddress: local, localPort, remoteAddress: remote, remotePort };
+    const config = this.connectionConfig(options.config ?? main.config, ifaceId, remote);
+    const iss = initialSequenceNumber(this.secret, endpoints, now);
+    const addressId = options.addressId ?? this.addressIdOf(connection, local);
+    const subflow = connection.joinSubflow(now, endpoints, iss, config, { addressId, tag: ifaceId, ...(options.backup !== undefined ? { backup: options.backup } : {}) });
+    this.registerJoin(main, subflow, ifaceId);
+    return subflow;
+  }
+
+  /** An address id for `local` within `connection`: 0 for the initial subflow's address, else 1 + its index. */
+  private addressIdOf(connection: MptcpConnection, local: Uint8Array): number {
+    if (addressEqual(connection.endpoints.localAddress, local)) return 0;
+    let i = 0;
+    for (const iface of this.routing.interfaces) {
+      for (const a of iface.addresses) {
+        i++;
+        if (addressEqual(a.address, local)) return Math.min(255, i);
+      }
+    }
+    return 1;
+  }
+
+  private registerJoin(main: ConnectionEntry, subflow: TcpConnection, ifaceId: number): void {
+    const { endpoints } = subflow;
+    const key = endpoints.localPort * 0x10000 + endpoints.remotePort;
+    const entry: ConnectionEntry = { connection: main.connection, ifaceId, listener: undefined, reported: true, subflow, config: main.config };
+    const list = this.byPorts.get(key);
+    if (list) list.push(entry);
+    else this.byPorts.set(key, [entry]);
+    (main.joins ??= []).push(entry);
   }
 
   /** The next `ip mptcp monitor`-style event (CREATED, ESTABLISHED, CLOSED); the last 1024 are kept. */
@@ -305,11 +371,19 @@ export class Host {
     }
     const entry = this.find(ip.dst, seg.dstPort, ip.src, seg.srcPort);
     if (entry) {
-      entry.connection.handleSegment(now, seg);
+      if (entry.subflow !== undefined) (entry.connection as MptcpConnection).handleSubflowSegment(now, entry.subflow, seg);
+      else entry.connection.handleSegment(now, seg);
       return;
     }
     const listener = this.findListener(ip.dst, seg.dstPort);
     const f = seg.flags;
+    if (listener && listener.mptcp.mptcp && (f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN) {
+      const join = synMpJoin(seg);
+      if (join !== undefined) {
+        this.acceptJoin(now, ifaceId, ip.dst, ip.src, seg, join.token);
+        return;
+      }
+    }
     if (listener && (f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN) {
       if (listener.pending >= listener.backlog) {
         this.counters.synDropped++;
@@ -325,7 +399,7 @@ export class Host {
           ? MptcpConnection.accept(now, endpoints, iss, seg, config, this.mptcpOptions(listener.mptcp.checksum ?? false))
           : TcpConnection.accept(now, endpoints, iss, seg, config);
       listener.pending++;
-      this.register(connection, outIface, listener);
+      this.register(connection, outIface, listener, listener.config);
       return;
     }
     // LISTEN with a non-SYN, or no socket at all: RFC 9293 3.10.7.1/3.10.7.2 reset generation.
@@ -342,10 +416,20 @@ export class Host {
     for (let i = 0; i < n; i++) {
       const idx = (this.cursor + i) % n;
       const entry = this.entries[idx]!;
-      const repr = entry.connection.pollTransmit(now);
+      const connection = entry.connection;
+      if (connection instanceof MptcpConnection) {
+        const out = connection.pollTransmitFrom(now);
+        if (!out) continue;
+        this.cursor = idx;
+        const { endpoints } = out.subflow.tcp;
+        const ifaceId = out.subflow.tcp === connection.subflow || out.subflow.tag < 0 ? entry.ifaceId : out.subflow.tag;
+        this.counters.packetsOut++;
+        return { ifaceId, bytes: this.buildPacket(endpoints.localAddress, endpoints.remoteAddress, out.repr) };
+      }
+      const repr = connection.pollTransmit(now);
       if (!repr) continue;
       this.cursor = idx; // it may have more: ask it first next time
-      const { endpoints } = entry.connection;
+      const { endpoints } = connection;
       this.counters.packetsOut++;
       return { ifaceId: entry.ifaceId, bytes: this.buildPacket(endpoints.localAddress, endpoints.remoteAddress, repr) };
     }
@@ -413,7 +497,7 @@ export class Host {
       if (!(connection instanceof MptcpConnection)) continue;
       const event = connection.pollEvent();
       if (!event) {
-        if (connection.subflow.state === 'CLOSED') {
+        if (connection.isClosed) {
           this.unregister(entry);
           i--;
         }
@@ -459,10 +543,10 @@ export class Host {
     return { ...merged, mss: Math.min(merged.mss ?? 1460, mssFromMtu) };
   }
 
-  private register(connection: TcpConnection | MptcpConnection, ifaceId: number, listener: Listener | undefined): void {
+  private register(connection: TcpConnection | MptcpConnection, ifaceId: number, listener: Listener | undefined, config?: TcpConfig): void {
     const { endpoints } = connection;
     const key = endpoints.localPort * 0x10000 + endpoints.remotePort;
-    const entry: ConnectionEntry = { connection, ifaceId, listener, reported: false };
+    const entry: ConnectionEntry = { connection, ifaceId, listener, reported: false, ...(config !== undefined ? { config } : {}) };
     const list = this.byPorts.get(key);
     if (list) list.push(entry);
     else this.byPorts.set(key, [entry]);
@@ -470,7 +554,15 @@ export class Host {
   }
 
   private unregister(entry: ConnectionEntry): void {
-    const { endpoints } = entry.connection;
+    for (const j of entry.joins ?? []) this.unregisterPorts(j);
+    this.unregisterPorts(entry);
+    const j = this.entries.indexOf(entry);
+    if (j >= 0) this.entries.splice(j, 1);
+    if (this.cursor >= this.entries.length) this.cursor = 0;
+  }
+
+  private unregisterPorts(entry: ConnectionEntry): void {
+    const { endpoints } = entry.subflow ?? entry.connection;
     const key = endpoints.localPort * 0x10000 + endpoints.remotePort;
     const list = this.byPorts.get(key);
     if (list) {
@@ -478,16 +570,13 @@ export class Host {
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.byPorts.delete(key);
     }
-    const j = this.entries.indexOf(entry);
-    if (j >= 0) this.entries.splice(j, 1);
-    if (this.cursor >= this.entries.length) this.cursor = 0;
   }
 
   private find(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): ConnectionEntry | undefined {
     const list = this.byPorts.get(localPort * 0x10000 + remotePort);
     if (!list) return undefined;
     for (const e of list) {
-      const ep = e.connection.endpoints;
+      const ep = (e.subflow ?? e.connection).endpoints;
       if (addressEqual(ep.localAddress, local) && addressEqual(ep.remoteAddress, remote)) return e;
     }
     return undefined;
@@ -504,10 +593,30 @@ export class Host {
   }
 
   /**
+   * MP_JOIN, server side: a SYN with MP_JOIN to an MPTCP listener. The token names the connection (our local
+   * token); unknown tokens are refused with a RST carrying MP_TCPRST (Linux `subflow_check_req`).
+   */
+  private acceptJoin(now: Micros, arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment, token: number): void {
+    const main = this.entries.find((e) => e.connection instanceof MptcpConnection && e.connection.localToken === token && e.connection.canJoin);
+    if (main === undefined) {
+      this.mptcpCounters.MPJoinNoTokenFound++;
+      this.sendReset(arrivalIface, local, remote, seg, MpTcpRstReason.MPTCP_SPECIFIC);
+      return;
+    }
+    const connection = main.connection as MptcpConnection;
+    const endpoints: TcpEndpoints = { localAddress: local, localPort: seg.dstPort, remoteAddress: remote, remotePort: seg.srcPort };
+    const ifaceId = this.routing.routeFor(remote)?.ifaceId ?? arrivalIface;
+    const config = this.connectionConfig(main.config, ifaceId, remote);
+    const iss = initialSequenceNumber(this.secret, endpoints, now);
+    const subflow = connection.acceptJoin(now, endpoints, iss, seg, config, { addressId: this.addressIdOf(connection, local), tag: ifaceId });
+    this.registerJoin(main, subflow, ifaceId);
+  }
+
+  /**
    * RFC 9293 3.10.7.1: "If the ACK bit is off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN>
    * <CTL=RST,ACK>. If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>." An incoming RST is never answered.
    */
-  private sendReset(arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment): void {
+  private sendReset(arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment, mptcpReason?: number): void {
     if (seg.flags & TcpFlags.RST) return;
     let repr: TcpSegmentRepr;
     if (seg.flags & TcpFlags.ACK) {
@@ -515,6 +624,10 @@ export class Host {
     } else {
       const segLen = seg.payload.length + (seg.flags & TcpFlags.SYN ? 1 : 0) + (seg.flags & TcpFlags.FIN ? 1 : 0);
       repr = { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: (seg.seq + segLen) >>> 0, flags: TcpFlags.RST | TcpFlags.ACK, window: 0, options: [], payload: EMPTY };
+    }
+    if (mptcpReason !== undefined) {
+      repr = { ...repr, options: [{ kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: mptcpReason } }] };
+      this.mptcpCounters.MPRstTx++;
     }
     const route = this.routing.routeFor(remote);
     this.outbox.push({ ifaceId: route?.ifaceId ?? arrivalIface, bytes: this.buildPacket(local, remote, repr) });

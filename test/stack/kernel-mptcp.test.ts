@@ -10,7 +10,9 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { PatternSource } from '../../src/emu/bulk.js';
 import { parseNstat } from '../../src/mptcp/mib.js';
-import { KERNEL_PEER, closed, jsonLines, kernelSkipReason, tunPair, within, type TunPair } from '../support/kernel.js';
+import { KERNEL_PEER, closed, jsonLines, kernelSkipReason, tunPair, tunPaths, within, type TunPair } from '../support/kernel.js';
+import { MptcpConnection } from '../../src/mptcp/connection.js';
+import type { TcpSocket } from '../../src/api/socket.js';
 
 const skip = kernelSkipReason();
 const BYTES = 50_000_000;
@@ -32,7 +34,7 @@ async function exchange(socket: Duplex, bytes: number): Promise<{ sentSha256: st
   return { sentSha256: source.hash.digest('hex'), receivedSha256: received.digest('hex'), received: count };
 }
 
-function kernelMib(pair: TunPair): Map<string, number> {
+function kernelMib(pair: Pick<TunPair, 'namespace'>): Map<string, number> {
   return parseNstat(pair.namespace.execSync('nstat', ['-az']));
 }
 
@@ -92,5 +94,68 @@ test('MPTCP, one subflow: kernel MPTCP client -> our MPTCP server, 50 MB each wa
     server.close();
   } finally {
     pair.dispose();
+  }
+});
+
+test('MPTCP, two subflows: our client joins from its second address (MP_JOIN) to a kernel server, 30 MB each way', { skip, timeout: 120_000 }, async () => {
+  const BYTES2 = 30_000_000;
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    // Linux receives MP_JOIN SYNs on the listening socket: kernel_peer.py closes its listener after accept(),
+    // so it runs here with listening sockets kept open (a wrapper that makes their close() a no-op).
+    const keepListener = [
+      'import runpy, socket, sys',
+      '_close = socket.socket.close',
+      'kept = []',
+      'def close(self):',
+      '    try:',
+      '        if self.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):',
+      '            kept.append(self)',
+      '            return',
+      '    except OSError:',
+      '        pass',
+      '    _close(self)',
+      'socket.socket.close = close',
+      'sys.argv = sys.argv[1:]',
+      'runpy.run_path(sys.argv[0], run_name="__main__")',
+    ].join('\n');
+    const peer = paths.namespace.spawn('python3', ['-c', keepListener, KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES2), '--mptcp']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    paths.runtime.addSubflow(socket as TcpSocket, '198.18.2.2');
+    const ours = await within(90_000, '30 MB each way over two subflows', exchange(socket, BYTES2));
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(paths);
+    const connection = (socket as TcpSocket).connection as MptcpConnection;
+    assert.ok(connection instanceof MptcpConnection);
+    const subflows = connection.subflowInfo();
+    console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our counters: ${JSON.stringify(paths.runtime.host.mptcpCounters)}`);
+    console.log(`# our subflows (data bytes sent / received): ${subflows.map((s) => `${s.id}${s.join ? ' join' : ''} ${s.dataBytesSent}/${s.dataBytesReceived}`).join(', ')}`);
+    assert.equal(kernel['received'], BYTES2);
+    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
+    assert.equal(ours.received, BYTES2);
+    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    assert.equal(mib.get('MPJoinSynRx'), 1, 'the kernel saw our MP_JOIN SYN');
+    assert.equal(mib.get('MPJoinAckRx'), 1, 'and our third ACK with a valid HMAC');
+    assert.equal(mib.get('MPJoinAckHMacFailure') ?? 0, 0);
+    assert.equal(mib.get('DSSNotMatching') ?? 0, 0);
+    const c = paths.runtime.host.mptcpCounters;
+    assert.equal(c.MPJoinSynAckRx, 1, 'we verified the kernel SYN/ACK HMAC');
+    assert.equal(c.MPJoinSynAckHMacFailure, 0);
+    assert.equal(subflows.length, 2);
+    for (const s of subflows) {
+      assert.ok(s.dataBytesSent > 0, `subflow ${s.id} sent data`);
+      assert.ok(s.dataBytesReceived > 0, `subflow ${s.id} received data`);
+    }
+    await within(10_000, 'close', closed(socket as TcpSocket));
+  } finally {
+    paths.dispose();
   }
 });

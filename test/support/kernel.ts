@@ -67,6 +67,64 @@ export function tunPair(oursCidrs: readonly string[], kernelCidrs: readonly stri
   }
 }
 
+/** Several TUN devices between our stack and ONE kernel namespace (one path each). */
+export interface TunPaths {
+  readonly topology: Topology;
+  readonly namespace: Namespace;
+  readonly runtime: StackRuntime;
+  readonly tuns: readonly TunDevice[];
+  /** Our interface id of each path. */
+  readonly ifaceIds: readonly number[];
+  dispose(): void;
+}
+
+/**
+ * Builds `paths.length` TUN devices into one kernel namespace: path i has our addresses `paths[i].ours` on
+ * our interface i and the kernel's `paths[i].kernel` on its device (e.g. 198.18.1.2/24 and 198.18.1.1/24,
+ * then 198.18.2.2/24 and 198.18.2.1/24).
+ */
+export function tunPaths(
+  paths: readonly { readonly ours: readonly string[]; readonly kernel: readonly string[] }[],
+  options: RuntimeOptions & { mtu?: number } = {},
+): TunPaths {
+  const topology = Topology.create();
+  let runtime: StackRuntime | undefined;
+  try {
+    const namespace = topology.addNamespace('kern');
+    const rt = new StackRuntime(options);
+    runtime = rt;
+    const tuns: TunDevice[] = [];
+    const ifaceIds: number[] = [];
+    for (const path of paths) {
+      let ifaceId = -1;
+      const tun = topology.createTun({ onPackets: (packets) => rt.receive(ifaceId, packets) });
+      ifaceId = rt.addInterface(tun.name, path.ours, (bytes) => tun.write(bytes), options.mtu ?? 1500);
+      topology.moveToNamespace(tun, namespace);
+      for (const c of path.kernel) namespace.addAddress(tun.name, c);
+      if (options.mtu) namespace.ip('link', 'set', tun.name, 'mtu', String(options.mtu));
+      namespace.ip('link', 'set', tun.name, 'txqueuelen', '10000');
+      namespace.linkUp(tun.name);
+      tuns.push(tun);
+      ifaceIds.push(ifaceId);
+    }
+    return {
+      topology,
+      namespace,
+      runtime: rt,
+      tuns,
+      ifaceIds,
+      dispose() {
+        rt.close();
+        topology.dispose();
+      },
+    };
+  } catch (e) {
+    runtime?.close();
+    topology.dispose();
+    throw e;
+  }
+}
+
 /** Resolves with the first stdout line of `child` matching `predicate` (parsed as JSON), or rejects on exit/timeout. */
 export function jsonLines(child: ChildProcess): { next(timeoutMs: number): Promise<Record<string, unknown>> } {
   const lines: Record<string, unknown>[] = [];
