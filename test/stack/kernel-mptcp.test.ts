@@ -5,34 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { PatternSource } from '../../src/emu/bulk.js';
 import { parseNstat } from '../../src/mptcp/mib.js';
-import { KERNEL_PEER, closed, jsonLines, kernelSkipReason, tunPair, tunPaths, within, type TunPair } from '../support/kernel.js';
+import { KERNEL_PEER, closed, exchange, jsonLines, kernelSkipReason, tunPair, tunPaths, within, type TunPair } from '../support/kernel.js';
 import { MptcpConnection } from '../../src/mptcp/connection.js';
 import type { TcpSocket } from '../../src/api/socket.js';
 
 const skip = kernelSkipReason();
 const BYTES = 50_000_000;
-
-async function exchange(socket: Duplex, bytes: number): Promise<{ sentSha256: string; receivedSha256: string; received: number }> {
-  const received = createHash('sha256');
-  let count = 0;
-  socket.on('data', (b: Buffer) => {
-    received.update(b);
-    count += b.length;
-  });
-  const ended = once(socket, 'end');
-  const source = new PatternSource(bytes, 0x3117);
-  for (let chunk = source.next(); chunk; chunk = source.next()) {
-    if (!socket.write(chunk)) await once(socket, 'drain');
-  }
-  socket.end();
-  await ended;
-  return { sentSha256: source.hash.digest('hex'), receivedSha256: received.digest('hex'), received: count };
-}
 
 function kernelMib(pair: Pick<TunPair, 'namespace'>): Map<string, number> {
   return parseNstat(pair.namespace.execSync('nstat', ['-az']));
@@ -46,7 +27,7 @@ test('MPTCP, one subflow: our client -> kernel MPTCP server, 50 MB each way', { 
     assert.deepEqual(await out.next(10_000), { listening: 5201 });
     const socket = pair.runtime.connect(5201, '198.18.0.1', { mptcp: true });
     await within(10_000, 'connect', once(socket, 'connect'));
-    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES));
+    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES, 0x3117));
     const kernel = await out.next(60_000);
     const mib = kernelMib(pair);
     console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -78,7 +59,7 @@ test('MPTCP, one subflow: kernel MPTCP client -> our MPTCP server, 50 MB each wa
     const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.0.2', '5201', String(BYTES), '--mptcp']);
     const out = jsonLines(peer);
     const [socket] = (await within(10_000, 'accept', accepted)) as [Duplex & { closed: boolean }];
-    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES));
+    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES, 0x3117));
     const kernel = await out.next(60_000);
     const mib = kernelMib(pair);
     console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -105,31 +86,14 @@ test('MPTCP, two subflows: our client joins from its second address (MP_JOIN) to
   ]);
   try {
     paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
-    // Linux receives MP_JOIN SYNs on the listening socket: kernel_peer.py closes its listener after accept(),
-    // so it runs here with listening sockets kept open (a wrapper that makes their close() a no-op).
-    const keepListener = [
-      'import runpy, socket, sys',
-      '_close = socket.socket.close',
-      'kept = []',
-      'def close(self):',
-      '    try:',
-      '        if self.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):',
-      '            kept.append(self)',
-      '            return',
-      '    except OSError:',
-      '        pass',
-      '    _close(self)',
-      'socket.socket.close = close',
-      'sys.argv = sys.argv[1:]',
-      'runpy.run_path(sys.argv[0], run_name="__main__")',
-    ].join('\n');
-    const peer = paths.namespace.spawn('python3', ['-c', keepListener, KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES2), '--mptcp']);
+    // Linux receives MP_JOIN SYNs on the listening socket: the peer keeps it open after accept().
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES2), '--mptcp', '--keep-listening']);
     const out = jsonLines(peer);
     assert.deepEqual(await out.next(10_000), { listening: 5201 });
     const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
     await within(10_000, 'connect', once(socket, 'connect'));
     paths.runtime.addSubflow(socket as TcpSocket, '198.18.2.2');
-    const ours = await within(90_000, '30 MB each way over two subflows', exchange(socket, BYTES2));
+    const ours = await within(90_000, '30 MB each way over two subflows', exchange(socket, BYTES2, 0x3117));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const connection = (socket as TcpSocket).connection as MptcpConnection;

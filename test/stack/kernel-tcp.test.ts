@@ -5,32 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { PatternSource } from '../../src/emu/bulk.js';
-import { KERNEL_PEER, closed, jsonLines, kernelSkipReason, tunPair, within } from '../support/kernel.js';
+import { KERNEL_PEER, closed, exchange, jsonLines, kernelSkipReason, tunPair, within } from '../support/kernel.js';
 
 const skip = kernelSkipReason();
 const BYTES = 100_000_000;
-
-/** Sends `bytes` with backpressure then half-closes, while reading to EOF; resolves with both hashes. */
-async function exchange(socket: Duplex, bytes: number): Promise<{ sentSha256: string; receivedSha256: string; received: number }> {
-  const received = createHash('sha256');
-  let count = 0;
-  socket.on('data', (b: Buffer) => {
-    received.update(b);
-    count += b.length;
-  });
-  const ended = once(socket, 'end');
-  const source = new PatternSource(bytes, 0x5eed);
-  for (let chunk = source.next(); chunk; chunk = source.next()) {
-    if (!socket.write(chunk)) await once(socket, 'drain');
-  }
-  socket.end();
-  await ended;
-  return { sentSha256: source.hash.digest('hex'), receivedSha256: received.digest('hex'), received: count };
-}
 
 /** ss -ti prints "retrans:C/T" only after a retransmission; T is the total. */
 function kernelRetransmissions(ss: string): number {

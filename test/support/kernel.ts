@@ -4,6 +4,9 @@
  * /dev/net/tun or the addon are missing.
  */
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { PatternSource } from '../../src/emu/bulk.js';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
@@ -173,6 +176,31 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
 /** Resolves when the stream has closed (at once if it already has). */
 export function closed(stream: { closed: boolean; once(event: 'close', f: () => void): unknown }): Promise<void> {
   return stream.closed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
+/**
+ * Sends `bytes` of a seeded pattern with backpressure, then half-closes, while reading to EOF; resolves
+ * with the SHA-256 of what was sent and of what was received.
+ */
+export async function exchange(
+  socket: Duplex,
+  bytes: number,
+  seed = 0x5eed,
+): Promise<{ sentSha256: string; receivedSha256: string; received: number }> {
+  const received = createHash('sha256');
+  let count = 0;
+  socket.on('data', (b: Buffer) => {
+    received.update(b);
+    count += b.length;
+  });
+  const ended = once(socket, 'end');
+  const source = new PatternSource(bytes, seed);
+  for (let chunk = source.next(); chunk; chunk = source.next()) {
+    if (!socket.write(chunk)) await once(socket, 'drain');
+  }
+  socket.end();
+  await ended;
+  return { sentSha256: source.hash.digest('hex'), receivedSha256: received.digest('hex'), received: count };
 }
 
 export { once };

@@ -5,7 +5,8 @@
   kernel_peer.py client ADDR PORT SEND_BYTES [--mptcp] [--nohash]
 
 --nohash skips hashing (benchmarks: the peer must not be the bottleneck); `seconds` is the time from
-connection establishment to EOF.
+connection establishment to EOF. --keep-listening keeps the server's listening socket open after accept():
+Linux receives MPTCP MP_JOIN SYNs on the listener, so joins need it.
 
 One connection: sends SEND_BYTES (a sender thread, then shutdown(SHUT_WR)) while reading until EOF,
 then prints one JSON line: bytes and SHA-256 of what it sent and received, the socket's `ss -tin` line
@@ -51,7 +52,8 @@ def main():
         print(json.dumps({'listening': port}), flush=True)
         ls.settimeout(120)
         s, peer = ls.accept()
-        ls.close()
+        if '--keep-listening' not in sys.argv:
+            ls.close()
     else:
         s = socket.socket(family, socket.SOCK_STREAM, proto)
         s.settimeout(120)
