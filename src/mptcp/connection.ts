@@ -48,7 +48,9 @@ import {
 } from '../wire/mptcp-option.js';
 import { DssChecksumAccumulator, dssChecksum, verifyDssChecksum } from '../wire/dss-checksum.js';
 import type { U64 } from '../wire/u64.js';
-import { hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
+import { addAddrHmac, hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
+import { acceptJoin as pmAcceptJoin, initialPmState, step as pmStep, type KernelPmState, type PmAction, type PmSubflow } from '../pm/kernel-pm.js';
+import { addressesEqual, DEFAULT_LIMITS, type Limits, type TableEndpoint } from '../pm/config.js';
 import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from './counters.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
@@ -70,7 +72,20 @@ export interface MptcpConnectionOptions {
   readonly sendBufferBytes?: number;
   /** Scheduler name (src/sched registry); default "default". */
   readonly scheduler?: string;
+  /** The in-kernel path manager's configuration (endpoints, limits); default none and the kernel's limits. */
+  readonly pm?: MptcpPathManagerConfig;
 }
+
+/** What the connection's in-kernel path manager reads (the host's `ip mptcp endpoint` table and limits). */
+export interface MptcpPathManagerConfig {
+  endpoints(): readonly TableEndpoint[];
+  limits(): Limits;
+  /** ADD_ADDR retransmission timeout (net.mptcp.add_addr_timeout); default 120 s. */
+  readonly addAddrTimeoutMicros?: Micros;
+}
+
+/** A subflow the path manager wants opened (the host carries it out with MP_JOIN). */
+export type SubflowRequest = Extract<PmAction, { kind: 'createSubflow' }>;
 
 /** What TcpSocket and the host need of a byte-stream connection (TCP or MPTCP). */
 export interface StreamConnection {
@@ -188,6 +203,12 @@ export interface Subflow {
   closedError: TcpError | undefined;
   dataBytesSent: number;
   dataBytesReceived: number;
+  /** The path-manager endpoint this subflow was created from, if any. */
+  endpointId: number | undefined;
+  /** The peer's address id we joined (an announced address), if known before the SYN/ACK. */
+  pmRemoteId: number | undefined;
+  /** MP_PRIO to send on this subflow (our backup flag changed). */
+  prioDue: boolean;
 }
 
 /** Options of `MptcpConnection.joinSubflow`. */
@@ -198,6 +219,10 @@ export interface JoinOptions {
   readonly addressId: number;
   /** Opaque tag stored in the subflow (the host's interface id). */
   readonly tag?: number;
+  /** The path-manager endpoint the subflow comes from. */
+  readonly endpointId?: number;
+  /** The peer's address id of the remote address (when it was announced). */
+  readonly remoteId?: number;
 }
 
 const VERSION = 1;
@@ -209,6 +234,10 @@ const DATA_FIN_RTO_MAX: Micros = 60_000_000;
 const QUEUED_NO_ROOM = 2 ** 40;
 /** MP_JOIN third ACK retransmission (Linux retransmits it with the subflow's RTO). */
 const JOIN_ACK_RTO_MIN: Micros = 200_000;
+/** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
+const ADD_ADDR_TIMEOUT: Micros = 120_000_000;
+const ADD_ADDR_RETRANS_MAX = 3;
+const NO_PM: MptcpPathManagerConfig = { endpoints: () => [], limits: () => DEFAULT_LIMITS };
 
 /** An MPTCP connection. See the file comment for the call order. */
 export class MptcpConnection implements StreamConnection {
@@ -274,6 +303,23 @@ export class MptcpConnection implements StreamConnection {
   #closedReported = false;
   readonly #events: TcpEvent[] = [];
 
+  // Path manager (src/pm/kernel-pm.ts) and its signals.
+  readonly #pm: MptcpPathManagerConfig;
+  #pmState: KernelPmState | undefined;
+  readonly #subflowRequests: SubflowRequest[] = [];
+  /** Our ADD_ADDR not yet echoed. */
+  #addAddrOut: { id: number; address: Uint8Array; port: number; hmac: Uint8Array; retrans: number } | undefined;
+  #addAddrDue = false;
+  #addAddrTimer: Micros | undefined;
+  /** Echoes of received ADD_ADDRs to send. */
+  readonly #echoOut: { id: number; address: Uint8Array; port: number }[] = [];
+  /** The peer set the C flag in its MP_CAPABLE. */
+  #peerDenyJoinId0 = false;
+  /** MP_FASTCLOSE: sent (each subflow resets with it) or received. */
+  #fastClosing = false;
+  #fastcloseSent = false;
+  #fastcloseError: TcpError | undefined;
+
   private constructor(options: MptcpConnectionOptions, server: boolean, config: TcpConfig | undefined) {
     this.server = server;
     this.counters = options.counters ?? createMptcpCounters();
@@ -284,6 +330,7 @@ export class MptcpConnection implements StreamConnection {
     this.#sendLimit = options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024;
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
+    this.#pm = options.pm ?? NO_PM;
     this.localKey = randomKey(options.randomBytes);
     const derived = keyTokenAndIdsn(this.localKey);
     this.localToken = derived.token;
@@ -320,6 +367,9 @@ export class MptcpConnection implements StreamConnection {
       closedError: undefined,
       dataBytesSent: 0,
       dataBytesReceived: 0,
+      endpointId: undefined,
+      pmRemoteId: undefined,
+      prioDue: false,
     };
   }
 
@@ -383,6 +433,8 @@ export class MptcpConnection implements StreamConnection {
     if (!this.canJoin) throw new Error('MPTCP connection cannot be joined (not fully MPTCP, or closing)');
     const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
     sf.joinState = 'synSent';
+    sf.endpointId = options.endpointId;
+    sf.pmRemoteId = options.remoteId;
     sf.localIsn = iss >>> 0;
     sf.localNonce = randomNonce(this.#randomBytes);
     const tcp = Tcp.connect(now, endpoints, iss, config, this.#extension(sf));
@@ -397,6 +449,7 @@ export class MptcpConnection implements StreamConnection {
   acceptJoin(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
     const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
     sf.joinState = 'synReceived';
+    sf.endpointId = options.endpointId;
     sf.localIsn = iss >>> 0;
     sf.localNonce = randomNonce(this.#randomBytes);
     this.#subflows.push(sf);
@@ -404,6 +457,21 @@ export class MptcpConnection implements StreamConnection {
     (sf as { tcp: TcpConnection }).tcp = tcp;
     this.#scheduler.onSubflowAdded(now, this.#view(sf));
     return tcp;
+  }
+
+  /** Subflows the path manager asked for since the last call (the host opens them with MP_JOIN). */
+  takeSubflowRequests(): SubflowRequest[] {
+    return this.#subflowRequests.length === 0 ? [] : this.#subflowRequests.splice(0);
+  }
+
+  get hasSubflowRequests(): boolean {
+    return this.#subflowRequests.length > 0;
+  }
+
+  /** The path manager accepts one more MP_JOIN from the peer (the `subflows` limit). */
+  acceptsJoin(): boolean {
+    if (this.#pmState === undefined) return true;
+    return pmAcceptJoin({ ...this.#pmState, limits: this.#pm.limits(), subflows: this.#pmSubflows() });
   }
 
   /** Every subflow ever added (closed ones included), in order. */
@@ -600,6 +668,21 @@ export class MptcpConnection implements StreamConnection {
         }
       }
     }
+    if (this.#addAddrTimer !== undefined && this.#addAddrTimer <= now) {
+      // Linux mptcp_pm_add_timer: resent up to ADD_ADDR_RETRANS_MAX times, then the pm moves on.
+      this.#addAddrTimer = undefined;
+      const out = this.#addAddrOut;
+      if (out !== undefined && this.#mode === 'mptcp') {
+        if (out.retrans < ADD_ADDR_RETRANS_MAX) {
+          out.retrans++;
+          this.#addAddrDue = true;
+        } else {
+          this.#addAddrOut = undefined;
+          if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, announcePending: false };
+          this.#pmRun();
+        }
+      }
+    }
     if (this.#dataFinTimer !== undefined && this.#dataFinTimer <= now) {
       this.#dataFinTimer = undefined;
       if (!this.#dataFinAcked && this.#mode === 'mptcp') {
@@ -617,7 +700,12 @@ export class MptcpConnection implements StreamConnection {
   /** The next segment to send and the subflow it belongs to (its endpoints and tag). */
   pollTransmitFrom(now: Micros): { repr: TcpSegmentRepr; subflow: Subflow } | undefined {
     this.#now = now;
-    this.#schedule(now);
+    let control: Subflow | undefined;
+    if (this.#controlDue()) {
+      control = this.#controlSubflow();
+      control?.tcp.requestAck();
+    }
+    this.#schedule(now, control);
     for (const s of this.#subflows) {
       const repr = s.tcp.pollTransmit(now);
       if (repr !== undefined) return { repr, subflow: s };
@@ -641,6 +729,8 @@ export class MptcpConnection implements StreamConnection {
 
   pollTimeout(): Micros | undefined {
     let min = this.#dataFinTimer;
+    const t = this.#addAddrTimer;
+    if (t !== undefined && (min === undefined || t < min)) min = t;
     for (const s of this.#subflows) {
       const a = s.tcp.pollTimeout();
       if (a !== undefined && (min === undefined || a < min)) min = a;
@@ -732,7 +822,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   /** The scheduler's turn: reinjections first, then new data, on the subflows it picks. */
-  #schedule(now: Micros): void {
+  #schedule(now: Micros, hold?: Subflow): void {
     if (this.#mode === 'fallback') {
       // Drain what was buffered before the fallback into the subflow, then write directly.
       while (this.#scheduled < this.#sendNext) {
@@ -756,7 +846,8 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp') return;
     if (this.#reinject.length === 0 && this.#scheduled >= this.#sendNext) return;
     let views: SubflowView[] | undefined;
-    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed).map((s) => this.#view(s)));
+    // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
+    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => this.#view(s)));
     while (this.#reinject.length > 0) {
       const r = this.#reinject[0]!;
       if (r.end <= this.#sendUna) {
@@ -814,6 +905,14 @@ export class MptcpConnection implements StreamConnection {
   #enterMptcp(): void {
     this.#mode = 'mptcp';
     this.#monitor('CREATED');
+    const ep = this.subflow.endpoints;
+    this.#pmState = initialPmState({
+      endpoints: this.#pm.endpoints(),
+      limits: this.#pm.limits(),
+      initialLocal: { address: ep.localAddress, port: ep.localPort },
+      initialRemote: { address: ep.remoteAddress, port: ep.remotePort },
+      denyJoinId0: this.#peerDenyJoinId0,
+    });
     if (this.#writeShutdown && this.#dataFinOffset === undefined) {
       this.#dataFinOffset = this.#sendNext;
       this.#dataFinDue = true;
@@ -824,6 +923,191 @@ export class MptcpConnection implements StreamConnection {
     if (this.#fullyEstablished) return;
     this.#fullyEstablished = true;
     this.#monitor('ESTABLISHED');
+    if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, fullyEstablished: true };
+    this.#pmRun();
+  }
+
+  // ---- path manager ----
+
+  /** Live subflows (and requested ones) as the path manager sees them. */
+  #pmSubflows(): PmSubflow[] {
+    const out: PmSubflow[] = [];
+    for (const s of this.#subflows) {
+      if (s.closed || s.joinState === 'failed' || s.tcp.state === 'CLOSED') continue;
+      const ep = s.tcp.endpoints;
+      out.push({
+        localId: s.localAddressId,
+        localAddress: ep.localAddress,
+        remoteId: s.pmRemoteId ?? s.remoteAddressId ?? 0,
+        remoteAddress: ep.remoteAddress,
+        remotePort: ep.remotePort,
+        initial: !s.join,
+        endpointId: s.endpointId,
+      });
+    }
+    for (const r of this.#subflowRequests) {
+      out.push({
+        localId: r.localId,
+        localAddress: r.localAddress ?? new Uint8Array(r.remoteAddress.length),
+        remoteId: r.remoteId,
+        remoteAddress: r.remoteAddress,
+        remotePort: r.remotePort,
+        initial: false,
+        endpointId: r.endpointId,
+      });
+    }
+    return out;
+  }
+
+  /** One turn of the in-kernel path manager; its actions are carried out (subflows: queued for the host). */
+  #pmRun(): void {
+    if (this.#pmState === undefined || this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
+    if (this.#subflowClosing || this.#closedReported || this.#fastClosing) return;
+    const r = pmStep({ ...this.#pmState, endpoints: this.#pm.endpoints(), limits: this.#pm.limits(), subflows: this.#pmSubflows() });
+    this.#pmState = r.state;
+    for (const a of r.actions) {
+      switch (a.kind) {
+        case 'announce': {
+          const port = a.port;
+          const hmac = addAddrHmac(this.localKey, this.#remoteKey, a.id, a.address, port || undefined);
+          this.#addAddrOut = { id: a.id, address: a.address, port, hmac, retrans: 0 };
+          this.#addAddrDue = true;
+          this.#addAddrTimer = undefined;
+          break;
+        }
+        case 'echoAddAddr':
+          this.#echoOut.push({ id: a.id, address: a.address, port: a.port });
+          break;
+        case 'createSubflow':
+          this.#subflowRequests.push(a);
+          break;
+        default:
+          break; // RM_ADDR and MP_PRIO from the path manager: not yet
+      }
+    }
+  }
+
+  /** A pure ACK must carry ADD_ADDR, its echo or MP_PRIO. */
+  #controlDue(): boolean {
+    if (this.#mode !== 'mptcp') return false;
+    return this.#echoOut.length > 0 || (this.#addAddrDue && this.#addAddrOut !== undefined);
+  }
+
+  /** The subflow that carries ADD_ADDR and echoes (the first usable one, as the kernel's pm picks one). */
+  #controlSubflow(): Subflow | undefined {
+    return this.#subflows.find((s) => this.#subflowUsable(s));
+  }
+
+  /** ADD_ADDR, echo or MP_PRIO for a pure ACK of `sf` (sent alone, as Linux drops other suboptions). */
+  #controlOption(sf: Subflow): MptcpOption | undefined {
+    const echo = this.#echoOut.shift();
+    if (echo !== undefined) {
+      this.counters.EchoAddTx++;
+      return { subtype: 'ADD_ADDR', echo: true, addressId: echo.id, address: echo.address, ...(echo.port ? { port: echo.port } : {}) };
+    }
+    const out = this.#addAddrOut;
+    if (this.#addAddrDue && out !== undefined) {
+      this.#addAddrDue = false;
+      this.counters.AddAddrTx++;
+      this.#addAddrTimer = this.#now + (this.#pm.addAddrTimeoutMicros ?? ADD_ADDR_TIMEOUT);
+      return { subtype: 'ADD_ADDR', echo: false, addressId: out.id, address: out.address, ...(out.port ? { port: out.port } : {}), hmac: out.hmac };
+    }
+    if (sf.prioDue) {
+      sf.prioDue = false;
+      this.counters.MPPrioTx++;
+      return { subtype: 'MP_PRIO', backup: sf.backupLocal };
+    }
+    return undefined;
+  }
+
+  /** ADD_ADDR, MP_PRIO, MP_FASTCLOSE and MP_TCPRST on an established subflow. */
+  #controlOptions(sf: Subflow, segment: TcpSegment): void {
+    const flags = segment.flags;
+    if (flags & TcpFlags.SYN) return;
+    for (const o of segment.options) {
+      if (o.kind !== 'mptcp') continue;
+      const opt = o.option;
+      if (opt.subtype === 'MP_TCPRST' && flags & TcpFlags.RST && !sf.join) this.counters.MPRstRx++;
+    }
+    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
+    if (sf.join && sf.joinState !== 'full' && sf.joinState !== 'ackSent') return;
+    for (const o of segment.options) {
+      if (o.kind !== 'mptcp') continue;
+      const opt = o.option;
+      switch (opt.subtype) {
+        case 'MP_FASTCLOSE':
+          if (opt.receiverKey.hi === this.localKey.hi && opt.receiverKey.lo === this.localKey.lo) this.#onFastclose(sf);
+          break;
+        case 'ADD_ADDR':
+          if (!(flags & TcpFlags.RST)) this.#onAddAddr(opt);
+          break;
+        case 'MP_PRIO':
+          if (!(flags & TcpFlags.RST)) {
+            this.counters.MPPrioRx++;
+            sf.backupPeer = opt.backup;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  #onAddAddr(opt: Extract<MptcpOption, { subtype: 'ADD_ADDR' }>): void {
+    if (opt.echo) {
+      this.counters.EchoAdd++;
+      const out = this.#addAddrOut;
+      if (out !== undefined && out.id === opt.addressId && addressesEqual(out.address, opt.address)) {
+        this.#addAddrOut = undefined;
+        this.#addAddrDue = false;
+        this.#addAddrTimer = undefined;
+        if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, announcePending: false };
+        this.#pmRun();
+      }
+      return;
+    }
+    const expected = addAddrHmac(this.#remoteKey!, this.localKey, opt.addressId, opt.address, opt.port);
+    if (opt.hmac === undefined || !hmacEqual(opt.hmac, expected)) {
+      this.counters.AddAddrDrop++;
+      return;
+    }
+    this.counters.AddAddr++;
+    if (this.#pmState !== undefined) {
+      this.#pmState = { ...this.#pmState, receivedAddAddrs: [...this.#pmState.receivedAddAddrs, { id: opt.addressId, address: opt.address, port: opt.port ?? 0 }] };
+    }
+    // A valid HMAC proves the peer has our key: the handshake is over for the client too.
+    if (!this.#fullyEstablished) this.#becomeFullyEstablished();
+    else this.#pmRun();
+  }
+
+  /** RFC 8684 3.5: a valid MP_FASTCLOSE: every subflow is reset and the connection aborts (ECONNRESET). */
+  #onFastclose(_sf: Subflow): void {
+    this.counters.MPFastcloseRx++;
+    if (this.#fastClosing) return;
+    this.#fastClosing = true;
+    this.#fastcloseError = { code: 'ECONNRESET', message: 'MPTCP connection reset by the peer (MP_FASTCLOSE)' };
+    for (const s of this.#subflows) if (!s.closed && s.tcp.state !== 'CLOSED') s.abortPending = true;
+  }
+
+  /**
+   * MP_FASTCLOSE (RFC 8684 3.5), as Linux 6.x sends it: a RST on every subflow carrying MP_FASTCLOSE with
+   * the peer's key and MP_TCPRST; the connection is closed at once (its 'closed' event has ECONNABORTED).
+   * Before the keys are known (or after a fallback) this is a plain abort.
+   */
+  fastClose(): void {
+    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) {
+      for (const s of this.#subflows) s.tcp.abort();
+      return;
+    }
+    if (this.#fastClosing) return;
+    this.#fastClosing = true;
+    this.#fastcloseSent = true;
+    this.#fastcloseError = { code: 'ECONNABORTED', message: 'MPTCP connection closed with MP_FASTCLOSE' };
+    for (const s of this.#subflows) {
+      if (s.closed || s.tcp.state === 'CLOSED') continue;
+      s.resetReason ??= MpTcpRstReason.MPTCP_SPECIFIC;
+      s.tcp.abort();
+    }
   }
 
   #capableFlags(): number {
@@ -853,6 +1137,14 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #rstOptions(sf: Subflow): readonly TcpOption[] | undefined {
+    if (this.#fastcloseSent && this.#remoteKey !== undefined) {
+      this.counters.MPFastcloseTx++;
+      this.counters.MPRstTx++;
+      return [
+        { kind: 'mptcp', option: { subtype: 'MP_FASTCLOSE', receiverKey: this.#remoteKey } },
+        { kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason ?? MpTcpRstReason.MPTCP_SPECIFIC } },
+      ];
+    }
     if (sf.resetReason === undefined) return undefined;
     this.counters.MPRstTx++;
     return [{ kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason } }];
@@ -907,6 +1199,8 @@ export class MptcpConnection implements StreamConnection {
       // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives.
       return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey, receiverKey: this.#remoteKey! } }];
     }
+    const control = this.#controlOption(sf);
+    if (control !== undefined) return [{ kind: 'mptcp', option: control }];
     let mapping: DssMapping | undefined;
     let dataFin = false;
     if (this.#dataFinOffset !== undefined && !this.#dataFinAcked && this.#allDataSent()) {
@@ -968,6 +1262,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #incoming(sf: Subflow, segment: TcpSegment): void {
+    this.#controlOptions(sf, segment);
     if (sf.join) {
       this.#joinIncoming(sf, segment);
       return;
@@ -987,6 +1282,7 @@ export class MptcpConnection implements StreamConnection {
         sf.remoteIsn = segment.seq >>> 0;
         if (capable && capable.version === VERSION && capable.senderKey && capable.receiverKey === undefined) {
           this.counters.MPCapableSYNACKRX++;
+          this.#peerDenyJoinId0 = (capable.flags & MpCapableFlag.C) !== 0;
           this.#setRemoteKey(capable.senderKey);
           if (capable.flags & MpCapableFlag.A) this.#checksum = true;
           this.#enterMptcp();
@@ -1371,10 +1667,11 @@ export class MptcpConnection implements StreamConnection {
             const cleanEnd = this.#mode === 'mptcp' && this.#dataFinReceived && this.#dataFinAcked;
             const liveOthers = this.#subflows.some((s) => !s.closed);
             if (!liveOthers) {
-              const error: TcpError | undefined = cleanEnd ? undefined : e.error ?? this.subflowErrorOf();
+              const error: TcpError | undefined = this.#fastcloseError ?? (cleanEnd ? undefined : e.error ?? this.subflowErrorOf());
               this.#reportClosed(error);
             } else if (!cleanEnd) {
               this.#onSubflowLost(sf);
+              this.#pmRun();
             }
             break;
           }

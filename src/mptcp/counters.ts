@@ -47,6 +47,21 @@ export interface MptcpCounters {
   MPRstRx: number;
   /** Data-level bytes reinjected on another subflow (the kernel counts segments). */
   MPTCPRetrans: number;
+  /** ADD_ADDR (echo flag clear, HMAC valid) received / echoes received / ADD_ADDRs sent / echoes sent. */
+  AddAddr: number;
+  EchoAdd: number;
+  AddAddrTx: number;
+  EchoAddTx: number;
+  /** A received ADD_ADDR dropped (HMAC missing or not verifying). */
+  AddAddrDrop: number;
+  /** MP_FASTCLOSE sent / received (with our key). */
+  MPFastcloseTx: number;
+  MPFastcloseRx: number;
+  /** MP_PRIO sent / received. */
+  MPPrioTx: number;
+  MPPrioRx: number;
+  /** An MP_JOIN SYN refused by the path manager's `subflows` limit. */
+  MPJoinRejected: number;
 }
 
 /** A fresh counter object, all zero. */
@@ -77,6 +92,16 @@ export function createMptcpCounters(): MptcpCounters {
     MPRstTx: 0,
     MPRstRx: 0,
     MPTCPRetrans: 0,
+    AddAddr: 0,
+    EchoAdd: 0,
+    AddAddrTx: 0,
+    EchoAddTx: 0,
+    AddAddrDrop: 0,
+    MPFastcloseTx: 0,
+    MPFastcloseRx: 0,
+    MPPrioTx: 0,
+    MPPrioRx: 0,
+    MPJoinRejected: 0,
   };
 }
 

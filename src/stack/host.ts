@@ -24,6 +24,7 @@ import { MpTcpRstReason } from '../wire/mptcp-option.js';
 import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from '../mptcp/counters.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
+import { DEFAULT_LIMITS, EndpointTable, parseLimits, type Endpoint, type Limits } from '../pm/config.js';
 
 /** Host configuration. */
 export interface HostOptions {
@@ -166,6 +167,13 @@ export class Host {
   readonly mptcpCounters: MptcpCounters = createMptcpCounters();
   private readonly randomBytes: RandomBytes;
   private cursor = 0;
+  /** The latest time the host was driven with (for output flushed outside pollTransmit). */
+  private lastNow: Micros = 0;
+  /** The in-kernel path manager's endpoints (`ip mptcp endpoint`) and limits (`ip mptcp limits`). */
+  private endpointTable = new EndpointTable();
+  private limits: Limits = DEFAULT_LIMITS;
+  /** net.mptcp.add_addr_timeout (microseconds). */
+  addAddrTimeoutMicros: Micros = 120_000_000;
 
   constructor(options: HostOptions) {
     this.name = options.name ?? 'host';
@@ -175,6 +183,35 @@ export class Host {
     this.verify = (options.verifyChecksums ?? true) && !this.offload;
     this.ports = new EphemeralPorts(options.secret);
     this.randomBytes = options.randomBytes ?? secretStream(options.secret);
+  }
+
+  /**
+   * Replaces the path manager's endpoints, like `ip mptcp endpoint flush` then `add` for each (objects or
+   * `ip mptcp endpoint add` words: "198.18.2.1 signal", "198.18.2.2 id 2 subflow backup"). Used by
+   * connections from their establishment on (existing ones see the new table at their next path-manager turn).
+   */
+  setMptcpEndpoints(endpoints: EndpointTable | readonly (Endpoint | string)[]): EndpointTable {
+    if (endpoints instanceof EndpointTable) this.endpointTable = endpoints;
+    else {
+      const table = new EndpointTable();
+      for (const e of endpoints) table.add(e);
+      this.endpointTable = table;
+    }
+    return this.endpointTable;
+  }
+
+  /** The path manager's endpoint table (mutable: `add`/`delete` as `ip mptcp endpoint` does). */
+  get mptcpEndpoints(): EndpointTable {
+    return this.endpointTable;
+  }
+
+  /** `ip mptcp limits set ...`: an object, or the words ("subflows 2 add_addr_accepted 1"). */
+  setMptcpLimits(limits: Limits | string): void {
+    this.limits = typeof limits === 'string' ? parseLimits(limits, this.limits) : { ...limits };
+  }
+
+  get mptcpLimits(): Limits {
+    return this.limits;
   }
 
   /** Adds an interface with addresses in CIDR form ("198.18.0.2/24", "2001:2::2/64"). */
@@ -285,7 +322,7 @@ export class Host {
     now: Micros,
     connection: MptcpConnection,
     localAddress: string,
-    options: { remoteAddress?: string; remotePort?: number; backup?: boolean; addressId?: number; config?: TcpConfig } = {},
+    options: { remoteAddress?: string; remotePort?: number; backup?: boolean; addressId?: number; config?: TcpConfig; endpointId?: number; remoteId?: number } = {},
   ): TcpConnection {
     const main = this.entries.find((e) => e.connection === connection);
     if (main === undefined) throw new Error('not an MPTCP connection of this host');
@@ -301,14 +338,44 @@ export class Host {
     const config = this.connectionConfig(options.config ?? main.config, ifaceId, remote);
     const iss = initialSequenceNumber(this.secret, endpoints, now);
     const addressId = options.addressId ?? this.addressIdOf(connection, local);
-    const subflow = connection.joinSubflow(now, endpoints, iss, config, { addressId, tag: ifaceId, ...(options.backup !== undefined ? { backup: options.backup } : {}) });
+    const subflow = connection.joinSubflow(now, endpoints, iss, config, {
+      addressId,
+      tag: ifaceId,
+      ...(options.backup !== undefined ? { backup: options.backup } : {}),
+      ...(options.endpointId !== undefined ? { endpointId: options.endpointId } : {}),
+      ...(options.remoteId !== undefined ? { remoteId: options.remoteId } : {}),
+    });
     this.registerJoin(main, subflow, ifaceId);
     return subflow;
+  }
+
+  /** Opens the subflows a connection's path manager asked for (failures are ignored, as the kernel's are). */
+  private runPathManager(now: Micros, connection: MptcpConnection): void {
+    if (!connection.hasSubflowRequests) return;
+    for (const r of connection.takeSubflowRequests()) {
+      try {
+        if (!connection.canJoin) return;
+        const local = r.localAddress ?? this.routing.selectSource(r.remoteAddress)?.source;
+        if (local === undefined) continue;
+        this.addSubflow(now, connection, formatAddress(local), {
+          remoteAddress: formatAddress(r.remoteAddress),
+          remotePort: r.remotePort,
+          backup: r.backup,
+          ...(r.localId >= 0 ? { addressId: r.localId } : {}),
+          ...(r.endpointId !== undefined ? { endpointId: r.endpointId } : {}),
+          remoteId: r.remoteId,
+        });
+      } catch {
+        // no route, no port, not joinable: the kernel's __mptcp_subflow_connect fails the same way
+      }
+    }
   }
 
   /** An address id for `local` within `connection`: 0 for the initial subflow's address, else 1 + its index. */
   private addressIdOf(connection: MptcpConnection, local: Uint8Array): number {
     if (addressEqual(connection.endpoints.localAddress, local)) return 0;
+    const endpoint = this.endpointTable.lookup(local);
+    if (endpoint !== undefined) return endpoint.id;
     let i = 0;
     for (const iface of this.routing.interfaces) {
       for (const a of iface.addresses) {
@@ -339,6 +406,11 @@ export class Host {
       randomBytes: this.randomBytes,
       checksum,
       counters: this.mptcpCounters,
+      pm: {
+        endpoints: () => this.endpointTable.list(),
+        limits: () => this.limits,
+        addAddrTimeoutMicros: this.addAddrTimeoutMicros,
+      },
       onMonitorEvent: (event) => {
         if (this.monitorEvents.length >= 1024) this.monitorEvents.shift();
         this.monitorEvents.push(event);
@@ -350,6 +422,7 @@ export class Host {
   // Core contract
 
   handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+    this.lastNow = now;
     this.counters.packetsIn++;
     const ip = parseIpPacket(bytes, { verifyChecksum: this.verify });
     if (isWireError(ip)) {
@@ -373,6 +446,7 @@ export class Host {
     if (entry) {
       if (entry.subflow !== undefined) (entry.connection as MptcpConnection).handleSubflowSegment(now, entry.subflow, seg);
       else entry.connection.handleSegment(now, seg);
+      if (entry.connection instanceof MptcpConnection) this.runPathManager(now, entry.connection);
       return;
     }
     const listener = this.findListener(ip.dst, seg.dstPort);
@@ -407,11 +481,13 @@ export class Host {
   }
 
   pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
+    this.lastNow = now;
     const queued = this.outbox.shift();
     if (queued) {
       this.counters.packetsOut++;
       return queued;
     }
+    for (const e of this.entries) if (e.connection instanceof MptcpConnection) this.runPathManager(now, e.connection);
     const n = this.entries.length;
     for (let i = 0; i < n; i++) {
       const idx = (this.cursor + i) % n;
@@ -454,6 +530,7 @@ export class Host {
       const d = e.connection.pollTimeout();
       if (d !== undefined && d <= now) e.connection.handleTimeout(now);
     }
+    for (const e of [...this.entries]) if (e.connection instanceof MptcpConnection) this.runPathManager(now, e.connection);
   }
 
   pollEvent(): HostEvent | undefined {
@@ -498,6 +575,12 @@ export class Host {
       const event = connection.pollEvent();
       if (!event) {
         if (connection.isClosed) {
+          // RSTs of a connection closed by an application call (abort, MP_FASTCLOSE) still leave.
+          for (let out = connection.pollTransmitFrom(this.lastNow); out; out = connection.pollTransmitFrom(this.lastNow)) {
+            const ifaceId = out.subflow.tcp === connection.subflow || out.subflow.tag < 0 ? entry.ifaceId : out.subflow.tag;
+            const { endpoints } = out.subflow.tcp;
+            this.outbox.push({ ifaceId, bytes: this.buildPacket(endpoints.localAddress, endpoints.remoteAddress, out.repr) });
+          }
           this.unregister(entry);
           i--;
         }
@@ -604,6 +687,12 @@ export class Host {
       return;
     }
     const connection = main.connection as MptcpConnection;
+    if (!connection.acceptsJoin()) {
+      // mptcp_pm_allow_new_subflow refused (the `subflows` limit): Linux resets with MP_TCPRST.
+      this.mptcpCounters.MPJoinRejected++;
+      this.sendReset(arrivalIface, local, remote, seg, MpTcpRstReason.MPTCP_SPECIFIC);
+      return;
+    }
     const endpoints: TcpEndpoints = { localAddress: local, localPort: seg.dstPort, remoteAddress: remote, remotePort: seg.srcPort };
     const ifaceId = this.routing.routeFor(remote)?.ifaceId ?? arrivalIface;
     const config = this.connectionConfig(main.config, ifaceId, remote);

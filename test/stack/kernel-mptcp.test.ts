@@ -123,3 +123,92 @@ test('MPTCP, two subflows: our client joins from its second address (MP_JOIN) to
     paths.dispose();
   }
 });
+
+test('MPTCP scenario 3: the kernel server signals its second address (ADD_ADDR); our client echoes and joins it', { skip, timeout: 120_000 }, async () => {
+  const BYTES3 = 20_000_000;
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'signal');
+    paths.runtime.host.setMptcpLimits('subflows 2 add_addr_accepted 1');
+    // Bound to the wildcard address: the join to the announced address (no port) needs a listener there.
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '0.0.0.0', '5201', String(BYTES3), '--mptcp', '--keep-listening']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    const ours = await within(90_000, '20 MB each way', exchange(socket, BYTES3, 0x3117));
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(paths);
+    const connection = (socket as TcpSocket).connection as MptcpConnection;
+    const subflows = connection.subflowInfo();
+    const c = paths.runtime.host.mptcpCounters;
+    console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our counters: ${JSON.stringify(c)}`);
+    console.log(`# our subflows (data bytes sent / received): ${subflows.map((s) => `${s.id}${s.join ? ' join' : ''} ${s.dataBytesSent}/${s.dataBytesReceived}`).join(', ')}`);
+    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
+    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    assert.equal(c.AddAddr, 1, 'we verified the kernel ADD_ADDR HMAC');
+    assert.equal(c.AddAddrDrop, 0);
+    assert.ok(c.EchoAddTx >= 1);
+    assert.ok((mib.get('AddAddrTx') ?? 0) >= 1, 'the kernel sent ADD_ADDR');
+    assert.equal(mib.get('EchoAdd'), 1, 'the kernel received our echo');
+    assert.equal(mib.get('MPJoinSynRx'), 1, 'and our MP_JOIN to its announced address');
+    assert.equal(mib.get('MPJoinAckRx'), 1);
+    assert.equal(subflows.length, 2);
+    assert.deepEqual([...subflows[1]!.endpoints.remoteAddress], [198, 18, 2, 1]);
+    assert.ok(subflows.every((s) => s.dataBytesSent > 0), 'data on both subflows');
+    await within(10_000, 'close', closed(socket as TcpSocket));
+  } finally {
+    paths.dispose();
+  }
+});
+
+test('MPTCP scenario 4: our server signals its second address; a kernel client with add_addr_accepted 1 joins it', { skip, timeout: 120_000 }, async () => {
+  const BYTES4 = 20_000_000;
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'add_addr_accepted', '1', 'subflows', '2');
+    paths.runtime.host.setMptcpEndpoints(['198.18.2.2 signal']);
+    const server = paths.runtime.createServer(undefined, undefined, { mptcp: true });
+    server.listen(5201);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.2', '5201', String(BYTES4), '--mptcp']);
+    const out = jsonLines(peer);
+    const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
+    const ours = await within(90_000, '20 MB each way', exchange(socket, BYTES4, 0x3117));
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(paths);
+    const connection = socket.connection as MptcpConnection;
+    const subflows = connection.subflowInfo();
+    const c = paths.runtime.host.mptcpCounters;
+    console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our counters: ${JSON.stringify(c)}`);
+    console.log(`# our subflows (data bytes sent / received): ${subflows.map((s) => `${s.id}${s.join ? ' join' : ''} ${s.dataBytesSent}/${s.dataBytesReceived}`).join(', ')}`);
+    const diag = () => `kernel ${JSON.stringify(Object.fromEntries([...mib].filter(([, v]) => v > 0)))}; ours ${JSON.stringify(c)}; subflows ${subflows.length}`;
+    assert.equal(kernel['receivedSha256'], ours.sentSha256);
+    assert.equal(ours.receivedSha256, kernel['sentSha256']);
+    // At least once: a retransmitted ADD_ADDR (no echo in time) is counted again by the kernel.
+    assert.ok((mib.get('AddAddr') ?? 0) >= 1, `the kernel accepted our ADD_ADDR (HMAC verified): ${diag()}`);
+    assert.ok((mib.get('EchoAddTx') ?? 0) >= 1, diag());
+    assert.equal(mib.get('MPJoinSynAckRx'), 1, `the kernel joined our announced address: ${diag()}`);
+    assert.ok(c.AddAddrTx >= 1, diag());
+    assert.ok(c.EchoAdd >= 1, `we received the kernel echo: ${diag()}`);
+    assert.equal(c.MPJoinSynRx, 1, diag());
+    assert.equal(c.MPJoinAckRx, 1, diag());
+    assert.equal(subflows.length, 2, diag());
+    assert.deepEqual([...subflows[1]!.endpoints.localAddress], [198, 18, 2, 2]);
+    assert.equal(subflows[1]!.localAddressId, 1);
+    await within(10_000, 'close', closed(socket));
+    server.close();
+  } finally {
+    paths.dispose();
+  }
+});
