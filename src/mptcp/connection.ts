@@ -705,6 +705,9 @@ export class MptcpConnection implements StreamConnection {
       control = this.#controlSubflow();
       control?.tcp.requestAck();
     }
+    if (this.#mode === 'mptcp') {
+      for (const s of this.#subflows) if (s.prioDue && this.#subflowUsable(s)) s.tcp.requestAck();
+    }
     this.#schedule(now, control);
     for (const s of this.#subflows) {
       const repr = s.tcp.pollTransmit(now);
@@ -981,8 +984,13 @@ export class MptcpConnection implements StreamConnection {
         case 'createSubflow':
           this.#subflowRequests.push(a);
           break;
+        case 'setBackup': {
+          const initial = this.#subflows.find((s) => !s.join);
+          if (initial !== undefined) this.setBackup(initial.id, a.backup);
+          break;
+        }
         default:
-          break; // RM_ADDR and MP_PRIO from the path manager: not yet
+          break; // RM_ADDR from the path manager: not yet
       }
     }
   }
@@ -1078,6 +1086,22 @@ export class MptcpConnection implements StreamConnection {
     // A valid HMAC proves the peer has our key: the handshake is over for the client too.
     if (!this.#fullyEstablished) this.#becomeFullyEstablished();
     else this.#pmRun();
+  }
+
+  /**
+   * MP_PRIO (RFC 8684 3.3.8): asks the peer to treat subflow `subflowId` as backup (or not) and updates our
+   * own backup flag, which the scheduler reads (a backup subflow carries data only when no non-backup
+   * subflow is usable). The option leaves on a pure ACK of that subflow (forced out). Returns false when
+   * the subflow is unknown or closed, or the connection is not MPTCP.
+   */
+  setBackup(subflowId: number, backup: boolean): boolean {
+    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return false;
+    const sf = this.#subflows.find((s) => s.id === subflowId);
+    if (sf === undefined || sf.closed || sf.tcp.state === 'CLOSED') return false;
+    if (sf.backupLocal === backup && !sf.prioDue) return true;
+    sf.backupLocal = backup;
+    sf.prioDue = true;
+    return true;
   }
 
   /** RFC 8684 3.5: a valid MP_FASTCLOSE: every subflow is reset and the connection aborts (ECONNRESET). */

@@ -212,3 +212,118 @@ test('MPTCP scenario 4: our server signals its second address; a kernel client w
     paths.dispose();
   }
 });
+
+/** Resolves once `check` holds (polled every 10 ms). */
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO; the kernel counts MPPrioRx', { skip, timeout: 120_000 }, async () => {
+  const BYTES7 = 20_000_000;
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES7), '--mptcp', '--keep-listening']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    const connection = (socket as TcpSocket).connection as MptcpConnection;
+    paths.runtime.addSubflow(socket as TcpSocket, '198.18.2.2');
+    const exchanged = exchange(socket, BYTES7, 0x3117);
+    await until(() => connection.subflowInfo()[1]?.fullyEstablished === true, 'the joined subflow');
+    const joinId = connection.subflowInfo()[1]!.id;
+    assert.equal(connection.setBackup(joinId, true), true);
+    paths.runtime.kick();
+    const ours = await within(90_000, '20 MB each way', exchanged);
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(paths);
+    const subflows = connection.subflowInfo();
+    const c = paths.runtime.host.mptcpCounters;
+    console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our subflows (data bytes sent / received): ${subflows.map((s) => `${s.id}${s.join ? ' join' : ''}${s.backupLocal ? ' backup' : ''} ${s.dataBytesSent}/${s.dataBytesReceived}`).join(', ')}`);
+    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
+    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    assert.equal(c.MPPrioTx, 1);
+    assert.equal(mib.get('MPPrioRx'), 1, 'the kernel received our MP_PRIO');
+    assert.equal(subflows[1]!.backupLocal, true);
+    await within(10_000, 'close', closed(socket as TcpSocket));
+  } finally {
+    paths.dispose();
+  }
+});
+
+test('MPTCP scenario 8: our client sends MP_FASTCLOSE in mid-transfer; the kernel socket fails (MPFastcloseRx)', { skip, timeout: 120_000 }, async () => {
+  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
+  try {
+    const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.1', '5201', String(BYTES), '--mptcp']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = pair.runtime.connect(5201, '198.18.0.1', { mptcp: true });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    const connection = (socket as TcpSocket).connection as MptcpConnection;
+    let received = 0;
+    let error: NodeJS.ErrnoException | undefined;
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e));
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (b: Buffer) => {
+      received += b.length;
+      if (received >= 2_000_000 && !error) connection.fastClose();
+      pair.runtime.kick();
+    });
+    await within(30_000, 'our socket closed', gone);
+    const kernel = await out.next(30_000);
+    const mib = kernelMib(pair);
+    console.log(`# kernel: ${JSON.stringify({ ...kernel, ss: undefined })}; MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    assert.ok(received < BYTES, `we stopped in mid-transfer (${received})`);
+    assert.ok(kernel['recvError'] || kernel['sendError'], 'the kernel socket failed');
+    assert.ok((kernel['sent'] as number) < BYTES, 'the kernel did not finish sending');
+    assert.equal(mib.get('MPFastcloseRx'), 1, 'the kernel counted our MP_FASTCLOSE');
+    assert.ok(pair.runtime.host.mptcpCounters.MPFastcloseTx >= 1);
+    assert.equal(error?.code ?? 'ECONNABORTED', 'ECONNABORTED');
+  } finally {
+    pair.dispose();
+  }
+});
+
+test('MPTCP scenario 8: the kernel closes with SO_LINGER {1,0} in mid-transfer (MP_FASTCLOSE); our socket gets ECONNRESET', { skip, timeout: 120_000 }, async () => {
+  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
+  try {
+    const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.1', '5201', '0', '--mptcp', '--abort-after', '2000000']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = pair.runtime.connect(5201, '198.18.0.1', { mptcp: true });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    let error: NodeJS.ErrnoException | undefined;
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e));
+    socket.on('data', () => {});
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    void (async () => {
+      while (!error && !(socket as TcpSocket).destroyed && written < BYTES) {
+        written += chunk.length;
+        if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), gone]);
+      }
+    })().catch(() => {});
+    await within(30_000, 'our socket closed', gone);
+    const kernel = await out.next(30_000);
+    const mib = kernelMib(pair);
+    const c = pair.runtime.host.mptcpCounters;
+    console.log(`# kernel: ${JSON.stringify(kernel)}; MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}; ours: MPFastcloseRx=${c.MPFastcloseRx}`);
+    assert.equal(kernel['aborted'], true);
+    assert.ok(written < BYTES, `the transfer stopped in mid-way (${written})`);
+    assert.equal(error?.code, 'ECONNRESET');
+    assert.equal(c.MPFastcloseRx, 1, 'we received the kernel MP_FASTCLOSE');
+    assert.equal(mib.get('MPFastcloseTx'), 1, 'the kernel sent it');
+  } finally {
+    pair.dispose();
+  }
+});

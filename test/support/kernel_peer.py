@@ -5,14 +5,16 @@
   kernel_peer.py client ADDR PORT SEND_BYTES [--mptcp] [--nohash]
 
 --nohash skips hashing (benchmarks: the peer must not be the bottleneck); `seconds` is the time from
-connection establishment to EOF. --keep-listening keeps the server's listening socket open after accept():
+connection establishment to EOF. --abort-after BYTES: once BYTES were received, stop reading, wait a
+moment (so unread data is queued) and close with SO_LINGER {1, 0}: an abortive close (for MPTCP, the kernel
+sends MP_FASTCLOSE); the JSON line then has 'aborted': true. --keep-listening keeps the server's listening socket open after accept():
 Linux receives MPTCP MP_JOIN SYNs on the listener, so joins need it.
 
 One connection: sends SEND_BYTES (a sender thread, then shutdown(SHUT_WR)) while reading until EOF,
 then prints one JSON line: bytes and SHA-256 of what it sent and received, the socket's `ss -tin` line
 taken before close, and any error. Exits 0 on success. Bounded by a 120 s socket timeout.
 """
-import hashlib, json, socket, subprocess, sys, threading, time
+import hashlib, json, socket, struct, subprocess, sys, threading, time
 
 IPPROTO_MPTCP = 262
 
@@ -84,6 +86,21 @@ def main():
     recv_hash = hasher()
     received = 0
     recv_error = None
+    abort_after = int(sys.argv[sys.argv.index('--abort-after') + 1]) if '--abort-after' in sys.argv else None
+    if abort_after is not None:
+        while received < abort_after:
+            b = s.recv(min(1 << 20, abort_after - received))
+            if not b:
+                break
+            recv_hash.update(b)
+            received += len(b)
+        time.sleep(0.3)
+        local = s.getsockname()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        s.close()
+        result.update({'received': received, 'aborted': True, 'seconds': time.monotonic() - started})
+        print(json.dumps(result), flush=True)
+        sys.exit(0)
     try:
         while True:
             b = s.recv(1 << 20)
