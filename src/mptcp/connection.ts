@@ -311,6 +311,8 @@ export class MptcpConnection implements StreamConnection {
   #addAddrOut: { id: number; address: Uint8Array; port: number; hmac: Uint8Array; retrans: number } | undefined;
   #addAddrDue = false;
   #addAddrTimer: Micros | undefined;
+  /** Our address ids to send in RM_ADDR (on a pure ACK of a remaining subflow). */
+  readonly #rmAddrOut: number[] = [];
   /** Echoes of received ADD_ADDRs to send. */
   readonly #echoOut: { id: number; address: Uint8Array; port: number }[] = [];
   /** The peer set the C flag in its MP_CAPABLE. */
@@ -989,16 +991,103 @@ export class MptcpConnection implements StreamConnection {
           if (initial !== undefined) this.setBackup(initial.id, a.backup);
           break;
         }
-        default:
-          break; // RM_ADDR from the path manager: not yet
+        case 'removeAddress':
+          this.#queueRmAddr(a.id);
+          break;
+        case 'closeSubflow':
+          for (const s of this.#subflows) {
+            if (!this.#subflowLive(s)) continue;
+            if (a.localId !== undefined && !(s.join && s.localAddressId === a.localId)) continue;
+            if (a.remoteId !== undefined && this.#remoteIdOf(s) !== a.remoteId) continue;
+            this.#closeRemovedSubflow(s);
+          }
+          break;
       }
+    }
+  }
+
+  /** Not closed, not being reset, not CLOSED. */
+  #subflowLive(s: Subflow): boolean {
+    return !s.closed && !s.abortPending && s.joinState !== 'failed' && s.tcp.state !== 'CLOSED';
+  }
+
+  /** The peer's address id of a subflow (the announced id we joined, or the one of its MP_JOIN / 0). */
+  #remoteIdOf(s: Subflow): number {
+    return s.pmRemoteId ?? s.remoteAddressId ?? 0;
+  }
+
+  #queueRmAddr(id: number): void {
+    if (!this.#rmAddrOut.includes(id)) this.#rmAddrOut.push(id);
+  }
+
+  /**
+   * A subflow whose address was removed (RM_ADDR, ours or the peer's): reset with MP_TCPRST (unspecified)
+   * at the end of the current input or driver call; its data not DATA_ACKed is reinjected on the others.
+   */
+  #closeRemovedSubflow(s: Subflow): void {
+    this.counters.RmSubflow++;
+    s.resetReason = MpTcpRstReason.UNSPECIFIED;
+    s.abortPending = true;
+    this.#reinjectUnacked(s);
+  }
+
+  /**
+   * `ip mptcp endpoint delete` for this connection (Linux `mptcp_nl_remove_subflow_and_signal_addr`): if
+   * the endpoint was announced or a subflow uses its address, RM_ADDR with its id leaves on a pure ACK of a
+   * remaining subflow and those subflows are reset (their unacknowledged data reinjected on the others).
+   * The caller has already removed the endpoint from the table. Returns the subflows closed.
+   */
+  removeLocalAddress(now: Micros, endpoint: { readonly id: number; readonly address: Uint8Array }): number {
+    this.#now = now;
+    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined || this.#pmState === undefined) return 0;
+    if (this.#closedReported || this.#fastClosing) return 0;
+    const id = endpoint.id;
+    const matches = this.#subflows.filter(
+      (s) => s.join && this.#subflowLive(s) && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
+    );
+    const announced = this.#pmState.announcedIds.has(id);
+    if (announced || matches.length > 0) this.#queueRmAddr(id);
+    if (this.#addAddrOut !== undefined && this.#addAddrOut.id === id) {
+      this.#addAddrOut = undefined;
+      this.#addAddrDue = false;
+      this.#addAddrTimer = undefined;
+      this.#pmState = { ...this.#pmState, announcePending: false };
+    }
+    const announcedIds = new Set(this.#pmState.announcedIds);
+    announcedIds.delete(id);
+    const subflowEndpointIds = new Set(this.#pmState.subflowEndpointIds);
+    subflowEndpointIds.delete(id);
+    this.#pmState = { ...this.#pmState, announcedIds, subflowEndpointIds };
+    for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (this.#subflowRequests[i]!.endpointId === id) this.#subflowRequests.splice(i, 1);
+    for (const s of matches) this.#closeRemovedSubflow(s);
+    this.#pmRun();
+    this.#afterInput(now);
+    return matches.length;
+  }
+
+  /** A received RM_ADDR: the subflows to those peer address ids are closed and the addresses forgotten. */
+  #onRmAddr(ids: readonly number[]): void {
+    this.counters.RmAddr += ids.length;
+    for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (ids.includes(this.#subflowRequests[i]!.remoteId)) this.#subflowRequests.splice(i, 1);
+    if (this.#pmState !== undefined) {
+      this.#pmState = {
+        ...this.#pmState,
+        receivedAddAddrs: this.#pmState.receivedAddAddrs.filter((a) => !ids.includes(a.id)),
+        removedRemoteIds: [...this.#pmState.removedRemoteIds, ...ids],
+      };
+    }
+    const before = this.counters.RmSubflow;
+    this.#pmRun();
+    if (this.#pmState === undefined || this.counters.RmSubflow === before) {
+      // The path manager did not run (closing) or did not see them: close them here.
+      for (const s of this.#subflows) if (this.#subflowLive(s) && ids.includes(this.#remoteIdOf(s))) this.#closeRemovedSubflow(s);
     }
   }
 
   /** A pure ACK must carry ADD_ADDR, its echo or MP_PRIO. */
   #controlDue(): boolean {
     if (this.#mode !== 'mptcp') return false;
-    return this.#echoOut.length > 0 || (this.#addAddrDue && this.#addAddrOut !== undefined);
+    return this.#echoOut.length > 0 || this.#rmAddrOut.length > 0 || (this.#addAddrDue && this.#addAddrOut !== undefined);
   }
 
   /** The subflow that carries ADD_ADDR and echoes (the first usable one, as the kernel's pm picks one). */
@@ -1008,6 +1097,10 @@ export class MptcpConnection implements StreamConnection {
 
   /** ADD_ADDR, echo or MP_PRIO for a pure ACK of `sf` (sent alone, as Linux drops other suboptions). */
   #controlOption(sf: Subflow): MptcpOption | undefined {
+    if (this.#rmAddrOut.length > 0) {
+      this.counters.RmAddrTx++;
+      return { subtype: 'RM_ADDR', addressIds: this.#rmAddrOut.splice(0) };
+    }
     const echo = this.#echoOut.shift();
     if (echo !== undefined) {
       this.counters.EchoAddTx++;
@@ -1048,6 +1141,9 @@ export class MptcpConnection implements StreamConnection {
           break;
         case 'ADD_ADDR':
           if (!(flags & TcpFlags.RST)) this.#onAddAddr(opt);
+          break;
+        case 'RM_ADDR':
+          if (!(flags & TcpFlags.RST)) this.#onRmAddr(opt.addressIds);
           break;
         case 'MP_PRIO':
           if (!(flags & TcpFlags.RST)) {
@@ -1646,6 +1742,11 @@ export class MptcpConnection implements StreamConnection {
   /** A subflow is gone: its data not acknowledged at the data level goes to the reinjection queue. */
   #onSubflowLost(sf: Subflow): void {
     this.#scheduler.onSubflowRemoved(this.#now, sf.id);
+    this.#reinjectUnacked(sf);
+  }
+
+  /** The subflow's data not acknowledged at the data level goes to the reinjection queue. */
+  #reinjectUnacked(sf: Subflow): void {
     if (this.#mode !== 'mptcp') return;
     for (const m of sf.sendMaps) {
       const end = m.dataOffset + m.length;

@@ -62,6 +62,11 @@ export interface MptcpCounters {
   MPPrioRx: number;
   /** An MP_JOIN SYN refused by the path manager's `subflows` limit. */
   MPJoinRejected: number;
+  /** RM_ADDR address ids received (one per id, as the kernel counts) / RM_ADDR options sent. */
+  RmAddr: number;
+  RmAddrTx: number;
+  /** Subflows closed because their address was removed (by us or by the peer's RM_ADDR). */
+  RmSubflow: number;
 }
 
 /** A fresh counter object, all zero. */
@@ -102,6 +107,9 @@ export function createMptcpCounters(): MptcpCounters {
     MPPrioTx: 0,
     MPPrioRx: 0,
     MPJoinRejected: 0,
+    RmAddr: 0,
+    RmAddrTx: 0,
+    RmSubflow: 0,
   };
 }
 

@@ -205,6 +205,20 @@ export class Host {
     return this.endpointTable;
   }
 
+  /**
+   * `ip mptcp endpoint delete id N`: the endpoint leaves the table and every MPTCP connection of this host
+   * that announced it or has subflows on its address sends RM_ADDR with its id (on a pure ACK of another
+   * subflow) and resets those subflows (their unacknowledged data is reinjected on the others). Throws if
+   * there is no such endpoint. Returns the number of subflows closed. The packets leave on the next
+   * `pollTransmit`.
+   */
+  removeMptcpEndpoint(id: number, now: Micros = this.lastNow): number {
+    const endpoint = this.endpointTable.delete(id);
+    let closed = 0;
+    for (const c of this.mptcpConnections()) closed += c.removeLocalAddress(now, endpoint);
+    return closed;
+  }
+
   /** `ip mptcp limits set ...`: an object, or the words ("subflows 2 add_addr_accepted 1"). */
   setMptcpLimits(limits: Limits | string): void {
     this.limits = typeof limits === 'string' ? parseLimits(limits, this.limits) : { ...limits };

@@ -327,3 +327,86 @@ test('MPTCP scenario 8: the kernel closes with SO_LINGER {1,0} in mid-transfer (
     pair.dispose();
   }
 });
+
+test('MPTCP scenario 5: our client deletes its endpoint 2 in mid-transfer (RM_ADDR); the kernel counts RmAddr, data intact', { skip, timeout: 120_000 }, async () => {
+  const BYTES5 = 20_000_000;
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    paths.runtime.host.setMptcpEndpoints(['198.18.2.2 id 2 subflow']);
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES5), '--mptcp', '--keep-listening']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    const connection = (socket as TcpSocket).connection as MptcpConnection;
+    const exchanged = exchange(socket, BYTES5, 0x3117);
+    await until(() => connection.subflowInfo()[1]?.fullyEstablished === true && connection.mptcpInfo().bytesReceived > 2_000_000, 'the joined subflow and some data');
+    const atRemoval = connection.mptcpInfo().bytesReceived;
+    assert.equal(paths.runtime.host.removeMptcpEndpoint(2), 1, 'one subflow closed');
+    paths.runtime.kick();
+    const ours = await within(90_000, '20 MB each way', exchanged);
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(paths);
+    const subflows = connection.subflowInfo();
+    const c = paths.runtime.host.mptcpCounters;
+    console.log(`# removed at ${atRemoval} bytes received; kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our subflows (data bytes sent / received): ${subflows.map((s) => `${s.id}${s.join ? ' join' : ''} ${s.state} ${s.dataBytesSent}/${s.dataBytesReceived}`).join(', ')}`);
+    assert.ok(atRemoval < BYTES5, 'removed in mid-transfer');
+    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
+    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    assert.equal(mib.get('RmAddr'), 1, 'the kernel received our RM_ADDR');
+    assert.equal(c.RmAddrTx, 1);
+    assert.equal(c.RmSubflow, 1);
+    assert.equal(subflows.length, 2, 'no re-join');
+    assert.equal(subflows[1]!.state, 'CLOSED', 'the subflow is gone');
+    await within(10_000, 'close', closed(socket as TcpSocket));
+  } finally {
+    paths.dispose();
+  }
+});
+
+test('MPTCP scenario 5: the kernel server deletes its signalled endpoint in mid-transfer (RM_ADDR); we count RmAddr, data intact', { skip, timeout: 120_000 }, async () => {
+  const BYTES5 = 20_000_000;
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
+    paths.runtime.host.setMptcpLimits('subflows 2 add_addr_accepted 1');
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '0.0.0.0', '5201', String(BYTES5), '--mptcp', '--keep-listening']);
+    const out = jsonLines(peer);
+    assert.deepEqual(await out.next(10_000), { listening: 5201 });
+    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    const connection = (socket as TcpSocket).connection as MptcpConnection;
+    const exchanged = exchange(socket, BYTES5, 0x3117);
+    await until(() => connection.subflowInfo()[1]?.fullyEstablished === true && connection.mptcpInfo().bytesReceived > 2_000_000, 'the joined subflow and some data');
+    const atRemoval = connection.mptcpInfo().bytesReceived;
+    paths.namespace.ip('mptcp', 'endpoint', 'delete', 'id', '2');
+    const c = paths.runtime.host.mptcpCounters;
+    await until(() => c.RmAddr > 0, 'the RM_ADDR');
+    const ours = await within(90_000, '20 MB each way', exchanged);
+    const kernel = await out.next(60_000);
+    const mib = kernelMib(paths);
+    const subflows = connection.subflowInfo();
+    console.log(`# removed at ${atRemoval} bytes received; kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`# our counters: ${JSON.stringify(c)}`);
+    console.log(`# our subflows (data bytes sent / received): ${subflows.map((s) => `${s.id}${s.join ? ' join' : ''} ${s.state} ${s.dataBytesSent}/${s.dataBytesReceived}`).join(', ')}`);
+    assert.ok(atRemoval < BYTES5, 'removed in mid-transfer');
+    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
+    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    assert.equal(c.RmAddr, 1, 'we received the kernel RM_ADDR');
+    assert.equal(subflows.length, 2, 'no re-join of the removed address');
+    assert.equal(subflows[1]!.state, 'CLOSED', 'the subflow is gone');
+    assert.ok((mib.get('RmAddrTx') ?? 1) >= 1);
+    await within(10_000, 'close', closed(socket as TcpSocket));
+  } finally {
+    paths.dispose();
+  }
+});
