@@ -6,7 +6,9 @@
  *   is released by `close()`; a non-persistent TUN device also disappears when the process dies, whatever
  *   kills it, so no device can outlive the command.
  * - `emulatedPair(...)`: two hosts of our stack on a `RealtimeEmulation` (both in this process), joined by
- *   one emulated link (`--link SPEC`, parsed by `parseLinkSpec`).
+ *   one emulated link per `--link SPEC` (parsed by `parseLinkSpec`): several links are several paths.
+ * - `parseMptcpOptions(...)`: MPTCP on our stack (on by default; `--no-mptcp`), and the path manager's
+ *   endpoints and limits in `ip mptcp`'s words (`--endpoint`, `--limits`), checked before anything is built.
  *
  * Errors meant for the user are `CliError` (exit 1) / `UsageError` (exit 2), one line each.
  */
@@ -21,8 +23,82 @@ import { UdpPath } from '../io/udp.js';
 import type { IfaceCidr, IfaceSpec, TunIfaceSpec, UdpIfaceSpec } from '../perf/iface.js';
 import type { PerfTransport } from '../perf/transport.js';
 import { userspaceTransport } from '../perf/userspace-transport.js';
-import { parseAddress } from '../wire/address.js';
+import { EndpointTable, formatEndpoint, parseLimits, PmConfigError, type Endpoint, type Limits } from '../pm/config.js';
+import { prefixContains } from '../stack/routing.js';
+import { formatAddress, parseAddress } from '../wire/address.js';
 import { CliError, UsageError } from './cli.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// --no-mptcp, --endpoint, --limits
+
+/** MPTCP on our stack, from the command line. */
+export interface PerfMptcp {
+  /** MPTCP on (the default) or plain TCP (`--no-mptcp`). */
+  readonly enabled: boolean;
+  /** `--endpoint` values, checked (as `ip mptcp endpoint add` would); undefined: none given. */
+  readonly endpoints: readonly Endpoint[] | undefined;
+  /** `--limits` applied onto the kernel's defaults; undefined: none given. */
+  readonly limits: Limits | undefined;
+}
+
+/**
+ * Checks `--endpoint` (each the words of `ip mptcp endpoint add`, e.g. "198.18.1.2 id 2 port 5300 signal
+ * backup") and `--limits` ("subflows 2 add_addr_accepted 2") with the path manager's own grammar
+ * (src/pm/config.ts: the same errors `ip mptcp` gives); a bad one is a UsageError naming the option.
+ */
+export function parseMptcpOptions(options: { noMptcp: boolean; endpoints: readonly string[]; limits: string | undefined }): PerfMptcp {
+  if (options.noMptcp && (options.endpoints.length > 0 || options.limits !== undefined)) {
+    throw new UsageError('--endpoint and --limits configure MPTCP: they go without --no-mptcp');
+  }
+  const table = new EndpointTable();
+  const endpoints: Endpoint[] = [];
+  for (const text of options.endpoints) {
+    try {
+      endpoints.push(table.add(text));
+    } catch (err) {
+      if (err instanceof PmConfigError) throw new UsageError(`bad --endpoint '${text}': ${err.message} (expected ip mptcp endpoint words: ADDRESS [id ID] [port PORT] [signal] [subflow] [backup] [fullmesh] [dev NAME])`);
+      throw err;
+    }
+  }
+  let limits: Limits | undefined;
+  if (options.limits !== undefined) {
+    try {
+      limits = parseLimits(options.limits);
+    } catch (err) {
+      if (err instanceof PmConfigError) throw new UsageError(`bad --limits '${options.limits}': ${err.message} (expected: [subflows N] [add_addr_accepted N], each 0-8)`);
+      throw err;
+    }
+  }
+  return { enabled: !options.noMptcp, endpoints: options.endpoints.length > 0 ? endpoints : undefined, limits };
+}
+
+/**
+ * Gives a host the endpoints and limits (the endpoints must be addresses of the host: the path manager opens
+ * subflows from them and announces them). Throws CliError otherwise.
+ */
+function applyMptcp(sockets: HostSockets, mptcp: PerfMptcp): void {
+  if (!mptcp.enabled) return;
+  const host = sockets.host;
+  if (mptcp.endpoints !== undefined) {
+    for (const e of mptcp.endpoints) {
+      if (!host.routing.isLocalAddress(e.address)) {
+        const ours = host.routing.interfaces.flatMap((i) => i.addresses.map((a) => formatAddress(a.address)));
+        throw new CliError(`--endpoint '${formatEndpoint(e)}': ${formatAddress(e.address)} is not one of our addresses (${ours.join(', ')})`);
+      }
+    }
+    host.setMptcpEndpoints(mptcp.endpoints);
+  }
+  if (mptcp.limits !== undefined) host.setMptcpLimits(mptcp.limits);
+}
+
+/** One line: "MPTCP: endpoints 198.18.2.2 id 1 subflow; limits subflows 2 add_addr_accepted 0". */
+export function describeMptcp(sockets: HostSockets, mptcp: PerfMptcp): string {
+  if (!mptcp.enabled) return 'MPTCP: off (--no-mptcp): plain TCP';
+  const host = sockets.host;
+  const endpoints = host.mptcpEndpoints.show().map((e) => formatEndpoint(e));
+  const limits = host.mptcpLimits;
+  return `MPTCP: on; endpoints ${endpoints.length > 0 ? endpoints.join(', ') : 'none'}; limits subflows ${limits.subflows} add_addr_accepted ${limits.addAddrAccepted}`;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // --link SPEC
@@ -128,12 +204,17 @@ function linkConfig(link: PerfLink): LinkConfig {
 // ---------------------------------------------------------------------------------------------------------
 // Emulator: both ends in this process
 
-/** Client and server hosts of our stack on one emulated link. */
+/** Client and server hosts of our stack on one emulated link per path. */
 export interface EmulatedPair {
   readonly client: PerfTransport;
   readonly server: PerfTransport;
   readonly clientAddress: string;
   readonly serverAddress: string;
+  /** The hosts (for their MPTCP counters and endpoints). */
+  readonly clientHost: HostSockets;
+  readonly serverHost: HostSockets;
+  /** One line per path: "path 1: 198.19.1.1 <-> 198.19.1.2, 100 Mbit/s, ...". */
+  readonly descriptions: readonly string[];
   close(): void;
 }
 
@@ -156,10 +237,27 @@ function addDefaultRoute(sockets: HostSockets, family: 4 | 6): void {
 }
 
 /**
- * The server host at `serverAddress` (an IP literal), the client host at `clientAddress` (default 198.18.0.1,
- * or 2001:2::1 for IPv6; the other of .1/.2 if the server took it), joined by `link` both ways.
+ * Addresses of the emulated path `index` >= 1 (path 0 is HOST's): client 198.19.N.1/24 and server
+ * 198.19.N.2/24, or 2001:2:0:N::1/64 and ::2 for IPv6.
  */
-export function emulatedPair(serverAddress: string, clientAddress: string | undefined, link: PerfLink): EmulatedPair {
+export function emulatedPathAddresses(index: number, family: 4 | 6): { client: string; server: string; prefix: number } {
+  return family === 4
+    ? { client: `198.19.${index}.1`, server: `198.19.${index}.2`, prefix: 24 }
+    : { client: `2001:2:0:${index.toString(16)}::1`, server: `2001:2:0:${index.toString(16)}::2`, prefix: 64 };
+}
+
+/**
+ * The server host at `serverAddress` (an IP literal), the client host at `clientAddress` (default 198.18.0.1,
+ * or 2001:2::1 for IPv6; the other of .1/.2 if the server took it), joined by `links[0]` both ways; each
+ * further link is another path between another interface of each host (addresses from
+ * `emulatedPathAddresses`). With MPTCP, `mptcp`'s endpoints and limits go to the client host; without
+ * `--endpoint` the client gets a `subflow` endpoint on each further path's address (so it joins every path,
+ * as `ip mptcp endpoint add ADDR subflow` would make the kernel do), and both hosts get `subflows` limits
+ * of at least the number of further paths.
+ */
+export function emulatedPair(serverAddress: string, clientAddress: string | undefined, links: PerfLink | readonly PerfLink[], mptcp: PerfMptcp = { enabled: false, endpoints: undefined, limits: undefined }): EmulatedPair {
+  const linkList: readonly PerfLink[] = Array.isArray(links) ? links : [links as PerfLink];
+  const link = linkList[0]!;
   const family = isIP(serverAddress);
   if (family !== 4 && family !== 6) {
     throw new UsageError(
@@ -176,19 +274,47 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
     if (canonical(client) === canonical(serverAddress)) throw new UsageError(`-B ${client}: the client address must differ from HOST`);
   }
   const prefix = family === 4 ? 24 : 64;
+  const extra = linkList.slice(1).map((_, i) => emulatedPathAddresses(i + 1, family));
+  for (const p of extra) {
+    for (const a of [client, serverAddress]) {
+      if (prefixContains(parseAddress(p.client)!, p.prefix, parseAddress(a)!)) {
+        throw new UsageError(`${a} is inside ${p.client}/${p.prefix}, which the emulator uses for its extra paths: pick another address`);
+      }
+    }
+  }
+  // One connection's data is spread over all the paths: room for each path's share.
+  const sendBufferBytes = Math.min(4 << 20, linkList.reduce((a, l) => a + emulatedSendBuffer(l), 0));
   const emu = new RealtimeEmulation(1);
-  const tcp = { sendBufferBytes: emulatedSendBuffer(link) };
+  const tcp = { sendBufferBytes };
   try {
-    const c = emu.addHost('client', [[`${client}/${prefix}`]], { tcp });
-    const s = emu.addHost('server', [[`${serverAddress}/${prefix}`]], { tcp });
+    const c = emu.addHost('client', [[`${client}/${prefix}`], ...extra.map((p) => [`${p.client}/${p.prefix}`])], { tcp });
+    const s = emu.addHost('server', [[`${serverAddress}/${prefix}`], ...extra.map((p) => [`${p.server}/${p.prefix}`])], { tcp });
     addDefaultRoute(c, family);
     addDefaultRoute(s, family);
-    emu.connect('client', 0, 'server', 0, linkConfig(link));
+    linkList.forEach((l, i) => emu.connect('client', i, 'server', i, linkConfig(l)));
+    if (mptcp.enabled) {
+      const further = extra.length;
+      if (further > 0) {
+        const atLeast = (l: Limits): Limits => ({ ...l, subflows: Math.max(l.subflows, Math.min(8, further)) });
+        s.host.setMptcpLimits(atLeast(s.host.mptcpLimits));
+        if (mptcp.limits === undefined) c.host.setMptcpLimits(atLeast(c.host.mptcpLimits));
+        if (mptcp.endpoints === undefined) c.host.setMptcpEndpoints(extra.map((p) => `${p.client} subflow`));
+      }
+      applyMptcp(c, mptcp);
+    }
+    const kind = mptcp.enabled ? 'MPTCP' : 'TCP';
+    const descriptions = linkList.map((l, i) => {
+      const [a, b] = i === 0 ? [client, serverAddress] : [extra[i - 1]!.client, extra[i - 1]!.server];
+      return `path ${i}: client ${a} <-> server ${b}, ${describeLink(l)}`;
+    });
     return {
-      client: userspaceTransport(c, 'userspace TCP (this stack, emulated client)'),
-      server: userspaceTransport(s, 'userspace TCP (this stack, emulated server)'),
+      client: userspaceTransport(c, `userspace ${kind} (this stack, emulated client)`, { mptcp: mptcp.enabled }),
+      server: userspaceTransport(s, `userspace ${kind} (this stack, emulated server)`, { mptcp: mptcp.enabled }),
       clientAddress: client,
       serverAddress,
+      clientHost: c,
+      serverHost: s,
+      descriptions,
       close: () => emu.close(),
     };
   } catch (err) {
@@ -257,7 +383,11 @@ function linkExists(name: string, netns: string | undefined): boolean {
  * addresses are the outer ones); with `defaultRoutes` (the client), a default route per address family
  * through the first interface having an address of that family. Anything created is released on failure.
  */
-export async function openInterfaces(specs: readonly IfaceSpec[], options: { defaultRoutes: boolean }): Promise<InterfaceStack> {
+export async function openInterfaces(
+  specs: readonly IfaceSpec[],
+  options: { defaultRoutes: boolean; mptcp?: PerfMptcp },
+): Promise<InterfaceStack> {
+  const mptcp = options.mptcp ?? { enabled: false, endpoints: undefined, limits: undefined };
   const names = new Set<string>();
   for (const s of specs) {
     if (s.kind !== 'tun') continue;
@@ -312,6 +442,8 @@ export async function openInterfaces(specs: readonly IfaceSpec[], options: { def
         }
       }
     }
+    applyMptcp(runtime, mptcp);
+    if (mptcp.enabled) descriptions.push(describeMptcp(runtime, mptcp));
   } catch (err) {
     await close();
     process.off('exit', onExit);
@@ -319,7 +451,7 @@ export async function openInterfaces(specs: readonly IfaceSpec[], options: { def
   }
   return {
     runtime,
-    transport: userspaceTransport(runtime),
+    transport: userspaceTransport(runtime, mptcp.enabled ? 'userspace MPTCP (this stack)' : 'userspace TCP (this stack)', { mptcp: mptcp.enabled }),
     descriptions,
     async settle(ms) {
       const deadline = Date.now() + ms;

@@ -7,7 +7,10 @@
  * - `--iface SPEC...`: our userspace stack (a StackRuntime) on TUN devices it creates and/or UDP paths;
  * - `--kernel`: the host's kernel TCP through node:net;
  * - neither (client only): both ends on our stack, on a RealtimeEmulation in this process, joined by one
- *   emulated link (`--link`).
+ *   emulated link per `--link` (one path each).
+ * On our stack connections are MPTCP (RFC 8684) unless `--no-mptcp`; `--endpoint` / `--limits` configure
+ * the path manager in `ip mptcp`'s words, and the reports add one line per subflow (a `subflows` array in
+ * JSON). A peer without MPTCP gets plain TCP, and then the output is exactly the plain iperf3 output.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -18,16 +21,30 @@ import { startPerfServer, type PerfServer, type PerfServerOptions } from '../per
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
-import { describeLink, emulatedPair, openInterfaces, parseLinkSpec, type EmulatedPair, type InterfaceStack } from './perf-stack.js';
+import {
+  describeLink,
+  describeMptcp,
+  emulatedPair,
+  openInterfaces,
+  parseLinkSpec,
+  parseMptcpOptions,
+  type EmulatedPair,
+  type InterfaceStack,
+} from './perf-stack.js';
 
-const USAGE = `Usage: mptcp perf -c HOST [--link SPEC] [options]              client and server on the emulator
+const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
        mptcp perf -s --iface SPEC [--iface SPEC...] [options]      server on our stack over TUN/UDP
        mptcp perf (-c HOST | -s) --kernel [options]                the host kernel's TCP (node:net)
 
 Throughput tests over TCP, speaking iperf3's protocol: the client works with an iperf3 server and the
 server with iperf3 clients (iperf 3.x). Output is iperf3's: a report every interval, then the sender and
-receiver totals of each stream (the receiver's as measured by the other side).
+receiver totals of each stream (the receiver's as measured by the other side). On this project's stack
+(the emulator, --iface) the connections are Multipath TCP (RFC 8684) by default: each interval line of a
+stream is followed by one line per MPTCP subflow (its id, bytes and bitrate in this side's direction,
+retransmits and cwnd when sending, and its addresses), and the JSON has a "subflows" array in each
+interval and in "end". Against a peer without MPTCP (plain iperf3, a kernel without MPTCP) the connection
+falls back to TCP and the output is plain iperf3's; so is it with --no-mptcp.
 
 Where it runs (the stack):
   (default)              client only: BOTH ends run in this process on this project's userspace stack,
@@ -37,13 +54,34 @@ Where it runs (the stack):
       --iface SPEC       this project's userspace stack on a TUN device or UDP path (repeatable: one
                          interface each, in order); see "Interfaces" below
       --kernel           the host kernel's TCP/IP through node:net (what iperf3 itself uses)
-      --link SPEC        the emulated link, the same both ways (default only), comma-separated:
+      --link SPEC        the emulated link, the same both ways (default only; repeatable: each --link
+                         is one more path between the two hosts, see "MPTCP"), comma-separated:
                            rate=R    bits/s, suffixes K/M/G (powers of 1000)        default 1G
                            delay=D   one-way delay: 10ms, 500us, 0.2s (bare: ms)   default 1ms
                            loss=L    random loss per packet: 1% or 0.01             default 0
                            queue=Q   drop-tail backlog in bytes, suffixes K/M (powers of 1024), or
                                      'unlimited'                    default one BDP, at least 150 KB
                          e.g. --link rate=100M,delay=10ms,loss=1%,queue=500K
+
+MPTCP (this project's stack only: the emulator and --iface):
+      --no-mptcp         plain TCP: no MP_CAPABLE, no subflows (the output is exactly iperf3's)
+      --endpoint "WORDS" a path-manager endpoint, in the words of 'ip mptcp endpoint add' (repeatable):
+                           ADDRESS [id ID] [port PORT] [signal] [subflow] [backup] [fullmesh] [dev NAME]
+                         ADDRESS must be one of our addresses (an --iface addr, or on the emulator a
+                         client address). 'subflow': open a subflow from ADDRESS to the peer (MP_JOIN);
+                         'signal': announce ADDRESS to the peer (ADD_ADDR), e.g. a server's second path;
+                         'backup': subflows on it are backups; 'fullmesh': a subflow to every peer address.
+                         e.g. --endpoint "198.18.2.2 subflow"
+                              --endpoint "198.18.2.2 id 2 port 5300 signal backup"
+      --limits "WORDS"   the path manager's limits, in the words of 'ip mptcp limits set':
+                           [subflows N] [add_addr_accepted N]      (each 0-8; default: subflows 2,
+                         add_addr_accepted 0, as Linux): additional subflows per connection, and peer
+                         ADD_ADDRs answered with a join. e.g. --limits "subflows 2 add_addr_accepted 2"
+  The client joins from its 'subflow' endpoints as soon as a connection is established (the control
+  connection too, as Linux's path manager does); a server signals its 'signal' endpoints. With several
+  --link on the emulator and no --endpoint, the client has one 'subflow' endpoint on each extra path (its
+  addresses: 198.19.N.1/24 client, 198.19.N.2/24 server, or 2001:2:0:N::1/64 and ::2 for IPv6), and both
+  hosts a 'subflows' limit of at least the number of extra paths. With --kernel, use mptcpize instead.
 
 Common options:
   -p, --port PORT        server port (default ${DEFAULT_PORT})
@@ -91,6 +129,10 @@ Interfaces (--iface SPEC; IPv4 and IPv6 alike):
              client: mptcp perf -c 127.0.0.2 --iface udp:127.0.0.1,remote=127.0.0.2:6000
   Routes: each address's prefix is on its interface; a udp path with 'remote' also routes the remote's
   address; a client also routes everything else through its first interface of each address family.
+  Several interfaces are several paths for MPTCP: a subflow leaves through the interface owning its
+  local address. Two TUN paths into one namespace, our client joining from its second address:
+    mptcp perf -c 198.18.1.1 --iface tun:mp1,addr=198.18.1.2/24,peer=198.18.1.1/24,netns=srv \\
+      --iface tun:mp2,addr=198.18.2.2/24,peer=198.18.2.1/24,netns=srv --endpoint "198.18.2.2 subflow"
 
 Examples:
   mptcp perf -c 198.18.0.2 -n 100M --link rate=100M,delay=10ms      emulated both ends, 100 MB
@@ -100,6 +142,13 @@ Examples:
   mptcp perf -s -1 --iface tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24
                                        our server; then: iperf3 -c 198.18.0.2
   mptcp perf -s --kernel               a plain iperf3-compatible server on the kernel's TCP
+  mptcp perf -c 198.18.0.2 --link rate=50M,delay=5ms --link rate=20M,delay=20ms --json
+                                       emulated, MPTCP over two paths: a subflow on each
+  mptcp perf -s -1 --iface tun:mp1,addr=198.18.1.2/24,peer=198.18.1.1/24,netns=srv \\
+      --iface tun:mp2,addr=198.18.2.2/24,peer=198.18.2.1/24,netns=srv --endpoint "198.18.2.2 signal"
+                                       our server announcing its second address; then, in netns srv:
+                                       ip mptcp limits set subflows 2 add_addr_accepted 1
+                                       mptcpize run iperf3 -c 198.18.1.2
 
 Exit status: 0 success, 1 the test failed (connection refused, server busy, peer error, no TUN device),
 2 bad usage.
@@ -136,7 +185,10 @@ const OPTIONS = {
   json: { type: 'boolean' },
   iface: { type: 'string', multiple: true },
   kernel: { type: 'boolean' },
-  link: { type: 'string' },
+  link: { type: 'string', multiple: true },
+  'no-mptcp': { type: 'boolean' },
+  endpoint: { type: 'string', multiple: true },
+  limits: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -193,17 +245,26 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   }
   const ifaces = parseIfaceOptions((values['iface'] as unknown as string[] | undefined) ?? []);
   const kernel = values['kernel'] === true;
-  const linkText = str('link');
+  const linkTexts = (values['link'] as unknown as string[] | undefined) ?? [];
   if (kernel && ifaces.length > 0) throw new UsageError('choose one of --kernel (the host kernel\'s TCP) and --iface (our stack on TUN/UDP)');
-  if (linkText !== undefined && (kernel || ifaces.length > 0)) {
+  if (linkTexts.length > 0 && (kernel || ifaces.length > 0)) {
     throw new UsageError('--link configures the emulated link: it goes without --iface and --kernel');
   }
+  const endpointTexts = (values['endpoint'] as unknown as string[] | undefined) ?? [];
+  const limitsText = str('limits');
+  if (kernel && (endpointTexts.length > 0 || limitsText !== undefined)) {
+    throw new UsageError('--endpoint and --limits configure MPTCP on our stack; with --kernel (node:net, plain TCP) run perf under mptcpize and configure the kernel with ip mptcp');
+  }
+  const mptcp = parseMptcpOptions({ noMptcp: values['no-mptcp'] === true || kernel, endpoints: endpointTexts, limits: limitsText });
+  if (linkTexts.length > 1 && !mptcp.enabled) throw new UsageError('several --link are several paths, which need MPTCP: drop --no-mptcp or give one --link');
+  if (linkTexts.length > 8) throw new UsageError('at most 8 --link (paths)');
   if (isServer && !kernel && ifaces.length === 0) {
     throw new UsageError(
       '-s needs --iface SPEC (our stack on a TUN device or UDP path) or --kernel (the host kernel\'s TCP); without either, the client (-c) runs both ends on the emulator',
     );
   }
-  const link = !kernel && ifaces.length === 0 ? parseLinkSpec(linkText) : undefined;
+  const links = !kernel && ifaces.length === 0 ? (linkTexts.length > 0 ? linkTexts : [undefined]).map((t) => parseLinkSpec(t)) : undefined;
+  const link = links?.[0];
   const port = intOption(str('port'), '--port', isServer ? 0 : 1, 65535) ?? DEFAULT_PORT;
   const intervalText = str('interval');
   let interval: number | undefined;
@@ -267,7 +328,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   try {
     let transport: PerfTransport = nodeNetTransport;
     if (ifaces.length > 0) {
-      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer });
+      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp });
       transport = stack.transport;
       if (!json) io.stdout(`${stack.descriptions.join('\n')}\n`);
       if (controller.signal.aborted) throw new CliError('interrupted');
@@ -292,12 +353,16 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     }
     let options: PerfClientOptions = { ...clientOptions!, signal: controller.signal };
     if (link) {
-      emulated = emulatedPair(host!, bind, link);
+      emulated = emulatedPair(host!, bind, links!, mptcp);
       transport = emulated.client;
       emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
-      if (!json) io.stdout(`Emulated: client ${emulated.clientAddress} and server ${emulated.serverAddress} in this process; link ${describeLink(link)}\n`);
+      if (!json) {
+        if (emulated.descriptions.length === 1) io.stdout(`Emulated: client ${emulated.clientAddress} and server ${emulated.serverAddress} in this process; link ${describeLink(link)}\n`);
+        else io.stdout(`Emulated: client and server in this process, ${emulated.descriptions.length} paths:\n${emulated.descriptions.map((d) => `  ${d}\n`).join('')}`);
+        if (mptcp.enabled) io.stdout(`${describeMptcp(emulated.clientHost, mptcp)}\n`);
+      }
     } else if (stack && isIP(host!) === 0) {
       // Our stack does not resolve names: the host's resolver does.
       try {

@@ -3,7 +3,7 @@
  * transport accepts it. Bytes sent are counted when the transport's write callback reports them written
  * (handed to the kernel for node:net), so a stopped sender's count is exact once `flushed()` resolves.
  */
-import type { PerfSocket, PerfTcpStats } from './transport.js';
+import type { PerfSocket, PerfSubflowStats, PerfTcpStats } from './transport.js';
 
 /** A shared byte allowance for the senders of a test (`-n`); Infinity when the test is timed. */
 export class SendBudget {
@@ -162,6 +162,15 @@ export class DataStream {
   tcpStats(): PerfTcpStats | undefined {
     try {
       return this.socket.tcpStats?.();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The connection's MPTCP subflows, if it is an MPTCP connection (see PerfSocket.subflows). */
+  subflows(): readonly PerfSubflowStats[] | undefined {
+    try {
+      return this.socket.subflows?.();
     } catch {
       return undefined;
     }

@@ -9,6 +9,7 @@
 import { arch, hostname, release, type as osType } from 'node:os';
 import { cpuUsage } from 'node:process';
 import type { DataStream } from './data-stream.js';
+import type { PerfSubflowStats } from './transport.js';
 import type { IperfResults, IperfStreamResult } from './iperf3-protocol.js';
 import { bitsPerSecond, formatBitrate, formatBytes } from './units.js';
 
@@ -37,9 +38,59 @@ export interface PerfIntervalStream {
   readonly sender: boolean;
 }
 
+/** Where an MPTCP subflow runs: its id in its connection and its addresses. */
+export interface PerfSubflowIdentity {
+  /** The iperf3 stream (MPTCP connection) the subflow belongs to. */
+  readonly stream: number;
+  /** The subflow's id within the connection (0: the initial subflow). */
+  readonly id: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Added with MP_JOIN. */
+  readonly join: boolean;
+  readonly backup: boolean;
+  /** The subflow's TCP state when sampled. */
+  readonly state: string;
+}
+
+/**
+ * One MPTCP subflow's numbers over one interval: the data-level bytes it carried in this side's direction
+ * (sent on the streams this side sends on, received otherwise), like iperf3's per-stream lines.
+ */
+export interface PerfIntervalSubflow extends PerfSubflowIdentity {
+  readonly start: number;
+  readonly end: number;
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly bitsPerSecond: number;
+  /** Sender side: retransmitted segments during the interval, the congestion window and smoothed RTT. */
+  readonly retransmits?: number;
+  readonly cwndBytes?: number;
+  readonly rttMicros?: number;
+  readonly omitted: boolean;
+  readonly sender: boolean;
+}
+
 export interface PerfInterval {
   readonly streams: readonly PerfIntervalStream[];
   readonly sum: Omit<PerfIntervalStream, 'id' | 'cwndBytes'>;
+  /** The MPTCP subflows of the streams (absent when no stream is an MPTCP connection: plain TCP). */
+  readonly subflows?: readonly PerfIntervalSubflow[];
+}
+
+/** One MPTCP subflow's totals since the test start (or the end of the omit period). */
+export interface PerfSubflowSummary extends PerfSubflowIdentity {
+  readonly seconds: number;
+  /** Data-level bytes this side sent on the subflow and received from it. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Bits per second in this side's direction of the stream (sent if it sends, received otherwise). */
+  readonly bitsPerSecond: number;
+  readonly retransmits?: number;
+  /** Whether this side sends on the stream. */
+  readonly sender: boolean;
 }
 
 /** One direction's totals of a stream or of the test. */
@@ -70,6 +121,8 @@ export interface PerfTestResult {
   readonly sumSent: PerfTotals;
   readonly sumReceived: PerfTotals;
   readonly intervals: readonly PerfInterval[];
+  /** The MPTCP subflows of every stream, with their totals (absent for plain TCP). */
+  readonly subflows?: readonly PerfSubflowSummary[];
   /** Whether the peer's results were received (false if the test was aborted). */
   readonly complete: boolean;
   /** The iperf3-like JSON document (what `--json` prints). */
@@ -175,6 +228,12 @@ export class TestRecorder {
   private started = false;
   private headerPrinted = false;
   private frozen: Map<number, number> | undefined;
+  /** Per subflow ("stream/id"): counters at the (post-omit) start, and at the last tick. */
+  private subflowBase = new Map<string, SubflowCounters>();
+  private subflowLast = new Map<string, SubflowCounters>();
+  /** Whether any stream has been seen as an MPTCP connection (then intervals and totals list subflows). */
+  private mptcpSeen = false;
+  private frozenSubflows: PerfSubflowSummary[] | undefined;
 
   constructor(private readonly o: TestRecorderOptions) {
     this.omitting = o.omitting;
@@ -201,6 +260,14 @@ export class TestRecorder {
         this.lastRetrans.set(s.id, r);
         this.firstRetrans.set(s.id, r);
       }
+      // Subflow bytes count from the connection on, like the streams'; retransmits from now.
+      for (const sf of s.subflows() ?? []) {
+        this.mptcpSeen = true;
+        const key = subflowKey(s.id, sf.id);
+        const base = { sent: 0, received: 0, retransmits: sf.retransmits ?? 0 };
+        this.subflowBase.set(key, base);
+        this.subflowLast.set(key, base);
+      }
     }
   }
 
@@ -226,7 +293,50 @@ export class TestRecorder {
       this.last.set(s.id, s.bytes);
       const r = s.tcpStats()?.retransmits;
       if (r !== undefined) this.firstRetrans.set(s.id, r);
+      for (const sf of s.subflows() ?? []) {
+        const now = countersOf(sf);
+        this.subflowBase.set(subflowKey(s.id, sf.id), now);
+        this.subflowLast.set(subflowKey(s.id, sf.id), now);
+      }
     }
+  }
+
+  /**
+   * The subflows of every stream now, with their numbers since the last tick (advancing the last-tick
+   * counters). A subflow first seen now counts from zero (it joined since); undefined when no stream is an
+   * MPTCP connection.
+   */
+  private sampleSubflows(start: number, end: number, seconds: number): PerfIntervalSubflow[] | undefined {
+    const out: PerfIntervalSubflow[] = [];
+    let any = false;
+    for (const s of this.o.streams) {
+      const list = s.subflows();
+      if (list === undefined) continue;
+      any = true;
+      for (const sf of list) {
+        const key = subflowKey(s.id, sf.id);
+        const now = countersOf(sf);
+        const last = this.subflowLast.get(key) ?? ZERO_COUNTERS;
+        if (!this.subflowBase.has(key)) this.subflowBase.set(key, ZERO_COUNTERS);
+        this.subflowLast.set(key, now);
+        const bytes = s.sender ? now.sent - last.sent : now.received - last.received;
+        out.push({
+          ...identity(s.id, sf),
+          start,
+          end,
+          seconds,
+          bytes,
+          bitsPerSecond: bitsPerSecond(bytes, seconds),
+          ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - last.retransmits } : {}),
+          ...(s.sender && sf.cwndBytes !== undefined ? { cwndBytes: sf.cwndBytes } : {}),
+          ...(s.sender && sf.rttMicros !== undefined ? { rttMicros: sf.rttMicros } : {}),
+          omitted: this.omitting,
+          sender: s.sender,
+        });
+      }
+    }
+    if (any) this.mptcpSeen = true;
+    return any || this.mptcpSeen ? out : undefined;
   }
 
   /** Adds the bytes since the last tick to the last interval (already printed), and advances the counters. */
@@ -243,8 +353,20 @@ export class TestRecorder {
       return { ...ps, bytes: ps.bytes + delta, seconds: total, end: ps.end + seconds, bitsPerSecond: bitsPerSecond(ps.bytes + delta, total) };
     });
     const sumSeconds = prev.sum.seconds + seconds;
+    let subflows = prev.subflows;
+    const sliver = this.sampleSubflows(prev.sum.start, prev.sum.end + seconds, sumSeconds);
+    if (sliver !== undefined) {
+      subflows = sliver.map((sf) => {
+        const p = prev.subflows?.find((x) => x.stream === sf.stream && x.id === sf.id);
+        if (!p) return { ...sf, bitsPerSecond: bitsPerSecond(sf.bytes, sumSeconds) };
+        const bytes = p.bytes + sf.bytes;
+        const retransmits = p.retransmits !== undefined || sf.retransmits !== undefined ? (p.retransmits ?? 0) + (sf.retransmits ?? 0) : undefined;
+        return { ...sf, bytes, bitsPerSecond: bitsPerSecond(bytes, sumSeconds), ...(retransmits !== undefined ? { retransmits } : {}) };
+      });
+    }
     this.intervals[this.intervals.length - 1] = {
       ...prev,
+      ...(subflows !== undefined ? { subflows } : {}),
       streams,
       sum: { ...prev.sum, bytes: prev.sum.bytes + added, seconds: sumSeconds, end: prev.sum.end + seconds, bitsPerSecond: bitsPerSecond(prev.sum.bytes + added, sumSeconds) },
     };
@@ -288,6 +410,7 @@ export class TestRecorder {
       };
     });
     this.lastMs = now;
+    const subflows = this.sampleSubflows(start, end, seconds);
     const sumBytes = streams.reduce((a, s) => a + s.bytes, 0);
     const retr = streams.some((s) => s.retransmits !== undefined) ? streams.reduce((a, s) => a + (s.retransmits ?? 0), 0) : undefined;
     const interval: PerfInterval = {
@@ -302,6 +425,7 @@ export class TestRecorder {
         omitted: this.omitting,
         sender: streams[0]?.sender ?? false,
       },
+      ...(subflows !== undefined ? { subflows } : {}),
     };
     this.intervals.push(interval);
     if (!this.o.json && this.o.interval > 0) this.printInterval(interval);
@@ -318,6 +442,11 @@ export class TestRecorder {
     for (const s of iv.streams) {
       const tail = s.retransmits !== undefined ? `  ${String(s.retransmits).padStart(3)}   ${s.cwndBytes !== undefined ? formatBytes(s.cwndBytes) : ''}` : '';
       out.push(line(s.id, s.start, s.end, s.bytes, s.seconds, tail + omitted));
+      for (const sf of iv.subflows ?? []) {
+        if (sf.stream !== s.id) continue;
+        const sfTail = sf.retransmits !== undefined ? `  ${String(sf.retransmits).padStart(3)}   ${(sf.cwndBytes !== undefined ? formatBytes(sf.cwndBytes) : '').padEnd(12)}` : '';
+        out.push(subflowLine(sf, sf.bytes, sf.seconds, `${sfTail}  ${subflowWhere(sf)}${omitted}`));
+      }
     }
     if (iv.streams.length > 1) {
       const tail = iv.sum.retransmits !== undefined ? `  ${String(iv.sum.retransmits).padStart(3)}` : '';
@@ -370,6 +499,7 @@ export class TestRecorder {
    * numbers the peer was given, even if a few more bytes are drained afterwards.
    */
   results(): IperfResults {
+    this.frozenSubflows ??= this.subflowTotals();
     this.frozen ??= new Map();
     for (const s of this.o.streams) if (!this.frozen.has(s.id)) this.frozen.set(s.id, s.bytes - (this.base.get(s.id) ?? 0));
     const cpu = this.cpuPercent();
@@ -427,7 +557,8 @@ export class TestRecorder {
     };
     const sumSent = sum((s) => s.sender);
     const sumReceived = sum((s) => s.receiver);
-    const json = this.json(streams, sumSent, sumReceived, cpu, peer, extra.error);
+    const subflows = this.started ? (this.frozenSubflows ?? this.subflowTotals()) : undefined;
+    const json = this.json(streams, sumSent, sumReceived, cpu, peer, extra.error, subflows);
     const result: PerfTestResult = {
       role: this.o.role,
       reverse: this.o.reverse,
@@ -436,17 +567,46 @@ export class TestRecorder {
       sumSent,
       sumReceived,
       intervals: this.intervals,
+      ...(subflows !== undefined ? { subflows } : {}),
       complete: peer !== undefined,
       json,
     };
     if (extra.print !== false) {
       if (this.o.json) this.o.io.stdout(`${JSON.stringify(json, null, 2)}\n`);
-      else if (this.started) this.printSummary(streams, sumSent, sumReceived);
+      else if (this.started) this.printSummary(streams, sumSent, sumReceived, subflows);
     }
     return result;
   }
 
-  private printSummary(streams: readonly PerfStreamSummary[], sumSent: PerfTotals, sumReceived: PerfTotals): void {
+  /** Every subflow's totals since the (post-omit) start; undefined when no stream is an MPTCP connection. */
+  private subflowTotals(): PerfSubflowSummary[] | undefined {
+    const seconds = this.elapsed();
+    const out: PerfSubflowSummary[] = [];
+    let any = false;
+    for (const s of this.o.streams) {
+      const list = s.subflows();
+      if (list === undefined) continue;
+      any = true;
+      for (const sf of list) {
+        const now = countersOf(sf);
+        const base = this.subflowBase.get(subflowKey(s.id, sf.id)) ?? ZERO_COUNTERS;
+        const bytesSent = now.sent - base.sent;
+        const bytesReceived = now.received - base.received;
+        out.push({
+          ...identity(s.id, sf),
+          seconds,
+          bytesSent,
+          bytesReceived,
+          bitsPerSecond: bitsPerSecond(s.sender ? bytesSent : bytesReceived, seconds),
+          ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - base.retransmits } : {}),
+          sender: s.sender,
+        });
+      }
+    }
+    return any || this.mptcpSeen ? out : undefined;
+  }
+
+  private printSummary(streams: readonly PerfStreamSummary[], sumSent: PerfTotals, sumReceived: PerfTotals, subflows: readonly PerfSubflowSummary[] | undefined): void {
     const out: string[] = [];
     if (this.o.streams.length <= 1 || this.intervals.length === 0 || this.o.interval === 0) out.push(SEPARATOR);
     const withRetr = streams.some((s) => s.sender?.retransmits !== undefined);
@@ -461,6 +621,15 @@ export class TestRecorder {
       if (streams.some((s) => s.sender)) out.push(line('SUM', 0, sumSent.seconds, sumSent.bytes, sumSent.seconds, senderTail(sumSent)));
       if (streams.some((s) => s.receiver)) out.push(line('SUM', 0, sumReceived.seconds, sumReceived.bytes, sumReceived.seconds, receiverTail));
     }
+    if (subflows !== undefined && subflows.length > 0) {
+      // MPTCP: what each subflow carried in this side's direction, measured here.
+      out.push(`MPTCP subflows (data bytes this side ${subflows.every((sf) => sf.sender) ? 'sent on' : subflows.every((sf) => !sf.sender) ? 'received from' : 'sent on / received from'} each):\n`);
+      for (const sf of subflows) {
+        const bytes = sf.sender ? sf.bytesSent : sf.bytesReceived;
+        const tail = sf.retransmits !== undefined ? `  ${String(sf.retransmits).padStart(3)}` : '     ';
+        out.push(subflowLine(sf, bytes, sf.seconds, `${tail}  ${sf.sender ? 'sender  ' : 'receiver'}  ${subflowWhere(sf)}`));
+      }
+    }
     this.o.io.stdout(out.join(''));
   }
 
@@ -471,6 +640,7 @@ export class TestRecorder {
     cpu: { total: number; user: number; system: number },
     peer: IperfResults | undefined,
     error: string | undefined,
+    subflows: readonly PerfSubflowSummary[] | undefined,
   ): Record<string, unknown> {
     const intervalJson = (s: Omit<PerfIntervalStream, 'id'> & { id?: number }): Record<string, unknown> => {
       const j: Record<string, unknown> = {};
@@ -484,7 +654,11 @@ export class TestRecorder {
     };
     const doc: Record<string, unknown> = {
       start: this.o.jsonStart,
-      intervals: this.intervals.map((iv) => ({ streams: iv.streams.map(intervalJson), sum: intervalJson(iv.sum) })),
+      intervals: this.intervals.map((iv) => ({
+        streams: iv.streams.map(intervalJson),
+        sum: intervalJson(iv.sum),
+        ...(iv.subflows !== undefined ? { subflows: iv.subflows.map(subflowIntervalJson) } : {}),
+      })),
       end: {
         streams: streams.map((s) => ({
           sender: totalsJson(s.sender, s.id, 0, s.localIsSender),
@@ -500,9 +674,104 @@ export class TestRecorder {
           remote_user: peer?.cpuUtilUser ?? 0,
           remote_system: peer?.cpuUtilSystem ?? 0,
         },
+        ...(subflows !== undefined ? { subflows: subflows.map(subflowSummaryJson) } : {}),
       },
     };
     if (error !== undefined) doc['error'] = error;
     return doc;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MPTCP subflows
+
+interface SubflowCounters {
+  readonly sent: number;
+  readonly received: number;
+  readonly retransmits: number;
+}
+
+const ZERO_COUNTERS: SubflowCounters = { sent: 0, received: 0, retransmits: 0 };
+
+function subflowKey(stream: number, subflow: number): string {
+  return `${stream}/${subflow}`;
+}
+
+function countersOf(sf: PerfSubflowStats): SubflowCounters {
+  return { sent: sf.bytesSent, received: sf.bytesReceived, retransmits: sf.retransmits ?? 0 };
+}
+
+function identity(stream: number, sf: PerfSubflowStats): PerfSubflowIdentity {
+  return {
+    stream,
+    id: sf.id,
+    localAddress: sf.localAddress,
+    localPort: sf.localPort,
+    remoteAddress: sf.remoteAddress,
+    remotePort: sf.remotePort,
+    join: sf.join,
+    backup: sf.backup,
+    state: sf.state,
+  };
+}
+
+/** "198.18.1.2 port 40001 -> 198.18.1.1 port 5201 (join, backup)". */
+function subflowWhere(sf: PerfSubflowIdentity): string {
+  const flags = [sf.join ? 'join' : 'initial', ...(sf.backup ? ['backup'] : []), ...(sf.state !== 'ESTABLISHED' ? [sf.state.toLowerCase()] : [])];
+  return `${displayAddress(sf.localAddress)} port ${sf.localPort} -> ${displayAddress(sf.remoteAddress)} port ${sf.remotePort} (${flags.join(', ')})`;
+}
+
+/**
+ * A subflow's line under its stream's, in the same columns: "[  5]   subflow 1      60.0 MBytes   503 Mbits/sec ..."
+ * (the subflow id where the stream line has its interval).
+ */
+function subflowLine(sf: PerfSubflowIdentity, bytes: number, seconds: number, tail: string): string {
+  const where = `  subflow ${sf.id}`.padEnd(17);
+  return `${label(sf.stream)} ${where}  ${formatBytes(bytes)}  ${formatBitrate(bitsPerSecond(bytes, seconds))}${tail}`.trimEnd() + '\n';
+}
+
+function subflowIdentityJson(sf: PerfSubflowIdentity): Record<string, unknown> {
+  return {
+    socket: sf.stream,
+    subflow: sf.id,
+    local_host: displayAddress(sf.localAddress),
+    local_port: sf.localPort,
+    remote_host: displayAddress(sf.remoteAddress),
+    remote_port: sf.remotePort,
+    join: sf.join,
+    backup: sf.backup,
+    state: sf.state,
+  };
+}
+
+function subflowIntervalJson(sf: PerfIntervalSubflow): Record<string, unknown> {
+  const j: Record<string, unknown> = {
+    ...subflowIdentityJson(sf),
+    start: round6(sf.start),
+    end: round6(sf.end),
+    seconds: sf.seconds,
+    bytes: sf.bytes,
+    bits_per_second: sf.bitsPerSecond,
+  };
+  if (sf.retransmits !== undefined) j['retransmits'] = sf.retransmits;
+  if (sf.cwndBytes !== undefined) j['snd_cwnd'] = sf.cwndBytes;
+  if (sf.rttMicros !== undefined) j['rtt'] = sf.rttMicros;
+  j['omitted'] = sf.omitted;
+  j['sender'] = sf.sender;
+  return j;
+}
+
+function subflowSummaryJson(sf: PerfSubflowSummary): Record<string, unknown> {
+  const j: Record<string, unknown> = {
+    ...subflowIdentityJson(sf),
+    start: 0,
+    end: round6(sf.seconds),
+    seconds: round6(sf.seconds),
+    bytes_sent: sf.bytesSent,
+    bytes_received: sf.bytesReceived,
+    bits_per_second: sf.bitsPerSecond,
+  };
+  if (sf.retransmits !== undefined) j['retransmits'] = sf.retransmits;
+  j['sender'] = sf.sender;
+  return j;
 }

@@ -28,6 +28,33 @@ export interface PerfTcpStats {
   readonly pmtu?: number;
 }
 
+/**
+ * One MPTCP subflow of a connection, as perf reports it (from MPTCP_TCPINFO-like data: our stack's
+ * `MptcpConnection.subflowInfo()`). Byte counts are cumulative since the subflow began and data-level:
+ * bytes the connection handed to this subflow (first transmissions and reinjections) and bytes read from it
+ * (before duplicate removal), so the subflows of a stream may add up to a little more than the stream
+ * (the 37-byte iperf3 cookie on the first subflow, reinjected data).
+ */
+export interface PerfSubflowStats {
+  /** The subflow's id within its connection (0: the initial MP_CAPABLE subflow). */
+  readonly id: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Added with MP_JOIN. */
+  readonly join: boolean;
+  /** Backup on either side (MP_JOIN B bit or MP_PRIO). */
+  readonly backup: boolean;
+  /** TCP state name of the subflow ("ESTABLISHED", "CLOSED", ...). */
+  readonly state: string;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly retransmits?: number;
+  readonly cwndBytes?: number;
+  readonly rttMicros?: number;
+}
+
 /** A connection as perf uses it: a Duplex byte stream plus optional socket-like extras. */
 export type PerfSocket = Duplex & {
   setNoDelay?(noDelay: boolean): unknown;
@@ -37,6 +64,11 @@ export type PerfSocket = Duplex & {
   readonly localPort?: number | undefined;
   /** Sender statistics (retransmits, cwnd, RTT) when the transport knows them. */
   tcpStats?(): PerfTcpStats | undefined;
+  /**
+   * The MPTCP subflows of the connection, when it is an MPTCP connection (undefined for plain TCP, and for
+   * an MPTCP connection that fell back to TCP: a peer without MPTCP). Perf reports them per interval.
+   */
+  subflows?(): readonly PerfSubflowStats[] | undefined;
   /**
    * Resolves once everything written so far has been acknowledged by the peer, when the transport can
    * tell. A sender waits for it (bounded) before TEST_END: iperf3's server stops reading its data streams

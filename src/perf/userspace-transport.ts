@@ -1,40 +1,107 @@
 /**
  * `mptcp perf` over this project's own stack: a PerfTransport on the Node-facing sockets of a host
  * (`HostSockets`: a `StackRuntime` on TUN/UDP, or a host of a `RealtimeEmulation`). The sockets report
- * sender statistics (retransmits, cwnd, RTT) from the TCP engine, which node:net cannot.
+ * sender statistics (retransmits, cwnd, RTT) from the TCP engine, which node:net cannot, and, for MPTCP
+ * connections, their subflows (`MptcpConnection.subflowInfo()`, like the kernel's MPTCP_TCPINFO).
  */
 import { once } from 'node:events';
 import type { HostSockets } from '../api/runtime.js';
 import type { TcpSocket } from '../api/socket.js';
-import type { PerfListener, PerfSocket, PerfTransport } from './transport.js';
+import { MptcpConnection } from '../mptcp/connection.js';
+import { formatAddress } from '../wire/address.js';
+import type { PerfListener, PerfSocket, PerfSubflowStats, PerfTransport } from './transport.js';
+
+/** Options of the userspace transport. */
+export interface UserspaceTransportOptions {
+  /**
+   * Open and accept MPTCP connections (RFC 8684): connections start with MP_CAPABLE, and the host's path
+   * manager (its endpoints and limits) adds subflows. A peer without MPTCP gets plain TCP (fallback).
+   */
+  readonly mptcp?: boolean;
+}
+
+/** The subflows of an MPTCP connection that has not fallen back to TCP; undefined otherwise. */
+function subflowStats(socket: TcpSocket): PerfSubflowStats[] | undefined {
+  const c = socket.connection;
+  if (!(c instanceof MptcpConnection) || c.fallback) return undefined;
+  return c.subflowInfo().map((s) => ({
+    id: s.id,
+    localAddress: formatAddress(s.endpoints.localAddress),
+    localPort: s.endpoints.localPort,
+    remoteAddress: formatAddress(s.endpoints.remoteAddress),
+    remotePort: s.endpoints.remotePort,
+    join: s.join,
+    backup: s.backupLocal || s.backupPeer,
+    state: s.state,
+    bytesSent: s.dataBytesSent,
+    bytesReceived: s.dataBytesReceived,
+    retransmits: s.tcp.retransmits,
+    cwndBytes: s.tcp.cwndBytes,
+    ...(s.tcp.srttMicros === undefined ? {} : { rttMicros: s.tcp.srttMicros }),
+  }));
+}
+
+/**
+ * Resolves once the peer acknowledged every byte written so far. For MPTCP that is the data level: a
+ * DATA_ACK covering everything the application wrote (`mptcpInfo()`); `TcpSocket.acknowledged()` compares
+ * with `info().bytesAcked`, which for an MPTCP connection is the initial subflow's own count, so it can
+ * resolve before the data on the other subflows is acknowledged, or never (see the report of issue 4).
+ * Polled every 2 ms, like `TcpSocket.acknowledged()`.
+ */
+function acknowledged(socket: TcpSocket, tcpAcknowledged: () => Promise<void>): Promise<void> {
+  const c = socket.connection;
+  if (!(c instanceof MptcpConnection)) return tcpAcknowledged();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (socket.destroyed || c.fallback) {
+        if (c.fallback && !socket.destroyed) void tcpAcknowledged().then(resolve);
+        else resolve();
+        return;
+      }
+      const info = c.mptcpInfo();
+      if (info.bytesAcked >= info.bytesSent || c.isClosed) resolve();
+      else setTimeout(check, 2);
+    };
+    check();
+  });
+}
 
 function perfSocket(socket: TcpSocket): PerfSocket {
+  // TcpSocket's own method, before the property below shadows it.
+  const tcpAcknowledged = socket.acknowledged.bind(socket);
   return Object.assign(socket, {
-    acknowledged: () => socket.acknowledged(),
+    acknowledged: () => acknowledged(socket, tcpAcknowledged),
     tcpStats() {
       const i = socket.info();
+      // An MPTCP connection retransmits on every subflow: its count is theirs together (the rest, cwnd and
+      // RTT, are the initial subflow's, as `info()` gives them).
+      const subflows = subflowStats(socket);
+      const retransmits = subflows ? subflows.reduce((a, s) => a + (s.retransmits ?? 0), 0) : i.retransmits;
       return {
-        retransmits: i.retransmits,
+        retransmits,
         cwndBytes: i.cwndBytes,
         ...(i.srttMicros === undefined ? {} : { rttMicros: i.srttMicros }),
         ...(i.rttvarMicros === undefined ? {} : { rttVarMicros: i.rttvarMicros }),
         pmtu: i.sendMss + (socket.remoteFamily === 'IPv6' ? 60 : 40),
       };
     },
+    subflows: () => subflowStats(socket),
   });
 }
 
 /** A PerfTransport over one host of the userspace stack. */
-export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (this stack)'): PerfTransport {
+export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (this stack)', options: UserspaceTransportOptions = {}): PerfTransport {
+  const mptcp = options.mptcp === true;
   return {
     name,
-    connect(host, port, options = {}) {
+    connect(host, port, connectOptions = {}) {
       return new Promise<PerfSocket>((resolve, reject) => {
         let socket: TcpSocket;
         try {
           socket = sockets.connect(port, host, {
-            ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
-            ...(options.localPort === undefined ? {} : { localPort: options.localPort }),
+            ...(connectOptions.localAddress === undefined ? {} : { localAddress: connectOptions.localAddress }),
+            ...(connectOptions.localPort === undefined ? {} : { localPort: connectOptions.localPort }),
+            ...(mptcp ? { mptcp: true } : {}),
           });
         } catch (e) {
           reject(e as Error);
@@ -49,7 +116,7 @@ export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (
       });
     },
     async listen(port, host, onConnection): Promise<PerfListener> {
-      const server = sockets.createServer((s) => onConnection(perfSocket(s)));
+      const server = sockets.createServer((s) => onConnection(perfSocket(s)), undefined, mptcp ? { mptcp: true } : {});
       server.listen(port, host);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
       return {

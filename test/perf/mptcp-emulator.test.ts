@@ -1,0 +1,99 @@
+/**
+ * `mptcp perf` as Multipath TCP on the emulator (both ends in this process, real time): two `--link` are two
+ * paths; the client joins the second (its default `subflow` endpoint there) and the JSON lists both subflows
+ * per interval and in "end"; `--no-mptcp` gives plain iperf3 JSON (no subflows); bad `--endpoint` / `--limits`
+ * words are usage errors naming the option. Assertions do not depend on throughput.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli, type CliIo } from '../../src/cli/cli.js';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
+  const code = await runCli(['perf', ...args], io);
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+interface SubflowJson {
+  socket: number;
+  subflow: number;
+  local_host: string;
+  remote_host: string;
+  join: boolean;
+  bytes?: number;
+  bytes_sent?: number;
+  bytes_received?: number;
+  sender: boolean;
+}
+interface PerfJson {
+  start: { connected: { socket: number }[] };
+  intervals: { subflows?: SubflowJson[] }[];
+  end: { sum_sent: { bytes: number }; sum_received: { bytes: number }; subflows?: SubflowJson[] };
+}
+
+const MB4 = 4 * 1024 * 1024;
+
+test('emulator, two --link: the JSON shows both subflows of the data connection, each carrying data', { timeout: 60_000 }, async () => {
+  const r = await run(['-c', '198.18.0.2', '-n', String(MB4), '--link', 'rate=40M,delay=2ms', '--link', 'rate=40M,delay=4ms', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as PerfJson;
+  assert.equal(doc.end.sum_sent.bytes, MB4);
+  assert.equal(doc.end.sum_received.bytes, MB4);
+  const stream = doc.start.connected[0]!.socket;
+  const subflows = (doc.end.subflows ?? []).filter((s) => s.socket === stream);
+  assert.equal(subflows.length, 2, JSON.stringify(doc.end.subflows));
+  assert.deepEqual(subflows.map((s) => [s.local_host, s.remote_host, s.join]), [
+    ['198.18.0.1', '198.18.0.2', false],
+    ['198.19.1.1', '198.18.0.2', true],
+  ]);
+  for (const s of subflows) assert.ok(s.bytes_sent! > 0 && s.sender, `subflow ${s.subflow} carried data: ${JSON.stringify(s)}`);
+  const total = subflows.reduce((a, s) => a + s.bytes_sent!, 0);
+  assert.ok(total >= MB4 && total < MB4 * 1.1 + 65_536, `subflows carried ${total} for ${MB4}`);
+  // Every interval lists the subflows, and their bytes add up to the totals.
+  assert.ok(doc.intervals.length >= 1 && doc.intervals.every((iv) => Array.isArray(iv.subflows)));
+  const perInterval = doc.intervals.flatMap((iv) => iv.subflows!).filter((s) => s.socket === stream);
+  assert.equal(perInterval.reduce((a, s) => a + s.bytes!, 0), total);
+});
+
+test('emulator, two --link, text: each interval has a line per subflow under its stream', { timeout: 60_000 }, async () => {
+  const r = await run(['-c', '198.18.0.2', '-n', '2M', '--link', 'rate=40M', '--link', 'rate=40M']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /MPTCP: on; endpoints 198\.19\.1\.1 id 1 subflow; limits subflows 2 add_addr_accepted 0/);
+  assert.match(r.out, /\[ {2}\d\] {3}subflow 0 .* 198\.18\.0\.1 port \d+ -> 198\.18\.0\.2 port 5201 \(initial\)/);
+  assert.match(r.out, /\[ {2}\d\] {3}subflow 1 .* 198\.19\.1\.1 port \d+ -> 198\.18\.0\.2 port 5201 \(join\)/);
+  assert.match(r.out, /MPTCP subflows \(data bytes this side sent on each\):/);
+});
+
+test('emulator, --no-mptcp: plain iperf3 output, no subflows anywhere', { timeout: 60_000 }, async () => {
+  const r = await run(['-c', '198.18.0.2', '-n', '1M', '--no-mptcp', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as PerfJson;
+  assert.equal(doc.end.subflows, undefined);
+  assert.ok(doc.intervals.every((iv) => iv.subflows === undefined));
+  const text = await run(['-c', '198.18.0.2', '-n', '1M', '--no-mptcp']);
+  assert.equal(text.code, 0, text.err);
+  assert.doesNotMatch(text.out, /subflow|MPTCP/);
+});
+
+test('bad --endpoint, --limits and combinations are usage errors naming the option', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--endpoint', '198.18.0.1 subflow port 5300'], /bad --endpoint '198\.18\.0\.1 subflow port 5300': flags must have signal/],
+    [['--endpoint', 'nonsense'], /bad --endpoint 'nonsense'/],
+    [['--endpoint', '198.18.0.1 id 0 subflow'], /invalid ID 0/],
+    [['--limits', 'subflows 9'], /bad --limits 'subflows 9': subflows 9: limit greater than maximum \(8\)/],
+    [['--limits', 'joins 2'], /bad --limits 'joins 2': unknown limit/],
+    [['--no-mptcp', '--endpoint', '198.18.0.1 subflow'], /go without --no-mptcp/],
+    [['--no-mptcp', '--link', 'rate=1G', '--link', 'rate=1G'], /several --link are several paths, which need MPTCP/],
+    [['--kernel', '--limits', 'subflows 2'], /mptcpize/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await run(['-c', '198.18.0.2', '-n', '1M', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, message);
+  }
+  const notOurs = await run(['-c', '198.18.0.2', '-n', '1M', '--endpoint', '198.18.9.9 subflow']);
+  assert.equal(notOurs.code, 1);
+  assert.match(notOurs.err, /198\.18\.9\.9 is not one of our addresses/);
+});
