@@ -19,8 +19,10 @@ export {
   type ReorderConfig,
   type DropCause,
   type PacketFilter,
+  type PacketTransform,
   type PacketReceiver,
 } from './link.js';
 export { pcapTap, attachPcap, observeDeliveries, observeDrops, type PacketRecordSink, type PcapTapOptions, type CapturePoint } from './tap.js';
 export { Network, type EmuHost, type Transmit, type Endpoint, type DuplexLink, type ConnectOptions, type NetworkOptions } from './network.js';
 export { PacketSink, Router, routeByDestination, ipDestination, type ReceivedPacket, type RouteFunction } from './hosts.js';
+export { OptionStripper, stripTcpOptionsInPlace, onlySynAck, afterSyn, fromSegment, withPayload, type SegmentView, type SegmentPredicate, type OptionStripperOptions } from './middlebox.js';

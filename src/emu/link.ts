@@ -4,8 +4,9 @@
  * their own random streams.
  *
  * Pipeline for each offered packet, in this order (like netem in front of a token bucket):
- *   up/down state -> MTU -> filter -> random loss (Bernoulli or Gilbert-Elliott) -> duplication ->
- *   drop-tail queue -> serialization (rate or trace) -> propagation (delay, jitter, reordering) -> receiver.
+ *   up/down state -> MTU -> filter -> transform (a middlebox rewriting the packet) -> random loss
+ *   (Bernoulli or Gilbert-Elliott) -> duplication -> drop-tail queue -> serialization (rate or trace) ->
+ *   propagation (delay, jitter, reordering) -> receiver.
  * Dropped packets are counted by cause; taps see offers, deliveries and drops.
  *
  * Design notes and the rules that make runs exact
@@ -46,6 +47,10 @@
  *   `Rng`, so enabling one never changes the pattern of another.
  * - The link takes ownership of offered buffers and hands the same buffer to the receiver: do not mutate a
  *   buffer after offering it.
+ * - A transform (`transform` in the config, or `setTransform`) sees every packet that passed the filter, in
+ *   offer order, before the loss stage: a middlebox on the sender's side of the path, so a packet it rewrote
+ *   may still be lost and its retransmission is rewritten again. Offer taps see the packet as sent, deliver
+ *   taps as rewritten. It never draws from the link's random streams, so adding one changes no loss pattern.
  */
 import { Rng } from './random.js';
 import type { EventHandle, Micros, SimHandler, Simulator } from './sim.js';
@@ -123,6 +128,8 @@ export interface LinkConfig {
   readonly initialState?: LinkState;
   /** Scheduled transitions `[time, state]`, in non-decreasing time order. */
   readonly timeline?: ReadonlyArray<readonly [Micros, LinkState]>;
+  /** A middlebox rewriting packets after the filter, before the loss stage (see `PacketTransform`). */
+  readonly transform?: PacketTransform;
 }
 
 /** Per-direction counters. Invariant: offered + duplicated = delivered + all drops + in flight. */
@@ -148,6 +155,12 @@ export type PacketReceiver = (now: Micros, bytes: Uint8Array) => void;
 
 /** A user-supplied drop decision (fault injection): return false to drop the packet as `filter`. */
 export type PacketFilter = (now: Micros, bytes: Uint8Array) => boolean;
+
+/**
+ * A packet rewrite on a link (a middlebox): returns the packet to carry instead (a new buffer, or the same
+ * one modified in place; the link owns it), or undefined to carry it unchanged. Dropping is `PacketFilter`'s job.
+ */
+export type PacketTransform = (now: Micros, bytes: Uint8Array) => Uint8Array | undefined;
 
 /** An observer attached to a link direction. Taps must not mutate packets. */
 export interface LinkTap {
@@ -226,6 +239,7 @@ export class Link implements SimHandler {
   private readonly sim: Simulator;
   private receiver: PacketReceiver | undefined;
   private filter: PacketFilter | undefined;
+  private transform: PacketTransform | undefined;
   private offerTaps: LinkTap[] = [];
   private deliverTaps: LinkTap[] = [];
   private dropTaps: LinkTap[] = [];
@@ -294,6 +308,7 @@ export class Link implements SimHandler {
   constructor(sim: Simulator, config: LinkConfig = {}, options: LinkOptions = {}) {
     this.sim = sim;
     this.name = options.name ?? 'link';
+    this.transform = config.transform;
     const rng = options.rng ?? Rng.derive(0, this.name);
     this.lossRng = rng.fork('loss');
     this.duplicateRng = rng.fork('duplicate');
@@ -375,6 +390,11 @@ export class Link implements SimHandler {
     this.filter = filter;
   }
 
+  /** Installs a packet rewrite (a middlebox); undefined removes it. */
+  setTransform(transform: PacketTransform | undefined): void {
+    this.transform = transform;
+  }
+
   /** Attaches a tap; returns a function that detaches it. */
   addTap(tap: LinkTap): () => void {
     if (tap.onOffer) this.offerTaps = [...this.offerTaps, tap];
@@ -430,11 +450,13 @@ export class Link implements SimHandler {
     if (!this.isUp) return this.drop(now, bytes, 'down');
     if (size > this.mtu) return this.drop(now, bytes, 'mtu');
     if (this.filter !== undefined && !this.filter(now, bytes)) return this.drop(now, bytes, 'filter');
-    if (this.lossKind !== 0 && this.lose()) return this.drop(now, bytes, 'loss');
-    this.admit(now, bytes);
+    let packet = bytes;
+    if (this.transform !== undefined) packet = this.transform(now, bytes) ?? bytes;
+    if (this.lossKind !== 0 && this.lose()) return this.drop(now, packet, 'loss');
+    this.admit(now, packet);
     if (this.duplicateProbability > 0 && this.duplicateRng.next() < this.duplicateProbability) {
       c.duplicatedPackets++;
-      this.admit(now, bytes.slice());
+      this.admit(now, packet.slice());
     }
   }
 

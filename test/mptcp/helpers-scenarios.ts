@@ -1,0 +1,264 @@
+/**
+ * A two-host, one- or two-path MPTCP scenario on the emulator for the issue-4 robustness tests (loss and
+ * reordering, a path that fails and returns, an address removed and re-added, fastclose, middleboxes):
+ * a client and a server of this stack, each with one address per path (198.18.<path+1>.2 and .1), a
+ * transfer in both directions with SHA-256 of what crossed, close times and a one-line summary.
+ * Virtual time, seeded. Delivers both plain-TCP and MPTCP host events, so a fallback is seen either way.
+ */
+import { createHash } from 'node:crypto';
+import { Network, type EmuHost, type DuplexLink } from '../../src/emu/network.js';
+import type { LinkConfig } from '../../src/emu/link.js';
+import { Host } from '../../src/stack/host.js';
+import { MptcpConnection, type StreamConnection } from '../../src/mptcp/connection.js';
+import type { Micros, TcpConfig, TcpEvent } from '../../src/tcp/types.js';
+import { pattern } from '../support/mptcp-emu.js';
+
+export const MB = 1_000_000;
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** One direction of the transfer: what is written and what arrives, and when the writer's side closed. */
+export class Flow {
+  written = 0;
+  received = 0;
+  readonly hash = createHash('sha256');
+  /** The writer's connection reported `closed` (at `closedAt`, with `closedError`). */
+  closed = false;
+  closedAt: Micros | undefined;
+  closedError: { code?: string } | undefined;
+  /** The reader saw end of stream. */
+  ended = false;
+  /** Hold the writer's shutdown (DATA_FIN) until `release()` (e.g. until the other direction ended). */
+  holdShutdown = false;
+  constructor(readonly data: Uint8Array) {}
+  pump(c: StreamConnection): void {
+    while (this.written < this.data.length) {
+      const n = c.write(this.data.subarray(this.written, Math.min(this.data.length, this.written + 256 * 1024)));
+      if (n === 0) return;
+      this.written += n;
+    }
+    if (!this.holdShutdown) c.shutdown();
+  }
+  /** Lets a held shutdown go (now, if everything is written). */
+  release(c: StreamConnection): void {
+    this.holdShutdown = false;
+    this.pump(c);
+  }
+  drain(c: StreamConnection): void {
+    for (let b = c.read(); b; b = c.read()) {
+      this.hash.update(b);
+      this.received += b.length;
+    }
+  }
+  /** SHA-256 of what arrived equals that of what was sent, and all of it arrived. */
+  intact(): boolean {
+    return this.received === this.data.length && this.hash.copy().digest('hex') === sha256(this.data);
+  }
+}
+
+type Handler = (c: StreamConnection, e: TcpEvent | 'accepted', now: Micros) => void;
+
+class EventHost implements EmuHost {
+  now: Micros = 0;
+  constructor(readonly host: Host, private readonly onEvent: Handler) {}
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+    this.now = now;
+    this.host.handlePacket(now, ifaceId, bytes);
+    this.drain();
+  }
+  handleTimeout(now: Micros): void {
+    this.now = now;
+    this.host.handleTimeout(now);
+    this.drain();
+  }
+  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
+    return this.host.pollTransmit(now);
+  }
+  pollTimeout(): Micros | undefined {
+    return this.host.pollTimeout();
+  }
+  drain(): void {
+    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
+      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted', this.now);
+      else this.onEvent(e.connection, e.event, this.now);
+    }
+    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
+      if (e.type === 'connection') this.onEvent(e.connection, 'accepted', this.now);
+      else this.onEvent(e.connection, e.event, this.now);
+    }
+  }
+}
+
+export interface PathSpec {
+  /** Both directions, unless overridden. */
+  readonly config?: LinkConfig;
+  readonly forward?: LinkConfig;
+  readonly backward?: LinkConfig;
+}
+
+export interface ScenarioOptions {
+  readonly seed: number;
+  /** Bytes client -> server and server -> client. */
+  readonly up: number;
+  readonly down: number;
+  /** One or two paths; path i joins the client's eth<i> and the server's eth<i>. */
+  readonly paths: readonly PathSpec[];
+  readonly clientEndpoints?: readonly string[];
+  readonly serverEndpoints?: readonly string[];
+  readonly clientLimits?: string;
+  readonly serverLimits?: string;
+  /** TCP config of both ends (e.g. `maxRetransmits`). */
+  readonly tcp?: TcpConfig;
+  /** The server sends its DATA_FIN only after the client's arrived (default: as soon as all is written). */
+  readonly serverClosesAfterEnd?: boolean;
+  /** The server listens with MPTCP (default true). */
+  readonly serverMptcp?: boolean;
+  /** Called on every event after the harness handled it. */
+  readonly onClientEvent?: (s: Scenario, c: StreamConnection, e: TcpEvent, now: Micros) => void;
+  readonly onServerEvent?: (s: Scenario, c: StreamConnection, e: TcpEvent, now: Micros) => void;
+}
+
+export interface Scenario {
+  readonly net: Network;
+  readonly clientHost: Host;
+  readonly serverHost: Host;
+  readonly client: MptcpConnection;
+  /** The accepted connection (MPTCP, or plain TCP when the listener is not MPTCP). */
+  server: StreamConnection | undefined;
+  readonly up: Flow;
+  readonly down: Flow;
+  readonly paths: readonly DuplexLink[];
+  /** Tells the network both hosts changed from outside (after an API call on a host or connection). */
+  wake(): void;
+  /** Runs 10 ms at a time until `until()` or `limit` µs of virtual time passed; returns whether `until()` held. */
+  step(until: () => boolean, limit: Micros): boolean;
+  /**
+   * Runs to the end (idle, or `maxTime` µs more), bounded in events. An exception thrown inside the stack
+   * is caught and returned (so a test can still print its summary), undefined otherwise.
+   */
+  finish(maxTime?: Micros): Error | undefined;
+  readonly startedAt: Micros;
+}
+
+/** The server's connection as MPTCP (throws when it is plain TCP). */
+export function mptcpServer(s: Scenario): MptcpConnection {
+  if (!(s.server instanceof MptcpConnection)) throw new Error('the server connection is not MPTCP');
+  return s.server;
+}
+
+export function scenario(o: ScenarioOptions): Scenario {
+  const net = new Network({ seed: o.seed });
+  const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(9), tcp: o.tcp ?? {} });
+  const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(10), tcp: o.tcp ?? {} });
+  o.paths.forEach((_, i) => {
+    clientHost.addInterface(`eth${i}`, [`198.18.${i + 1}.2/24`]);
+    serverHost.addInterface(`eth${i}`, [`198.18.${i + 1}.1/24`]);
+  });
+  if (o.clientEndpoints) clientHost.setMptcpEndpoints(o.clientEndpoints);
+  if (o.serverEndpoints) serverHost.setMptcpEndpoints(o.serverEndpoints);
+  if (o.clientLimits) clientHost.setMptcpLimits(o.clientLimits);
+  if (o.serverLimits) serverHost.setMptcpLimits(o.serverLimits);
+  const up = new Flow(pattern(o.up, 0x5eed01 ^ o.seed));
+  const down = new Flow(pattern(o.down, 0x5eed02 ^ o.seed));
+  down.holdShutdown = o.serverClosesAfterEnd ?? false;
+  // eslint-disable-next-line prefer-const
+  let s: Scenario;
+  const ch = new EventHost(clientHost, (c, e, now) => {
+    if (e === 'accepted') return;
+    if (e.type === 'established' || e.type === 'writable') up.pump(c);
+    if (e.type === 'readable' || e.type === 'end') down.drain(c);
+    if (e.type === 'end') down.ended = true;
+    if (e.type === 'closed' && !up.closed) {
+      up.closed = true;
+      up.closedAt = now;
+      up.closedError = e.error as { code?: string } | undefined;
+    }
+    o.onClientEvent?.(s, c, e, now);
+  });
+  const sh = new EventHost(serverHost, (c, e, now) => {
+    if (e === 'accepted') {
+      s.server = c;
+      down.pump(c);
+      return;
+    }
+    if (e.type === 'writable') down.pump(c);
+    if (e.type === 'readable' || e.type === 'end') up.drain(c);
+    if (e.type === 'end') {
+      up.ended = true;
+      if (down.holdShutdown) down.release(c);
+    }
+    if (e.type === 'closed' && !down.closed) {
+      down.closed = true;
+      down.closedAt = now;
+      down.closedError = e.error as { code?: string } | undefined;
+    }
+    o.onServerEvent?.(s, c, e, now);
+  });
+  const c = net.addHost('c', ch);
+  const sv = net.addHost('s', sh);
+  const paths = o.paths.map((p, i) =>
+    net.connect([c, i], [sv, i], {
+      name: `path${i}`,
+      ...(p.config ? { config: p.config } : {}),
+      ...(p.forward ? { forward: p.forward } : {}),
+      ...(p.backward ? { backward: p.backward } : {}),
+    }),
+  );
+  serverHost.listen(5201, { mptcp: o.serverMptcp ?? true });
+  const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true });
+  s = {
+    net,
+    clientHost,
+    serverHost,
+    client,
+    server: undefined,
+    up,
+    down,
+    paths,
+    startedAt: net.now,
+    wake() {
+      net.wake(c);
+      net.wake(sv);
+    },
+    step(until, limit) {
+      const end = net.now + limit;
+      while (!until() && net.now < end) net.runFor(10_000);
+      return until();
+    },
+    finish(maxTime = 600_000_000) {
+      try {
+        net.driveBounded(net.now + maxTime, 200_000_000);
+        return undefined;
+      } catch (e) {
+        return e as Error;
+      }
+    },
+  };
+  net.wake(c);
+  return s;
+}
+
+/** Per-subflow data bytes sent by one end, "a/b/..." */
+export function perSubflow(c: StreamConnection | undefined): string {
+  if (!(c instanceof MptcpConnection)) return '-';
+  return c.subflowInfo().map((x) => x.dataBytesSent).join('/');
+}
+
+/** Retransmitted segments of every subflow of one end. */
+export function retransmits(c: StreamConnection | undefined): number {
+  if (c instanceof MptcpConnection) return c.subflowInfo().reduce((n, x) => n + x.tcp.retransmits, 0);
+  return c?.info().retransmits ?? 0;
+}
+
+/** One line: bytes per subflow both ways, retransmissions, MPTCP-level reinjections, virtual duration. */
+export function summary(name: string, s: Scenario, extra = ''): string {
+  const end = Math.max(s.up.closedAt ?? s.net.now, s.down.closedAt ?? s.net.now);
+  return (
+    `# ${name}: up ${s.up.received}/${s.up.data.length} B, down ${s.down.received}/${s.down.data.length} B; ` +
+    `client subflows sent ${perSubflow(s.client)}, server subflows sent ${perSubflow(s.server)}; ` +
+    `retransmitted segments ${retransmits(s.client)}/${retransmits(s.server)}, ` +
+    `MPTCPRetrans ${s.clientHost.mptcpCounters.MPTCPRetrans}/${s.serverHost.mptcpCounters.MPTCPRetrans}; ` +
+    `virtual ${((end - s.startedAt) / 1e6).toFixed(2)} s` +
+    (extra ? `; ${extra}` : '')
+  );
+}
