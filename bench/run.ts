@@ -6,11 +6,13 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { benchWire } from './wire.js';
 import { benchTcp } from './tcp.js';
+import { benchMptcp } from './mptcp.js';
 import type { BenchResult } from './measure.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['wire', benchWire],
   ['tcp', benchTcp],
+  ['mptcp', benchMptcp],
 ];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };

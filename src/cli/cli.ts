@@ -53,6 +53,7 @@ const COMMANDS: ReadonlyArray<{ readonly name: string; readonly summary: string;
     load: async () => (await import('./decode.js')).decodeCommand,
   },
   { name: 'perf', summary: 'iperf3-compatible throughput test: client (-c HOST) or server (-s)', load: async () => (await import('./perf.js')).perfCommand },
+  { name: 'demo', summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified', load: async () => (await import('./demo.js')).demoCommand },
 ];
 
 /** The package version, read from package.json (../../package.json from both src/cli and dist/cli). */

@@ -1,0 +1,263 @@
+/**
+ * MPTCP benchmarks (issue 4):
+ * - goodput of one MPTCP connection between two hosts of this stack in one process, on the emulator with
+ *   infinite-rate links of 1 us delay (all CPU): two subflows over two links, one subflow, and plain TCP over
+ *   one link measured the same way for comparison;
+ * - through TUN against the Linux kernel: our MPTCP client with two subflows (two TUN devices into one kernel
+ *   namespace) sending to a kernel MPTCP server, next to kernel-to-kernel MPTCP with two subflows (two veth
+ *   pairs between two namespaces, the same Python peer program on both ends) measured in the same run, as a
+ *   ratio (needs root, /dev/net/tun and the addon: skipped with the reason printed otherwise).
+ */
+import { once } from 'node:events';
+import { Network, type EmuHost } from '../src/emu/network.js';
+import { PatternSource, runBulkTransfer } from '../src/emu/bulk.js';
+import { Host } from '../src/stack/host.js';
+import { MptcpConnection } from '../src/mptcp/connection.js';
+import type { Micros, TcpEvent } from '../src/tcp/types.js';
+import type { TcpSocket } from '../src/api/socket.js';
+import { Topology } from '../src/io/netns.js';
+import { KERNEL_PEER, jsonLines, kernelSkipReason, tunPaths, within } from '../test/support/kernel.js';
+import { sig3, type BenchResult } from './measure.js';
+
+/** An EmuHost running an application callback on the host's MPTCP events after every input. */
+class MptcpApp implements EmuHost {
+  now: Micros = 0;
+  constructor(
+    readonly host: Host,
+    private readonly onEvent: (connection: MptcpConnection, event: TcpEvent | 'accepted', now: Micros) => void,
+  ) {}
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+    this.now = now;
+    this.host.handlePacket(now, ifaceId, bytes);
+    this.drain();
+  }
+  handleTimeout(now: Micros): void {
+    this.now = now;
+    this.host.handleTimeout(now);
+    this.drain();
+  }
+  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
+    return this.host.pollTransmit(now);
+  }
+  pollTimeout(): Micros | undefined {
+    return this.host.pollTimeout();
+  }
+  private drain(): void {
+    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
+      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted', this.now);
+      else this.onEvent(e.connection, e.event, this.now);
+    }
+  }
+}
+
+/**
+ * Infinite rate, 1 us one way. Not 0: with zero delay the whole run happens at virtual time 0, a subflow
+ * retransmits at once, and the receiver's ACK with timestamps, a D-SACK block and a DSS carrying its
+ * DATA_FIN needs 50 bytes of options: emitTcpSegment throws (reported in BENCHMARKS.md).
+ */
+const LINK = { rateBitsPerSecond: Infinity, delayMicros: 1 } as const;
+
+/**
+ * One MPTCP transfer of `bytes` (constant unhashed chunks: the source costs nothing) from client to server
+ * over `subflows` infinite-rate links (LINK). Returns the per-subflow data bytes sent.
+ */
+export function mptcpTransfer(bytes: number, subflows: 1 | 2, seed: number): number[] {
+  const net = new Network({ seed });
+  const clientHost = new Host({ name: 'c', secret: new Uint8Array(32).fill(seed) });
+  const serverHost = new Host({ name: 's', secret: new Uint8Array(32).fill(seed + 100) });
+  for (let i = 0; i < subflows; i++) {
+    clientHost.addInterface(`eth${i}`, [`198.18.${i + 1}.2/24`]);
+    serverHost.addInterface(`eth${i}`, [`198.18.${i + 1}.1/24`]);
+  }
+  const source = new PatternSource(bytes, 1, 256 * 1024, true);
+  let pending: Uint8Array | undefined;
+  let shutdown = false;
+  let received = 0;
+  let ended = false;
+  const pump = (c: MptcpConnection): void => {
+    for (;;) {
+      const chunk = pending ?? source.next();
+      if (!chunk) break;
+      const n = c.write(chunk);
+      if (n < chunk.length) {
+        pending = chunk.subarray(n);
+        return;
+      }
+      pending = undefined;
+    }
+    if (!shutdown) {
+      shutdown = true;
+      c.shutdown();
+    }
+  };
+  const client = new MptcpApp(clientHost, (c, e, now) => {
+    if (e === 'accepted') return;
+    if (e.type === 'established' && subflows === 2) clientHost.addSubflow(now, c, '198.18.2.2', { remoteAddress: '198.18.2.1' });
+    if (e.type === 'established' || e.type === 'writable') pump(c);
+  });
+  const server = new MptcpApp(serverHost, (c, e) => {
+    if (e === 'accepted') {
+      c.shutdown();
+      return;
+    }
+    if (e.type === 'readable' || e.type === 'end') for (let b = c.read(); b; b = c.read()) received += b.length;
+    if (e.type === 'end') ended = true;
+  });
+  const c = net.addHost('c', client);
+  const s = net.addHost('s', server);
+  for (let i = 0; i < subflows; i++) net.connect([c, i], [s, i], { config: LINK });
+  serverHost.listen(5201, { mptcp: true });
+  // TCP_NODELAY: with Nagle a subflow gets one 64 KiB scheduler burst per round trip (see BENCHMARKS.md).
+  const connection = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, localAddress: '198.18.1.2', config: { noDelay: true } });
+  net.wake(c);
+  const r = net.driveBounded(600_000_000, 200_000_000);
+  if (!ended || received !== bytes) throw new Error(`MPTCP goodput transfer failed: ${received} of ${bytes} bytes (${JSON.stringify(r)})`);
+  return connection.subflowInfo().map((sf) => sf.dataBytesSent);
+}
+
+function goodput(name: string, bytes: number, run: (round: number) => string): BenchResult {
+  const samples: number[] = [];
+  let detail = '';
+  for (let round = 0; round < 3; round++) {
+    const t0 = process.hrtime.bigint();
+    detail = run(round);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    samples.push((bytes * 8) / seconds / 1e9);
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    name,
+    value: sig3(sorted[1]!),
+    unit: 'Gbit/s',
+    note: `${bytes / 1e6} MB, median of 3 (${samples.map((s) => sig3(s)).join(', ')})${detail ? `; ${detail}` : ''}`,
+  };
+}
+
+function share(sent: number[]): string {
+  const total = sent.reduce((a, b) => a + b, 0);
+  return `data bytes per subflow ${sent.map((b) => `${((100 * b) / total).toFixed(0)}%`).join(' / ')}`;
+}
+
+// ---- through TUN against the kernel ----
+
+/**
+ * What the kernel server sends back. Not 0: Linux refuses an MP_JOIN (MPJoinRejected, RST) once the server
+ * has half-closed (its msk is no longer TCP_ESTABLISHED), and a server with nothing to send shuts down at
+ * once, before the client's `subflow` endpoint joins. 20 MB keeps it open for the join; both runs have it.
+ */
+const REVERSE_BYTES = 20_000_000;
+
+/** Our MPTCP client, two subflows over two TUN devices, sending `bytes` to a kernel MPTCP server. */
+export async function oursToKernel(bytes: number): Promise<{ gbps: number; subflows: number[] }> {
+  const paths = tunPaths([
+    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+  ]);
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    // Linux receives MP_JOIN SYNs on the listening socket: the peer keeps it open after accept().
+    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(REVERSE_BYTES), '--mptcp', '--keep-listening', '--nohash']);
+    const out = jsonLines(peer);
+    await out.next(10_000);
+    // The second subflow comes from our path manager, like the kernel client's: a `subflow` endpoint joins
+    // from 198.18.2.2 to the connection's remote address once the connection is fully established.
+    paths.runtime.host.setMptcpLimits('subflows 2');
+    paths.runtime.host.setMptcpEndpoints(['198.18.2.2 subflow']);
+    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2', config: { noDelay: true } });
+    await within(10_000, 'connect', once(socket, 'connect'));
+    socket.resume();
+    const source = new PatternSource(bytes, 1, 256 * 1024, true);
+    for (let chunk = source.next(); chunk; chunk = source.next()) {
+      if (!socket.write(chunk)) await within(60_000, 'drain', once(socket, 'drain'));
+    }
+    socket.end();
+    const r = await out.next(120_000);
+    if (r['received'] !== bytes) throw new Error(`kernel received ${String(r['received'])} of ${bytes}`);
+    const connection = (socket as TcpSocket).connection;
+    const subflows = connection instanceof MptcpConnection ? connection.subflowInfo().map((s) => s.dataBytesSent) : [];
+    const joins = Number(/MPTcpExtMPJoinAckRx\s+(\d+)/.exec(paths.namespace.execSync('nstat', ['-az']))?.[1] ?? 0);
+    if (joins !== 1) throw new Error(`ours-kernel: expected one join, the kernel counted MPJoinAckRx ${joins}`);
+    return { gbps: (bytes * 8) / Number(r['seconds']) / 1e9, subflows };
+  } finally {
+    paths.dispose();
+  }
+}
+
+/** Kernel MPTCP to kernel MPTCP, two subflows over two veth pairs between two namespaces. */
+export async function kernelToKernel(bytes: number): Promise<{ gbps: number; joins: number }> {
+  const topo = Topology.create();
+  try {
+    const a = topo.addNamespace('mka');
+    const b = topo.addNamespace('mkb');
+    const tag = process.pid % 100000;
+    for (const i of [1, 2]) {
+      const va = `vm${tag}a${i}`;
+      const vb = `vm${tag}b${i}`;
+      a.ip('link', 'add', va, 'type', 'veth', 'peer', 'name', vb, 'netns', b.name);
+      a.addAddress(va, `198.18.${i}.2/24`);
+      b.addAddress(vb, `198.18.${i}.1/24`);
+      a.linkUp(va);
+      b.linkUp(vb);
+    }
+    a.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    b.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
+    a.ip('mptcp', 'endpoint', 'add', '198.18.2.2', 'dev', `vm${tag}a2`, 'subflow');
+    const server = b.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(REVERSE_BYTES), '--mptcp', '--keep-listening', '--nohash']);
+    const sOut = jsonLines(server);
+    await sOut.next(10_000);
+    const client = a.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.1', '5201', String(bytes), '--mptcp', '--nohash']);
+    const cOut = jsonLines(client);
+    const r = await sOut.next(120_000);
+    await cOut.next(30_000);
+    if (r['received'] !== bytes) throw new Error(`kernel server received ${String(r['received'])} of ${bytes}`);
+    const joins = Number(/MPTcpExtMPJoinAckRx\s+(\d+)/.exec(b.execSync('nstat', ['-az']))?.[1] ?? 0);
+    if (joins !== 1) throw new Error(`kernel-kernel: expected one join, the server counted MPJoinAckRx ${joins}`);
+    return { gbps: (bytes * 8) / Number(r['seconds']) / 1e9, joins };
+  } finally {
+    topo.dispose();
+  }
+}
+
+export async function benchMptcp(): Promise<BenchResult[]> {
+  const bytes = 200_000_000;
+  let sent2: number[] = [];
+  const results: BenchResult[] = [
+    goodput('goodput, one MPTCP connection, two subflows, in one process, emulator with infinite link rate', bytes, (round) => {
+      sent2 = mptcpTransfer(bytes, 2, round + 1);
+      return share(sent2);
+    }),
+    goodput('goodput, one MPTCP connection, one subflow, same set-up', bytes, (round) => {
+      mptcpTransfer(bytes, 1, round + 1);
+      return '';
+    }),
+    goodput('goodput, plain TCP, one connection, same set-up (reference)', bytes, (round) => {
+      const r = runBulkTransfer({ bytes, forward: LINK, seed: round + 1, verify: false });
+      if (!r.completed || r.receivedBytes !== bytes) throw new Error('TCP goodput transfer failed');
+      return '';
+    }),
+  ];
+  const skip = kernelSkipReason();
+  if (skip) {
+    console.error(`MPTCP TUN benchmarks skipped: ${skip}`);
+    return results;
+  }
+  const kernelBytes = 1_000_000_000;
+  const oursBytes = 300_000_000;
+  const kernel = await kernelToKernel(kernelBytes);
+  const ours = await oursToKernel(oursBytes);
+  results.push(
+    {
+      name: 'kernel MPTCP -> kernel MPTCP, two subflows over two veth pairs (same peer program), reference',
+      value: sig3(kernel.gbps),
+      unit: 'Gbit/s',
+      note: `${kernelBytes / 1e9} GB (and ${REVERSE_BYTES / 1e6} MB back); server MPJoinAckRx ${kernel.joins}`,
+    },
+    {
+      name: 'our MPTCP client -> kernel MPTCP server, two subflows through two TUN devices',
+      value: sig3(ours.gbps),
+      unit: 'Gbit/s',
+      note: `${oursBytes / 1e6} MB (and ${REVERSE_BYTES / 1e6} MB back); ratio to kernel-kernel ${sig3(ours.gbps / kernel.gbps)}; ${share(ours.subflows)}`,
+    },
+  );
+  return results;
+}

@@ -1,0 +1,99 @@
+/**
+ * `mptcp demo` (the README's main job): the scenario function on virtual time, and the command's output and
+ * exit status. The first path goes down in mid-transfer and comes back; the data must verify, both subflows
+ * must carry data, the failed path nothing while it is down and data again once it is back.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runDemo, type DemoResult } from '../../src/cli/demo.js';
+import { runCli } from '../../src/cli/cli.js';
+
+const MiB = 1024 * 1024;
+const SECOND = 1_000_000;
+
+function summary(r: DemoResult): string {
+  return r.intervals.map((i) => `${i.startMicros / SECOND}s ${i.bytesPerPath.join('/')} ${i.pathStates.join('/')}`).join('; ');
+}
+
+test('demo: two paths, the first fails from 2 s to 4 s and comes back; data verified, both paths used, none over the dead path', () => {
+  const r = runDemo({ bytes: 32 * MiB, seed: 3, outageStartMicros: 2 * SECOND, outageEndMicros: 4 * SECOND });
+  assert.equal(r.problem, undefined);
+  assert.equal(r.completed, true);
+  assert.equal(r.receivedBytes, 32 * MiB);
+  assert.equal(r.receivedSha256, r.sentSha256);
+  assert.equal(r.verified, true);
+
+  assert.equal(r.subflows.length, 2, 'the initial subflow and one joined subflow');
+  assert.deepEqual(
+    r.subflows.map((s) => [s.path, s.join]),
+    [
+      [0, false],
+      [1, true],
+    ],
+  );
+  for (const s of r.subflows) {
+    assert.ok(s.dataBytesSent > MiB, `subflow ${s.id} carried data (${s.dataBytesSent} bytes)`);
+    assert.ok(s.dataBytesReceived > MiB, `and the server read it (${s.dataBytesReceived} bytes)`);
+  }
+  assert.equal(r.clientCounters['MPJoinSynTx'], 1);
+  assert.equal(r.serverCounters['MPJoinAckRx'], 1);
+
+  // Interval by interval: nothing arrives over path 1 during the intervals wholly inside the outage, data
+  // arrives over path 2 meanwhile, and path 1 carries data again after it returned.
+  const during = r.intervals.filter((i) => i.startMicros >= r.outageStartMicros && i.endMicros <= r.outageEndMicros);
+  assert.equal(during.length, 2, summary(r));
+  for (const i of during) {
+    assert.equal(i.bytesPerPath[0], 0, `path 1 carried nothing while down: ${summary(r)}`);
+    assert.deepEqual(i.pathStates, ['DOWN', 'up']);
+  }
+  assert.ok(
+    during.some((i) => i.bytesPerPath[1]! > 0),
+    `path 2 carried data during the outage: ${summary(r)}`,
+  );
+  const after = r.intervals.filter((i) => i.startMicros >= r.outageEndMicros);
+  const path1After = after.reduce((sum, i) => sum + i.bytesPerPath[0]!, 0);
+  assert.ok(path1After > 4 * MiB, `path 1 carried data again after it came back (${path1After} bytes): ${summary(r)}`);
+  const before = r.intervals.filter((i) => i.endMicros <= r.outageStartMicros);
+  assert.ok(before.every((i) => i.bytesPerPath[0]! > 0 && i.pathStates[0] === 'up'));
+
+  // The rows add up to what the subflows read.
+  for (const [p, total] of [0, 1].map((p) => [p, r.intervals.reduce((sum, i) => sum + i.bytesPerPath[p]!, 0)] as const)) {
+    assert.equal(total, r.subflows.find((s) => s.path === p)!.dataBytesReceived);
+  }
+  console.log(`# demo: ${summary(r)}; reinjected ${r.reinjectedBytes}, duration ${r.durationMicros / SECOND} s`);
+});
+
+test('demo: the same seed gives the same run', () => {
+  const options = { bytes: 4 * MiB, seed: 11, outageStartMicros: 500_000, outageEndMicros: 1_000_000 };
+  const a = runDemo(options);
+  const b = runDemo(options);
+  assert.equal(a.verified, true);
+  assert.deepEqual(b, a);
+  const other = runDemo({ ...options, seed: 12 });
+  assert.notEqual(other.sentSha256, a.sentSha256, 'the seed picks the data');
+});
+
+test('mptcp demo: table, summary, exit 0 when verified; --json; bad usage exits 2', async () => {
+  let out = '';
+  let err = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) };
+  assert.equal(await runCli(['demo', '--bytes', '12M', '--outage', '1-2.5', '--seed', '2'], io), 0, err);
+  assert.match(out, /path 1 Mbit\/s +path 2 Mbit\/s +total +path states/);
+  assert.match(out, /^ +1-2 +s +0\.0 /m, 'path 1 shows 0.0 while down');
+  assert.match(out, /path 1 DOWN, path 2 up/);
+  assert.match(out, /subflow 1 \(MP_JOIN, path 2 198\.18\.2\.2 -> 198\.18\.2\.1\)/);
+  assert.match(out, /reinjected \d+ bytes \(MPTCPRetrans \d+\)/);
+  assert.match(out, /verified: the server received all 12582912 bytes, SHA-256 [0-9a-f]{64}/);
+
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '1M', '--json'], io), 0, err);
+  const json = JSON.parse(out) as DemoResult;
+  assert.equal(json.verified, true);
+  assert.equal(json.subflows.length, 2);
+
+  err = '';
+  assert.equal(await runCli(['demo', '--outage', '5-3'], io), 2);
+  assert.match(err, /^mptcp demo: bad --outage '5-3'/);
+  assert.equal(await runCli(['demo', '--fail-path', '3'], io), 2);
+  assert.equal(await runCli(['demo', '--bytes', 'lots'], io), 2);
+});
