@@ -135,6 +135,8 @@ export interface MptcpSubflowInfo {
   readonly dataBytesSent: number;
   /** Data-level bytes read from this subflow (before duplicate removal). */
   readonly dataBytesReceived: number;
+  /** Marked stale (Linux `subflow->stale`): repeated RTOs without progress while another subflow works. */
+  readonly stale: boolean;
   readonly tcp: TcpInfo;
 }
 
@@ -209,6 +211,11 @@ export interface Subflow {
   pmRemoteId: number | undefined;
   /** MP_PRIO to send on this subflow (our backup flag changed). */
   prioDue: boolean;
+  /** Linux `subflow->stale`: not used by the scheduler while another subflow works. */
+  stale: boolean;
+  /** TCP bytesAcked and timeouts when the subflow last made progress (RTOs since = Linux `stale_count`). */
+  progressAcked: number;
+  progressTimeouts: number;
 }
 
 /** Options of `MptcpConnection.joinSubflow`. */
@@ -237,6 +244,12 @@ const JOIN_ACK_RTO_MIN: Micros = 200_000;
 /** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
 const ADD_ADDR_TIMEOUT: Micros = 120_000_000;
 const ADD_ADDR_RETRANS_MAX = 3;
+/** Linux net.mptcp.stale_loss_cnt (default 4): a subflow is stale after more RTOs than this without progress. */
+const STALE_LOSS_CNT = 4;
+/** Data-level retransmission (Linux `mptcp_retransmit_timer`): at most this much reinjected per expiry. */
+const DATA_RTX_CHUNK = 64 * 1024;
+const DATA_RTX_MIN: Micros = 200_000;
+const DATA_RTX_MAX: Micros = 60_000_000;
 const NO_PM: MptcpPathManagerConfig = { endpoints: () => [], limits: () => DEFAULT_LIMITS };
 
 /** An MPTCP connection. See the file comment for the call order. */
@@ -271,6 +284,11 @@ export class MptcpConnection implements StreamConnection {
   /** Data offset just past the last byte handed to a subflow for the first time. */
   #scheduled = 0;
   #sendUna = 0;
+  /**
+   * RFC 8684 3.3.4: the peer's connection-level receive window ends at DATA_ACK + window (the TCP window
+   * of a segment is relative to its DATA_ACK); new data never goes beyond it. Unlimited until a DATA_ACK.
+   */
+  #dataWndEnd = Infinity;
   /** Written bytes from `#sendBufBase` (<= #sendUna) on, by reference. */
   readonly #sendBuf: Uint8Array[] = [];
   #sendBufBase = 0;
@@ -285,6 +303,9 @@ export class MptcpConnection implements StreamConnection {
   #dataFinDue = false;
   #dataFinTimer: Micros | undefined;
   #dataFinRto = DATA_FIN_RTO_MIN;
+  /** Data-level retransmission timer: armed while data is unacknowledged at the data level. */
+  #rtxTimer: Micros | undefined;
+  #rtxBackoff = 1;
 
   // Receive side.
   #recvNext = 0;
@@ -372,6 +393,9 @@ export class MptcpConnection implements StreamConnection {
       endpointId: undefined,
       pmRemoteId: undefined,
       prioDue: false,
+      stale: false,
+      progressAcked: 0,
+      progressTimeouts: 0,
     };
   }
 
@@ -499,8 +523,43 @@ export class MptcpConnection implements StreamConnection {
       state: s.tcp.state,
       dataBytesSent: s.dataBytesSent,
       dataBytesReceived: s.dataBytesReceived,
+      stale: s.stale,
       tcp: s.tcp.info(),
     }));
+  }
+
+  /** Internal state for diagnostics (a stalled transfer, a failed test): plain values, no references. */
+  debugState(): Record<string, unknown> {
+    return {
+      mode: this.#mode,
+      send: { next: this.#sendNext, scheduled: this.#scheduled, una: this.#sendUna, wndEnd: this.#dataWndEnd, buffered: this.#sendBuf.length },
+      reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
+      rtxTimer: this.#rtxTimer,
+      dataFin: { offset: this.#dataFinOffset, acked: this.#dataFinAcked, received: this.#dataFinReceived, remote: this.#remoteFinOffset },
+      receive: { next: this.#recvNext, readable: this.#readable, outOfOrder: [...this.#outOfOrder.keys()].slice(0, 8) },
+      subflows: this.#subflows.map((sf) => {
+        const i = sf.tcp.info();
+        return {
+          id: sf.id,
+          state: sf.tcp.state,
+          join: sf.joinState,
+          usable: this.#subflowUsable(sf),
+          stale: sf.stale,
+          backup: [sf.backupLocal, sf.backupPeer],
+          written: sf.written,
+          sentEnd: sf.sentEnd,
+          readSeq: sf.readSeq,
+          maps: [sf.sendMaps.length, sf.receiveMaps.length],
+          readable: sf.tcp.readableBytes,
+          inFlight: i.bytesInFlight,
+          cwnd: i.cwndBytes,
+          sendWindow: i.sendWindow,
+          receiveWindow: i.receiveWindow,
+          rto: i.rtoMicros,
+          timeouts: i.timeouts,
+        };
+      }),
+    };
   }
 
   get endpoints(): TcpEndpoints {
@@ -685,6 +744,10 @@ export class MptcpConnection implements StreamConnection {
         }
       }
     }
+    if (this.#rtxTimer !== undefined && this.#rtxTimer <= now) {
+      this.#rtxTimer = undefined;
+      this.#dataRetransmit();
+    }
     if (this.#dataFinTimer !== undefined && this.#dataFinTimer <= now) {
       this.#dataFinTimer = undefined;
       if (!this.#dataFinAcked && this.#mode === 'mptcp') {
@@ -736,6 +799,8 @@ export class MptcpConnection implements StreamConnection {
     let min = this.#dataFinTimer;
     const t = this.#addAddrTimer;
     if (t !== undefined && (min === undefined || t < min)) min = t;
+    const r = this.#rtxTimer;
+    if (r !== undefined && (min === undefined || r < min)) min = r;
     for (const s of this.#subflows) {
       const a = s.tcp.pollTimeout();
       if (a !== undefined && (min === undefined || a < min)) min = a;
@@ -756,9 +821,14 @@ export class MptcpConnection implements StreamConnection {
     return this.#primary().info().rtoMicros;
   }
 
+  /**
+   * Every written byte is mapped and on the wire (or acknowledged at the data level): the DATA_FIN may go.
+   * Bytes stuck on a stale subflow do not hold it back (they were reinjected elsewhere).
+   */
   #allDataSent(): boolean {
     if (this.#scheduled < this.#sendNext || this.#reinject.length > 0) return false;
-    for (const s of this.#subflows) if (!s.closed && s.sentEnd < s.written + 1) return false;
+    if (this.#sendUna >= this.#sendNext) return true;
+    for (const s of this.#subflows) if (!s.closed && !s.stale && s.sentEnd < s.written + 1) return false;
     return true;
   }
 
@@ -787,7 +857,7 @@ export class MptcpConnection implements StreamConnection {
       // queued bytes into segments, and a segment must never span two mappings (one DSS per segment; Linux
       // never collapses skbs of different mappings). Unsent bytes therefore count as "no room".
       queuedBytes: s.written + 1 > s.sentEnd ? QUEUED_NO_ROOM : 0,
-      stale: false,
+      stale: s.stale,
       family: s.tcp.endpoints.localAddress.length === 16 ? 6 : 4,
     };
   }
@@ -849,7 +919,8 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     if (this.#mode !== 'mptcp') return;
-    if (this.#reinject.length === 0 && this.#scheduled >= this.#sendNext) return;
+    const sendLimit = Math.min(this.#sendNext, this.#dataWndEnd);
+    if (this.#reinject.length === 0 && this.#scheduled >= sendLimit) return;
     let views: SubflowView[] | undefined;
     // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
     const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => this.#view(s)));
@@ -871,12 +942,12 @@ export class MptcpConnection implements StreamConnection {
       r.start += n;
       if (r.start >= r.end) this.#reinject.shift();
     }
-    while (this.#scheduled < this.#sendNext) {
-      const d = this.#scheduler.selectSend(now, live(), this.#sendNext - this.#scheduled);
+    while (this.#scheduled < sendLimit) {
+      const d = this.#scheduler.selectSend(now, live(), sendLimit - this.#scheduled);
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
-      const n = this.#push(s, this.#scheduled, Math.min(d.maxBytes, this.#sendNext - this.#scheduled));
+      const n = this.#push(s, this.#scheduled, Math.min(d.maxBytes, sendLimit - this.#scheduled));
       views = undefined;
       if (n === 0) return;
       this.#scheduled += n;
@@ -1028,7 +1099,7 @@ export class MptcpConnection implements StreamConnection {
     this.counters.RmSubflow++;
     s.resetReason = MpTcpRstReason.UNSPECIFIED;
     s.abortPending = true;
-    this.#reinjectUnacked(s);
+    this.#reinjectUnacked(s, false);
   }
 
   /**
@@ -1449,7 +1520,13 @@ export class MptcpConnection implements StreamConnection {
 
   #onDss(sf: Subflow, segment: TcpSegment, dss: Extract<MptcpOption, { subtype: 'DSS' }>): void {
     if (!this.server) this.#becomeFullyEstablished(); // RFC 8684 3.1: a DSS from the server ends the MP_CAPABLE repeats
-    if (dss.dataAck) this.#onDataAck(dss.dataAck, dss.dataAck64);
+    if (dss.dataAck) {
+      const acked = this.#onDataAck(dss.dataAck, dss.dataAck64);
+      if (acked !== undefined) {
+        const end = acked + segment.window * 2 ** sf.tcp.sendWindowShift;
+        if (end > this.#dataWndEnd || this.#dataWndEnd === Infinity) this.#dataWndEnd = end;
+      }
+    }
     if (dss.mapping) this.#addReceiveMap(sf, segment, dss.mapping, dss.dataFin);
   }
 
@@ -1530,11 +1607,15 @@ export class MptcpConnection implements StreamConnection {
     if (dss) this.#onDss(sf, segment, dss);
   }
 
-  #onDataAck(value: U64, is64: boolean): void {
+  /** A DATA_ACK: returns its data offset when plausible (not beyond anything sent), else undefined. */
+  #onDataAck(value: U64, is64: boolean): number | undefined {
     const offset = is64 ? offsetFromDsn64(this.localIdsn, value) : offsetFromDsn32(this.localIdsn, value.lo, this.#sendUna);
     const limit = this.#scheduled + (this.#dataFinOffset !== undefined ? 1 : 0);
-    if (offset <= this.#sendUna || offset > limit) return; // old or beyond anything sent
+    if (offset > limit) return undefined; // beyond anything sent
+    if (offset <= this.#sendUna) return offset; // old
     this.#sendUna = offset;
+    this.#rtxTimer = undefined;
+    this.#rtxBackoff = 1;
     if (this.#dataFinOffset !== undefined && offset > this.#dataFinOffset && !this.#dataFinAcked) {
       this.#dataFinAcked = true;
       this.#dataFinTimer = undefined;
@@ -1564,6 +1645,7 @@ export class MptcpConnection implements StreamConnection {
       while (k < maps.length - 1 && maps[k]!.dataOffset + maps[k]!.length <= offset && maps[k]!.subflowSeq + maps[k]!.length <= acked) k++;
       if (k > 0) maps.splice(0, k);
     }
+    return offset;
   }
 
   /** Records a received mapping after validating it against the segment and the mappings in use. */
@@ -1626,6 +1708,81 @@ export class MptcpConnection implements StreamConnection {
       }
     }
     this.#pullSubflows();
+    this.#checkStale();
+    this.#armRetransmit(now);
+  }
+
+  /** RTOs of `s` since it last made progress (Linux `stale_count`); progress clears the stale mark. */
+  #staleCount(s: Subflow): number {
+    const info = s.tcp.info();
+    if (info.bytesAcked !== s.progressAcked) {
+      s.progressAcked = info.bytesAcked;
+      s.progressTimeouts = info.timeouts;
+      if (s.stale) {
+        s.stale = false;
+        this.counters.SubflowRecover++;
+      }
+    }
+    return info.timeouts - s.progressTimeouts;
+  }
+
+  /**
+   * Linux `mptcp_pm_subflows_chk_stale`: a subflow with data outstanding and more than STALE_LOSS_CNT RTOs
+   * since its last progress, while another usable subflow has fewer than STALE_LOSS_CNT - 1, is marked
+   * stale: the scheduler avoids it and its data not acknowledged at the data level is reinjected elsewhere.
+   * It keeps its own retransmissions (and mappings), and recovers when its ACKs move again.
+   */
+  #checkStale(): void {
+    if (this.#mode !== 'mptcp' || this.#subflows.length < 2) return;
+    for (const s of this.#subflows) {
+      if (s.closed) continue;
+      const count = this.#staleCount(s);
+      if (s.stale || count <= STALE_LOSS_CNT || !this.#subflowUsable(s)) continue;
+      if (s.tcp.info().bytesInFlight === 0 && s.sentEnd >= s.written + 1) continue;
+      const alternative = this.#subflows.some(
+        (o) => o !== s && !o.closed && !o.stale && this.#subflowUsable(o) && this.#staleCount(o) < Math.max(STALE_LOSS_CNT - 1, 1),
+      );
+      if (!alternative) continue;
+      s.stale = true;
+      this.counters.SubflowStale++;
+      this.#reinjectUnacked(s, true);
+    }
+  }
+
+  /** Arms the data-level retransmission timer while data is unacknowledged at the data level. */
+  #armRetransmit(now: Micros): void {
+    if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) {
+      this.#rtxTimer = undefined;
+      this.#rtxBackoff = 1;
+      return;
+    }
+    if (this.#rtxTimer !== undefined) return;
+    let rto = DATA_RTX_MIN;
+    for (const s of this.#subflows) if (this.#subflowUsable(s)) rto = Math.max(rto, s.tcp.info().rtoMicros);
+    this.#rtxTimer = now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX);
+  }
+
+  /**
+   * Linux `__mptcp_retrans`: the data-level retransmission timer expired with no DATA_ACK progress. The
+   * oldest unacknowledged data (up to DATA_RTX_CHUNK) is reinjected on a usable, non-stale subflow that has
+   * nothing outstanding (preferring non-backup ones) other than the one it was sent on; then the stale
+   * check runs, as Linux runs it for the busy subflows it skips.
+   */
+  #dataRetransmit(): void {
+    if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) return;
+    this.#rtxBackoff = Math.min(this.#rtxBackoff * 2, 64);
+    const una = this.#sendUna;
+    let target: Subflow | undefined;
+    for (const s of this.#subflows) {
+      if (s.stale || !this.#subflowUsable(s)) continue;
+      if (s.sendMaps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length)) continue;
+      if (s.tcp.info().bytesInFlight > 0 || s.sentEnd < s.written + 1) continue;
+      const backup = s.backupLocal || s.backupPeer;
+      if (target === undefined || (!backup && (target.backupLocal || target.backupPeer))) target = s;
+    }
+    if (target === undefined) return;
+    const n = this.#push(target, una, Math.min(DATA_RTX_CHUNK, this.#scheduled - una));
+    if (n > 0) this.counters.MPTCPRetrans++;
   }
 
   #pullSubflows(): void {
@@ -1742,18 +1899,21 @@ export class MptcpConnection implements StreamConnection {
   /** A subflow is gone: its data not acknowledged at the data level goes to the reinjection queue. */
   #onSubflowLost(sf: Subflow): void {
     this.#scheduler.onSubflowRemoved(this.#now, sf.id);
-    this.#reinjectUnacked(sf);
+    this.#reinjectUnacked(sf, false);
   }
 
-  /** The subflow's data not acknowledged at the data level goes to the reinjection queue. */
-  #reinjectUnacked(sf: Subflow): void {
+  /**
+   * The subflow's data not acknowledged at the data level goes to the reinjection queue. A subflow that
+   * lives on (stale) keeps its mappings: its own retransmissions still need them.
+   */
+  #reinjectUnacked(sf: Subflow, keepMaps: boolean): void {
     if (this.#mode !== 'mptcp') return;
     for (const m of sf.sendMaps) {
       const end = m.dataOffset + m.length;
       if (end <= this.#sendUna) continue;
       this.#reinject.push({ start: Math.max(m.dataOffset, this.#sendUna), end, lostOn: sf.id });
     }
-    sf.sendMaps.length = 0;
+    if (!keepMaps) sf.sendMaps.length = 0;
     this.#reinject.sort((a, b) => a.start - b.start);
   }
 
@@ -1817,10 +1977,20 @@ export class MptcpConnection implements StreamConnection {
         this.#events.push({ type: 'end' });
       }
       if (this.#dataFinReceived && this.#dataFinAcked && !this.#subflowClosing) {
-        // Both DATA_FINs done: close the subflows (FIN), as Linux does when the msk is closed.
+        // Both DATA_FINs done: close the subflows (FIN), as Linux does when the msk is closed; a stale
+        // subflow (its path looks dead) is reset instead of waiting out its FIN retransmissions.
         this.#subflowClosing = true;
-        for (const s of this.#subflows) s.tcp.close();
+        for (const s of this.#subflows) {
+          if (s.stale && !s.closed) {
+            s.resetReason ??= MpTcpRstReason.UNSPECIFIED;
+            s.tcp.abort();
+          } else s.tcp.close();
+        }
       }
+      // The data-level connection is complete once both DATA_FINs are done and the end was reported: the
+      // application sees 'closed' now (like Linux's close() of the msk); subflows finish their own FIN
+      // handshakes in the background (the host keeps the connection until they are CLOSED).
+      if (this.#subflowClosing && this.#endReported) this.#reportClosed(undefined);
     }
   }
 

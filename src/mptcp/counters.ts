@@ -67,6 +67,9 @@ export interface MptcpCounters {
   RmAddrTx: number;
   /** Subflows closed because their address was removed (by us or by the peer's RM_ADDR). */
   RmSubflow: number;
+  /** A subflow marked stale (repeated RTOs while another works; its data reinjected) / recovered (ACKs again). */
+  SubflowStale: number;
+  SubflowRecover: number;
 }
 
 /** A fresh counter object, all zero. */
@@ -97,6 +100,8 @@ export function createMptcpCounters(): MptcpCounters {
     MPRstTx: 0,
     MPRstRx: 0,
     MPTCPRetrans: 0,
+    SubflowStale: 0,
+    SubflowRecover: 0,
     AddAddr: 0,
     EchoAdd: 0,
     AddAddrTx: 0,

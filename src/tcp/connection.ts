@@ -384,6 +384,11 @@ export class TcpConnection {
   }
 
   /** Bytes that can be read now. */
+  /** The peer's window scale shift (RFC 7323), 0 until negotiated. */
+  get sendWindowShift(): number {
+    return this.#sendWindowShift;
+  }
+
   get readableBytes(): number {
     return this.#receive?.readable ?? 0;
   }

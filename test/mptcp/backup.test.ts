@@ -75,9 +75,10 @@ test('MP_PRIO: a subflow set backup carries no data while the other works, and t
   const s = net.addHost('s', sh);
   const path0 = net.connect([c, 0], [s, 0], { config: fast });
   net.connect([c, 1], [s, 1], { config: slow });
-  // A dead path is given up after 4 RTOs (a few seconds) rather than the default 15.
-  serverHost.listen(5201, { mptcp: true, config: { maxRetransmits: 4 } });
-  const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, config: { maxRetransmits: 4 } });
+  // Default retransmission limits: the backup takes over once the dead subflow is stale (more than 4 RTOs
+  // without progress, Linux's stale_loss_cnt), long before the dead subflow gives up.
+  serverHost.listen(5201, { mptcp: true });
+  const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true });
   net.wake(c);
 
   // Both subflows carry data first.
@@ -110,13 +111,19 @@ test('MP_PRIO: a subflow set backup carries no data while the other works, and t
   // The active path dies: the backup takes over.
   path0.forward.setState('down');
   path0.backward.setState('down');
-  net.driveBounded(net.now + 600_000_000, 80_000_000);
+  const downAt = net.now;
+  step(() => up.received === up.data.length && down.received === down.data.length, 120_000_000);
+  const tookOver = net.now - downAt;
+  assert.ok(client.subflowInfo()[0]!.stale, 'the dead subflow is marked stale');
+  assert.equal(clientHost.mptcpCounters.SubflowStale, 1, 'the sender counted SubflowStale');
+  assert.ok(tookOver < 30_000_000, `the transfer completed ${tookOver / 1e6} s after the active path died`);
+  net.driveBounded(net.now + 1_200_000_000, 80_000_000);
   assert.equal(up.received, up.data.length);
   assert.equal(up.hash.digest('hex'), createHash('sha256').update(up.data).digest('hex'));
   assert.equal(down.received, down.data.length);
   assert.equal(down.hash.digest('hex'), createHash('sha256').update(down.data).digest('hex'));
   const took = client.subflowInfo()[1]!.dataBytesSent - baseUp;
   assert.ok(took > 5 * MB, `the backup subflow carried the rest (${took} bytes)`);
-  console.log(`# backup subflow: ${took} bytes up after the active path died; first subflow ${client.subflowInfo()[0]!.state}`);
+  console.log(`# backup subflow: ${took} bytes up after the active path died; done ${tookOver / 1e6} s after (stale: client ${clientHost.mptcpCounters.SubflowStale}, server ${serverHost.mptcpCounters.SubflowStale}; MPTCPRetrans ${clientHost.mptcpCounters.MPTCPRetrans}); first subflow ${client.subflowInfo()[0]!.state}`);
   assert.ok(up.closed && down.closed, 'both ends closed');
 });

@@ -7,17 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { parseNstat } from '../../src/mptcp/mib.js';
-import { KERNEL_PEER, closed, exchange, jsonLines, kernelSkipReason, tunPair, tunPaths, within, type TunPair } from '../support/kernel.js';
+import { KERNEL_PEER, closed, exchange, jsonLines, kernelMib, kernelSkipReason, stateOf, tunPair, tunPaths, until, within } from '../support/kernel.js';
 import { MptcpConnection } from '../../src/mptcp/connection.js';
 import type { TcpSocket } from '../../src/api/socket.js';
 
 const skip = kernelSkipReason();
 const BYTES = 50_000_000;
-
-function kernelMib(pair: Pick<TunPair, 'namespace'>): Map<string, number> {
-  return parseNstat(pair.namespace.execSync('nstat', ['-az']));
-}
 
 test('MPTCP, one subflow: our client -> kernel MPTCP server, 50 MB each way', { skip, timeout: 120_000 }, async () => {
   const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
@@ -27,7 +22,7 @@ test('MPTCP, one subflow: our client -> kernel MPTCP server, 50 MB each way', { 
     assert.deepEqual(await out.next(10_000), { listening: 5201 });
     const socket = pair.runtime.connect(5201, '198.18.0.1', { mptcp: true });
     await within(10_000, 'connect', once(socket, 'connect'));
-    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES, 0x3117));
+    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES, 0x3117), stateOf(pair));
     const kernel = await out.next(60_000);
     const mib = kernelMib(pair);
     console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -59,7 +54,7 @@ test('MPTCP, one subflow: kernel MPTCP client -> our MPTCP server, 50 MB each wa
     const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.0.2', '5201', String(BYTES), '--mptcp']);
     const out = jsonLines(peer);
     const [socket] = (await within(10_000, 'accept', accepted)) as [Duplex & { closed: boolean }];
-    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES, 0x3117));
+    const ours = await within(90_000, '50 MB each way', exchange(socket, BYTES, 0x3117), stateOf(pair));
     const kernel = await out.next(60_000);
     const mib = kernelMib(pair);
     console.log(`# kernel MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -93,7 +88,7 @@ test('MPTCP, two subflows: our client joins from its second address (MP_JOIN) to
     const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
     await within(10_000, 'connect', once(socket, 'connect'));
     paths.runtime.addSubflow(socket as TcpSocket, '198.18.2.2');
-    const ours = await within(90_000, '30 MB each way over two subflows', exchange(socket, BYTES2, 0x3117));
+    const ours = await within(90_000, '30 MB each way over two subflows', exchange(socket, BYTES2, 0x3117), stateOf(paths));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const connection = (socket as TcpSocket).connection as MptcpConnection;
@@ -140,7 +135,7 @@ test('MPTCP scenario 3: the kernel server signals its second address (ADD_ADDR);
     assert.deepEqual(await out.next(10_000), { listening: 5201 });
     const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
     await within(10_000, 'connect', once(socket, 'connect'));
-    const ours = await within(90_000, '20 MB each way', exchange(socket, BYTES3, 0x3117));
+    const ours = await within(90_000, '20 MB each way', exchange(socket, BYTES3, 0x3117), stateOf(paths));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const connection = (socket as TcpSocket).connection as MptcpConnection;
@@ -191,7 +186,7 @@ test('MPTCP scenario 4: our server signals its second address; a kernel client w
     const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.2', '5201', String(BYTES4), '--mptcp']);
     const out = jsonLines(peer);
     const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
-    const ours = await within(90_000, '20 MB each way', exchange(socket, BYTES4, 0x3117));
+    const ours = await within(90_000, '20 MB each way', exchange(socket, BYTES4, 0x3117), stateOf(paths));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const connection = socket.connection as MptcpConnection;
@@ -221,15 +216,6 @@ test('MPTCP scenario 4: our server signals its second address; a kernel client w
   }
 });
 
-/** Resolves once `check` holds (polled every 10 ms). */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO; the kernel counts MPPrioRx', { skip, todo: skip ? false : INTERMITTENT, timeout: 120_000 }, async () => {
   const BYTES7 = 20_000_000;
   const paths = tunPaths([
@@ -250,7 +236,7 @@ test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO;
     const joinId = connection.subflowInfo()[1]!.id;
     assert.equal(connection.setBackup(joinId, true), true);
     paths.runtime.kick();
-    const ours = await within(90_000, '20 MB each way', exchanged);
+    const ours = await within(90_000, '20 MB each way', exchanged, stateOf(paths));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const subflows = connection.subflowInfo();
@@ -286,7 +272,7 @@ test('MPTCP scenario 8: our client sends MP_FASTCLOSE in mid-transfer; the kerne
       if (received >= 2_000_000 && !error) connection.fastClose();
       pair.runtime.kick();
     });
-    await within(30_000, 'our socket closed', gone);
+    await within(30_000, 'our socket closed', gone, stateOf(pair));
     const kernel = await out.next(30_000);
     const mib = kernelMib(pair);
     console.log(`# kernel: ${JSON.stringify({ ...kernel, ss: undefined })}; MPTcpExt: ${[...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -321,7 +307,7 @@ test('MPTCP scenario 8: the kernel closes with SO_LINGER {1,0} in mid-transfer (
         if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), gone]);
       }
     })().catch(() => {});
-    await within(30_000, 'our socket closed', gone);
+    await within(30_000, 'our socket closed', gone, stateOf(pair));
     const kernel = await out.next(30_000);
     const mib = kernelMib(pair);
     const c = pair.runtime.host.mptcpCounters;
@@ -356,7 +342,7 @@ test('MPTCP scenario 5: our client deletes its endpoint 2 in mid-transfer (RM_AD
     const atRemoval = connection.mptcpInfo().bytesReceived;
     assert.equal(paths.runtime.host.removeMptcpEndpoint(2), 1, 'one subflow closed');
     paths.runtime.kick();
-    const ours = await within(90_000, '20 MB each way', exchanged);
+    const ours = await within(90_000, '20 MB each way', exchanged, stateOf(paths));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const subflows = connection.subflowInfo();
@@ -399,7 +385,7 @@ test('MPTCP scenario 5: the kernel server deletes its signalled endpoint in mid-
     paths.namespace.ip('mptcp', 'endpoint', 'delete', 'id', '2');
     const c = paths.runtime.host.mptcpCounters;
     await until(() => c.RmAddr > 0, 'the RM_ADDR');
-    const ours = await within(90_000, '20 MB each way', exchanged);
+    const ours = await within(90_000, '20 MB each way', exchanged, stateOf(paths));
     const kernel = await out.next(60_000);
     const mib = kernelMib(paths);
     const subflows = connection.subflowInfo();

@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rootNetnsAvailable, Topology, type Namespace } from '../../src/io/netns.js';
 import { tunAvailable, type TunDevice } from '../../src/io/tun.js';
 import { StackRuntime, type RuntimeOptions } from '../../src/api/runtime.js';
+import { parseNstat } from '../../src/mptcp/mib.js';
 
 /** Why kernel tests cannot run here, or false. */
 export function kernelSkipReason(): string | false {
@@ -78,6 +79,11 @@ export interface TunPaths {
   readonly tuns: readonly TunDevice[];
   /** Our interface id of each path. */
   readonly ifaceIds: readonly number[];
+  /**
+   * Takes path `i` down (every packet in both directions dropped between our stack and its TUN device, as
+   * an unplugged cable would; the kernel's interface stays up) or back up.
+   */
+  setDown(i: number, down: boolean): void;
   dispose(): void;
 }
 
@@ -98,10 +104,11 @@ export function tunPaths(
     runtime = rt;
     const tuns: TunDevice[] = [];
     const ifaceIds: number[] = [];
-    for (const path of paths) {
+    const down: boolean[] = paths.map(() => false);
+    for (const [i, path] of paths.entries()) {
       let ifaceId = -1;
-      const tun = topology.createTun({ onPackets: (packets) => rt.receive(ifaceId, packets) });
-      ifaceId = rt.addInterface(tun.name, path.ours, (bytes) => tun.write(bytes), options.mtu ?? 1500);
+      const tun = topology.createTun({ onPackets: (packets) => !down[i] && rt.receive(ifaceId, packets) });
+      ifaceId = rt.addInterface(tun.name, path.ours, (bytes) => (down[i] ? true : tun.write(bytes)), options.mtu ?? 1500);
       topology.moveToNamespace(tun, namespace);
       for (const c of path.kernel) namespace.addAddress(tun.name, c);
       if (options.mtu) namespace.ip('link', 'set', tun.name, 'mtu', String(options.mtu));
@@ -116,6 +123,9 @@ export function tunPaths(
       runtime: rt,
       tuns,
       ifaceIds,
+      setDown(i: number, isDown: boolean) {
+        down[i] = isDown;
+      },
       dispose() {
         rt.close();
         topology.dispose();
@@ -165,12 +175,44 @@ export function jsonLines(child: ChildProcess): { next(timeoutMs: number): Promi
 }
 
 /** `promise`, or a rejection naming `what` after `ms` (so a stuck test fails, and its finally cleans up). */
-export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+export function within<T>(ms: number, what: string, promise: Promise<T>, diagnose?: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    timer = setTimeout(() => {
+      let detail = '';
+      try {
+        detail = diagnose ? `; state: ${diagnose()}` : '';
+      } catch (e) {
+        detail = `; (diagnostics failed: ${String(e)})`;
+      }
+      reject(new Error(`timed out after ${ms} ms: ${what}${detail}`));
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The kernel's MPTcpExt (and other nstat) counters in `pair`'s namespace. */
+export function kernelMib(pair: { readonly namespace: Namespace }): Map<string, number> {
+  return parseNstat(pair.namespace.execSync('nstat', ['-az']));
+}
+
+/** For a timed-out transfer: the kernel's non-zero counters, its sockets, and our MPTCP connections' state. */
+export function stateOf(pair: { readonly namespace: Namespace; readonly runtime: StackRuntime }): () => string {
+  return () => {
+    const mib = Object.fromEntries([...kernelMib(pair)].filter(([, v]) => v > 0));
+    const ss = pair.namespace.execSync('ss', ['-tniM']);
+    const ours = pair.runtime.host.mptcpConnections().map((c) => c.debugState());
+    return JSON.stringify({ kernel: mib, ours, counters: pair.runtime.host.mptcpCounters }) + `\nkernel ss -tniM:\n${ss}`;
+  };
+}
+
+/** Resolves once `check` holds (polled every 10 ms); rejects after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Resolves when the stream has closed (at once if it already has). */
