@@ -9,7 +9,7 @@
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
-import type { StreamConnection } from '../mptcp/connection.js';
+import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { TcpError, TcpEvent, TcpInfo } from '../tcp/types.js';
 import type { Listener } from '../stack/host.js';
 import { formatAddress } from '../wire/address.js';
@@ -72,7 +72,7 @@ export class TcpSocket extends Duplex {
   acknowledged(): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        const done = this.destroyed || this.connection.info().bytesAcked >= this.acceptedBytes;
+        const done = this.destroyed || acknowledgedBytes(this.connection) >= this.acceptedBytes;
         if (done) resolve();
         else setTimeout(check, 2);
       };
@@ -238,4 +238,9 @@ export class TcpServer extends EventEmitter {
     });
     return this;
   }
+}
+
+/** Bytes the peer acknowledged: at the data level (DATA_ACK) for MPTCP, else TCP's. */
+function acknowledgedBytes(connection: StreamConnection): number {
+  return connection instanceof MptcpConnection ? connection.bytesAcknowledged : connection.info().bytesAcked;
 }

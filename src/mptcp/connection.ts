@@ -216,6 +216,8 @@ export interface Subflow {
   /** TCP bytesAcked and timeouts when the subflow last made progress (RTOs since = Linux `stale_count`). */
   progressAcked: number;
   progressTimeouts: number;
+  /** `progressAcked` when everything this subflow held was last reinjected by the data-level timer. */
+  bulkReinjectedAt: number;
 }
 
 /** Options of `MptcpConnection.joinSubflow`. */
@@ -238,7 +240,6 @@ const EMPTY = new Uint8Array(0);
 const DATA_FIN_RTO_MIN: Micros = 200_000;
 const DATA_FIN_RTO_MAX: Micros = 60_000_000;
 /** What a subflow with unsent bytes reports as queued to the scheduler (see #view). */
-const QUEUED_NO_ROOM = 2 ** 40;
 /** MP_JOIN third ACK retransmission (Linux retransmits it with the subflow's RTO). */
 const JOIN_ACK_RTO_MIN: Micros = 200_000;
 /** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
@@ -396,6 +397,7 @@ export class MptcpConnection implements StreamConnection {
       stale: false,
       progressAcked: 0,
       progressTimeouts: 0,
+      bulkReinjectedAt: -1,
     };
   }
 
@@ -406,6 +408,10 @@ export class MptcpConnection implements StreamConnection {
       // A DSS with a 64-bit DATA_ACK: 12 (24 for the MP_JOIN third ACK).
       reservedAckOptionBytes: sf.join ? 24 : 12,
       outgoingOptions: (kind, draft) => this.#outgoing(sf, kind, draft),
+      segmentLimit: (position) => {
+        const m = sendMapFor(sf.sendMaps, position);
+        return m === undefined ? Infinity : m.subflowSeq + m.length - position;
+      },
       onOptions: (segment) => this.#incoming(sf, segment),
     };
   }
@@ -681,8 +687,18 @@ export class MptcpConnection implements StreamConnection {
     this.shutdown();
   }
 
+  /**
+   * Abortive close. An MPTCP connection with the keys exchanged closes with MP_FASTCLOSE (as Linux does for
+   * a close with SO_LINGER 0, or a reset of the msk); otherwise every subflow is reset.
+   */
   abort(): void {
-    for (const s of this.#subflows) s.tcp.abort();
+    this.fastClose();
+  }
+
+  /** Data-level bytes the peer acknowledged (DATA_ACK), or the subflow's after a fallback. */
+  get bytesAcknowledged(): number {
+    if (this.#mode === 'fallback') return this.subflow.info().bytesAcked;
+    return Math.min(this.#sendUna, this.#sendNext);
   }
 
   info(): TcpInfo {
@@ -853,10 +869,8 @@ export class MptcpConnection implements StreamConnection {
       bytesInFlight: info.bytesInFlight,
       sendWindowBytes: Math.max(0, info.sendWindow - info.bytesInFlight),
       mss: info.sendMss,
-      // A subflow takes new data only once everything handed to it went out: the TCP sender coalesces
-      // queued bytes into segments, and a segment must never span two mappings (one DSS per segment; Linux
-      // never collapses skbs of different mappings). Unsent bytes therefore count as "no room".
-      queuedBytes: s.written + 1 > s.sentEnd ? QUEUED_NO_ROOM : 0,
+      // Handed to the subflow and not yet on the wire (segments never span two mappings: `segmentLimit`).
+      queuedBytes: Math.max(0, s.written + 1 - s.sentEnd),
       stale: s.stale,
       family: s.tcp.endpoints.localAddress.length === 16 ? 6 : 4,
     };
@@ -1075,6 +1089,15 @@ export class MptcpConnection implements StreamConnection {
           break;
       }
     }
+  }
+
+  /**
+   * The host's endpoint table changed (Linux `mptcp_nl_add_subflow_or_signal_addr` walks every connection):
+   * the path manager runs now, so a new `signal` endpoint is announced and a new `subflow` endpoint joined.
+   */
+  endpointsChanged(now: Micros): void {
+    this.#now = now;
+    this.#pmRun();
   }
 
   /** Not closed, not being reset, not CLOSED. */
@@ -1772,10 +1795,25 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) return;
     this.#rtxBackoff = Math.min(this.#rtxBackoff * 2, 64);
     const una = this.#sendUna;
+    const holds = (s: Subflow): boolean => s.sendMaps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
+    // The subflow holding the oldest unacknowledged data is in RTO recovery itself (its path is not moving):
+    // everything it holds beyond the DATA_ACK is reinjected on the others at once (once per stall), as Linux
+    // does for a stale subflow, rather than one chunk per data-level timeout while the window stays shut.
+    const holder = this.#subflows.find((s) => !s.closed && holds(s));
+    if (
+      holder !== undefined &&
+      holder.bulkReinjectedAt !== holder.progressAcked &&
+      this.#staleCount(holder) >= 1 &&
+      this.#subflows.some((o) => o !== holder && !o.stale && this.#subflowUsable(o))
+    ) {
+      holder.bulkReinjectedAt = holder.progressAcked;
+      this.#reinjectUnacked(holder, true);
+      return;
+    }
     let target: Subflow | undefined;
     for (const s of this.#subflows) {
       if (s.stale || !this.#subflowUsable(s)) continue;
-      if (s.sendMaps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length)) continue;
+      if (holds(s)) continue;
       if (s.tcp.info().bytesInFlight > 0 || s.sentEnd < s.written + 1) continue;
       const backup = s.backupLocal || s.backupPeer;
       if (target === undefined || (!backup && (target.backupLocal || target.backupPeer))) target = s;

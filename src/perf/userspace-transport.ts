@@ -41,36 +41,11 @@ function subflowStats(socket: TcpSocket): PerfSubflowStats[] | undefined {
   }));
 }
 
-/**
- * Resolves once the peer acknowledged every byte written so far. For MPTCP that is the data level: a
- * DATA_ACK covering everything the application wrote (`mptcpInfo()`); `TcpSocket.acknowledged()` compares
- * with `info().bytesAcked`, which for an MPTCP connection is the initial subflow's own count, so it can
- * resolve before the data on the other subflows is acknowledged, or never (see the report of issue 4).
- * Polled every 2 ms, like `TcpSocket.acknowledged()`.
- */
-function acknowledged(socket: TcpSocket, tcpAcknowledged: () => Promise<void>): Promise<void> {
-  const c = socket.connection;
-  if (!(c instanceof MptcpConnection)) return tcpAcknowledged();
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (socket.destroyed || c.fallback) {
-        if (c.fallback && !socket.destroyed) void tcpAcknowledged().then(resolve);
-        else resolve();
-        return;
-      }
-      const info = c.mptcpInfo();
-      if (info.bytesAcked >= info.bytesSent || c.isClosed) resolve();
-      else setTimeout(check, 2);
-    };
-    check();
-  });
-}
-
 function perfSocket(socket: TcpSocket): PerfSocket {
-  // TcpSocket's own method, before the property below shadows it.
-  const tcpAcknowledged = socket.acknowledged.bind(socket);
+  // TcpSocket's own method (data-level for MPTCP), bound before the property below shadows it.
+  const acknowledged = socket.acknowledged.bind(socket);
   return Object.assign(socket, {
-    acknowledged: () => acknowledged(socket, tcpAcknowledged),
+    acknowledged,
     tcpStats() {
       const i = socket.info();
       // An MPTCP connection retransmits on every subflow: its count is theirs together (the rest, cwnd and

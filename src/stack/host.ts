@@ -190,14 +190,26 @@ export class Host {
    * `ip mptcp endpoint add` words: "198.18.2.1 signal", "198.18.2.2 id 2 subflow backup"). Used by
    * connections from their establishment on (existing ones see the new table at their next path-manager turn).
    */
-  setMptcpEndpoints(endpoints: EndpointTable | readonly (Endpoint | string)[]): EndpointTable {
+  setMptcpEndpoints(endpoints: EndpointTable | readonly (Endpoint | string)[], now: Micros = this.lastNow): EndpointTable {
     if (endpoints instanceof EndpointTable) this.endpointTable = endpoints;
     else {
       const table = new EndpointTable();
       for (const e of endpoints) table.add(e);
       this.endpointTable = table;
     }
+    for (const c of this.mptcpConnections()) c.endpointsChanged(now);
     return this.endpointTable;
+  }
+
+  /**
+   * `ip mptcp endpoint add ...` (an object or the words): the endpoint joins the table and every MPTCP
+   * connection's path manager runs at once, as Linux's does: a `signal` endpoint is announced with
+   * ADD_ADDR, a `subflow` endpoint is joined (within the limits). Throws the table's error (duplicate id or
+   * address, bad words). The packets leave on the next `pollTransmit`.
+   */
+  addMptcpEndpoint(endpoint: Endpoint | string, now: Micros = this.lastNow): void {
+    this.endpointTable.add(endpoint);
+    for (const c of this.mptcpConnections()) c.endpointsChanged(now);
   }
 
   /** The path manager's endpoint table (mutable: `add`/`delete` as `ip mptcp endpoint` does). */

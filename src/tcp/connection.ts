@@ -31,7 +31,7 @@
 import { createCongestionControl } from '../cc/registry.js';
 import type { CongestionController } from '../cc/types.js';
 import { seqDiff } from '../wire/seq.js';
-import { TcpFlags } from '../wire/tcp.js';
+import { TcpFlags, tcpOptionsLength } from '../wire/tcp.js';
 import type { TcpOption, TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
 import { resolveTcpConfig } from './config.js';
 import type { ResolvedTcpConfig } from './config.js';
@@ -77,6 +77,12 @@ export interface TcpExtension {
   readonly reservedAckOptionBytes?: number;
   /** Extra options for a segment; must fit in 40 bytes together with ours (and the reservation). */
   outgoingOptions?(kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined;
+  /**
+   * The most payload bytes a new segment starting at relative sequence `position` (1 = the first data
+   * byte) may carry: MPTCP's mapping boundary, so that one segment never spans two DSS mappings (Linux
+   * never collapses skbs of different mappings). Unbounded when absent.
+   */
+  segmentLimit?(position: number): number;
   /** Every incoming segment, before the connection processes it. */
   onOptions?(segment: TcpSegment): void;
 }
@@ -1643,9 +1649,16 @@ export class TcpConnection {
   }
 
   /** Options for a synchronized segment: timestamps, SACK blocks (the receiver has out-of-order data). */
-  #segmentOptions(now: Micros, reserved = 0): TcpOption[] | undefined {
+  /**
+   * Timestamps and SACK blocks for a segment whose extension options take `reserved` bytes. `extraBytes`:
+   * what the extension actually added; when even the timestamps do not fit beside it (40 bytes in all),
+   * they are left out of this segment.
+   */
+  #segmentOptions(now: Micros, reserved = 0, extraBytes = 0): TcpOption[] | undefined {
     let options: TcpOption[] | undefined;
-    if (this.#timestamps) options = [NOP, NOP, { kind: 'timestamps', tsVal: this.#tsNow(now), tsEcr: this.#tsRecent }];
+    if (this.#timestamps && TIMESTAMPS_SPACE + ((extraBytes + 3) & ~3) <= 40) {
+      options = [NOP, NOP, { kind: 'timestamps', tsVal: this.#tsNow(now), tsEcr: this.#tsRecent }];
+    }
     if (this.#sack) {
       const blocks = this.#sackBlocksToSend(reserved);
       if (blocks.length > 0) {
@@ -1697,14 +1710,15 @@ export class TcpConnection {
   }
 
   #emitAck(now: Micros, seqPosition: number): TcpSegmentRepr {
-    let options: readonly TcpOption[] = this.#segmentOptions(now, this.#extension?.reservedAckOptionBytes ?? 0) ?? NO_OPTIONS;
     const seq = this.#wireSend(seqPosition);
     const ack = this.#wireReceive(this.#receive!.nxt);
     const extension = this.#extension;
-    if (extension?.outgoingOptions !== undefined) {
-      const extra = extension.outgoingOptions('ack', { seq, ack, flags: TcpFlags.ACK, payloadLength: 0 });
-      if (extra !== undefined && extra.length > 0) options = [...options, ...extra];
-    }
+    // The extension's options first (Linux writes MPTCP's before fitting SACK blocks): SACK blocks take
+    // what room is left, and a timestamp never pushes the total past 40 bytes.
+    const extra = extension?.outgoingOptions?.('ack', { seq, ack, flags: TcpFlags.ACK, payloadLength: 0 });
+    const extraBytes = extra !== undefined && extra.length > 0 ? tcpOptionsLength(extra) : 0;
+    let options: readonly TcpOption[] = this.#segmentOptions(now, Math.max(extension?.reservedAckOptionBytes ?? 0, extraBytes), extraBytes) ?? NO_OPTIONS;
+    if (extra !== undefined && extra.length > 0) options = options.length > 0 ? [...options, ...extra] : extra;
     const window = this.#onAckSent();
     return {
       srcPort: this.endpoints.localPort,
@@ -1759,7 +1773,8 @@ export class TcpConnection {
     const available = dataEnd - this.#nxt;
     if (available > 0) {
       const windowRoom = this.#una + this.#sendWindow - this.#nxt;
-      let length = Math.min(payloadMax, available);
+      const limit = this.#segmentLimit(payloadMax);
+      let length = Math.min(limit, available);
       if (windowRoom < length) {
         // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a partial segment only if it is at least half the
         // largest window the peer has offered.
@@ -1777,7 +1792,7 @@ export class TcpConnection {
       if (length < payloadMax && length === available && !this.#noDelay && !this.#finQueued && this.#lastSmallEnd > this.#una) {
         return undefined;
       }
-      return this.#sendNewData(now, length, dataEnd, payloadMax);
+      return this.#sendNewData(now, length, dataEnd, limit);
     }
 
     // A FIN on its own (all data already sent).
@@ -1795,7 +1810,18 @@ export class TcpConnection {
     return undefined;
   }
 
-  /** Sends `length` new bytes from SND.NXT (the caller checked the windows). */
+  /** The payload limit of a new segment at SND.NXT: the MSS, or less at the extension's boundary. */
+  #segmentLimit(payloadMax: number): number {
+    const f = this.#extension?.segmentLimit;
+    if (f === undefined) return payloadMax;
+    const n = f(this.#nxt);
+    return n >= 1 && n < payloadMax ? n : payloadMax;
+  }
+
+  /**
+   * Sends `length` new bytes from SND.NXT (the caller checked the windows). `payloadMax`: the most this
+   * segment could have carried (a shorter one counts as small for Nagle).
+   */
   #sendNewData(now: Micros, length: number, dataEnd: number, payloadMax: number): TcpSegmentRepr {
     const start = this.#nxt;
     const payload = this.#sendBuffer.slice(start - 1, length, Infinity);
@@ -1843,9 +1869,10 @@ export class TcpConnection {
     if (this.#tlpEnd >= 0 || this.#recovery !== Recovery.None || this.#nxt <= this.#una) return undefined;
     const available = dataEnd - this.#nxt;
     const windowRoom = this.#una + this.#sendWindow - this.#nxt;
-    if (available > 0 && windowRoom >= Math.min(payloadMax, available)) {
+    const limit = this.#segmentLimit(payloadMax);
+    if (available > 0 && windowRoom >= Math.min(limit, available)) {
       this.#tlpIsRetrans = false;
-      const segment = this.#sendNewData(now, Math.min(payloadMax, available), dataEnd, payloadMax);
+      const segment = this.#sendNewData(now, Math.min(limit, available), dataEnd, limit);
       this.#tlpEnd = this.#nxt;
       return segment;
     }
