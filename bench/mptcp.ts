@@ -9,46 +9,15 @@
  *   ratio (needs root, /dev/net/tun and the addon: skipped with the reason printed otherwise).
  */
 import { once } from 'node:events';
-import { Network, type EmuHost } from '../src/emu/network.js';
-import { PatternSource, runBulkTransfer } from '../src/emu/bulk.js';
+import { Network } from '../src/emu/network.js';
+import { MptcpApp } from '../src/emu/host-app.js';
+import { PatternSource, SourceWriter, runBulkTransfer } from '../src/emu/bulk.js';
 import { Host } from '../src/stack/host.js';
 import { MptcpConnection } from '../src/mptcp/connection.js';
-import type { Micros, TcpEvent } from '../src/tcp/types.js';
 import type { TcpSocket } from '../src/api/socket.js';
 import { Topology } from '../src/io/netns.js';
 import { KERNEL_PEER, jsonLines, kernelSkipReason, tunPaths, within } from '../test/support/kernel.js';
 import { sig3, type BenchResult } from './measure.js';
-
-/** An EmuHost running an application callback on the host's MPTCP events after every input. */
-class MptcpApp implements EmuHost {
-  now: Micros = 0;
-  constructor(
-    readonly host: Host,
-    private readonly onEvent: (connection: MptcpConnection, event: TcpEvent | 'accepted', now: Micros) => void,
-  ) {}
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
-    this.now = now;
-    this.host.handlePacket(now, ifaceId, bytes);
-    this.drain();
-  }
-  handleTimeout(now: Micros): void {
-    this.now = now;
-    this.host.handleTimeout(now);
-    this.drain();
-  }
-  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
-    return this.host.pollTransmit(now);
-  }
-  pollTimeout(): Micros | undefined {
-    return this.host.pollTimeout();
-  }
-  private drain(): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted', this.now);
-      else this.onEvent(e.connection, e.event, this.now);
-    }
-  }
-}
 
 /**
  * Infinite rate, 1 us one way. Not 0: with zero delay the whole run happens at virtual time 0, a subflow
@@ -70,30 +39,13 @@ export function mptcpTransfer(bytes: number, subflows: 1 | 2, seed: number): num
     serverHost.addInterface(`eth${i}`, [`198.18.${i + 1}.1/24`]);
   }
   const source = new PatternSource(bytes, 1, 256 * 1024, true);
-  let pending: Uint8Array | undefined;
-  let shutdown = false;
+  const writer = new SourceWriter(source);
   let received = 0;
   let ended = false;
-  const pump = (c: MptcpConnection): void => {
-    for (;;) {
-      const chunk = pending ?? source.next();
-      if (!chunk) break;
-      const n = c.write(chunk);
-      if (n < chunk.length) {
-        pending = chunk.subarray(n);
-        return;
-      }
-      pending = undefined;
-    }
-    if (!shutdown) {
-      shutdown = true;
-      c.shutdown();
-    }
-  };
   const client = new MptcpApp(clientHost, (c, e, now) => {
     if (e === 'accepted') return;
     if (e.type === 'established' && subflows === 2) clientHost.addSubflow(now, c, '198.18.2.2', { remoteAddress: '198.18.2.1' });
-    if (e.type === 'established' || e.type === 'writable') pump(c);
+    if (e.type === 'established' || e.type === 'writable') writer.pump(c);
   });
   const server = new MptcpApp(serverHost, (c, e) => {
     if (e === 'accepted') {
@@ -107,8 +59,9 @@ export function mptcpTransfer(bytes: number, subflows: 1 | 2, seed: number): num
   const s = net.addHost('s', server);
   for (let i = 0; i < subflows; i++) net.connect([c, i], [s, i], { config: LINK });
   serverHost.listen(5201, { mptcp: true });
-  // TCP_NODELAY: with Nagle a subflow gets one 64 KiB scheduler burst per round trip (see BENCHMARKS.md).
-  const connection = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, localAddress: '198.18.1.2', config: { noDelay: true } });
+  // Nagle on (the default): it no longer holds MPTCP data back (segments never span two mappings), and
+  // TCP_NODELAY gives the same run event for event.
+  const connection = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, localAddress: '198.18.1.2' });
   net.wake(c);
   const r = net.driveBounded(600_000_000, 200_000_000);
   if (!ended || received !== bytes) throw new Error(`MPTCP goodput transfer failed: ${received} of ${bytes} bytes (${JSON.stringify(r)})`);

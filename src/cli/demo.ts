@@ -6,7 +6,9 @@
  *   client 198.18.2.2 ── path 2: 20 Mbit/s, 40 ms each way ── 198.18.2.1 server
  *
  * The client connects over path 1 (MP_CAPABLE), joins a second subflow over path 2 (MP_JOIN) and sends
- * `bytes` of seeded pseudo-random data. Path 1 goes down in both directions in mid-transfer and comes back.
+ * `bytes` of seeded pseudo-random data. Path 1 goes down in both directions in mid-transfer and comes back:
+ * the data stuck on it is reinjected on path 2 (the data-level retransmission timer; a subflow silent for
+ * more than 4 RTOs is also marked stale), so the transfer carries on at path 2's rate during the outage.
  * Every virtual second it prints what each path delivered (the server's per-subflow data bytes received),
  * then verifies the data (SHA-256 of what was written against what was read) and prints a summary: bytes per
  * subflow, duration, reinjections. Exit status 1 when the data does not verify or the transfer stalls.
@@ -14,12 +16,13 @@
  * `runDemo` is the whole scenario as a function (tests call it); the command only parses options and prints.
  */
 import { createHash } from 'node:crypto';
-import { Network, type EmuHost } from '../emu/network.js';
+import { Network } from '../emu/network.js';
 import type { LinkConfig, LinkState } from '../emu/link.js';
-import { PatternSource } from '../emu/bulk.js';
+import { PatternSource, SourceWriter } from '../emu/bulk.js';
+import { MptcpApp } from '../emu/host-app.js';
 import { Host } from '../stack/host.js';
 import type { MptcpConnection } from '../mptcp/connection.js';
-import type { Micros, TcpEvent } from '../tcp/types.js';
+import type { Micros } from '../tcp/types.js';
 import { formatAddress } from '../wire/address.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
@@ -115,37 +118,6 @@ export const DEFAULT_PATHS: readonly DemoPath[] = [
 const PORT = 5201;
 const SECOND: Micros = 1_000_000;
 
-/** An EmuHost handing the host's MPTCP events to the application after every input. */
-class DemoApp implements EmuHost {
-  now: Micros = 0;
-  constructor(
-    readonly host: Host,
-    private readonly onEvent: (connection: MptcpConnection, event: TcpEvent | 'accepted', now: Micros) => void,
-  ) {}
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
-    this.now = now;
-    this.host.handlePacket(now, ifaceId, bytes);
-    this.drain();
-  }
-  handleTimeout(now: Micros): void {
-    this.now = now;
-    this.host.handleTimeout(now);
-    this.drain();
-  }
-  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
-    return this.host.pollTransmit(now);
-  }
-  pollTimeout(): Micros | undefined {
-    return this.host.pollTimeout();
-  }
-  drain(): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted', this.now);
-      else this.onEvent(e.connection, e.event, this.now);
-    }
-  }
-}
-
 /** A 32-byte host secret derived from the seed (ISNs, ports and MPTCP keys follow from it). */
 function secretOf(seed: number, role: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`mptcp demo ${seed} ${role}`).digest());
@@ -205,39 +177,22 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
   const source = new PatternSource(bytes, seed);
   const sink = createHash('sha256');
   let received = 0;
-  let pending: Uint8Array | undefined;
-  let shutdown = false;
   let finishedAt: Micros | undefined;
   let serverConnection: MptcpConnection | undefined;
   let clientError: unknown;
   let serverError: unknown;
 
-  const pump = (c: MptcpConnection): void => {
-    for (;;) {
-      const chunk = pending ?? source.next();
-      if (!chunk) break;
-      const n = c.write(chunk);
-      if (n < chunk.length) {
-        pending = chunk.subarray(n);
-        return;
-      }
-      pending = undefined;
-    }
-    if (!shutdown) {
-      shutdown = true;
-      c.shutdown();
-    }
-  };
-  const client = new DemoApp(clientHost, (c, e, now) => {
+  const writer = new SourceWriter(source);
+  const client = new MptcpApp(clientHost, (c, e, now) => {
     if (e === 'accepted') return;
     if (e.type === 'established') {
       for (let i = 1; i < paths.length; i++) clientHost.addSubflow(now, c, paths[i]!.clientAddress, { remoteAddress: paths[i]!.serverAddress });
     }
-    if (e.type === 'established' || e.type === 'writable') pump(c);
+    if (e.type === 'established' || e.type === 'writable') writer.pump(c);
     if (e.type === 'readable' || e.type === 'end') for (let b = c.read(); b; b = c.read());
     if (e.type === 'closed' && e.error) clientError = e.error;
   });
-  const server = new DemoApp(serverHost, (c, e, now) => {
+  const server = new MptcpApp(serverHost, (c, e, now) => {
     if (e === 'accepted') {
       serverConnection = c;
       c.shutdown(); // the server sends nothing
@@ -262,14 +217,9 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
     net.connect([c, i], [s, i], { config: linkConfig(p, timeline), name: p.name });
   });
   serverHost.listen(PORT, { mptcp: true });
-  // TCP_NODELAY on the sender: with Nagle, each subflow would carry one 64 KiB scheduler burst per round
-  // trip (the burst's sub-MSS tail waits for the ACK of everything in flight, and a subflow with unsent
-  // bytes gets no new burst). A bulk sender writing large buffers loses nothing by it.
-  const connection = clientHost.connect(start, paths[0]!.serverAddress, PORT, {
-    mptcp: true,
-    localAddress: paths[0]!.clientAddress,
-    config: { noDelay: true },
-  });
+  // Default TCP config (Nagle on): segments never span two DSS mappings and a subflow takes new data while
+  // earlier data is queued, so Nagle holds nothing back in a bulk transfer (TCP_NODELAY gives the same run).
+  const connection = clientHost.connect(start, paths[0]!.serverAddress, PORT, { mptcp: true, localAddress: paths[0]!.clientAddress });
   net.wake(c);
 
   // Bytes the server read from each path so far (its subflows' data bytes received, by local address).

@@ -4,46 +4,16 @@
  * received. Used by the transfer tests, the goodput benchmark and the demo. Virtual time only.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Network, type EmuHost } from './network.js';
+import { Network } from './network.js';
+import { AppHost } from './host-app.js';
 import type { LinkConfig } from './link.js';
 import type { Micros } from './sim.js';
-import { Host, type HostEvent } from '../stack/host.js';
+import { Host } from '../stack/host.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpConfig, TcpError, TcpInfo } from '../tcp/types.js';
 
-/** An EmuHost that runs an application callback on every host event, right after each input. */
-export class AppHost implements EmuHost {
-  constructor(
-    readonly host: Host,
-    private readonly onEvent: (now: Micros, event: HostEvent) => void,
-    /** Called after every input, after events: lets the application act on state (e.g. resume reading). */
-    private readonly afterInput: (now: Micros) => void = () => {},
-  ) {}
-
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
-    this.host.handlePacket(now, ifaceId, bytes);
-    this.drain(now);
-  }
-
-  handleTimeout(now: Micros): void {
-    this.host.handleTimeout(now);
-    this.drain(now);
-  }
-
-  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
-    return this.host.pollTransmit(now);
-  }
-
-  pollTimeout(): Micros | undefined {
-    return this.host.pollTimeout();
-  }
-
-  /** Delivers pending host events to the application. */
-  drain(now: Micros): void {
-    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) this.onEvent(now, e);
-    this.afterInput(now);
-  }
-}
+/** The TCP adapter lives in host-app.ts; re-exported for existing importers. */
+export { AppHost };
 
 /** Deterministic pseudo-random bytes (xorshift32), produced in chunks, hashed as they are produced. */
 export class PatternSource {
@@ -92,23 +62,18 @@ export class PatternSource {
   }
 }
 
-/** One direction of a transfer: a source that writes with backpressure, a sink that reads and hashes. */
-class Flow {
-  readonly sinkHash: Hash = createHash('sha256');
-  received = 0;
-  finished = false;
+/**
+ * Writes a chunk source (a `PatternSource`) into a connection with backpressure: what a write did not take is
+ * offered first on the next `pump`; after the last byte the connection is shut down, once.
+ */
+export class SourceWriter {
   private pending: Uint8Array | undefined;
   private shutdownSent = false;
-  /** While true the reader does not read (to exercise zero windows). */
-  paused = false;
 
-  constructor(
-    readonly source: PatternSource,
-    private readonly verify = true,
-  ) {}
+  constructor(readonly source: { next(): Uint8Array | undefined }) {}
 
-  /** Writes as much as the send buffer takes; half-closes after the last byte. */
-  pump(conn: TcpConnection): void {
+  /** Writes as much as the connection takes; half-closes after the last byte. */
+  pump(conn: { write(data: Uint8Array): number; shutdown(): void }): void {
     for (;;) {
       const chunk = this.pending ?? this.source.next();
       if (!chunk) break;
@@ -123,6 +88,28 @@ class Flow {
       this.shutdownSent = true;
       conn.shutdown();
     }
+  }
+}
+
+/** One direction of a transfer: a source that writes with backpressure, a sink that reads and hashes. */
+class Flow {
+  readonly sinkHash: Hash = createHash('sha256');
+  received = 0;
+  finished = false;
+  private readonly writer: SourceWriter;
+  /** While true the reader does not read (to exercise zero windows). */
+  paused = false;
+
+  constructor(
+    readonly source: PatternSource,
+    private readonly verify = true,
+  ) {
+    this.writer = new SourceWriter(source);
+  }
+
+  /** Writes as much as the send buffer takes; half-closes after the last byte. */
+  pump(conn: TcpConnection): void {
+    this.writer.pump(conn);
   }
 
   drainReads(conn: TcpConnection): void {

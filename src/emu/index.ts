@@ -26,3 +26,5 @@ export { pcapTap, attachPcap, observeDeliveries, observeDrops, type PacketRecord
 export { Network, type EmuHost, type Transmit, type Endpoint, type DuplexLink, type ConnectOptions, type NetworkOptions } from './network.js';
 export { PacketSink, Router, routeByDestination, ipDestination, type ReceivedPacket, type RouteFunction } from './hosts.js';
 export { OptionStripper, stripTcpOptionsInPlace, onlySynAck, afterSyn, fromSegment, withPayload, type SegmentView, type SegmentPredicate, type OptionStripperOptions } from './middlebox.js';
+export { HostApp, AppHost, MptcpApp, type AppEvent, type MptcpAppHandler, type StreamAppHandler } from './host-app.js';
+export { StreamFlow, pattern } from './stream-flow.js';

@@ -118,6 +118,18 @@ function* walkOptions(bytes: Uint8Array, offset: number, headerLength: number): 
   }
 }
 
+function segmentView(bytes: Uint8Array, t: TcpLocation, index: number, optionKinds: readonly number[]): SegmentView {
+  const o = t.offset;
+  return {
+    flags: bytes[o + 13]!,
+    srcPort: (bytes[o]! << 8) | bytes[o + 1]!,
+    dstPort: (bytes[o + 2]! << 8) | bytes[o + 3]!,
+    payloadLength: t.length - t.headerLength,
+    index,
+    optionKinds,
+  };
+}
+
 function fixTcpChecksum(bytes: Uint8Array, t: TcpLocation): void {
   bytes[t.offset + 16] = 0;
   bytes[t.offset + 17] = 0;
@@ -156,14 +168,7 @@ export class OptionStripper {
     const { offset, headerLength, length } = located;
     const optionKinds: number[] = [];
     for (const o of walkOptions(bytes, offset, headerLength)) optionKinds.push(o.kind);
-    const view: SegmentView = {
-      flags: bytes[offset + 13]!,
-      srcPort: (bytes[offset]! << 8) | bytes[offset + 1]!,
-      dstPort: (bytes[offset + 2]! << 8) | bytes[offset + 3]!,
-      payloadLength: length - headerLength,
-      index: this.seen++,
-      optionKinds,
-    };
+    const view = segmentView(bytes, located, this.seen++, optionKinds);
     if (!this.enabled || !optionKinds.some((k) => this.kinds.has(k)) || !this.match(view, now)) return undefined;
     const copy = bytes.slice();
     const n = stripTcpOptionsInPlace(copy, this.kinds);
@@ -179,4 +184,46 @@ export class OptionStripper {
     path.backward.setTransform(this.transform);
     return this;
   }
+}
+
+/** One payload byte a `PayloadCorrupter` changed. */
+export interface Corruption {
+  readonly srcPort: number;
+  readonly dstPort: number;
+  /** TCP sequence number of the segment and the offset of the changed byte in its payload. */
+  readonly seq: number;
+  readonly at: number;
+}
+
+/**
+ * A middlebox that rewrites payload (as an application-level gateway or a broken NAT would, the case the
+ * MPTCP DSS checksum exists for: RFC 8684 3.3.1 and 3.7): in each selected segment with payload, the first
+ * payload byte is inverted and the TCP checksum fixed, so only MPTCP's checksum can tell. At most `limit`
+ * segments (default 1) are changed.
+ */
+export class PayloadCorrupter {
+  seen = 0;
+  readonly corrupted: Corruption[] = [];
+  private readonly match: SegmentPredicate;
+  private readonly limit: number;
+
+  constructor(options: { match?: SegmentPredicate; limit?: number } = {}) {
+    this.match = options.match ?? withPayload;
+    this.limit = options.limit ?? 1;
+  }
+
+  readonly transform: PacketTransform = (now, bytes) => {
+    const located = locateTcp(bytes);
+    if (located === undefined) return undefined;
+    const { offset, headerLength } = located;
+    const view = segmentView(bytes, located, this.seen++, []);
+    if (view.payloadLength === 0 || this.corrupted.length >= this.limit || !this.match(view, now)) return undefined;
+    const copy = bytes.slice();
+    const at = offset + headerLength;
+    copy[at] = copy[at]! ^ 0xff;
+    fixTcpChecksum(copy, located);
+    const seq = ((copy[offset + 4]! << 24) | (copy[offset + 5]! << 16) | (copy[offset + 6]! << 8) | copy[offset + 7]!) >>> 0;
+    this.corrupted.push({ srcPort: view.srcPort, dstPort: view.dstPort, seq, at: 0 });
+    return copy;
+  };
 }

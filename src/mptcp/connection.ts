@@ -218,6 +218,8 @@ export interface Subflow {
   progressTimeouts: number;
   /** `progressAcked` when everything this subflow held was last reinjected by the data-level timer. */
   bulkReinjectedAt: number;
+  /** MP_FAIL to send (RFC 8684 3.7): on a pure ACK (single subflow, fallback) or with the subflow's RST. */
+  failDsn: U64 | undefined;
 }
 
 /** Options of `MptcpConnection.joinSubflow`. */
@@ -343,6 +345,19 @@ export class MptcpConnection implements StreamConnection {
   #fastClosing = false;
   #fastcloseSent = false;
   #fastcloseError: TcpError | undefined;
+  /**
+   * Linux `allow_infinite_fallback`: a checksum failure may turn the connection into plain TCP (MP_FAIL +
+   * infinite mapping) only while it never had a second subflow nor reinjected data.
+   */
+  #allowInfiniteFallback = true;
+  /** The peer's MP_FAIL arrived on our single subflow: the next data segment carries an infinite mapping. */
+  #infiniteMapDue = false;
+  /** We sent MP_FAIL on our single subflow: the peer's MP_FAIL answers it (Linux `fail_tout`). */
+  #mpFailSent = false;
+  /** Client: the third ACK with both keys went out at least once. */
+  #capableAckSent = false;
+  /** An infinite mapping arrived (counted once, as Linux counts InfiniteMapRx). */
+  #infiniteMapSeen = false;
 
   private constructor(options: MptcpConnectionOptions, server: boolean, config: TcpConfig | undefined) {
     this.server = server;
@@ -398,6 +413,7 @@ export class MptcpConnection implements StreamConnection {
       progressAcked: 0,
       progressTimeouts: 0,
       bulkReinjectedAt: -1,
+      failDsn: undefined,
     };
   }
 
@@ -784,10 +800,10 @@ export class MptcpConnection implements StreamConnection {
     let control: Subflow | undefined;
     if (this.#controlDue()) {
       control = this.#controlSubflow();
-      control?.tcp.requestAck();
+      control?.tcp.requestPureAck();
     }
     if (this.#mode === 'mptcp') {
-      for (const s of this.#subflows) if (s.prioDue && this.#subflowUsable(s)) s.tcp.requestAck();
+      for (const s of this.#subflows) if (s.prioDue && this.#subflowUsable(s)) s.tcp.requestPureAck();
     }
     this.#schedule(now, control);
     for (const s of this.#subflows) {
@@ -805,6 +821,7 @@ export class MptcpConnection implements StreamConnection {
         }
       }
       if (first === undefined) return undefined;
+      this.#dataFinDue = false; // once per timer expiry, whatever the ACKs carried
       if (this.#dataFinTimer === undefined) this.#dataFinTimer = now + Math.max(this.#dataFinRto, this.#subflowRto());
       return first;
     }
@@ -953,6 +970,7 @@ export class MptcpConnection implements StreamConnection {
       views = undefined;
       if (n === 0) return;
       this.counters.MPTCPRetrans++;
+      this.#allowInfiniteFallback = false;
       r.start += n;
       if (r.start >= r.end) this.#reinject.shift();
     }
@@ -978,6 +996,15 @@ export class MptcpConnection implements StreamConnection {
     this.#mode = 'fallback';
     for (const s of this.#subflows) {
       s.sendMaps.length = 0;
+      // Bytes of a mapping read so far but held for its checksum are TCP's from now on.
+      for (const m of s.receiveMaps) {
+        if (m.pieces === undefined) continue;
+        let at = m.dataOffset;
+        for (const p of m.pieces) {
+          this.#insertData(at, p);
+          at += p.length;
+        }
+      }
       s.receiveMaps.length = 0;
     }
     if (wasHandshake) this.#scheduled = 0;
@@ -1223,6 +1250,7 @@ export class MptcpConnection implements StreamConnection {
       if (o.kind !== 'mptcp') continue;
       const opt = o.option;
       if (opt.subtype === 'MP_TCPRST' && flags & TcpFlags.RST && !sf.join) this.counters.MPRstRx++;
+      if (opt.subtype === 'MP_FAIL') this.#onMpFail(sf, flags);
     }
     if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
     if (sf.join && sf.joinState !== 'full' && sf.joinState !== 'ackSent') return;
@@ -1249,6 +1277,25 @@ export class MptcpConnection implements StreamConnection {
           break;
       }
     }
+  }
+
+  /**
+   * RFC 8684 3.7, as Linux (`mptcp_pm_mp_fail_received`): the peer's checksum failed on data we sent. With a
+   * RST (several subflows) the subflow just closes and its data is reinjected elsewhere. On our single
+   * subflow we answer with MP_FAIL and put an infinite mapping on the next data segment, then fall back to
+   * TCP. An MP_FAIL answering ours needs nothing more.
+   */
+  #onMpFail(sf: Subflow, flags: number): void {
+    this.counters.MPFailRx++;
+    if (flags & TcpFlags.RST || this.#mode !== 'mptcp') return;
+    if (this.#mpFailSent) {
+      this.#mpFailSent = false; // the answer to ours; the infinite mapping follows
+      return;
+    }
+    if (sf.failDsn !== undefined || this.#infiniteMapDue) return;
+    sf.failDsn = dsnFromOffset(this.localIdsn, this.#sendUna);
+    this.#infiniteMapDue = true;
+    sf.tcp.requestPureAck();
   }
 
   #onAddAddr(opt: Extract<MptcpOption, { subtype: 'ADD_ADDR' }>): void {
@@ -1340,7 +1387,7 @@ export class MptcpConnection implements StreamConnection {
         if (this.#mode !== 'handshake' || !this.server) return undefined;
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey } }];
       case 'ack':
-        return this.#ackOptions(sf);
+        return this.#failOption(sf) ?? this.#ackOptions(sf);
       case 'data':
         return this.#dataOptions(sf, draft);
       case 'rst':
@@ -1348,6 +1395,15 @@ export class MptcpConnection implements StreamConnection {
       default:
         return undefined;
     }
+  }
+
+  /** A pending MP_FAIL, alone on a pure ACK (also after the fallback it announces). */
+  #failOption(sf: Subflow): readonly TcpOption[] | undefined {
+    const dsn = sf.failDsn;
+    if (dsn === undefined) return undefined;
+    sf.failDsn = undefined;
+    this.counters.MPFailTx++;
+    return [{ kind: 'mptcp', option: { subtype: 'MP_FAIL', dsn } }];
   }
 
   #rstOptions(sf: Subflow): readonly TcpOption[] | undefined {
@@ -1361,7 +1417,9 @@ export class MptcpConnection implements StreamConnection {
     }
     if (sf.resetReason === undefined) return undefined;
     this.counters.MPRstTx++;
-    return [{ kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason } }];
+    const rst: TcpOption = { kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason } };
+    const fail = this.#failOption(sf);
+    return fail === undefined ? [rst] : [...fail, rst];
   }
 
   #joinOutgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
@@ -1409,17 +1467,20 @@ export class MptcpConnection implements StreamConnection {
 
   #ackOptions(sf: Subflow): readonly TcpOption[] | undefined {
     if (this.#mode !== 'mptcp') return undefined;
-    if (!sf.join && !this.server && !this.#fullyEstablished) {
-      // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives.
+    const dataFinNow = this.#dataFinOffset !== undefined && !this.#dataFinAcked && this.#allDataSent();
+    if (!sf.join && !this.server && !this.#fullyEstablished && (!dataFinNow || !this.#capableAckSent)) {
+      // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives (Linux stops
+      // repeating it once a DATA_FIN is due: that needs the DSS).
+      this.#capableAckSent = true;
       return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey, receiverKey: this.#remoteKey! } }];
     }
     const control = this.#controlOption(sf);
     if (control !== undefined) return [{ kind: 'mptcp', option: control }];
     let mapping: DssMapping | undefined;
     let dataFin = false;
-    if (this.#dataFinOffset !== undefined && !this.#dataFinAcked && this.#allDataSent()) {
+    if (dataFinNow) {
       // Linux `mptcp_write_data_fin` on a packet without data: subflow sequence 0, data-level length 1.
-      const dsn = dsnFromOffset(this.localIdsn, this.#dataFinOffset);
+      const dsn = dsnFromOffset(this.localIdsn, this.#dataFinOffset!);
       mapping = {
         dsn,
         dsn64: true,
@@ -1471,6 +1532,16 @@ export class MptcpConnection implements StreamConnection {
       };
       return [{ kind: 'mptcp', option }];
     }
+    if (this.#infiniteMapDue && !sf.join) {
+      // RFC 8684 3.7 / Linux `mptcp_update_infinite_map`: this segment's mapping with data-level length 0
+      // (infinite), then plain TCP from here on.
+      this.#infiniteMapDue = false;
+      this.counters.InfiniteMapTx++;
+      const infinite: DssMapping = { dsn, dsn64: true, subflowSeq, dataLength: 0, ...(this.#checksum ? { checksum: dssChecksum(dsn, subflowSeq, 0, EMPTY) } : {}) };
+      const options: TcpOption[] = [{ kind: 'mptcp', option: this.#dss(false, infinite) }];
+      this.#fallBack();
+      return options;
+    }
     const mapping: DssMapping = { dsn, dsn64: true, subflowSeq, dataLength: length, ...(checksum !== undefined ? { checksum } : {}) };
     return [{ kind: 'mptcp', option: this.#dss(false, mapping) }];
   }
@@ -1511,7 +1582,14 @@ export class MptcpConnection implements StreamConnection {
       }
       return;
     }
-    if (this.#mode === 'fallback') return;
+    if (this.#mode === 'fallback') {
+      // The infinite mapping answering our MP_FAIL (we fell back when we sent it).
+      if (dss?.mapping && dss.mapping.dataLength === 0 && !dss.dataFin && !this.#infiniteMapSeen) {
+        this.#infiniteMapSeen = true;
+        this.counters.InfiniteMapRx++;
+      }
+      return;
+    }
     if (this.server && this.#mode === 'handshake') {
       if (!(flags & TcpFlags.ACK)) return;
       // The third ACK (or the first data, if it was lost): both keys, ours echoed.
@@ -1618,12 +1696,14 @@ export class MptcpConnection implements StreamConnection {
       }
       this.counters.MPJoinAckRx++;
       sf.joinState = 'full';
+      this.#allowInfiniteFallback = false;
       sf.tcp.requestAck(); // the fourth ACK (RFC 8684 3.2)
       return;
     }
     if (sf.joinState === 'ackSent') {
       // Client: the peer acknowledged the third ACK (the fourth ACK): the subflow may carry data.
       sf.joinState = 'full';
+      this.#allowInfiniteFallback = false;
       sf.joinAckTimer = undefined;
     }
     if (sf.joinState !== 'full' || this.#mode !== 'mptcp') return;
@@ -1674,6 +1754,16 @@ export class MptcpConnection implements StreamConnection {
   /** Records a received mapping after validating it against the segment and the mappings in use. */
   #addReceiveMap(sf: Subflow, segment: TcpSegment, mapping: DssMapping, dataFin: boolean): void {
     const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#remoteIdsn!, mapping.dsn.lo, this.#recvNext);
+    if (mapping.dataLength === 0 && !dataFin) {
+      // An infinite mapping (RFC 8684 3.7): the peer fell back to TCP; so do we (single subflow).
+      if (!this.#infiniteMapSeen) this.counters.InfiniteMapRx++;
+      this.#infiniteMapSeen = true;
+      if (!sf.join && this.#subflows.length === 1) {
+        this.#pullSubflow(sf);
+        this.#fallBack();
+      }
+      return;
+    }
     const dataLength = mapping.dataLength - (dataFin ? 1 : 0);
     if (dataFin) {
       const finOffset = dataOffset + dataLength;
@@ -1820,7 +1910,10 @@ export class MptcpConnection implements StreamConnection {
     }
     if (target === undefined) return;
     const n = this.#push(target, una, Math.min(DATA_RTX_CHUNK, this.#scheduled - una));
-    if (n > 0) this.counters.MPTCPRetrans++;
+    if (n > 0) {
+      this.counters.MPTCPRetrans++;
+      this.#allowInfiniteFallback = false;
+    }
   }
 
   #pullSubflows(): void {
@@ -1857,9 +1950,9 @@ export class MptcpConnection implements StreamConnection {
         const acc = new DssChecksumAccumulator(map.dsn, map.subflowSeq, map.wireLength);
         for (const p of map.pieces) acc.add(p);
         if (map.checksum === undefined || !acc.verify(map.checksum)) {
-          // RFC 8684 3.7: MP_FAIL and fallback (single subflow) come later; the data is not delivered.
           this.counters.DataCsumErr++;
-          continue;
+          if (this.#onChecksumFailure(sf, map)) continue;
+          return;
         }
         let at = map.dataOffset;
         for (const p of map.pieces) {
@@ -1871,6 +1964,35 @@ export class MptcpConnection implements StreamConnection {
         this.#insertData(dataOffset, bytes);
       }
     }
+  }
+
+  /**
+   * RFC 8684 3.7, as Linux (`subflow_check_data_avail`): a mapping whose DSS checksum failed. While an
+   * infinite fallback is allowed (one subflow, never joined, nothing reinjected) the data is delivered as
+   * TCP would deliver it, MP_FAIL goes back with the mapping's DSN, and the connection falls back to TCP.
+   * Otherwise the data is discarded and the subflow reset with MP_FAIL and MP_TCPRST "middlebox
+   * interference"; the peer reinjects its data on the other subflows. Returns whether to keep pulling.
+   */
+  #onChecksumFailure(sf: Subflow, map: ReceiveMap): boolean {
+    sf.failDsn = map.dsn;
+    if (this.#allowInfiniteFallback && !sf.join && this.#subflows.length === 1) {
+      let at = map.dataOffset;
+      for (const p of map.pieces ?? []) {
+        this.#insertData(at, p);
+        at += p.length;
+      }
+      map.pieces = undefined;
+      this.counters.DSSCorruptionFallback++;
+      this.#mpFailSent = true;
+      // Linux (`mptcp_subflow_fail`): MPTCP goes on until the peer's infinite mapping arrives (then both
+      // are plain TCP); MP_FAIL leaves on a pure ACK now.
+      sf.tcp.requestPureAck();
+      return true;
+    }
+    this.counters.DSSCorruptionReset++;
+    sf.resetReason = MpTcpRstReason.MIDDLEBOX_INTERFERENCE;
+    sf.abortPending = true;
+    return false;
   }
 
   /**

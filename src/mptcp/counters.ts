@@ -70,6 +70,15 @@ export interface MptcpCounters {
   /** A subflow marked stale (repeated RTOs while another works; its data reinjected) / recovered (ACKs again). */
   SubflowStale: number;
   SubflowRecover: number;
+  /** MP_FAIL sent / received (RFC 8684 3.7, a DSS checksum failure). */
+  MPFailTx: number;
+  /** Checksum failures handled by a fallback to TCP / by a subflow reset (kernel DSSCorruption*). */
+  DSSCorruptionFallback: number;
+  DSSCorruptionReset: number;
+  MPFailRx: number;
+  /** Infinite mappings (fallback to TCP after MP_FAIL) sent / received. */
+  InfiniteMapTx: number;
+  InfiniteMapRx: number;
 }
 
 /** A fresh counter object, all zero. */
@@ -102,6 +111,12 @@ export function createMptcpCounters(): MptcpCounters {
     MPTCPRetrans: 0,
     SubflowStale: 0,
     SubflowRecover: 0,
+    MPFailTx: 0,
+    DSSCorruptionFallback: 0,
+    DSSCorruptionReset: 0,
+    MPFailRx: 0,
+    InfiniteMapTx: 0,
+    InfiniteMapRx: 0,
     AddAddr: 0,
     EchoAdd: 0,
     AddAddrTx: 0,

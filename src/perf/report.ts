@@ -22,60 +22,46 @@ export interface PerfOutput {
 /** Milliseconds, monotonic. */
 export type PerfClock = () => number;
 
-/** One stream's numbers over one interval. */
-export interface PerfIntervalStream {
-  readonly id: number;
+/** The numbers of one interval, for a stream, the sum of the streams or an MPTCP subflow. */
+export interface PerfIntervalNumbers {
   readonly start: number;
   readonly end: number;
   readonly seconds: number;
   readonly bytes: number;
   readonly bitsPerSecond: number;
-  /** Retransmits during the interval, when the sending transport reports them. */
+  /** Retransmits during the interval, when the sending transport reports them (sender side only). */
   readonly retransmits?: number;
+  /** Sender side: the congestion window. */
   readonly cwndBytes?: number;
   readonly omitted: boolean;
   /** Whether this side is the stream's sender. */
   readonly sender: boolean;
 }
 
-/** Where an MPTCP subflow runs: its id in its connection and its addresses. */
-export interface PerfSubflowIdentity {
+/** One stream's numbers over one interval. */
+export interface PerfIntervalStream extends PerfIntervalNumbers {
+  readonly id: number;
+}
+
+/** Where an MPTCP subflow runs: its id in its connection and its addresses (as its stats say). */
+export interface PerfSubflowIdentity
+  extends Pick<PerfSubflowStats, 'id' | 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort' | 'join' | 'backup' | 'state'> {
   /** The iperf3 stream (MPTCP connection) the subflow belongs to. */
   readonly stream: number;
-  /** The subflow's id within the connection (0: the initial subflow). */
-  readonly id: number;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  /** Added with MP_JOIN. */
-  readonly join: boolean;
-  readonly backup: boolean;
-  /** The subflow's TCP state when sampled. */
-  readonly state: string;
 }
 
 /**
  * One MPTCP subflow's numbers over one interval: the data-level bytes it carried in this side's direction
  * (sent on the streams this side sends on, received otherwise), like iperf3's per-stream lines.
  */
-export interface PerfIntervalSubflow extends PerfSubflowIdentity {
-  readonly start: number;
-  readonly end: number;
-  readonly seconds: number;
-  readonly bytes: number;
-  readonly bitsPerSecond: number;
-  /** Sender side: retransmitted segments during the interval, the congestion window and smoothed RTT. */
-  readonly retransmits?: number;
-  readonly cwndBytes?: number;
+export interface PerfIntervalSubflow extends PerfSubflowIdentity, PerfIntervalNumbers {
+  /** Sender side: the smoothed RTT. */
   readonly rttMicros?: number;
-  readonly omitted: boolean;
-  readonly sender: boolean;
 }
 
 export interface PerfInterval {
   readonly streams: readonly PerfIntervalStream[];
-  readonly sum: Omit<PerfIntervalStream, 'id' | 'cwndBytes'>;
+  readonly sum: Omit<PerfIntervalNumbers, 'cwndBytes'>;
   /** The MPTCP subflows of the streams (absent when no stream is an MPTCP connection: plain TCP). */
   readonly subflows?: readonly PerfIntervalSubflow[];
 }
@@ -642,20 +628,10 @@ export class TestRecorder {
     error: string | undefined,
     subflows: readonly PerfSubflowSummary[] | undefined,
   ): Record<string, unknown> {
-    const intervalJson = (s: Omit<PerfIntervalStream, 'id'> & { id?: number }): Record<string, unknown> => {
-      const j: Record<string, unknown> = {};
-      if (s.id !== undefined) j['socket'] = s.id;
-      Object.assign(j, { start: round6(s.start), end: round6(s.end), seconds: s.seconds, bytes: s.bytes, bits_per_second: s.bitsPerSecond });
-      if (s.retransmits !== undefined) j['retransmits'] = s.retransmits;
-      if (s.cwndBytes !== undefined) j['snd_cwnd'] = s.cwndBytes;
-      j['omitted'] = s.omitted;
-      j['sender'] = s.sender;
-      return j;
-    };
     const doc: Record<string, unknown> = {
       start: this.o.jsonStart,
       intervals: this.intervals.map((iv) => ({
-        streams: iv.streams.map(intervalJson),
+        streams: iv.streams.map((st) => intervalJson(st, { socket: st.id })),
         sum: intervalJson(iv.sum),
         ...(iv.subflows !== undefined ? { subflows: iv.subflows.map(subflowIntervalJson) } : {}),
       })),
@@ -745,19 +721,17 @@ function subflowIdentityJson(sf: PerfSubflowIdentity): Record<string, unknown> {
 }
 
 function subflowIntervalJson(sf: PerfIntervalSubflow): Record<string, unknown> {
-  const j: Record<string, unknown> = {
-    ...subflowIdentityJson(sf),
-    start: round6(sf.start),
-    end: round6(sf.end),
-    seconds: sf.seconds,
-    bytes: sf.bytes,
-    bits_per_second: sf.bitsPerSecond,
-  };
-  if (sf.retransmits !== undefined) j['retransmits'] = sf.retransmits;
-  if (sf.cwndBytes !== undefined) j['snd_cwnd'] = sf.cwndBytes;
-  if (sf.rttMicros !== undefined) j['rtt'] = sf.rttMicros;
-  j['omitted'] = sf.omitted;
-  j['sender'] = sf.sender;
+  return intervalJson(sf, subflowIdentityJson(sf));
+}
+
+/** One interval as iperf3's JSON has it (after `head`: the socket, or a subflow's identity). */
+function intervalJson(s: PerfIntervalNumbers & { readonly rttMicros?: number }, head: Record<string, unknown> = {}): Record<string, unknown> {
+  const j: Record<string, unknown> = { ...head, start: round6(s.start), end: round6(s.end), seconds: s.seconds, bytes: s.bytes, bits_per_second: s.bitsPerSecond };
+  if (s.retransmits !== undefined) j['retransmits'] = s.retransmits;
+  if (s.cwndBytes !== undefined) j['snd_cwnd'] = s.cwndBytes;
+  if (s.rttMicros !== undefined) j['rtt'] = s.rttMicros;
+  j['omitted'] = s.omitted;
+  j['sender'] = s.sender;
   return j;
 }
 

@@ -222,6 +222,8 @@ export class TcpConnection {
   #wl1 = 0;
   #wl2 = 0;
   #sendWindowShift = 0;
+  /** `requestPureAck`: an ACK of its own goes out before any data. */
+  #pureAckNow = false;
   readonly #sendBuffer = new SendBuffer();
   /** shutdown() was called: FIN follows the last queued byte. */
   #finQueued = false;
@@ -448,6 +450,14 @@ export class TcpConnection {
   /** Sends an ACK at the next `pollTransmit` (an extension has something to say, e.g. MPTCP's DATA_FIN). */
   requestAck(): void {
     if (this.#receive !== undefined && this.#state.name !== 'CLOSED') this.#ackNow = true;
+  }
+
+  /**
+   * Like `requestAck`, but the ACK goes out as a segment of its own before any data (MPTCP's ADD_ADDR,
+   * MP_PRIO, MP_FAIL... ride on pure ACKs, as Linux sends them).
+   */
+  requestPureAck(): void {
+    if (this.#receive !== undefined && this.#state.name !== 'CLOSED') this.#pureAckNow = true;
   }
 
   setNoDelay(noDelay: boolean): void {
@@ -1577,6 +1587,10 @@ export class TcpConnection {
         return this.#ackNow ? this.#emitAck(now, this.#nxt) : undefined;
       default:
         break;
+    }
+    if (this.#pureAckNow) {
+      this.#pureAckNow = false;
+      return this.#emitAck(now, this.#nxt);
     }
     if (name !== 'TIME-WAIT' && name !== 'FIN-WAIT-2') {
       const segment = this.#nextDataSegment(now);

@@ -93,8 +93,8 @@ test('handshake with checksums: flag A in the SYN, first data 24 bytes; the serv
   assert.equal(b.mptcpConnections()[0]!.readableBytes, 100);
 });
 
-test('a corrupted payload fails the DSS checksum: DataCsumErr counted, the data is not delivered', () => {
-  const { client, step, b } = pair(true, false);
+test('a corrupted payload fails the DSS checksum on the only subflow: DataCsumErr, the data delivered as TCP would, MP_FAIL sent (RFC 8684 3.7)', () => {
+  const { client, step, b, seen } = pair(true, false);
   step();
   step();
   client.write(new Uint8Array(100).fill(7));
@@ -105,7 +105,13 @@ test('a corrupted payload fails the DSS checksum: DataCsumErr counted, the data 
   });
   step();
   assert.equal(b.mptcpCounters.DataCsumErr, 1);
-  assert.equal(b.mptcpConnections()[0]!.readableBytes, 0);
+  assert.equal(b.mptcpCounters.DSSCorruptionFallback, 1);
+  const data = b.mptcpConnections()[0]!.read();
+  assert.equal(data?.length, 100, 'delivered, as plain TCP through the same box would');
+  assert.equal(data![99], 7 ^ 0xff, 'with the rewritten byte');
+  step();
+  assert.equal(b.mptcpCounters.MPFailTx, 1, 'MP_FAIL on a pure ACK');
+  assert.ok(seen.some((x) => x.dir === 's>c' && x.mptcp.some((o) => o.subtype === 'MP_FAIL')), 'seen on the wire');
 });
 
 test('DATA_FIN both ways: mapping of length 1 with subflow sequence 0, acknowledged by DATA_ACK', () => {

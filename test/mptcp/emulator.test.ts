@@ -5,53 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Network, type EmuHost } from '../../src/emu/network.js';
+import { Network } from '../../src/emu/network.js';
+import { MptcpApp } from '../../src/emu/host-app.js';
+import { pattern } from '../../src/emu/stream-flow.js';
 import { Host } from '../../src/stack/host.js';
 import type { MptcpConnection } from '../../src/mptcp/connection.js';
 import type { StreamConnection } from '../../src/mptcp/connection.js';
-import type { Micros, TcpEvent } from '../../src/tcp/types.js';
 import type { LinkConfig } from '../../src/emu/link.js';
-
-/** An EmuHost delivering both TCP and MPTCP host events to one callback. */
-class App implements EmuHost {
-  constructor(readonly host: Host, private readonly onEvent: (c: StreamConnection, e: TcpEvent | 'accepted') => void) {}
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
-    this.host.handlePacket(now, ifaceId, bytes);
-    this.drain();
-  }
-  handleTimeout(now: Micros): void {
-    this.host.handleTimeout(now);
-    this.drain();
-  }
-  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
-    return this.host.pollTransmit(now);
-  }
-  pollTimeout(): Micros | undefined {
-    return this.host.pollTimeout();
-  }
-  drain(): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted');
-      else this.onEvent(e.connection, e.event);
-    }
-    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
-      if (e.type === 'connection') this.onEvent(e.connection, 'accepted');
-      else this.onEvent(e.connection, e.event);
-    }
-  }
-}
-
-function pattern(total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let x = 0x12345678;
-  for (let i = 0; i < total; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 interface Result {
   received: number;
@@ -68,7 +28,7 @@ interface Result {
 }
 
 function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = false): Result {
-  const data = pattern(bytes);
+  const data = pattern(bytes, 0x12345678);
   const net = new Network({ seed: 7 });
   const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(1) });
   const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(2) });
@@ -90,15 +50,16 @@ function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = f
     }
     c.shutdown();
   };
-  const ch = new App(clientHost, (c, e) => {
+  // Both TCP and MPTCP host events (the fallback case's server is plain TCP).
+  const ch = new MptcpApp(clientHost, (c, e) => {
     if (e === 'accepted') return;
     if (e.type === 'established' || e.type === 'writable') pump(c);
     if (e.type === 'closed') {
       clientClosed = true;
       clientClosedError = e.error;
     }
-  });
-  const sh = new App(serverHost, (c, e) => {
+  }, { tcpEvents: true });
+  const sh = new MptcpApp(serverHost, (c, e) => {
     if (e === 'accepted') {
       server = c;
       return;
@@ -114,7 +75,7 @@ function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = f
       serverClosed = true;
       serverClosedError = e.error;
     }
-  });
+  }, { tcpEvents: true });
   const c = net.addHost('c', ch);
   const s = net.addHost('s', sh);
   net.connect([c, 0], [s, 0], { config: link });

@@ -6,88 +6,17 @@
  * Virtual time, seeded. Delivers both plain-TCP and MPTCP host events, so a fallback is seen either way.
  */
 import { createHash } from 'node:crypto';
-import { Network, type EmuHost, type DuplexLink } from '../../src/emu/network.js';
+import { Network, type DuplexLink } from '../../src/emu/network.js';
 import type { LinkConfig } from '../../src/emu/link.js';
+import { MptcpApp } from '../../src/emu/host-app.js';
+import { pattern, StreamFlow } from '../../src/emu/stream-flow.js';
 import { Host } from '../../src/stack/host.js';
 import { MptcpConnection, type StreamConnection } from '../../src/mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../../src/tcp/types.js';
-import { pattern } from '../support/mptcp-emu.js';
 
 export const MB = 1_000_000;
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** One direction of the transfer: what is written and what arrives, and when the writer's side closed. */
-export class Flow {
-  written = 0;
-  received = 0;
-  readonly hash = createHash('sha256');
-  /** The writer's connection reported `closed` (at `closedAt`, with `closedError`). */
-  closed = false;
-  closedAt: Micros | undefined;
-  closedError: { code?: string } | undefined;
-  /** The reader saw end of stream. */
-  ended = false;
-  /** Hold the writer's shutdown (DATA_FIN) until `release()` (e.g. until the other direction ended). */
-  holdShutdown = false;
-  constructor(readonly data: Uint8Array) {}
-  pump(c: StreamConnection): void {
-    while (this.written < this.data.length) {
-      const n = c.write(this.data.subarray(this.written, Math.min(this.data.length, this.written + 256 * 1024)));
-      if (n === 0) return;
-      this.written += n;
-    }
-    if (!this.holdShutdown) c.shutdown();
-  }
-  /** Lets a held shutdown go (now, if everything is written). */
-  release(c: StreamConnection): void {
-    this.holdShutdown = false;
-    this.pump(c);
-  }
-  drain(c: StreamConnection): void {
-    for (let b = c.read(); b; b = c.read()) {
-      this.hash.update(b);
-      this.received += b.length;
-    }
-  }
-  /** SHA-256 of what arrived equals that of what was sent, and all of it arrived. */
-  intact(): boolean {
-    return this.received === this.data.length && this.hash.copy().digest('hex') === sha256(this.data);
-  }
-}
-
-type Handler = (c: StreamConnection, e: TcpEvent | 'accepted', now: Micros) => void;
-
-class EventHost implements EmuHost {
-  now: Micros = 0;
-  constructor(readonly host: Host, private readonly onEvent: Handler) {}
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
-    this.now = now;
-    this.host.handlePacket(now, ifaceId, bytes);
-    this.drain();
-  }
-  handleTimeout(now: Micros): void {
-    this.now = now;
-    this.host.handleTimeout(now);
-    this.drain();
-  }
-  pollTransmit(now: Micros): { ifaceId: number; bytes: Uint8Array } | undefined {
-    return this.host.pollTransmit(now);
-  }
-  pollTimeout(): Micros | undefined {
-    return this.host.pollTimeout();
-  }
-  drain(): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted', this.now);
-      else this.onEvent(e.connection, e.event, this.now);
-    }
-    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
-      if (e.type === 'connection') this.onEvent(e.connection, 'accepted', this.now);
-      else this.onEvent(e.connection, e.event, this.now);
-    }
-  }
-}
 
 export interface PathSpec {
   /** Both directions, unless overridden. */
@@ -113,6 +42,9 @@ export interface ScenarioOptions {
   readonly serverClosesAfterEnd?: boolean;
   /** The server listens with MPTCP (default true). */
   readonly serverMptcp?: boolean;
+  /** DSS checksums requested by the client / the server (default false). */
+  readonly clientChecksum?: boolean;
+  readonly serverChecksum?: boolean;
   /** Called on every event after the harness handled it. */
   readonly onClientEvent?: (s: Scenario, c: StreamConnection, e: TcpEvent, now: Micros) => void;
   readonly onServerEvent?: (s: Scenario, c: StreamConnection, e: TcpEvent, now: Micros) => void;
@@ -125,8 +57,8 @@ export interface Scenario {
   readonly client: MptcpConnection;
   /** The accepted connection (MPTCP, or plain TCP when the listener is not MPTCP). */
   server: StreamConnection | undefined;
-  readonly up: Flow;
-  readonly down: Flow;
+  readonly up: StreamFlow;
+  readonly down: StreamFlow;
   readonly paths: readonly DuplexLink[];
   /** Tells the network both hosts changed from outside (after an API call on a host or connection). */
   wake(): void;
@@ -158,42 +90,51 @@ export function scenario(o: ScenarioOptions): Scenario {
   if (o.serverEndpoints) serverHost.setMptcpEndpoints(o.serverEndpoints);
   if (o.clientLimits) clientHost.setMptcpLimits(o.clientLimits);
   if (o.serverLimits) serverHost.setMptcpLimits(o.serverLimits);
-  const up = new Flow(pattern(o.up, 0x5eed01 ^ o.seed));
-  const down = new Flow(pattern(o.down, 0x5eed02 ^ o.seed));
+  const up = new StreamFlow(pattern(o.up, 0x5eed01 ^ o.seed));
+  const down = new StreamFlow(pattern(o.down, 0x5eed02 ^ o.seed));
   down.holdShutdown = o.serverClosesAfterEnd ?? false;
   // eslint-disable-next-line prefer-const
   let s: Scenario;
-  const ch = new EventHost(clientHost, (c, e, now) => {
-    if (e === 'accepted') return;
-    if (e.type === 'established' || e.type === 'writable') up.pump(c);
-    if (e.type === 'readable' || e.type === 'end') down.drain(c);
-    if (e.type === 'end') down.ended = true;
-    if (e.type === 'closed' && !up.closed) {
-      up.closed = true;
-      up.closedAt = now;
-      up.closedError = e.error as { code?: string } | undefined;
-    }
-    o.onClientEvent?.(s, c, e, now);
-  });
-  const sh = new EventHost(serverHost, (c, e, now) => {
-    if (e === 'accepted') {
-      s.server = c;
-      down.pump(c);
-      return;
-    }
-    if (e.type === 'writable') down.pump(c);
-    if (e.type === 'readable' || e.type === 'end') up.drain(c);
-    if (e.type === 'end') {
-      up.ended = true;
-      if (down.holdShutdown) down.release(c);
-    }
-    if (e.type === 'closed' && !down.closed) {
-      down.closed = true;
-      down.closedAt = now;
-      down.closedError = e.error as { code?: string } | undefined;
-    }
-    o.onServerEvent?.(s, c, e, now);
-  });
+  // Both plain-TCP and MPTCP host events, so a fallback is seen either way.
+  const ch = new MptcpApp(
+    clientHost,
+    (c, e, now) => {
+      if (e === 'accepted') return;
+      if (e.type === 'established' || e.type === 'writable') up.pump(c);
+      if (e.type === 'readable' || e.type === 'end') down.drain(c);
+      if (e.type === 'end') down.ended = true;
+      if (e.type === 'closed' && !up.closed) {
+        up.closed = true;
+        up.closedAt = now;
+        up.closedError = e.error;
+      }
+      o.onClientEvent?.(s, c, e, now);
+    },
+    { tcpEvents: true },
+  );
+  const sh = new MptcpApp(
+    serverHost,
+    (c, e, now) => {
+      if (e === 'accepted') {
+        s.server = c;
+        down.pump(c);
+        return;
+      }
+      if (e.type === 'writable') down.pump(c);
+      if (e.type === 'readable' || e.type === 'end') up.drain(c);
+      if (e.type === 'end') {
+        up.ended = true;
+        if (down.holdShutdown) down.release(c);
+      }
+      if (e.type === 'closed' && !down.closed) {
+        down.closed = true;
+        down.closedAt = now;
+        down.closedError = e.error;
+      }
+      o.onServerEvent?.(s, c, e, now);
+    },
+    { tcpEvents: true },
+  );
   const c = net.addHost('c', ch);
   const sv = net.addHost('s', sh);
   const paths = o.paths.map((p, i) =>
@@ -204,8 +145,8 @@ export function scenario(o: ScenarioOptions): Scenario {
       ...(p.backward ? { backward: p.backward } : {}),
     }),
   );
-  serverHost.listen(5201, { mptcp: o.serverMptcp ?? true });
-  const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true });
+  serverHost.listen(5201, { mptcp: o.serverMptcp ?? true, checksum: o.serverChecksum ?? false });
+  const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, checksum: o.clientChecksum ?? false });
   s = {
     net,
     clientHost,

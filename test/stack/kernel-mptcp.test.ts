@@ -162,15 +162,8 @@ test('MPTCP scenario 3: the kernel server signals its second address (ADD_ADDR);
   }
 });
 
-/**
- * Known intermittent failures (issue 4, open): these two multi-subflow scenarios pass alone every time here
- * but each failed once in a full run (scenario 4: an unidentified assertion, about 1 run in 15; scenario 7:
- * the transfer stalled after MP_PRIO, once in CI). They run and report as TODO, so a failure shows in the
- * output without failing the suite, until the cause is found.
- */
-const INTERMITTENT = 'intermittent failure under investigation (issue 4): see the comment above';
 
-test('MPTCP scenario 4: our server signals its second address; a kernel client with add_addr_accepted 1 joins it', { skip, todo: skip ? false : INTERMITTENT, timeout: 120_000 }, async () => {
+test('MPTCP scenario 4: our server signals its second address; a kernel client with add_addr_accepted 1 joins it', { skip, timeout: 120_000 }, async () => {
   const BYTES4 = 20_000_000;
   const paths = tunPaths([
     { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
@@ -216,7 +209,7 @@ test('MPTCP scenario 4: our server signals its second address; a kernel client w
   }
 });
 
-test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO; the kernel counts MPPrioRx', { skip, todo: skip ? false : INTERMITTENT, timeout: 120_000 }, async () => {
+test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO; the kernel counts MPPrioRx', { skip, timeout: 120_000 }, async () => {
   const BYTES7 = 20_000_000;
   const paths = tunPaths([
     { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },

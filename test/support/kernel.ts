@@ -84,7 +84,18 @@ export interface TunPaths {
    * an unplugged cable would; the kernel's interface stays up) or back up.
    */
   setDown(i: number, down: boolean): void;
+  /**
+   * Rewrites packets of path `i` between our stack and its TUN device: `out` what we send, `in` what the
+   * kernel sends us (return undefined to pass a packet unchanged). Undefined removes the rewrite.
+   */
+  setTransform(i: number, transform: PathTransform | undefined): void;
   dispose(): void;
+}
+
+/** A packet rewrite on a TUN path (e.g. a src/emu/middlebox.ts transform with a fixed `now`). */
+export interface PathTransform {
+  readonly out?: (bytes: Uint8Array) => Uint8Array | undefined;
+  readonly in?: (bytes: Uint8Array) => Uint8Array | undefined;
 }
 
 /**
@@ -105,10 +116,29 @@ export function tunPaths(
     const tuns: TunDevice[] = [];
     const ifaceIds: number[] = [];
     const down: boolean[] = paths.map(() => false);
+    const transforms: (PathTransform | undefined)[] = paths.map(() => undefined);
     for (const [i, path] of paths.entries()) {
       let ifaceId = -1;
-      const tun = topology.createTun({ onPackets: (packets) => !down[i] && rt.receive(ifaceId, packets) });
-      ifaceId = rt.addInterface(tun.name, path.ours, (bytes) => (down[i] ? true : tun.write(bytes)), options.mtu ?? 1500);
+      const tun = topology.createTun({
+        onPackets: (packets) => {
+          if (down[i]) return;
+          const t = transforms[i]?.in;
+          try {
+            rt.receive(ifaceId, t === undefined ? packets : packets.map((p) => t(p) ?? p));
+          } catch (e) {
+            // A bug in the stack: kept for the test's diagnostics (stateOf) rather than lost in the TUN callback.
+            (rt as { thrown?: unknown[] }).thrown ??= [];
+            (rt as { thrown?: unknown[] }).thrown!.push(e);
+            throw e;
+          }
+        },
+      });
+      const output = (bytes: Uint8Array): boolean => {
+        if (down[i]) return true;
+        const t = transforms[i]?.out;
+        return tun.write(t === undefined ? bytes : (t(bytes) ?? bytes));
+      };
+      ifaceId = rt.addInterface(tun.name, path.ours, output, options.mtu ?? 1500);
       topology.moveToNamespace(tun, namespace);
       for (const c of path.kernel) namespace.addAddress(tun.name, c);
       if (options.mtu) namespace.ip('link', 'set', tun.name, 'mtu', String(options.mtu));
@@ -125,6 +155,9 @@ export function tunPaths(
       ifaceIds,
       setDown(i: number, isDown: boolean) {
         down[i] = isDown;
+      },
+      setTransform(i: number, transform: PathTransform | undefined) {
+        transforms[i] = transform;
       },
       dispose() {
         rt.close();
@@ -202,7 +235,7 @@ export function stateOf(pair: { readonly namespace: Namespace; readonly runtime:
     const mib = Object.fromEntries([...kernelMib(pair)].filter(([, v]) => v > 0));
     const ss = pair.namespace.execSync('ss', ['-tniM']);
     const ours = pair.runtime.host.mptcpConnections().map((c) => c.debugState());
-    return JSON.stringify({ kernel: mib, ours, counters: pair.runtime.host.mptcpCounters }) + `\nkernel ss -tniM:\n${ss}`;
+    return JSON.stringify({ kernel: mib, ours, counters: pair.runtime.host.mptcpCounters, host: pair.runtime.host.counters, thrown: String((pair.runtime as { thrown?: unknown[] }).thrown?.map((e) => (e as Error).stack)) }) + `\nkernel ss -tniM:\n${ss}`;
   };
 }
 
