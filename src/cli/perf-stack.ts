@@ -257,7 +257,6 @@ export function emulatedPathAddresses(index: number, family: 4 | 6): { client: s
  */
 export function emulatedPair(serverAddress: string, clientAddress: string | undefined, links: PerfLink | readonly PerfLink[], mptcp: PerfMptcp = { enabled: false, endpoints: undefined, limits: undefined }): EmulatedPair {
   const linkList: readonly PerfLink[] = Array.isArray(links) ? links : [links as PerfLink];
-  const link = linkList[0]!;
   const family = isIP(serverAddress);
   if (family !== 4 && family !== 6) {
     throw new UsageError(

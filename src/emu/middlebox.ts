@@ -165,7 +165,7 @@ export class OptionStripper {
   readonly transform: PacketTransform = (now, bytes) => {
     const located = locateTcp(bytes);
     if (located === undefined) return undefined;
-    const { offset, headerLength, length } = located;
+    const { offset, headerLength } = located;
     const optionKinds: number[] = [];
     for (const o of walkOptions(bytes, offset, headerLength)) optionKinds.push(o.kind);
     const view = segmentView(bytes, located, this.seen++, optionKinds);
