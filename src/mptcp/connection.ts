@@ -51,7 +51,8 @@ import type { U64 } from '../wire/u64.js';
 import { addAddrHmac, hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
 import { acceptJoin as pmAcceptJoin, initialPmState, step as pmStep, type KernelPmState, type PmAction, type PmSubflow } from '../pm/kernel-pm.js';
 import { addressesEqual, DEFAULT_LIMITS, type Limits, type TableEndpoint } from '../pm/config.js';
-import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from './counters.js';
+import { createMptcpCounters, type MptcpCounters } from './counters.js';
+import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
@@ -65,7 +66,8 @@ export interface MptcpConnectionOptions {
   /** Counters to add to (e.g. the host's); default a private object. */
   readonly counters?: MptcpCounters;
   /** Monitor events (CREATED, ESTABLISHED, CLOSED). */
-  readonly onMonitorEvent?: (event: MptcpMonitorEvent) => void;
+  /** `ip mptcp monitor` events of this connection (with the kernel's attributes). */
+  readonly onMonitorEvent?: (event: MptcpEvent) => void;
   /** Most bytes kept at the connection level for the application before the subflow stops being read. */
   readonly receiveBufferBytes?: number;
   /** Most data-level bytes written and not yet DATA_ACKed; default the TCP config's sendBufferBytes or 4 MiB. */
@@ -220,6 +222,10 @@ export interface Subflow {
   bulkReinjectedAt: number;
   /** MP_FAIL to send (RFC 8684 3.7): on a pure ACK (single subflow, fallback) or with the subflow's RST. */
   failDsn: U64 | undefined;
+  /** The peer's MP_TCPRST reason and flags, when it reset the subflow with one (SF_CLOSED reports them). */
+  peerReset: { readonly reason: number; readonly flags: number } | undefined;
+  /** SF_ESTABLISHED was reported (joins only, as Linux). */
+  announced: boolean;
 }
 
 /** Options of `MptcpConnection.joinSubflow`. */
@@ -272,7 +278,7 @@ export class MptcpConnection implements StreamConnection {
   #checksum: boolean;
   readonly #wantChecksum: boolean;
   #fullyEstablished = false;
-  readonly #onMonitor: ((event: MptcpMonitorEvent) => void) | undefined;
+  readonly #onMonitor: ((event: MptcpEvent) => void) | undefined;
   readonly #receiveLimit: number;
   #sendLimit: number;
   readonly #randomBytes: RandomBytes;
@@ -356,6 +362,9 @@ export class MptcpConnection implements StreamConnection {
   #mpFailSent = false;
   /** Client: the third ACK with both keys went out at least once. */
   #capableAckSent = false;
+  /** Subflows closed because their address was removed (either side), and whether a peer RM_ADDR is at work. */
+  #removedSubflows = 0;
+  #peerRemoval = false;
   /** An infinite mapping arrived (counted once, as Linux counts InfiniteMapRx). */
   #infiniteMapSeen = false;
 
@@ -414,6 +423,8 @@ export class MptcpConnection implements StreamConnection {
       progressTimeouts: 0,
       bulkReinjectedAt: -1,
       failDsn: undefined,
+      peerReset: undefined,
+      announced: false,
     };
   }
 
@@ -986,8 +997,52 @@ export class MptcpConnection implements StreamConnection {
     }
   }
 
-  #monitor(type: MptcpMonitorEvent['type']): void {
-    this.#onMonitor?.({ type, token: this.localToken, server: this.server });
+  /** CREATED / ESTABLISHED (token, ids, the initial subflow's addresses and ports, flags) and CLOSED (token). */
+  #monitor(type: 'CREATED' | 'ESTABLISHED' | 'CLOSED'): void {
+    if (this.#onMonitor === undefined) return;
+    if (type === 'CLOSED') {
+      this.#onMonitor({ type, token: this.localToken });
+      return;
+    }
+    const ep = this.subflow.endpoints;
+    const flags = (this.server ? MPTCP_EVENT_FLAG.serverSide : 0) | (this.#peerDenyJoinId0 ? MPTCP_EVENT_FLAG.denyJoinId0 : 0);
+    this.#onMonitor({
+      type,
+      token: this.localToken,
+      remoteId: 0,
+      localId: 0,
+      localAddress: ep.localAddress,
+      remoteAddress: ep.remoteAddress,
+      localPort: ep.localPort,
+      remotePort: ep.remotePort,
+      ...(flags !== 0 ? { flags } : {}), // the kernel omits a zero flags attribute
+    });
+  }
+
+  /** A joined subflow may carry data: SF_ESTABLISHED (once). */
+  #subflowEstablished(sf: Subflow): void {
+    if (sf.announced) return;
+    sf.announced = true;
+    this.#monitorSubflow('SF_ESTABLISHED', sf);
+  }
+
+  /** SF_ESTABLISHED / SF_CLOSED / SF_PRIO (Linux `mptcp_event_sub_*`): the subflow's ids, addresses, backup. */
+  #monitorSubflow(type: 'SF_ESTABLISHED' | 'SF_CLOSED' | 'SF_PRIO', sf: Subflow, error?: number): void {
+    if (this.#onMonitor === undefined) return;
+    const ep = sf.tcp.endpoints;
+    this.#onMonitor({
+      type,
+      token: this.localToken,
+      remoteId: this.#remoteIdOf(sf),
+      localId: sf.localAddressId,
+      localAddress: ep.localAddress,
+      remoteAddress: ep.remoteAddress,
+      localPort: ep.localPort,
+      remotePort: ep.remotePort,
+      backup: type === 'SF_PRIO' ? sf.backupPeer : sf.backupLocal || sf.backupPeer,
+      ...(error !== undefined ? { error } : {}),
+      ...(sf.peerReset !== undefined ? { resetReason: sf.peerReset.reason, resetFlags: sf.peerReset.flags } : {}),
+    });
   }
 
   #fallBack(): void {
@@ -1146,7 +1201,9 @@ export class MptcpConnection implements StreamConnection {
    * at the end of the current input or driver call; its data not DATA_ACKed is reinjected on the others.
    */
   #closeRemovedSubflow(s: Subflow): void {
-    this.counters.RmSubflow++;
+    // Linux counts RmSubflow for the subflows it removes for its own endpoints, not for the peer's RM_ADDR.
+    if (!this.#peerRemoval) this.counters.RmSubflow++;
+    this.#removedSubflows++;
     s.resetReason = MpTcpRstReason.UNSPECIFIED;
     s.abortPending = true;
     this.#reinjectUnacked(s, false);
@@ -1189,6 +1246,7 @@ export class MptcpConnection implements StreamConnection {
   /** A received RM_ADDR: the subflows to those peer address ids are closed and the addresses forgotten. */
   #onRmAddr(ids: readonly number[]): void {
     this.counters.RmAddr += ids.length;
+    for (const id of ids) this.#onMonitor?.({ type: 'REMOVED', token: this.localToken, remoteId: id });
     for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (ids.includes(this.#subflowRequests[i]!.remoteId)) this.#subflowRequests.splice(i, 1);
     if (this.#pmState !== undefined) {
       this.#pmState = {
@@ -1197,12 +1255,14 @@ export class MptcpConnection implements StreamConnection {
         removedRemoteIds: [...this.#pmState.removedRemoteIds, ...ids],
       };
     }
-    const before = this.counters.RmSubflow;
+    this.#peerRemoval = true;
+    const before = this.#removedSubflows;
     this.#pmRun();
-    if (this.#pmState === undefined || this.counters.RmSubflow === before) {
+    if (this.#pmState === undefined || this.#removedSubflows === before) {
       // The path manager did not run (closing) or did not see them: close them here.
       for (const s of this.#subflows) if (this.#subflowLive(s) && ids.includes(this.#remoteIdOf(s))) this.#closeRemovedSubflow(s);
     }
+    this.#peerRemoval = false;
   }
 
   /** A pure ACK must carry ADD_ADDR, its echo or MP_PRIO. */
@@ -1249,7 +1309,10 @@ export class MptcpConnection implements StreamConnection {
     for (const o of segment.options) {
       if (o.kind !== 'mptcp') continue;
       const opt = o.option;
-      if (opt.subtype === 'MP_TCPRST' && flags & TcpFlags.RST && !sf.join) this.counters.MPRstRx++;
+      if (opt.subtype === 'MP_TCPRST' && flags & TcpFlags.RST) {
+        if (!sf.join) this.counters.MPRstRx++;
+        sf.peerReset = { reason: opt.reason, flags: opt.flags };
+      }
       if (opt.subtype === 'MP_FAIL') this.#onMpFail(sf, flags);
     }
     if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
@@ -1271,6 +1334,7 @@ export class MptcpConnection implements StreamConnection {
           if (!(flags & TcpFlags.RST)) {
             this.counters.MPPrioRx++;
             sf.backupPeer = opt.backup;
+            this.#monitorSubflow('SF_PRIO', sf);
           }
           break;
         default:
@@ -1317,12 +1381,20 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     this.counters.AddAddr++;
+    // A valid HMAC proves the peer has our key: the handshake is over for the client too (ESTABLISHED
+    // is reported before ANNOUNCED, as Linux checks full establishment before the options).
+    if (!this.#fullyEstablished) this.#becomeFullyEstablished();
+    this.#onMonitor?.({
+      type: 'ANNOUNCED',
+      token: this.localToken,
+      remoteId: opt.addressId,
+      remoteAddress: opt.address,
+      ...(opt.port ? { remotePort: opt.port } : {}),
+    });
     if (this.#pmState !== undefined) {
       this.#pmState = { ...this.#pmState, receivedAddAddrs: [...this.#pmState.receivedAddAddrs, { id: opt.addressId, address: opt.address, port: opt.port ?? 0 }] };
     }
-    // A valid HMAC proves the peer has our key: the handshake is over for the client too.
-    if (!this.#fullyEstablished) this.#becomeFullyEstablished();
-    else this.#pmRun();
+    this.#pmRun();
   }
 
   /**
@@ -1697,6 +1769,7 @@ export class MptcpConnection implements StreamConnection {
       this.counters.MPJoinAckRx++;
       sf.joinState = 'full';
       this.#allowInfiniteFallback = false;
+      this.#subflowEstablished(sf);
       sf.tcp.requestAck(); // the fourth ACK (RFC 8684 3.2)
       return;
     }
@@ -1705,6 +1778,8 @@ export class MptcpConnection implements StreamConnection {
       sf.joinState = 'full';
       this.#allowInfiniteFallback = false;
       sf.joinAckTimer = undefined;
+      this.#subflowEstablished(sf);
+      this.#subflowEstablished(sf);
     }
     if (sf.joinState !== 'full' || this.#mode !== 'mptcp') return;
     if (dss) this.#onDss(sf, segment, dss);
@@ -2109,6 +2184,10 @@ export class MptcpConnection implements StreamConnection {
           case 'closed': {
             sf.closed = true;
             sf.closedError = e.error;
+            // Linux (`mptcp_close_ssk`) reports SF_CLOSED only while the connection is established.
+            if (this.#mode === 'mptcp' && !this.#subflowClosing && !this.#closedReported && !this.#fastClosing) {
+              this.#monitorSubflow('SF_CLOSED', sf, errnoOf(e.error));
+            }
             const cleanEnd = this.#mode === 'mptcp' && this.#dataFinReceived && this.#dataFinAcked;
             const liveOthers = this.#subflows.some((s) => !s.closed);
             if (!liveOthers) {
@@ -2196,4 +2275,12 @@ export function synMpJoin(syn: TcpSegment): MpJoinSynOption | undefined {
     if (o.kind === 'mptcp' && o.option.subtype === 'MP_JOIN' && o.option.form === 'syn') return o.option;
   }
   return undefined;
+}
+
+/** The errno the kernel's SF_CLOSED `error` attribute would carry for a subflow's error. */
+function errnoOf(error: TcpError | undefined): number | undefined {
+  if (error === undefined) return undefined;
+  // A subflow we reset ourselves (ECONNABORTED here) has no socket error in Linux.
+  const errno: Record<string, number> = { ECONNRESET: 104, ECONNREFUSED: 111, ETIMEDOUT: 110, EPIPE: 32 };
+  return errno[error.code];
 }

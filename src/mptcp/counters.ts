@@ -132,13 +132,3 @@ export function createMptcpCounters(): MptcpCounters {
     RmSubflow: 0,
   };
 }
-
-/** `ip mptcp monitor` event names implemented so far. */
-export type MptcpMonitorEventName = 'CREATED' | 'ESTABLISHED' | 'CLOSED';
-
-/** One monitor event: the name and the connection's local token (as the kernel reports it). */
-export interface MptcpMonitorEvent {
-  readonly type: MptcpMonitorEventName;
-  readonly token: number;
-  readonly server: boolean;
-}

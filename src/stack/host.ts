@@ -21,7 +21,8 @@ import { RoutingTable, type HostInterface } from './routing.js';
 import { createHash } from 'node:crypto';
 import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
-import { createMptcpCounters, type MptcpCounters, type MptcpMonitorEvent } from '../mptcp/counters.js';
+import { createMptcpCounters, type MptcpCounters } from '../mptcp/counters.js';
+import type { MptcpEvent } from '../mptcp/events.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
 import { DEFAULT_LIMITS, EndpointTable, parseLimits, type Endpoint, type Limits } from '../pm/config.js';
@@ -162,7 +163,7 @@ export class Host {
   private readonly outbox: { ifaceId: number; bytes: Uint8Array }[] = [];
   private readonly events: HostEvent[] = [];
   private readonly mptcpEvents: MptcpHostEvent[] = [];
-  private readonly monitorEvents: MptcpMonitorEvent[] = [];
+  private readonly monitorEvents: MptcpEvent[] = [];
   /** MPTcpExt-like counters of every MPTCP connection of this host. */
   readonly mptcpCounters: MptcpCounters = createMptcpCounters();
   private readonly randomBytes: RandomBytes;
@@ -422,8 +423,12 @@ export class Host {
     (main.joins ??= []).push(entry);
   }
 
-  /** The next `ip mptcp monitor`-style event (CREATED, ESTABLISHED, CLOSED); the last 1024 are kept. */
-  pollMonitorEvent(): MptcpMonitorEvent | undefined {
+  /**
+   * The next `ip mptcp monitor` event of this host's connections (CREATED, ESTABLISHED, ANNOUNCED, REMOVED,
+   * SF_ESTABLISHED, SF_CLOSED, SF_PRIO, CLOSED) with the kernel's attributes; print one with
+   * `formatMonitorLine`. The last 1024 are kept.
+   */
+  pollMonitorEvent(): MptcpEvent | undefined {
     return this.monitorEvents.shift();
   }
 

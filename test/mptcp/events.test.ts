@@ -53,3 +53,52 @@ test('formatMonitorLine: newer iproute2 width, listener events, reset reason', (
     '[     SF_CLOSED] token=00000abc remid=1 locid=0 error=104 reset_reason=1 reset_flags=0x1',
   );
 });
+
+test('a connection reports the monitor events Linux would, with their attributes (emulator, two subflows, MP_PRIO, RM_ADDR, close)', async () => {
+  const { scenario, MB } = await import('./helpers-scenarios.js');
+  const s = scenario({
+    seed: 51,
+    up: 4 * MB,
+    down: 1 * MB,
+    paths: [{ config: { rateBitsPerSecond: 50e6, delayMicros: 5_000 } }, { config: { rateBitsPerSecond: 50e6, delayMicros: 5_000 } }],
+    serverEndpoints: ['198.18.2.1 id 5 signal'],
+    clientLimits: 'subflows 2 add_addr_accepted 1',
+    serverLimits: 'subflows 2',
+  });
+  const lines = (host: typeof s.clientHost): string[] => {
+    const out: string[] = [];
+    for (let e = host.pollMonitorEvent(); e; e = host.pollMonitorEvent()) out.push(formatMonitorLine(e));
+    return out;
+  };
+  assert.ok(s.step(() => s.client.subflowInfo()[1]?.fullyEstablished === true && s.up.received > 1 * MB, 20_000_000), 'joined and moving');
+  const joined = s.client.subflowInfo()[1]!;
+  assert.equal(s.client.setBackup(joined.id, true), true);
+  s.wake();
+  assert.ok(s.step(() => s.serverHost.mptcpCounters.MPPrioRx === 1, 5_000_000));
+  s.serverHost.removeMptcpEndpoint(5, s.net.now);
+  s.wake();
+  assert.equal(s.finish(120_000_000), undefined);
+  const client = lines(s.clientHost);
+  const server = lines(s.serverHost);
+  console.log(`# client:\n# ${client.join('\n# ')}\n# server:\n# ${server.join('\n# ')}`);
+  const types = (l: string[]) => l.map((x) => /\[\s*(\w+)\]/.exec(x)![1]);
+  const token = (n: number) => n.toString(16).padStart(8, '0');
+  // The peer's RST of the removed subflow and its RM_ADDR travel on different paths: either may come first.
+  const c = types(client);
+  assert.deepEqual(c.slice(0, 4), ['CREATED', 'ESTABLISHED', 'ANNOUNCED', 'SF_ESTABLISHED']);
+  assert.deepEqual([...c.slice(4, 6)].sort(), ['REMOVED', 'SF_CLOSED']);
+  assert.deepEqual(c.slice(6), ['CLOSED']);
+  assert.deepEqual(types(server), ['CREATED', 'ESTABLISHED', 'SF_ESTABLISHED', 'SF_PRIO', 'SF_CLOSED', 'CLOSED']);
+  assert.ok(client.every((l) => l.includes(`token=${token(s.client.localToken)}`)), 'the client reports its own token');
+  assert.match(client[0]!, /^\[       CREATED\] token=\w{8} remid=0 locid=0 saddr4=198\.18\.1\.2 daddr4=198\.18\.1\.1 sport=\d+ dport=5201$/);
+  assert.match(server[0]!, /^\[       CREATED\] token=\w{8} remid=0 locid=0 saddr4=198\.18\.1\.1 daddr4=198\.18\.1\.2 sport=5201 dport=\d+ flags=2$/);
+  assert.match(client[2]!, /^\[     ANNOUNCED\] token=\w{8} remid=5 daddr4=198\.18\.2\.1$/);
+  assert.match(client[3]!, /^\[SF_ESTABLISHED\] token=\w{8} remid=5 locid=\d+ saddr4=198\.18\.\d\.2 daddr4=198\.18\.2\.1 sport=\d+ dport=5201 backup=0$/);
+  assert.match(server[3]!, /^\[       SF_PRIO\] token=\w{8} remid=\d+ locid=5 saddr4=198\.18\.2\.1 daddr4=198\.18\.\d\.2 sport=5201 dport=\d+ backup=1$/);
+  assert.ok(client.some((l) => /^\[       REMOVED\] token=\w{8} remid=5$/.test(l)));
+  assert.ok(client.some((l) => /^\[     SF_CLOSED\] token=\w{8} remid=5 locid=2 saddr4=198\.18\.2\.2 daddr4=198\.18\.2\.1 sport=\d+ dport=5201 backup=1 error=104 reset_reason=0 reset_flags=0x0$/.test(l)));
+  assert.match(server[4]!, /^\[     SF_CLOSED\] token=\w{8} remid=2 locid=5 saddr4=198\.18\.2\.1 daddr4=198\.18\.2\.2 sport=5201 dport=\d+ backup=1$/);
+  assert.equal(s.serverHost.mptcpCounters.RmSubflow, 1, 'the remover counts RmSubflow');
+  assert.equal(s.clientHost.mptcpCounters.RmSubflow, 0, 'the peer does not (as Linux)');
+  assert.ok(s.up.intact() && s.down.intact());
+});
