@@ -82,6 +82,19 @@ export class HostSockets implements SocketRuntime {
     this.kick();
   }
 
+  /**
+   * MPTCP: asks the peer to use subflow `subflowId` of `socket` as backup, or not (MP_PRIO, RFC 8684 3.3.8),
+   * and makes our scheduler treat it so. Subflow ids are those of `connection.subflowInfo()`. Returns false
+   * when the socket is not an MPTCP connection or has no such live subflow.
+   */
+  setBackup(socket: TcpSocket, subflowId: number, backup: boolean): boolean {
+    const connection = socket.connection;
+    if (!(connection instanceof MptcpConnection)) return false;
+    const done = connection.setBackup(subflowId, backup);
+    this.kick();
+    return done;
+  }
+
   /** A server; call `listen(port[, address])` on it. */
   createServer(onConnection?: (socket: TcpSocket) => void, config?: TcpConfig, mptcp: { mptcp?: boolean; checksum?: boolean } = {}): TcpServer {
     return new TcpServer((server, port, address) => {

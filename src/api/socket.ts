@@ -62,6 +62,19 @@ export class TcpSocket extends Duplex {
     return this.connection.endpoints.remoteAddress.length === 16 ? 'IPv6' : 'IPv4';
   }
   /** Like `ss -ti`: RTT, cwnd, retransmissions, bytes. */
+  /**
+   * Node's `socket.resetAndDestroy()`: an abortive close. A plain TCP connection sends a RST; an MPTCP
+   * connection sends MP_FASTCLOSE on every subflow (RFC 8684 3.5, what Linux does for a close with
+   * SO_LINGER 0). The peer sees ECONNRESET.
+   */
+  resetAndDestroy(): this {
+    if (!this.destroyed) {
+      this.connection.abort();
+      this.runtime.kick();
+    }
+    return this.destroy();
+  }
+
   info(): TcpInfo {
     return this.connection.info();
   }
