@@ -183,6 +183,9 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
     if (err instanceof PerfError && err.message === 'interrupted') throw err;
     throw new PerfError(`unable to connect to server ${host} port ${port}: ${(err as Error).message}`);
   }
+  // Control messages are small and latency-bound (IPERF_DONE must not wait behind Nagle, or a test started
+  // right after this one finds the server still busy): no Nagle on the control connection.
+  ctrlSocket.setNoDelay?.(true);
   const ctrl = new ControlChannel(ctrlSocket);
   const streams: DataStream[] = [];
   let recorder: TestRecorder | undefined;
@@ -335,6 +338,9 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
           text('\nmptcp perf done.\n');
           await ctrl.writeState(IperfState.IPERF_DONE).catch(() => undefined);
           ctrlSocket.end();
+          // The server frees itself on IPERF_DONE and then closes: waiting (briefly) for that close means a
+          // test started right after this one does not find the server still busy.
+          await serverClosed(ctrlSocket, 2000);
           cleanup();
           return result;
         }
@@ -376,4 +382,20 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
     cleanup();
     throw err;
   }
+}
+
+/** Resolves when the peer closed `socket` (end of stream or close), or after `ms`. */
+function serverClosed(socket: PerfSocket, ms: number): Promise<void> {
+  const s = socket as PerfSocket & { readableEnded?: boolean; destroyed?: boolean; once(event: string, f: () => void): unknown; resume?(): unknown };
+  if (s.readableEnded || s.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    s.once('end', done);
+    s.once('close', done);
+    s.resume?.();
+  });
 }

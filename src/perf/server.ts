@@ -129,6 +129,7 @@ export async function startPerfServer(options: PerfServerOptions = {}, transport
       return;
     }
     if (!active) {
+      socket.setNoDelay?.(true); // the control connection: small messages, no Nagle
       const test = new ServerTest(socket, options, transport, io, name);
       active = test;
       void test.run().then((result) => {

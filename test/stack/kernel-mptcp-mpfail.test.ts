@@ -12,16 +12,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { KERNEL_PEER, closed, exchange, jsonLines, kernelMib, kernelSkipReason, stateOf, tunPaths, within } from '../support/kernel.js';
+import { kernelSkipReason, tunPaths } from '../support/kernel.js';
+import { ONE_PATH, SEED, closeRun, nonZero, ourClientToKernelServer, transfer } from '../support/kernel-mptcp.js';
 import { PatternSource } from '../../src/emu/bulk.js';
 import { PayloadCorrupter } from '../../src/emu/middlebox.js';
-import type { MptcpConnection } from '../../src/mptcp/connection.js';
-import type { TcpSocket } from '../../src/api/socket.js';
 
 const skip = kernelSkipReason();
 const BYTES = 6_000_000;
-const SEED = 0x3117;
 
 /** kernel_peer.py's pattern: SHA-256("mptcp-ts interop") repeated to 64 KiB, block index in the first 8 bytes. */
 function kernelPattern(total: number): Uint8Array {
@@ -54,20 +51,13 @@ function flipped(data: Uint8Array, offset: number): string {
   return createHash('sha256').update(copy).digest('hex');
 }
 
-function nonZero(mib: Map<string, number>): string {
-  return [...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ');
-}
-
 for (const direction of ['ours', 'kernel'] as const) {
   test(`MP_FAIL against Linux: one payload byte of ${direction === 'ours' ? 'our' : "the kernel's"} data rewritten on the path; both ends fall back with an infinite mapping`, { skip, timeout: 120_000 }, async () => {
-    const paths = tunPaths([{ ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] }]);
+    const paths = tunPaths(ONE_PATH);
     try {
       paths.namespace.execSync('sysctl', ['-qw', 'net.mptcp.checksum_enabled=1']);
       const dump = process.env['MPFAIL_PCAP'] ? paths.namespace.spawn('tcpdump', ['-i', 'any', '-s', '200', '-w', `${process.env['MPFAIL_PCAP']}-${direction}.pcap`]) : undefined;
       if (dump) await new Promise((r) => setTimeout(r, 500));
-      const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES), '--mptcp']);
-      const out = jsonLines(peer);
-      assert.deepEqual(await out.next(10_000), { listening: 5201 });
       // The 400th data segment in the chosen direction (mid-transfer: about 4100 segments each way).
       const box = new PayloadCorrupter({ match: (seg) => seg.index >= 400 });
       let seen = 0;
@@ -81,13 +71,9 @@ for (const direction of ['ours', 'kernel'] as const) {
       // is dropped locally ("fragmentation needed" to itself) on every retry and that direction stalls. An
       // MSS below the path's leaves room for the option, so the exchange completes.
       const config = direction === 'kernel' ? { mss: 1380 } : undefined;
-      const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2', ...(config ? { config } : {}) }) as TcpSocket;
-      await within(10_000, 'connect', once(socket, 'connect'));
-      const connection = socket.connection as MptcpConnection;
-      const ours = await within(90_000, `${BYTES} bytes each way`, exchange(socket, BYTES, SEED), stateOf(paths));
-      const kernel = await out.next(60_000);
-      const mib = kernelMib(paths);
-      const c = paths.runtime.host.mptcpCounters;
+      const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', localAddress: '198.18.1.2', bytes: BYTES, ...(config ? { config } : {}) });
+      const { connection } = run;
+      const { ours, kernel, mib, counters: c } = await transfer(run, 90_000);
       console.log(`# corrupted ${JSON.stringify(box.corrupted)}; kernel MPTcpExt: ${nonZero(mib)}`);
       console.log(`# ours: MPFailTx=${c.MPFailTx} MPFailRx=${c.MPFailRx} InfiniteMapTx=${c.InfiniteMapTx} InfiniteMapRx=${c.InfiniteMapRx} DataCsumErr=${c.DataCsumErr} mode ${connection.mptcpInfo().mode}`);
       assert.equal(box.corrupted.length, 1, 'one byte rewritten');
@@ -114,7 +100,7 @@ for (const direction of ['ours', 'kernel'] as const) {
         assert.equal(c.InfiniteMapRx, 1, 'which we counted');
       }
       assert.equal(connection.fallback, true, 'we fell back to TCP');
-      await within(10_000, 'close', closed(socket), stateOf(paths));
+      await closeRun(run);
     } finally {
       if (process.env['MPFAIL_PCAP']) await new Promise((r) => setTimeout(r, 500));
       paths.dispose();

@@ -7,42 +7,30 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { KERNEL_PEER, closed, exchange, jsonLines, kernelMib, kernelSkipReason, stateOf, tunPaths, until, within, type TunPaths } from '../support/kernel.js';
-import { MptcpConnection } from '../../src/mptcp/connection.js';
-import type { TcpSocket } from '../../src/api/socket.js';
+import { kernelSkipReason, stateOf, tunPaths, until, within, type TunPaths } from '../support/kernel.js';
+import {
+  ONE_PATH,
+  TWO_PATHS,
+  assertExchangeIntact,
+  closeRun,
+  configurePathManagers,
+  kernelClientToOurServer,
+  logAndAssertIntact,
+  logCounters,
+  ourClientToKernelServer,
+  startTransfer,
+  subflowLine,
+  transfer,
+} from '../support/kernel-mptcp.js';
+import { MptcpConnection, type MptcpSubflowInfo } from '../../src/mptcp/connection.js';
 import { formatAddress } from '../../src/wire/address.js';
 
 const skip = kernelSkipReason();
 const BYTES = 20_000_000;
-const ONE_PATH = [{ ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] }];
-const TWO_PATHS = [
-  { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
-  { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
-];
-
-function nonZero(mib: Map<string, number>): string {
-  return [...mib].filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ');
-}
-
-function subflowLine(connection: MptcpConnection): string {
-  return connection
-    .subflowInfo()
-    .map((s) => `${s.id}${s.join ? ' join' : ''} ${formatAddress(s.endpoints.localAddress)}->${formatAddress(s.endpoints.remoteAddress)} ${s.state} ${s.dataBytesSent}/${s.dataBytesReceived}`)
-    .join(', ');
-}
-
-/** Our non-zero counters. */
-function ourCounters(paths: TunPaths): string {
-  return Object.entries(paths.runtime.host.mptcpCounters)
-    .filter(([, v]) => typeof v === 'number' && v > 0)
-    .map(([k, v]) => `${k}=${v as number}`)
-    .join(' ');
-}
 
 /** A tcpdump capture (headers only) inside the kernel's namespace, stopped after `count` packets or by stop(). */
 async function capture(paths: TunPaths, device: string, count: number): Promise<{ file: string; stop(): Promise<void>; cleanup(): void }> {
@@ -124,6 +112,7 @@ function checksumLine(use: ChecksumUse): string {
 // 9. Checksums
 // ---------------------------------------------------------------------------------------------------------
 
+
 const CHECKSUM_CASES = [
   { name: 'kernel checksum_enabled=1, ours off', kernel: true, ours: false },
   { name: 'ours on, kernel checksum_enabled=0', kernel: false, ours: true },
@@ -139,44 +128,24 @@ for (const c of CHECKSUM_CASES) {
         paths.namespace.setSysctl('net.mptcp.checksum_enabled', c.kernel ? 1 : 0);
         assert.equal(paths.namespace.getSysctl('net.mptcp.checksum_enabled'), c.kernel ? '1' : '0');
         pcap = await capture(paths, paths.tuns[0]!.name, 3000);
-        let socket: TcpSocket;
-        let out: ReturnType<typeof jsonLines>;
-        let server: ReturnType<typeof paths.runtime.createServer> | undefined;
-        if (role === 'our client -> kernel server') {
-          const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES), '--mptcp']);
-          out = jsonLines(peer);
-          assert.deepEqual(await out.next(10_000), { listening: 5201 });
-          socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, checksum: c.ours });
-          await within(10_000, 'connect', once(socket, 'connect'));
-        } else {
-          server = paths.runtime.createServer(undefined, undefined, { mptcp: true, checksum: c.ours });
-          server.listen(5201);
-          await once(server, 'listening');
-          const accepted = once(server, 'connection');
-          const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.2', '5201', String(BYTES), '--mptcp']);
-          out = jsonLines(peer);
-          [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
-        }
-        const connection = socket.connection as MptcpConnection;
+        const run =
+          role === 'our client -> kernel server'
+            ? await ourClientToKernelServer(paths, { to: '198.18.1.1', bytes: BYTES, checksum: c.ours })
+            : await kernelClientToOurServer(paths, { to: '198.18.1.2', bytes: BYTES, checksum: c.ours });
+        const connection = run.socket.connection;
         assert.ok(connection instanceof MptcpConnection);
-        const exchanged = exchange(socket, BYTES, 0x3117);
+        const exchange = startTransfer(run);
         await within(30_000, 'some data', until(() => connection.mptcpInfo().bytesReceived > 1_000_000, 'some data', 30_000), stateOf(paths));
         const ssM = paths.namespace.execSync('ss', ['-MniH']);
-        const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchanged, stateOf(paths));
-        const kernel = await out.next(60_000);
+        const outcome = await exchange.finish();
         await pcap.stop();
         const use = analyseChecksums(pcap.file);
-        const mib = kernelMib(paths);
-        const counters = paths.runtime.host.mptcpCounters;
+        const { mib, counters } = outcome;
         const info = connection.mptcpInfo();
-        console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-        console.log(`# our counters: ${ourCounters(paths)}`);
+        logCounters(run, outcome);
         console.log(`# our mptcpInfo: mode ${info.mode} checksum ${info.checksum}; capture: ${checksumLine(use)}`);
         console.log(`# kernel ss -Mi (mid-transfer): ${ssM.trim().replace(/\s+/g, ' ')}`);
-        assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-        assert.equal(kernel['received'], BYTES);
-        assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-        assert.equal(ours.received, BYTES);
+        assertExchangeIntact(outcome, BYTES);
         assert.equal(info.mode, 'mptcp', 'no fallback');
         assert.equal(info.checksum, true, 'our connection uses DSS checksums');
         assert.equal(counters.DataCsumErr, 0);
@@ -199,8 +168,7 @@ for (const c of CHECKSUM_CASES) {
         const kernelSide = use.mappings.get('198.18.1.1');
         assert.ok(ourSide && ourSide.withChecksum > 0 && ourSide.without === 0, `every mapping we sent has a checksum: ${checksumLine(use)}`);
         assert.ok(kernelSide && kernelSide.withChecksum > 0 && kernelSide.without === 0, `every mapping the kernel sent has a checksum: ${checksumLine(use)}`);
-        await within(10_000, 'close', closed(socket), stateOf(paths));
-        server?.close();
+        await closeRun(run);
       } finally {
         await pcap?.stop().catch(() => {});
         pcap?.cleanup();
@@ -217,23 +185,15 @@ for (const c of CHECKSUM_CASES) {
 test(`MPTCP scenario 10: our MPTCP client -> a plain TCP kernel server falls back to TCP, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
   const paths = tunPaths(ONE_PATH);
   try {
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.1.1', '5201', String(BYTES)]);
-    const out = jsonLines(peer);
-    assert.deepEqual(await out.next(10_000), { listening: 5201 });
-    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true });
-    await within(10_000, 'connect', once(socket, 'connect'));
-    const connection = socket.connection as MptcpConnection;
+    const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', bytes: BYTES, flags: [] });
+    const connection = run.socket.connection;
     assert.ok(connection instanceof MptcpConnection, 'an MPTCP socket');
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
+    const outcome = await transfer(run);
+    const { kernel, mib, counters: c } = outcome;
     const info = connection.mptcpInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib) || '(none)'}; kernel socket: ${String(kernel['ss']).trim().replace(/\s+/g, ' ')}`);
-    console.log(`# our counters: ${ourCounters(paths)}; mptcpInfo mode ${info.mode}, fallback ${connection.fallback}, subflows ${info.subflows}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    assert.equal(ours.received, BYTES);
+    logCounters(run, outcome);
+    console.log(`# kernel socket: ${String(kernel['ss']).trim().replace(/\s+/g, ' ')}; our mptcpInfo mode ${info.mode}, fallback ${connection.fallback}, subflows ${info.subflows}`);
+    assertExchangeIntact(outcome, BYTES);
     assert.equal(c.MPCapableSYNTX, 1, 'we asked for MPTCP');
     assert.equal(c.MPCapableSYNACKRX, 0);
     assert.equal(c.MPCapableFallbackSYNACK, 1, 'the SYN/ACK had no MP_CAPABLE: fallback');
@@ -242,7 +202,7 @@ test(`MPTCP scenario 10: our MPTCP client -> a plain TCP kernel server falls bac
     assert.equal(info.subflows, 1);
     assert.equal(mib.get('MPCapableSYNRX') ?? 0, 0, 'a plain kernel socket: no MPTCP at all');
     assert.ok(!/\bmptcp\b|tcp-ulp-mptcp/.test(String(kernel['ss'])), 'the kernel socket is plain TCP');
-    await within(10_000, 'close', closed(socket), stateOf(paths));
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
@@ -251,35 +211,24 @@ test(`MPTCP scenario 10: our MPTCP client -> a plain TCP kernel server falls bac
 test(`MPTCP scenario 10: a plain TCP kernel client -> our MPTCP server gets plain TCP, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
   const paths = tunPaths(ONE_PATH);
   try {
-    const server = paths.runtime.createServer(undefined, undefined, { mptcp: true });
-    server.listen(5201);
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.2', '5201', String(BYTES)]);
-    const out = jsonLines(peer);
-    const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    console.log(`# kernel MPTcpExt: ${nonZero(mib) || '(none)'}`);
-    console.log(`# our counters: ${ourCounters(paths) || '(none)'}; connection ${socket.connection.constructor.name}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    assert.equal(ours.received, BYTES);
+    const run = await kernelClientToOurServer(paths, { to: '198.18.1.2', bytes: BYTES, flags: [] });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    logCounters(run, outcome);
+    console.log(`# our connection: ${run.socket.connection.constructor.name}`);
+    assertExchangeIntact(outcome, BYTES);
     assert.equal(c.MPCapableSYNRX, 0, 'the SYN had no MP_CAPABLE');
     assert.equal(c.MPCapableACKRX, 0);
     // Like Linux's MPTCP listener, a SYN without MP_CAPABLE gets a plain TCP connection (the kernel's msk would
     // be in fallback mode; ours is a TcpConnection, or an MptcpConnection in fallback mode).
-    const connection = socket.connection;
+    const connection = run.socket.connection;
     if (connection instanceof MptcpConnection) {
       assert.equal(connection.fallback, true);
       assert.equal(connection.mptcpInfo().mode, 'fallback');
     }
     assert.equal(paths.runtime.host.mptcpConnections().length, 0, 'no MPTCP connection on our side');
     assert.equal(mib.get('MPCapableSYNTX') ?? 0, 0);
-    await within(10_000, 'close', closed(socket), stateOf(paths));
-    server.close();
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
@@ -291,31 +240,63 @@ test(`MPTCP scenario 10: a plain TCP kernel client -> our MPTCP server gets plai
 
 const isV6 = (a: Uint8Array) => a.length === 16 && !(a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff);
 
+/** Two IPv6 paths: 2001:2:0:1::/64 and 2001:2:0:2::/64, us at ::2 and the kernel at ::1 on each. */
+const TWO_V6_PATHS = [
+  { ours: ['2001:2:0:1::2/64'], kernel: ['2001:2:0:1::1/64'] },
+  { ours: ['2001:2:0:2::2/64'], kernel: ['2001:2:0:2::1/64'] },
+];
+/** TWO_V6_PATHS with the addresses of TWO_PATHS added on each path. */
+const TWO_DUAL_STACK_PATHS = [
+  { ours: ['2001:2:0:1::2/64', '198.18.1.2/24'], kernel: ['2001:2:0:1::1/64', '198.18.1.1/24'] },
+  { ours: ['2001:2:0:2::2/64', '198.18.2.2/24'], kernel: ['2001:2:0:2::1/64', '198.18.2.1/24'] },
+];
+
+/** Each subflow as `local->remote` (or `remote->local`), sorted. */
+function addressPairs(subflows: readonly MptcpSubflowInfo[], first: 'local' | 'remote'): string[] {
+  return subflows
+    .map((s) => [formatAddress(s.endpoints.localAddress), formatAddress(s.endpoints.remoteAddress)])
+    .map(([local, remote]) => (first === 'local' ? `${local}->${remote}` : `${remote}->${local}`))
+    .sort();
+}
+
+/** Every subflow carried data both ways. */
+function assertEverySubflowCarriedData(connection: MptcpConnection): void {
+  for (const s of connection.subflowInfo()) assert.ok(s.dataBytesSent > 0 && s.dataBytesReceived > 0, `subflow ${s.id} carried data both ways: ${subflowLine(connection)}`);
+}
+
+/** Every subflow is IPv6 at both ends and carried data both ways. */
+function assertAllIpv6(connection: MptcpConnection): void {
+  for (const s of connection.subflowInfo()) assert.ok(isV6(s.endpoints.localAddress) && isV6(s.endpoints.remoteAddress), `subflow ${s.id} is IPv6`);
+  assertEverySubflowCarriedData(connection);
+}
+
+/** No subflow crosses address families, and both families carried data both ways (printed by family). */
+function assertBothFamiliesNeverCrossed(connection: MptcpConnection): void {
+  const subflows = connection.subflowInfo();
+  for (const s of subflows) {
+    assert.equal(isV6(s.endpoints.localAddress), isV6(s.endpoints.remoteAddress), `subflow ${s.id} does not cross families: ${subflowLine(connection)}`);
+  }
+  const v4 = subflows.filter((s) => !isV6(s.endpoints.localAddress));
+  const v6 = subflows.filter((s) => isV6(s.endpoints.localAddress));
+  const sum = (l: typeof subflows, k: 'dataBytesSent' | 'dataBytesReceived') => l.reduce((a, s) => a + s[k], 0);
+  console.log(`# by family (sent/received): IPv4 ${sum(v4, 'dataBytesSent')}/${sum(v4, 'dataBytesReceived')}, IPv6 ${sum(v6, 'dataBytesSent')}/${sum(v6, 'dataBytesReceived')}`);
+  assert.ok(v4.length > 0 && v6.length > 0, 'subflows in both families');
+  assert.ok(sum(v4, 'dataBytesSent') > 0 && sum(v6, 'dataBytesSent') > 0, 'we sent data over both families');
+  assert.ok(sum(v4, 'dataBytesReceived') > 0 && sum(v6, 'dataBytesReceived') > 0, 'the kernel sent data over both families');
+}
+
 test(`MPTCP scenario 11: IPv6 subflows only; the kernel server signals its second IPv6 address, we join it, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
-  const paths = tunPaths([
-    { ours: ['2001:2:0:1::2/64'], kernel: ['2001:2:0:1::1/64'] },
-    { ours: ['2001:2:0:2::2/64'], kernel: ['2001:2:0:2::1/64'] },
-  ]);
+  const paths = tunPaths(TWO_V6_PATHS);
   try {
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
-    paths.namespace.ip('mptcp', 'endpoint', 'add', '2001:2:0:2::1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
-    paths.runtime.host.setMptcpLimits('subflows 2 add_addr_accepted 1');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '::', '5201', String(BYTES), '--mptcp', '--keep-listening']);
-    const out = jsonLines(peer);
-    assert.deepEqual(await out.next(10_000), { listening: 5201 });
-    const socket = paths.runtime.connect(5201, '2001:2:0:1::1', { mptcp: true, localAddress: '2001:2:0:1::2' });
-    await within(10_000, 'connect', once(socket, 'connect'));
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    configurePathManagers(paths, {
+      kernel: { limits: 'subflows 2 add_addr_accepted 2', endpoints: [`2001:2:0:2::1 dev ${paths.tuns[1]!.name} id 2 signal`] },
+      ours: { limits: 'subflows 2 add_addr_accepted 1' },
+    });
+    const run = await ourClientToKernelServer(paths, { listen: '::', to: '2001:2:0:1::1', localAddress: '2001:2:0:1::2', bytes: BYTES, flags: ['--mptcp', '--keep-listening'] });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    const subflows = run.connection.subflowInfo();
+    logAndAssertIntact(run, outcome);
     assert.equal(c.AddAddr, 1, 'we verified the kernel IPv6 ADD_ADDR');
     assert.equal(c.AddAddrDrop, 0);
     assert.equal(mib.get('EchoAdd'), 1, 'the kernel received our echo');
@@ -325,174 +306,97 @@ test(`MPTCP scenario 11: IPv6 subflows only; the kernel server signals its secon
     assert.equal(subflows.length, 2);
     assert.equal(formatAddress(subflows[1]!.endpoints.localAddress), '2001:2:0:2::2');
     assert.equal(formatAddress(subflows[1]!.endpoints.remoteAddress), '2001:2:0:2::1');
-    for (const s of subflows) {
-      assert.ok(isV6(s.endpoints.localAddress) && isV6(s.endpoints.remoteAddress), `subflow ${s.id} is IPv6`);
-      assert.ok(s.dataBytesSent > 0 && s.dataBytesReceived > 0, `subflow ${s.id} carried data both ways`);
-    }
-    await within(10_000, 'close', closed(socket), stateOf(paths));
+    assertAllIpv6(run.connection);
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
 });
 
 test(`MPTCP scenario 11: mixed IPv4 + IPv6 fullmesh endpoints; no join across families, both families carry data, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
-  const paths = tunPaths([
-    { ours: ['2001:2:0:1::2/64', '198.18.1.2/24'], kernel: ['2001:2:0:1::1/64', '198.18.1.1/24'] },
-    { ours: ['2001:2:0:2::2/64', '198.18.2.2/24'], kernel: ['2001:2:0:2::1/64', '198.18.2.1/24'] },
-  ]);
+  const paths = tunPaths(TWO_DUAL_STACK_PATHS);
   try {
-    // The kernel server (an IPv6 socket, dual-stack) signals an IPv4 address on a connection that started
-    // over IPv6.
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '8', 'add_addr_accepted', '8');
-    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
-    // Our endpoints in both families, all fullmesh: every chance to cross families, which must never happen.
-    paths.runtime.host.setMptcpEndpoints([
-      '198.18.1.2 id 1 subflow fullmesh',
-      '198.18.2.2 id 2 subflow fullmesh',
-      '2001:2:0:1::2 id 3 subflow fullmesh',
-      '2001:2:0:2::2 id 4 subflow fullmesh',
-    ]);
-    paths.runtime.host.setMptcpLimits('subflows 8 add_addr_accepted 8');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '::', '5201', String(BYTES), '--mptcp', '--keep-listening']);
-    const out = jsonLines(peer);
-    assert.deepEqual(await out.next(10_000), { listening: 5201 });
-    const socket = paths.runtime.connect(5201, '2001:2:0:1::1', { mptcp: true, localAddress: '2001:2:0:1::2' });
-    await within(10_000, 'connect', once(socket, 'connect'));
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    for (const s of subflows) {
-      assert.equal(isV6(s.endpoints.localAddress), isV6(s.endpoints.remoteAddress), `subflow ${s.id} does not cross families: ${subflowLine(connection)}`);
-    }
+    configurePathManagers(paths, {
+      // The kernel server (an IPv6 socket, dual-stack) signals an IPv4 address on a connection that started
+      // over IPv6.
+      kernel: { limits: 'subflows 8 add_addr_accepted 8', endpoints: [`198.18.2.1 dev ${paths.tuns[1]!.name} id 2 signal`] },
+      // Our endpoints in both families, all fullmesh: every chance to cross families, which must never happen.
+      ours: {
+        endpoints: ['198.18.1.2 id 1 subflow fullmesh', '198.18.2.2 id 2 subflow fullmesh', '2001:2:0:1::2 id 3 subflow fullmesh', '2001:2:0:2::2 id 4 subflow fullmesh'],
+        limits: 'subflows 8 add_addr_accepted 8',
+      },
+    });
+    const run = await ourClientToKernelServer(paths, { listen: '::', to: '2001:2:0:1::1', localAddress: '2001:2:0:1::2', bytes: BYTES, flags: ['--mptcp', '--keep-listening'] });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    logAndAssertIntact(run, outcome);
     // Exactly: the initial IPv6 subflow; endpoint 4 (fullmesh) to the one IPv6 remote address; the kernel's
     // IPv4 ADD_ADDR joined from both IPv4 fullmesh endpoints (1 and 2). Endpoint 3 is the initial address.
-    const pairs = subflows.map((s) => `${formatAddress(s.endpoints.localAddress)}->${formatAddress(s.endpoints.remoteAddress)}`).sort();
-    assert.deepEqual(pairs, ['198.18.1.2->198.18.2.1', '198.18.2.2->198.18.2.1', '2001:2:0:1::2->2001:2:0:1::1', '2001:2:0:2::2->2001:2:0:1::1'].sort());
+    assert.deepEqual(addressPairs(run.connection.subflowInfo(), 'local'), ['198.18.1.2->198.18.2.1', '198.18.2.2->198.18.2.1', '2001:2:0:1::2->2001:2:0:1::1', '2001:2:0:2::2->2001:2:0:1::1'].sort());
     assert.equal(mib.get('MPJoinSynRx'), 3, 'three joins');
     assert.equal(mib.get('MPJoinAckRx'), 3);
     assert.equal(mib.get('EchoAdd'), 1);
     assert.equal(c.AddAddr, 1);
     assert.equal(c.MPJoinSynAckRx, 3);
-    const v4 = subflows.filter((s) => !isV6(s.endpoints.localAddress));
-    const v6 = subflows.filter((s) => isV6(s.endpoints.localAddress));
-    const sum = (l: typeof subflows, k: 'dataBytesSent' | 'dataBytesReceived') => l.reduce((a, s) => a + s[k], 0);
-    console.log(`# by family (sent/received): IPv4 ${sum(v4, 'dataBytesSent')}/${sum(v4, 'dataBytesReceived')}, IPv6 ${sum(v6, 'dataBytesSent')}/${sum(v6, 'dataBytesReceived')}`);
-    assert.ok(sum(v4, 'dataBytesSent') > 0 && sum(v6, 'dataBytesSent') > 0, 'we sent data over both families');
-    assert.ok(sum(v4, 'dataBytesReceived') > 0 && sum(v6, 'dataBytesReceived') > 0, 'the kernel sent data over both families');
-    await within(10_000, 'close', closed(socket), stateOf(paths));
+    assertBothFamiliesNeverCrossed(run.connection);
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
 });
 
 test(`MPTCP scenario 11: IPv6 only, a kernel client joins our server's signalled IPv6 address, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
-  const paths = tunPaths([
-    { ours: ['2001:2:0:1::2/64'], kernel: ['2001:2:0:1::1/64'] },
-    { ours: ['2001:2:0:2::2/64'], kernel: ['2001:2:0:2::1/64'] },
-  ]);
+  const paths = tunPaths(TWO_V6_PATHS);
   try {
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '1');
-    paths.runtime.host.setMptcpEndpoints(['2001:2:0:2::2 id 2 signal']);
-    const server = paths.runtime.createServer(undefined, undefined, { mptcp: true });
-    server.listen(5201);
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '2001:2:0:1::2', '5201', String(BYTES), '--mptcp']);
-    const out = jsonLines(peer);
-    const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
+    configurePathManagers(paths, { kernel: { limits: 'subflows 2 add_addr_accepted 1' }, ours: { endpoints: ['2001:2:0:2::2 id 2 signal'] } });
+    const run = await kernelClientToOurServer(paths, { to: '2001:2:0:1::2', bytes: BYTES });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    const subflows = run.connection.subflowInfo();
+    logAndAssertIntact(run, outcome);
     assert.ok((mib.get('AddAddr') ?? 0) >= 1, 'the kernel accepted our IPv6 ADD_ADDR');
     assert.equal(mib.get('MPJoinSynAckRx'), 1);
     assert.equal(c.MPJoinSynRx, 1);
     assert.equal(c.MPJoinAckRx, 1);
     assert.equal(subflows.length, 2);
     assert.equal(formatAddress(subflows[1]!.endpoints.localAddress), '2001:2:0:2::2');
-    for (const s of subflows) {
-      assert.ok(isV6(s.endpoints.localAddress) && isV6(s.endpoints.remoteAddress), `subflow ${s.id} is IPv6`);
-      assert.ok(s.dataBytesSent > 0 && s.dataBytesReceived > 0, `subflow ${s.id} carried data both ways`);
-    }
-    await within(10_000, 'close', closed(socket), stateOf(paths));
-    server.close();
+    assertAllIpv6(run.connection);
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
 });
 
 test(`MPTCP scenario 11: mixed IPv4 + IPv6, a kernel client with fullmesh endpoints in both families to our server; no join across families, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
-  const paths = tunPaths([
-    { ours: ['2001:2:0:1::2/64', '198.18.1.2/24'], kernel: ['2001:2:0:1::1/64', '198.18.1.1/24'] },
-    { ours: ['2001:2:0:2::2/64', '198.18.2.2/24'], kernel: ['2001:2:0:2::1/64', '198.18.2.1/24'] },
-  ]);
+  const paths = tunPaths(TWO_DUAL_STACK_PATHS);
   try {
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '8', 'add_addr_accepted', '8');
-    // No `dev`: an endpoint with a device binds its subflows to it (SO_BINDTODEVICE), and IPv6, unlike IPv4
-    // (which then assumes the destination on-link), finds no route from 2001:2:0:2::1 on path 2 to our
-    // 2001:2:0:1::2 (MPJoinSynTxConnectErr).
-    for (const [id, address] of [['1', '198.18.1.1'], ['2', '198.18.2.1'], ['3', '2001:2:0:1::1'], ['4', '2001:2:0:2::1']] as const) {
-      paths.namespace.ip('mptcp', 'endpoint', 'add', address, 'id', id, 'subflow', 'fullmesh');
-    }
-    // Our server (the connection starts over IPv6) signals an IPv4 address.
-    paths.runtime.host.setMptcpEndpoints(['198.18.2.2 id 2 signal']);
-    paths.runtime.host.setMptcpLimits('subflows 8 add_addr_accepted 0');
-    const server = paths.runtime.createServer(undefined, undefined, { mptcp: true });
-    server.listen(5201);
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '2001:2:0:1::2', '5201', String(BYTES), '--mptcp']);
-    const out = jsonLines(peer);
-    const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    for (const s of subflows) {
-      assert.equal(isV6(s.endpoints.localAddress), isV6(s.endpoints.remoteAddress), `subflow ${s.id} does not cross families: ${subflowLine(connection)}`);
-    }
-    const v4 = subflows.filter((s) => !isV6(s.endpoints.localAddress));
-    const v6 = subflows.filter((s) => isV6(s.endpoints.localAddress));
-    const sum = (l: typeof subflows, k: 'dataBytesSent' | 'dataBytesReceived') => l.reduce((a, s) => a + s[k], 0);
-    console.log(`# by family (sent/received): IPv4 ${sum(v4, 'dataBytesSent')}/${sum(v4, 'dataBytesReceived')}, IPv6 ${sum(v6, 'dataBytesSent')}/${sum(v6, 'dataBytesReceived')}`);
-    assert.ok(v4.length > 0 && v6.length > 0, 'subflows in both families');
-    assert.ok(sum(v4, 'dataBytesSent') > 0 && sum(v6, 'dataBytesSent') > 0, 'we sent data over both families');
-    assert.ok(sum(v4, 'dataBytesReceived') > 0 && sum(v6, 'dataBytesReceived') > 0, 'the kernel sent data over both families');
+    configurePathManagers(paths, {
+      kernel: {
+        limits: 'subflows 8 add_addr_accepted 8',
+        // No `dev`: an endpoint with a device binds its subflows to it (SO_BINDTODEVICE), and IPv6, unlike IPv4
+        // (which then assumes the destination on-link), finds no route from 2001:2:0:2::1 on path 2 to our
+        // 2001:2:0:1::2 (MPJoinSynTxConnectErr).
+        endpoints: ['198.18.1.1 id 1 subflow fullmesh', '198.18.2.1 id 2 subflow fullmesh', '2001:2:0:1::1 id 3 subflow fullmesh', '2001:2:0:2::1 id 4 subflow fullmesh'],
+      },
+      // Our server (the connection starts over IPv6) signals an IPv4 address.
+      ours: { endpoints: ['198.18.2.2 id 2 signal'], limits: 'subflows 8 add_addr_accepted 0' },
+    });
+    const run = await kernelClientToOurServer(paths, { to: '2001:2:0:1::2', bytes: BYTES });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    logAndAssertIntact(run, outcome);
+    assertBothFamiliesNeverCrossed(run.connection);
     // Exactly, as Linux's path manager does it: endpoint 3 is the initial address; endpoint 4 (IPv6, fullmesh)
     // joins the one IPv6 remote address; endpoints 1 and 2 (IPv4) have no IPv4 remote until our ADD_ADDR of
     // 198.18.2.2, which both then join (fill_local_addresses_vec, fullmesh).
-    const pairs = subflows.map((s) => `${formatAddress(s.endpoints.remoteAddress)}->${formatAddress(s.endpoints.localAddress)}`).sort();
-    assert.deepEqual(pairs, ['198.18.1.1->198.18.2.2', '198.18.2.1->198.18.2.2', '2001:2:0:1::1->2001:2:0:1::2', '2001:2:0:2::1->2001:2:0:1::2'].sort());
+    assert.deepEqual(addressPairs(run.connection.subflowInfo(), 'remote'), ['198.18.1.1->198.18.2.2', '198.18.2.1->198.18.2.2', '2001:2:0:1::1->2001:2:0:1::2', '2001:2:0:2::1->2001:2:0:1::2'].sort());
     assert.equal(c.MPJoinRejected, 0);
     assert.equal(c.MPJoinSynRx, 3);
     assert.equal(c.MPJoinAckRx, 3);
     assert.equal(mib.get('MPJoinSynTx'), 3);
     assert.equal(mib.get('MPJoinSynAckRx'), 3);
     assert.equal(mib.get('MPJoinSynTxConnectErr') ?? 0, 0);
-    await within(10_000, 'close', closed(socket), stateOf(paths));
-    server.close();
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
@@ -505,29 +409,16 @@ test(`MPTCP scenario 11: mixed IPv4 + IPv6, a kernel client with fullmesh endpoi
 test(`MPTCP scenario 12: four subflows (2 fullmesh local x 2 remote addresses, the kernel signalling its second), ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
   const paths = tunPaths(TWO_PATHS);
   try {
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '3', 'add_addr_accepted', '0');
-    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
-    paths.runtime.host.setMptcpEndpoints(['198.18.1.2 id 1 subflow fullmesh', '198.18.2.2 id 2 subflow fullmesh']);
-    // At the limit: 3 additional subflows (4 in all) are exactly what fullmesh asks for here.
-    paths.runtime.host.setMptcpLimits('subflows 3 add_addr_accepted 1');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '0.0.0.0', '5201', String(BYTES), '--mptcp', '--keep-listening']);
-    const out = jsonLines(peer);
-    assert.deepEqual(await out.next(10_000), { listening: 5201 });
-    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
-    await within(10_000, 'connect', once(socket, 'connect'));
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    const pairs = subflows.map((s) => `${formatAddress(s.endpoints.localAddress)}->${formatAddress(s.endpoints.remoteAddress)}`).sort();
-    assert.deepEqual(pairs, ['198.18.1.2->198.18.1.1', '198.18.1.2->198.18.2.1', '198.18.2.2->198.18.1.1', '198.18.2.2->198.18.2.1'], 'every local address with every remote address');
+    configurePathManagers(paths, {
+      kernel: { limits: 'subflows 3 add_addr_accepted 0', endpoints: [`198.18.2.1 dev ${paths.tuns[1]!.name} id 2 signal`] },
+      // At the limit: 3 additional subflows (4 in all) are exactly what fullmesh asks for here.
+      ours: { endpoints: ['198.18.1.2 id 1 subflow fullmesh', '198.18.2.2 id 2 subflow fullmesh'], limits: 'subflows 3 add_addr_accepted 1' },
+    });
+    const run = await ourClientToKernelServer(paths, { listen: '0.0.0.0', to: '198.18.1.1', localAddress: '198.18.1.2', bytes: BYTES, flags: ['--mptcp', '--keep-listening'] });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    logAndAssertIntact(run, outcome);
+    assert.deepEqual(addressPairs(run.connection.subflowInfo(), 'local'), ['198.18.1.2->198.18.1.1', '198.18.1.2->198.18.2.1', '198.18.2.2->198.18.1.1', '198.18.2.2->198.18.2.1'], 'every local address with every remote address');
     assert.equal(mib.get('MPJoinSynRx'), 3, 'the kernel saw three MP_JOIN SYNs');
     assert.equal(mib.get('MPJoinAckRx'), 3, 'and three valid third ACKs');
     assert.equal(mib.get('MPJoinRejected') ?? 0, 0);
@@ -536,8 +427,8 @@ test(`MPTCP scenario 12: four subflows (2 fullmesh local x 2 remote addresses, t
     assert.equal(c.MPJoinSynAckRx, 3);
     assert.equal(c.AddAddr, 1);
     assert.equal(c.EchoAddTx, 1);
-    for (const s of subflows) assert.ok(s.dataBytesSent > 0 && s.dataBytesReceived > 0, `subflow ${s.id} carried data both ways: ${subflowLine(connection)}`);
-    await within(10_000, 'close', closed(socket), stateOf(paths));
+    assertEverySubflowCarriedData(run.connection);
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
@@ -546,42 +437,25 @@ test(`MPTCP scenario 12: four subflows (2 fullmesh local x 2 remote addresses, t
 test(`MPTCP scenario 12: a kernel client with fullmesh endpoints joins our server's signalled address: four subflows, ${BYTES / 1e6} MB each way`, { skip, timeout: 150_000 }, async () => {
   const paths = tunPaths(TWO_PATHS);
   try {
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '3', 'add_addr_accepted', '1');
-    // No `dev` (which would bind each subflow to that device): joins are routed like any connection.
-    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.1.1', 'id', '1', 'subflow', 'fullmesh');
-    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'id', '2', 'subflow', 'fullmesh');
-    paths.runtime.host.setMptcpEndpoints(['198.18.2.2 id 2 signal']);
-    // At the limit: the kernel client asks for 3 additional subflows, our server accepts 3.
-    paths.runtime.host.setMptcpLimits('subflows 3 add_addr_accepted 0');
-    const server = paths.runtime.createServer(undefined, undefined, { mptcp: true });
-    server.listen(5201);
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.2', '5201', String(BYTES), '--mptcp']);
-    const out = jsonLines(peer);
-    const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${BYTES / 1e6} MB each way`, exchange(socket, BYTES, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256, 'the kernel received exactly what we sent');
-    assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    const pairs = subflows.map((s) => `${formatAddress(s.endpoints.remoteAddress)}->${formatAddress(s.endpoints.localAddress)}`).sort();
-    assert.deepEqual(pairs, ['198.18.1.1->198.18.1.2', '198.18.1.1->198.18.2.2', '198.18.2.1->198.18.1.2', '198.18.2.1->198.18.2.2'], 'every kernel address with every one of ours');
+    configurePathManagers(paths, {
+      // No `dev` (which would bind each subflow to that device): joins are routed like any connection.
+      kernel: { limits: 'subflows 3 add_addr_accepted 1', endpoints: ['198.18.1.1 id 1 subflow fullmesh', '198.18.2.1 id 2 subflow fullmesh'] },
+      // At the limit: the kernel client asks for 3 additional subflows, our server accepts 3.
+      ours: { endpoints: ['198.18.2.2 id 2 signal'], limits: 'subflows 3 add_addr_accepted 0' },
+    });
+    const run = await kernelClientToOurServer(paths, { to: '198.18.1.2', bytes: BYTES });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    logAndAssertIntact(run, outcome);
+    assert.deepEqual(addressPairs(run.connection.subflowInfo(), 'remote'), ['198.18.1.1->198.18.1.2', '198.18.1.1->198.18.2.2', '198.18.2.1->198.18.1.2', '198.18.2.1->198.18.2.2'], 'every kernel address with every one of ours');
     assert.equal(c.MPJoinSynRx, 3, 'we received three MP_JOIN SYNs');
     assert.equal(c.MPJoinAckRx, 3, 'and verified three third ACKs');
     assert.equal(c.MPJoinRejected, 0);
     assert.equal(mib.get('MPJoinSynAckRx'), 3, 'the kernel verified our three SYN/ACKs');
     assert.ok((mib.get('AddAddr') ?? 0) >= 1, 'the kernel accepted our ADD_ADDR');
     assert.ok(c.EchoAdd >= 1);
-    for (const s of subflows) assert.ok(s.dataBytesSent > 0 && s.dataBytesReceived > 0, `subflow ${s.id} carried data both ways: ${subflowLine(connection)}`);
-    await within(10_000, 'close', closed(socket), stateOf(paths));
-    server.close();
+    assertEverySubflowCarriedData(run.connection);
+    await closeRun(run);
   } finally {
     paths.dispose();
   }
@@ -591,33 +465,21 @@ test('MPTCP scenario 12: the subflows limit binds: with subflows 2, our fullmesh
   const SMALL = 5_000_000;
   const paths = tunPaths(TWO_PATHS);
   try {
-    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '3', 'add_addr_accepted', '0');
-    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
-    paths.runtime.host.setMptcpEndpoints(['198.18.1.2 id 1 subflow fullmesh', '198.18.2.2 id 2 subflow fullmesh']);
-    paths.runtime.host.setMptcpLimits('subflows 2 add_addr_accepted 1');
-    const peer = paths.namespace.spawn('python3', [KERNEL_PEER, 'server', '0.0.0.0', '5201', String(SMALL), '--mptcp', '--keep-listening']);
-    const out = jsonLines(peer);
-    assert.deepEqual(await out.next(10_000), { listening: 5201 });
-    const socket = paths.runtime.connect(5201, '198.18.1.1', { mptcp: true, localAddress: '198.18.1.2' });
-    await within(10_000, 'connect', once(socket, 'connect'));
-    const connection = socket.connection as MptcpConnection;
-    const ours = await within(120_000, `${SMALL / 1e6} MB each way`, exchange(socket, SMALL, 0x3117), stateOf(paths));
-    const kernel = await out.next(60_000);
-    const mib = kernelMib(paths);
-    const c = paths.runtime.host.mptcpCounters;
-    const subflows = connection.subflowInfo();
-    console.log(`# kernel MPTcpExt: ${nonZero(mib)}`);
-    console.log(`# our counters: ${ourCounters(paths)}`);
-    console.log(`# our subflows (data bytes sent / received): ${subflowLine(connection)}`);
-    assert.equal(kernel['receivedSha256'], ours.sentSha256);
-    assert.equal(ours.receivedSha256, kernel['sentSha256']);
-    assert.equal(subflows.length, 3, 'the initial subflow and two joins');
+    configurePathManagers(paths, {
+      kernel: { limits: 'subflows 3 add_addr_accepted 0', endpoints: [`198.18.2.1 dev ${paths.tuns[1]!.name} id 2 signal`] },
+      ours: { endpoints: ['198.18.1.2 id 1 subflow fullmesh', '198.18.2.2 id 2 subflow fullmesh'], limits: 'subflows 2 add_addr_accepted 1' },
+    });
+    const run = await ourClientToKernelServer(paths, { listen: '0.0.0.0', to: '198.18.1.1', localAddress: '198.18.1.2', bytes: SMALL, flags: ['--mptcp', '--keep-listening'] });
+    const outcome = await transfer(run);
+    const { mib, counters: c } = outcome;
+    logAndAssertIntact(run, outcome);
+    assert.equal(run.connection.subflowInfo().length, 3, 'the initial subflow and two joins');
     assert.equal(c.MPJoinSynTx, 2);
     assert.equal(mib.get('MPJoinSynRx'), 2);
     assert.equal(mib.get('MPJoinAckRx'), 2);
     assert.equal(c.AddAddr, 1);
     assert.equal(mib.get('EchoAdd'), 1, 'the ADD_ADDR is echoed even when the limit stops a join');
-    await within(10_000, 'close', closed(socket), stateOf(paths));
+    await closeRun(run);
   } finally {
     paths.dispose();
   }

@@ -36,39 +36,10 @@ export interface TunPair {
   dispose(): void;
 }
 
-/** Builds a TUN pair: our side `oursCidr` (e.g. 198.18.0.2/24), the kernel side `kernelCidr`. */
+/** Builds a TUN pair: our side `oursCidr` (e.g. 198.18.0.2/24), the kernel side `kernelCidr` (one path of tunPaths). */
 export function tunPair(oursCidrs: readonly string[], kernelCidrs: readonly string[], options: RuntimeOptions & { mtu?: number } = {}): TunPair {
-  const topology = Topology.create();
-  let runtime: StackRuntime | undefined;
-  try {
-    const namespace = topology.addNamespace('kern');
-    const rt = new StackRuntime(options);
-    runtime = rt;
-    let ifaceId = -1;
-    const tun = topology.createTun({ onPackets: (packets) => rt.receive(ifaceId, packets) });
-    ifaceId = rt.addInterface(tun.name, oursCidrs, (bytes) => tun.write(bytes), options.mtu ?? 1500);
-    topology.moveToNamespace(tun, namespace);
-    for (const c of kernelCidrs) namespace.addAddress(tun.name, c);
-    if (options.mtu) namespace.ip('link', 'set', tun.name, 'mtu', String(options.mtu));
-    // The TUN transmit ring is this link's only buffer: the kernel drops there when our process falls behind
-    // its pacing rate. 500 packets (the default) drops under a 1 Gbit/s burst; a veth would not drop at all.
-    namespace.ip('link', 'set', tun.name, 'txqueuelen', '10000');
-    namespace.linkUp(tun.name);
-    return {
-      topology,
-      namespace,
-      runtime: rt,
-      tun,
-      dispose() {
-        rt.close();
-        topology.dispose();
-      },
-    };
-  } catch (e) {
-    runtime?.close();
-    topology.dispose();
-    throw e;
-  }
+  const paths = tunPaths([{ ours: oursCidrs, kernel: kernelCidrs }], options);
+  return { topology: paths.topology, namespace: paths.namespace, runtime: paths.runtime, tun: paths.tuns[0]!, dispose: () => paths.dispose() };
 }
 
 /** Several TUN devices between our stack and ONE kernel namespace (one path each). */
@@ -142,6 +113,8 @@ export function tunPaths(
       topology.moveToNamespace(tun, namespace);
       for (const c of path.kernel) namespace.addAddress(tun.name, c);
       if (options.mtu) namespace.ip('link', 'set', tun.name, 'mtu', String(options.mtu));
+      // The TUN transmit ring is this link's only buffer: the kernel drops there when our process falls behind
+      // its pacing rate. 500 packets (the default) drops under a 1 Gbit/s burst; a veth would not drop at all.
       namespace.ip('link', 'set', tun.name, 'txqueuelen', '10000');
       namespace.linkUp(tun.name);
       tuns.push(tun);
