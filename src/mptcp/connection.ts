@@ -1860,7 +1860,7 @@ export class MptcpConnection implements StreamConnection {
     if (segment.payload.length > 0) {
       const segSeq = (segment.seq - sf.remoteIsn) >>> 0;
       if (segSeq < subflowSeq || segSeq >= subflowSeq + dataLength) {
-        this.counters.DSSTcpMismatch++;
+        this.counters.DSSNoMatchTCP++;
         return;
       }
     }
@@ -2075,7 +2075,7 @@ export class MptcpConnection implements StreamConnection {
    * holds is read as plain TCP from now on); with several, reset that subflow (its data is reinjected).
    */
   #unmappedData(sf: Subflow): void {
-    this.counters.DSSFallback++;
+    this.counters.DssFallback++;
     if (this.#subflows.length === 1 && !sf.join) {
       this.#fallBack();
       return;

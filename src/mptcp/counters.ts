@@ -21,9 +21,9 @@ export interface MptcpCounters {
   /** A mapping conflicting with the one in use for the same subflow bytes. */
   DSSNotMatching: number;
   /** A mapping that does not cover the segment it came with. */
-  DSSTcpMismatch: number;
+  DSSNoMatchTCP: number;
   /** Data without a mapping on an MPTCP subflow: fell back to TCP (RFC 8684 3.7). */
-  DSSFallback: number;
+  DssFallback: number;
   /** A DSS checksum that did not verify. */
   DataCsumErr: number;
   /** Duplicate data at the connection level (already received on this or another subflow). */
@@ -91,8 +91,8 @@ export function createMptcpCounters(): MptcpCounters {
     MPCapableFallbackACK: 0,
     MPCapableFallbackSYNACK: 0,
     DSSNotMatching: 0,
-    DSSTcpMismatch: 0,
-    DSSFallback: 0,
+    DSSNoMatchTCP: 0,
+    DssFallback: 0,
     DataCsumErr: 0,
     DuplicateData: 0,
     DataFinTx: 0,

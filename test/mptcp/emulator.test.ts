@@ -119,7 +119,7 @@ test('MPTCP both ends: 20 MB with 1% loss, SHA-256 equal, graceful close (DATA_F
   assert.equal(cc.MPCapableFallbackSYNACK + sc.MPCapableFallbackACK, 0);
   assert.equal(sc.DataFinRx, 1);
   assert.equal(cc.DataFinRx, 1);
-  assert.equal(sc.DSSNotMatching + sc.DSSTcpMismatch + sc.DataCsumErr + sc.DSSFallback, 0);
+  assert.equal(sc.DSSNotMatching + sc.DSSNoMatchTCP + sc.DataCsumErr + sc.DssFallback, 0);
   const events = [];
   for (let e = r.serverHost.pollMonitorEvent(); e; e = r.serverHost.pollMonitorEvent()) events.push(e.type);
   assert.deepEqual(events, ['CREATED', 'ESTABLISHED', 'CLOSED']);

@@ -115,7 +115,7 @@ test('MP_JOIN: our client joins from its second address, our server; 20 MB up an
   assert.equal(cc.MPJoinSynAckRx, 1);
   assert.equal(sc.MPJoinAckRx, 1);
   assert.equal(cc.MPJoinSynAckHMacFailure + sc.MPJoinAckHMacFailure, 0);
-  assert.equal(sc.DSSNotMatching + sc.DSSTcpMismatch + sc.DSSFallback + cc.DSSNotMatching + cc.DSSTcpMismatch + cc.DSSFallback, 0);
+  assert.equal(sc.DSSNotMatching + sc.DSSNoMatchTCP + sc.DssFallback + cc.DSSNotMatching + cc.DSSNoMatchTCP + cc.DssFallback, 0);
   const subs = r.client.subflowInfo();
   assert.equal(subs.length, 2);
   assert.equal(subs[1]!.join, true);

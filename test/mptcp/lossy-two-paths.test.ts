@@ -64,7 +64,7 @@ function run(name: string, serverClosesAfterEnd: boolean): void {
   assert.equal(sc.DataFinRx, 1);
   assert.equal(s.client.mptcpInfo().bytesAcked, s.up.data.length + 1, 'DATA_ACK covers the data and the DATA_FIN (up)');
   assert.equal(server.mptcpInfo().bytesAcked, s.down.data.length + 1, '(down)');
-  for (const c of [cc, sc]) assert.equal(c.DSSNotMatching + c.DSSTcpMismatch + c.DataCsumErr + c.DSSFallback, 0, 'no mapping error');
+  for (const c of [cc, sc]) assert.equal(c.DSSNotMatching + c.DSSNoMatchTCP + c.DataCsumErr + c.DssFallback, 0, 'no mapping error');
 }
 
 test(

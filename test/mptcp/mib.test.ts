@@ -60,3 +60,9 @@ test('parseNstat reads a captured sample; MptcpMib counts', () => {
   const proc = parseProcNetstat(`${KERNEL_HEADER}\nMPTcpExt: ${MPTCP_MIB_NAMES.map((_, i) => i).join(' ')}\n`);
   assert.equal(proc.get('MPJoinSynRx'), 12);
 });
+
+test('every counter the stack keeps has its kernel MIB name (DataFinTx/Rx are the only additions)', async () => {
+  const { createMptcpCounters } = await import('../../src/mptcp/counters.js');
+  const extra = Object.keys(createMptcpCounters()).filter((k) => !isMptcpMibName(k));
+  assert.deepEqual(extra.sort(), ['DataFinRx', 'DataFinTx']);
+});

@@ -54,7 +54,7 @@ function run(name: string, seed: number, match: SegmentPredicate) {
       s,
       `middlebox rewrote ${box.rewritten} of ${box.seen} segments; client ${s.client.mptcpInfo().mode}, server ${serverMode}; ` +
         `MPTCP options delivered after the SYNs ${leaked[0]!.n}/${leaked[1]!.n}; ` +
-        `MPCapableFallbackSYNACK ${cc.MPCapableFallbackSYNACK} MPCapableFallbackACK ${sc.MPCapableFallbackACK} DSSFallback ${cc.DSSFallback}/${sc.DSSFallback}` +
+        `MPCapableFallbackSYNACK ${cc.MPCapableFallbackSYNACK} MPCapableFallbackACK ${sc.MPCapableFallbackACK} DssFallback ${cc.DssFallback}/${sc.DssFallback}` +
         (thrown ? `; THREW: ${thrown.message}` : ''),
     ),
   );
@@ -96,7 +96,7 @@ test(
     assertIntactAndClosed(r);
     assert.equal(r.s.client.fallback, true, 'the client fell back');
     assert.ok(r.server instanceof MptcpConnection && r.server.fallback, 'the server fell back');
-    assert.ok(r.cc.DSSFallback + r.sc.DSSFallback >= 1, 'a fallback on data without a mapping');
+    assert.ok(r.cc.DssFallback + r.sc.DssFallback >= 1, 'a fallback on data without a mapping');
     assert.equal(r.cc.MPCapableFallbackSYNACK + r.sc.MPCapableFallbackACK, 0, 'the handshake itself succeeded');
   },
 );
@@ -105,7 +105,7 @@ test('middlebox starts stripping MPTCP options in mid-transfer: both ends fall b
   const r = run('MPTCP options stripped from mid-transfer', 63, (seg, now) => afterSyn(seg, now) && fromSegment(3000)(seg, now));
   assertIntactAndClosed(r);
   assert.ok(r.s.client.subflowInfo()[0]!.dataBytesSent > 1 * MB, 'MPTCP carried data before the stripping began');
-  assert.ok(r.cc.DSSFallback + r.sc.DSSFallback >= 1, 'a fallback on data without a mapping');
+  assert.ok(r.cc.DssFallback + r.sc.DssFallback >= 1, 'a fallback on data without a mapping');
   assert.equal(r.s.client.fallback, true, 'the client fell back');
   assert.ok(r.server instanceof MptcpConnection && r.server.fallback, 'the server fell back');
 });

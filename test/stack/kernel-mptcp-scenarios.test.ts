@@ -149,12 +149,12 @@ for (const c of CHECKSUM_CASES) {
         assert.equal(info.mode, 'mptcp', 'no fallback');
         assert.equal(info.checksum, true, 'our connection uses DSS checksums');
         assert.equal(counters.DataCsumErr, 0);
-        assert.equal(counters.DSSFallback, 0);
+        assert.equal(counters.DssFallback, 0);
         assert.equal(mib.get('DataCsumErr') ?? 0, 0, 'the kernel verified every checksum');
         assert.equal(mib.get('DSSNotMatching') ?? 0, 0);
         assert.equal(mib.get('MPFailRx') ?? 0, 0);
         assert.equal(mib.get('MPFailTx') ?? 0, 0);
-        assert.equal(mib.get('DSSFallback') ?? 0, 0);
+        assert.equal(mib.get('DssFallback') ?? 0, 0);
         // The A flag on the wire: the client's SYN carries it when the client asks, the server's SYN/ACK when
         // the server asks (RFC 8684 3.1: either side requiring checksums means they are used).
         const clientAsks = role === 'our client -> kernel server' ? c.ours : c.kernel;
