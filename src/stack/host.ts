@@ -482,7 +482,7 @@ export class Host {
     }
     const listener = this.findListener(ip.dst, seg.dstPort);
     const f = seg.flags;
-    if (listener && listener.mptcp.mptcp && (f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN) {
+    if ((f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN && ((listener && listener.mptcp.mptcp) || this.joinPort(ip.dst, seg.dstPort))) {
       const join = synMpJoin(seg);
       if (join !== undefined) {
         this.acceptJoin(now, ifaceId, ip.dst, ip.src, seg, join.token);
@@ -710,6 +710,15 @@ export class Host {
    * MP_JOIN, server side: a SYN with MP_JOIN to an MPTCP listener. The token names the connection (our local
    * token); unknown tokens are refused with a RST carrying MP_TCPRST (Linux `subflow_check_req`).
    */
+  /**
+   * A `signal` endpoint with a port (`ip mptcp endpoint add ADDR port P signal`): as Linux, the stack
+   * accepts MP_JOIN SYNs on that address and port with no listener there (other SYNs are refused).
+   */
+  private joinPort(address: Uint8Array, port: number): boolean {
+    const e = this.endpointTable.lookup(address, port);
+    return e !== undefined && e.signal && e.port === port && port !== 0;
+  }
+
   private acceptJoin(now: Micros, arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment, token: number): void {
     const main = this.entries.find((e) => e.connection instanceof MptcpConnection && e.connection.localToken === token && e.connection.canJoin);
     if (main === undefined) {

@@ -252,3 +252,18 @@ test('MP_FASTCLOSE: our server fast-closes in mid-transfer; the client aborts at
   assert.ok(fc && fc.subtype === 'MP_FASTCLOSE');
   assert.deepEqual(fc.receiverKey, r.client.localKey);
 });
+
+test('ADD_ADDR with a port: our server signals 198.18.2.1 port 5300 (no listener there); the client joins that port and it carries data', () => {
+  const r = run({ up: 8 * MB, down: 2 * MB, serverEndpoints: ['198.18.2.1 id 2 port 5300 signal'], clientLimits: 'subflows 2 add_addr_accepted 1' });
+  assert.equal(r.up.received, 8 * MB);
+  assert.equal(r.up.hash.digest('hex'), sha(r.up.data));
+  assert.equal(r.down.hash.digest('hex'), sha(r.down.data));
+  const addAddr = r.toClient.find((x) => x.subtype === 'ADD_ADDR');
+  assert.ok(addAddr && addAddr.subtype === 'ADD_ADDR' && !addAddr.echo && addAddr.port === 5300 && addAddr.addressId === 2, 'ADD_ADDR carries the port');
+  const subs = r.client.subflowInfo();
+  assert.equal(subs.length, 2);
+  assert.equal(subs[1]!.endpoints.remotePort, 5300, 'the join went to the announced port');
+  assert.ok(subs[1]!.dataBytesSent > 1 * MB, `the joined subflow carried ${subs[1]!.dataBytesSent} bytes`);
+  assert.equal(r.serverHost.mptcpCounters.MPJoinAckRx, 1);
+  assert.equal(r.serverHost.counters.resetsSent, 0, 'no SYN to port 5300 was refused');
+});

@@ -152,6 +152,28 @@ test('MPTCP scenario 4: our server signals its second address; a kernel client w
   }
 });
 
+test('MPTCP scenario 4 with a port: our server signals 198.18.2.2 port 5300 (no listener there); the kernel client joins that port', { skip, timeout: 120_000 }, async () => {
+  const BYTES = 10_000_000;
+  const paths = tunPaths(TWO_PATHS);
+  try {
+    configurePathManagers(paths, { kernel: { limits: 'add_addr_accepted 1 subflows 2' }, ours: { endpoints: ['198.18.2.2 id 2 port 5300 signal'] } });
+    const run = await kernelClientToOurServer(paths, { to: '198.18.1.2', bytes: BYTES });
+    const outcome = await transfer(run, 90_000);
+    const { mib, counters: c } = outcome;
+    const subflows = run.connection.subflowInfo();
+    logAndAssertIntact(run, outcome);
+    assert.ok((mib.get('AddAddr') ?? 0) >= 1 && (mib.get('PortAdd') ?? 0) >= 1, 'the kernel accepted our ADD_ADDR with a port (PortAdd)');
+    assert.equal(mib.get('MPJoinPortSynAckRx'), 1, 'the kernel joined the announced port');
+    assert.equal(c.MPJoinAckRx, 1);
+    assert.equal(subflows.length, 2);
+    assert.equal(subflows[1]!.endpoints.localPort, 5300, 'the joined subflow is on port 5300');
+    assert.ok(subflows[1]!.dataBytesReceived > 0, 'and carried data');
+    await closeRun(run);
+  } finally {
+    paths.dispose();
+  }
+});
+
 test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO; the kernel counts MPPrioRx', { skip, timeout: 120_000 }, async () => {
   const BYTES7 = 20_000_000;
   const paths = tunPaths(TWO_PATHS);
