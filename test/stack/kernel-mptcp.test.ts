@@ -200,6 +200,43 @@ test('MPTCP scenario 7: our client marks its joined subflow backup with MP_PRIO;
   }
 });
 
+test('MPTCP scenario 7, the other way: the kernel marks its signalled address backup (MP_PRIO to us); that subflow then carries nothing, and takes over when the initial path dies', { skip, timeout: 150_000 }, async () => {
+  const BYTES7 = 40_000_000;
+  const paths = tunPaths(TWO_PATHS);
+  try {
+    configurePathManagers(paths, { kernel: { limits: 'subflows 2 add_addr_accepted 2' }, ours: { limits: 'subflows 2 add_addr_accepted 1' } });
+    paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
+    const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', listen: '0.0.0.0', localAddress: '198.18.1.2', bytes: BYTES7, flags: ['--mptcp', '--keep-listening'] });
+    const { connection } = run;
+    const c = paths.runtime.host.mptcpCounters;
+    const exchange = startTransfer(run);
+    await joinedAndUnderway(connection);
+    paths.namespace.ip('mptcp', 'endpoint', 'change', 'id', '2', 'backup');
+    await until(() => c.MPPrioRx >= 1, 'the kernel MP_PRIO');
+    assert.equal(connection.subflowInfo()[1]!.backupPeer, true, 'the subflow is backup for the peer');
+    await new Promise((r) => setTimeout(r, 300)); // what was queued before the switch drains
+    const base = connection.subflowInfo()[1]!;
+    const before = connection.mptcpInfo();
+    await until(() => connection.mptcpInfo().bytesReceived - before.bytesReceived > 4_000_000, '4 MB more on the active path', 30_000);
+    const during = connection.subflowInfo()[1]!;
+    const sentDuring = during.dataBytesSent - base.dataBytesSent;
+    const receivedDuring = during.dataBytesReceived - base.dataBytesReceived;
+    console.log(`# while the active path works, the backup subflow carried ${sentDuring} bytes up and ${receivedDuring} down`);
+    assert.equal(sentDuring, 0, 'we send nothing on the backup subflow while the other works');
+    assert.ok(receivedDuring <= 64 * 1024, `nor does the kernel (${receivedDuring} bytes)`);
+    paths.setDown(0, true);
+    const outcome = await exchange.finish(120_000);
+    logAndAssertIntact(run, outcome, 'initial path down after the MP_PRIO');
+    const after = connection.subflowInfo()[1]!;
+    assert.ok(after.dataBytesSent - during.dataBytesSent > 1_000_000, 'the backup subflow took over (up)');
+    assert.ok(after.dataBytesReceived - during.dataBytesReceived > 1_000_000, 'and down');
+    assert.ok((outcome.mib.get('MPPrioTx') ?? 0) >= 1, 'the kernel counted its MP_PRIO');
+    await closeRun(run);
+  } finally {
+    paths.dispose();
+  }
+});
+
 test('MPTCP scenario 8: our client sends MP_FASTCLOSE in mid-transfer; the kernel socket fails (MPFastcloseRx)', { skip, timeout: 120_000 }, async () => {
   const pair = onePair();
   try {
