@@ -192,7 +192,7 @@ test('a. mptcp perf -c (two TUN paths, --endpoint "198.18.2.2 subflow") -> mptcp
     assert.equal(theirs.end.sum_received.bytes, BYTES, 'iperf3 received everything');
     // Subflow byte counts are data-level and include the 37-byte cookie (and any reinjection).
     const onSubflows = data.reduce((a, s) => a + s.bytes_sent, 0);
-    assert.ok(onSubflows >= BYTES && onSubflows <= BYTES * 1.1 + 65_536, `subflows of stream ${dataStream} carried ${onSubflows} bytes for ${BYTES}`);
+    assert.ok(onSubflows >= theirs.end.sum_sent.bytes && onSubflows <= theirs.end.sum_sent.bytes * 1.1 + 65_536, `subflows of stream ${dataStream} carried ${onSubflows} bytes for ${BYTES}`);
     assert.equal(data.length, 2, 'the data connection has two subflows');
     assert.ok(data.some((s) => s.join && s.local_host === '198.18.2.2'), 'one joined from 198.18.2.2');
     for (const s of data) assert.ok(s.bytes_sent > 0, `subflow ${s.subflow} (${s.local_host}) carried data`);
@@ -255,11 +255,12 @@ test('b. mptcpize run iperf3 -c (kernel subflow endpoint 198.18.2.1) -> mptcp pe
     console.log(`# b: our subflows: ${describeSubflows(subflows)}`);
     console.log(`# b: kernel MPTcpExt: ${nonZero(mib)}`);
     assert.equal(theirs.error, undefined);
-    assert.equal(theirs.end.sum_sent.bytes, BYTES);
-    assert.equal(ours.end.sum_received.bytes, BYTES, 'we received everything');
+    // iperf3's sender may overshoot -n by one 128 KiB block (it checks the count between writes).
+    assert.ok(theirs.end.sum_sent.bytes >= BYTES && theirs.end.sum_sent.bytes <= BYTES + 131_072, `iperf3 sent ${theirs.end.sum_sent.bytes}`);
+    assert.equal(ours.end.sum_received.bytes, theirs.end.sum_sent.bytes, 'we received everything');
     assert.equal(theirs.end.sum_received.bytes, ours.end.sum_received.bytes, 'iperf3 shows the byte count our server reports');
     const onSubflows = data.reduce((a, s) => a + s.bytes_received, 0);
-    assert.ok(onSubflows >= BYTES && onSubflows <= BYTES * 1.1 + 65_536, `subflows of stream ${dataStream} carried ${onSubflows} bytes for ${BYTES}`);
+    assert.ok(onSubflows >= theirs.end.sum_sent.bytes && onSubflows <= theirs.end.sum_sent.bytes * 1.1 + 65_536, `subflows of stream ${dataStream} carried ${onSubflows} bytes for ${BYTES}`);
     assert.equal(data.length, 2, 'the data connection has two subflows');
     assert.ok(data.some((s) => s.join && s.remote_host === '198.18.2.1'), 'the kernel joined from 198.18.2.1');
     for (const s of data) assert.ok(s.bytes_received > 0, `subflow ${s.subflow} (${s.remote_host}) carried data`);

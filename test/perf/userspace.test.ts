@@ -85,8 +85,10 @@ test('kernel iperf3 -c against perf -s on our stack through TUN: matching byte c
     const report = JSON.parse(out) as { end: { sum_sent: { bytes: number }; sum_received: { bytes: number } } };
     const ours = server.results[0]!;
     console.log(`# kernel iperf3 -c -> perf -s (our stack): iperf3 sent ${report.end.sum_sent.bytes}, we received ${ours.sumReceived.bytes}`);
-    assert.equal(report.end.sum_sent.bytes, 52_428_800);
-    assert.equal(ours.sumReceived.bytes, 52_428_800);
+    // iperf3 -n checks the byte count between writes of its 128 KiB blocks, so it may send one block more
+    // than asked (seen once in CI: 52559872); what it sent and what we received must still be equal.
+    assert.ok(report.end.sum_sent.bytes >= 52_428_800 && report.end.sum_sent.bytes <= 52_428_800 + 131_072, `iperf3 sent ${report.end.sum_sent.bytes}`);
+    assert.equal(ours.sumReceived.bytes, report.end.sum_sent.bytes);
     assert.equal(report.end.sum_received.bytes, ours.sumReceived.bytes);
   } finally {
     pair.dispose();
