@@ -151,3 +151,43 @@ test('DSN offsets across the 2^32 boundary of the 64-bit space, 64-bit and 32-bi
   const key = { hi: 1, lo: 2 };
   assert.equal(offsetFromDsn64(keyIdsn(key), dsnFromOffset(keyIdsn(key), 12345)), 12345);
 });
+
+/** Rewrites the version nibble of the MP_CAPABLE option in `bytes` (the TCP checksum is left stale). */
+function setCapableVersion(bytes: Uint8Array, version: number): boolean {
+  const ihl = ipHeaderLength(bytes);
+  const tcp = bytes.subarray(ihl);
+  const end = (tcp[12]! >> 4) * 4;
+  for (let i = 20; i < end; ) {
+    const kind = tcp[i]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    const len = tcp[i + 1]!;
+    if (kind === 30 && tcp[i + 2]! >> 4 === 0) {
+      tcp[i + 2] = (tcp[i + 2]! & 0xf0) | version;
+      return true;
+    }
+    i += Math.max(2, len);
+  }
+  return false;
+}
+
+test('MP_CAPABLE version 0 in the SYN: the server answers as plain TCP (no MP_CAPABLE), and the client falls back', () => {
+  const { a, b, client, seen, step } = pair(false, false);
+  let rewritten = 0;
+  step((bytes) => {
+    const ip = parseIpPacket(bytes);
+    if (isWireError(ip)) return;
+    const s = parseTcpSegment(ip.payload);
+    if (!isWireError(s) && s.flags & TcpFlags.SYN && setCapableVersion(bytes, 0)) rewritten++;
+  });
+  for (let i = 0; i < 3; i++) step();
+  assert.equal(rewritten, 1);
+  const synAck = seen.find((x) => x.dir === 's>c' && x.flags & TcpFlags.SYN)!;
+  assert.deepEqual(synAck.mptcp, [], 'the SYN/ACK carries no MP_CAPABLE');
+  assert.equal(b.mptcpConnections().length, 0, 'the server made a plain TCP connection');
+  assert.equal(client.fallback, true);
+  assert.equal(a.mptcpCounters.MPCapableFallbackSYNACK, 1);
+});
