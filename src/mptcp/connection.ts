@@ -243,6 +243,9 @@ export interface JoinOptions {
 }
 
 const VERSION = 1;
+/** Initial and largest receive buffer of a subflow (see `subflowConfig`). */
+const SUBFLOW_RCVBUF = 4 * 1024 * 1024;
+const SUBFLOW_RCVBUF_MAX = 8 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 /** DATA_FIN retransmission: start and cap (Linux uses the subflow RTO; this is close enough for one path). */
 const DATA_FIN_RTO_MIN: Micros = 200_000;
@@ -454,7 +457,7 @@ export class MptcpConnection implements StreamConnection {
     const c = new MptcpConnection(options, false, config);
     const sf = c.#newSubflow(false, 0, false, -1);
     sf.localIsn = iss >>> 0;
-    const tcp = Tcp.connect(now, endpoints, iss, config, c.#extension(sf));
+    const tcp = Tcp.connect(now, endpoints, iss, subflowConfig(config), c.#extension(sf));
     (c as { subflow: TcpConnection }).subflow = tcp;
     c.#addSubflowRecord(sf, tcp);
     return c;
@@ -470,7 +473,7 @@ export class MptcpConnection implements StreamConnection {
     sf.localIsn = iss >>> 0;
     (c as { subflow: TcpConnection }).subflow = undefined as unknown as TcpConnection;
     c.#subflows.push(sf);
-    const tcp = Tcp.accept(now, endpoints, iss, syn, config, c.#extension(sf));
+    const tcp = Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), c.#extension(sf));
     (sf as { tcp: TcpConnection }).tcp = tcp;
     (c as { subflow: TcpConnection }).subflow = tcp;
     c.#scheduler.onSubflowAdded(now, c.#view(sf));
@@ -496,7 +499,7 @@ export class MptcpConnection implements StreamConnection {
     sf.pmRemoteId = options.remoteId;
     sf.localIsn = iss >>> 0;
     sf.localNonce = randomNonce(this.#randomBytes);
-    const tcp = Tcp.connect(now, endpoints, iss, config, this.#extension(sf));
+    const tcp = Tcp.connect(now, endpoints, iss, subflowConfig(config), this.#extension(sf));
     this.#addSubflowRecord(sf, tcp);
     return tcp;
   }
@@ -512,7 +515,7 @@ export class MptcpConnection implements StreamConnection {
     sf.localIsn = iss >>> 0;
     sf.localNonce = randomNonce(this.#randomBytes);
     this.#subflows.push(sf);
-    const tcp = Tcp.accept(now, endpoints, iss, syn, config, this.#extension(sf));
+    const tcp = Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), this.#extension(sf));
     (sf as { tcp: TcpConnection }).tcp = tcp;
     this.#scheduler.onSubflowAdded(now, this.#view(sf));
     return tcp;
@@ -2283,4 +2286,17 @@ function errnoOf(error: TcpError | undefined): number | undefined {
   // A subflow we reset ourselves (ECONNABORTED here) has no socket error in Linux.
   const errno: Record<string, number> = { ECONNRESET: 104, ECONNREFUSED: 111, ETIMEDOUT: 110, EPIPE: 32 };
   return errno[error.code];
+}
+
+/**
+ * A subflow's TCP configuration. RFC 8684 3.3.4: the window a subflow advertises is read by the peer as the
+ * connection-level window, relative to the DATA_ACK, and shared by every subflow; a subflow's own
+ * receive-buffer autotuning (which sees only its share of the data) would keep it far too small while
+ * another, slower subflow holds the DATA_ACK back. Like Linux, which sizes subflow windows from the
+ * connection's receive space, subflows start with a larger buffer (SUBFLOW_RCVBUF, or the configured one if
+ * larger) and autotune from there.
+ */
+function subflowConfig(config: TcpConfig | undefined): TcpConfig {
+  const start = Math.max(config?.receiveBufferBytes ?? 0, SUBFLOW_RCVBUF);
+  return { ...config, receiveBufferBytes: start, receiveBufferMaxBytes: Math.max(config?.receiveBufferMaxBytes ?? 0, start, SUBFLOW_RCVBUF_MAX) };
 }
