@@ -228,8 +228,10 @@ test('MPTCP scenario 7, the other way: the kernel marks its signalled address ba
     const outcome = await exchange.finish(120_000);
     logAndAssertIntact(run, outcome, 'initial path down after the MP_PRIO');
     const after = connection.subflowInfo()[1]!;
-    assert.ok(after.dataBytesSent - during.dataBytesSent > 1_000_000, 'the backup subflow took over (up)');
-    assert.ok(after.dataBytesReceived - during.dataBytesReceived > 1_000_000, 'and down');
+    // Which direction still had data when the path went down depends on timing (we often finish sending
+    // first): the backup must have carried what was left, over 1 MB in all.
+    const tookOver = after.dataBytesSent - during.dataBytesSent + (after.dataBytesReceived - during.dataBytesReceived);
+    assert.ok(tookOver > 1_000_000, `the backup subflow took over (${tookOver} bytes after the initial path died)`);
     assert.ok((outcome.mib.get('MPPrioTx') ?? 0) >= 1, 'the kernel counted its MP_PRIO');
     await closeRun(run);
   } finally {
