@@ -568,6 +568,7 @@ export class MptcpConnection implements StreamConnection {
   debugState(): Record<string, unknown> {
     return {
       mode: this.#mode,
+      scheduler: this.#scheduler.name,
       send: { next: this.#sendNext, scheduled: this.#scheduled, una: this.#sendUna, wndEnd: this.#dataWndEnd, buffered: this.#sendBuf.length },
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
       rtxTimer: this.#rtxTimer,
@@ -996,6 +997,11 @@ export class MptcpConnection implements StreamConnection {
       const n = this.#push(s, this.#scheduled, Math.min(d.maxBytes, sendLimit - this.#scheduled));
       views = undefined;
       if (n === 0) return;
+      // A redundant scheduler's copies: the same DSN range on each other subflow it chose (best effort).
+      for (const id of d.duplicateOn) {
+        const dup = this.#subflows.find((x) => x.id === id);
+        if (dup !== undefined && dup !== s && this.#subflowUsable(dup)) this.#push(dup, this.#scheduled, n);
+      }
       this.#scheduled += n;
     }
   }

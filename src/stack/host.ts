@@ -23,6 +23,7 @@ import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions }
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
 import { createMptcpCounters, type MptcpCounters } from '../mptcp/counters.js';
 import type { MptcpEvent } from '../mptcp/events.js';
+import { schedulerNames } from '../sched/registry.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
 import { DEFAULT_LIMITS, EndpointTable, parseLimits, type Endpoint, type Limits } from '../pm/config.js';
@@ -51,6 +52,8 @@ export interface HostOptions {
    * and a counter), so simulations are reproducible and real-time hosts (random secret) get random keys.
    */
   readonly randomBytes?: RandomBytes;
+  /** The MPTCP packet scheduler of new connections (Linux's `net.mptcp.scheduler`); default "default". */
+  readonly mptcpScheduler?: string;
 }
 
 /** MPTCP options of `Host.connect` and `Host.listen`. */
@@ -164,6 +167,7 @@ export class Host {
   private readonly events: HostEvent[] = [];
   private readonly mptcpEvents: MptcpHostEvent[] = [];
   private readonly monitorEvents: MptcpEvent[] = [];
+  private scheduler = 'default';
   /** MPTcpExt-like counters of every MPTCP connection of this host. */
   readonly mptcpCounters: MptcpCounters = createMptcpCounters();
   private readonly randomBytes: RandomBytes;
@@ -184,6 +188,20 @@ export class Host {
     this.verify = (options.verifyChecksums ?? true) && !this.offload;
     this.ports = new EphemeralPorts(options.secret);
     this.randomBytes = options.randomBytes ?? secretStream(options.secret);
+    if (options.mptcpScheduler !== undefined) this.setMptcpScheduler(options.mptcpScheduler);
+  }
+
+  /**
+   * `sysctl net.mptcp.scheduler=NAME`: the packet scheduler of connections created from now on ("default",
+   * "roundrobin", "redundant", or one registered with src/sched/registry.ts). Throws for an unknown name.
+   */
+  setMptcpScheduler(name: string): void {
+    if (!schedulerNames().includes(name)) throw new Error(`unknown MPTCP scheduler "${name}"; available: ${schedulerNames().join(', ')}`);
+    this.scheduler = name;
+  }
+
+  get mptcpScheduler(): string {
+    return this.scheduler;
   }
 
   /**
@@ -435,6 +453,7 @@ export class Host {
   private mptcpOptions(checksum: boolean): MptcpConnectionOptions {
     return {
       randomBytes: this.randomBytes,
+      scheduler: this.scheduler,
       checksum,
       counters: this.mptcpCounters,
       pm: {

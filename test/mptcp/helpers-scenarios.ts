@@ -42,6 +42,8 @@ export interface ScenarioOptions {
   readonly serverClosesAfterEnd?: boolean;
   /** The server listens with MPTCP (default true). */
   readonly serverMptcp?: boolean;
+  /** The MPTCP packet scheduler of both hosts (`Host.setMptcpScheduler`; default "default"). */
+  readonly scheduler?: string;
   /** DSS checksums requested by the client / the server (default false). */
   readonly clientChecksum?: boolean;
   readonly serverChecksum?: boolean;
@@ -88,6 +90,10 @@ export function scenario(o: ScenarioOptions): Scenario {
   });
   if (o.clientEndpoints) clientHost.setMptcpEndpoints(o.clientEndpoints);
   if (o.serverEndpoints) serverHost.setMptcpEndpoints(o.serverEndpoints);
+  if (o.scheduler) {
+    clientHost.setMptcpScheduler(o.scheduler);
+    serverHost.setMptcpScheduler(o.scheduler);
+  }
   if (o.clientLimits) clientHost.setMptcpLimits(o.clientLimits);
   if (o.serverLimits) serverHost.setMptcpLimits(o.serverLimits);
   const up = new StreamFlow(pattern(o.up, 0x5eed01 ^ o.seed));
