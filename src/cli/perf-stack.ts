@@ -12,6 +12,7 @@
  *
  * Errors meant for the user are `CliError` (exit 1) / `UsageError` (exit 2), one line each.
  */
+import { schedulerNames } from '../sched/registry.js';
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -39,6 +40,8 @@ export interface PerfMptcp {
   readonly endpoints: readonly Endpoint[] | undefined;
   /** `--limits` applied onto the kernel's defaults; undefined: none given. */
   readonly limits: Limits | undefined;
+  /** `--scheduler` (the packet scheduler, Linux's net.mptcp.scheduler); undefined: "default". */
+  readonly scheduler?: string | undefined;
 }
 
 /**
@@ -46,9 +49,12 @@ export interface PerfMptcp {
  * backup") and `--limits` ("subflows 2 add_addr_accepted 2") with the path manager's own grammar
  * (src/pm/config.ts: the same errors `ip mptcp` gives); a bad one is a UsageError naming the option.
  */
-export function parseMptcpOptions(options: { noMptcp: boolean; endpoints: readonly string[]; limits: string | undefined }): PerfMptcp {
-  if (options.noMptcp && (options.endpoints.length > 0 || options.limits !== undefined)) {
-    throw new UsageError('--endpoint and --limits configure MPTCP: they go without --no-mptcp');
+export function parseMptcpOptions(options: { noMptcp: boolean; endpoints: readonly string[]; limits: string | undefined; scheduler?: string | undefined }): PerfMptcp {
+  if (options.noMptcp && (options.endpoints.length > 0 || options.limits !== undefined || options.scheduler !== undefined)) {
+    throw new UsageError('--endpoint, --limits and --scheduler configure MPTCP: they go without --no-mptcp');
+  }
+  if (options.scheduler !== undefined && !schedulerNames().includes(options.scheduler)) {
+    throw new UsageError(`unknown --scheduler '${options.scheduler}' (available: ${schedulerNames().join(', ')})`);
   }
   const table = new EndpointTable();
   const endpoints: Endpoint[] = [];
@@ -69,7 +75,7 @@ export function parseMptcpOptions(options: { noMptcp: boolean; endpoints: readon
       throw err;
     }
   }
-  return { enabled: !options.noMptcp, endpoints: options.endpoints.length > 0 ? endpoints : undefined, limits };
+  return { enabled: !options.noMptcp, endpoints: options.endpoints.length > 0 ? endpoints : undefined, limits, scheduler: options.scheduler };
 }
 
 /**
@@ -89,6 +95,7 @@ function applyMptcp(sockets: HostSockets, mptcp: PerfMptcp): void {
     host.setMptcpEndpoints(mptcp.endpoints);
   }
   if (mptcp.limits !== undefined) host.setMptcpLimits(mptcp.limits);
+  if (mptcp.scheduler !== undefined) host.setMptcpScheduler(mptcp.scheduler);
 }
 
 /** One line: "MPTCP: endpoints 198.18.2.2 id 1 subflow; limits subflows 2 add_addr_accepted 0". */
@@ -97,7 +104,7 @@ export function describeMptcp(sockets: HostSockets, mptcp: PerfMptcp): string {
   const host = sockets.host;
   const endpoints = host.mptcpEndpoints.show().map((e) => formatEndpoint(e));
   const limits = host.mptcpLimits;
-  return `MPTCP: on; endpoints ${endpoints.length > 0 ? endpoints.join(', ') : 'none'}; limits subflows ${limits.subflows} add_addr_accepted ${limits.addAddrAccepted}`;
+  return `MPTCP: on; endpoints ${endpoints.length > 0 ? endpoints.join(', ') : 'none'}; limits subflows ${limits.subflows} add_addr_accepted ${limits.addAddrAccepted}; scheduler ${host.mptcpScheduler}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ MPTCP (this project's stack only: the emulator and --iface):
                            [subflows N] [add_addr_accepted N]      (each 0-8; default: subflows 2,
                          add_addr_accepted 0, as Linux): additional subflows per connection, and peer
                          ADD_ADDRs answered with a join. e.g. --limits "subflows 2 add_addr_accepted 2"
+      --scheduler NAME   the MPTCP packet scheduler (Linux's net.mptcp.scheduler): default (lowest
+                         linger time, as Linux), roundrobin, redundant
   The client joins from its 'subflow' endpoints as soon as a connection is established (the control
   connection too, as Linux's path manager does); a server signals its 'signal' endpoints. With several
   --link on the emulator and no --endpoint, the client has one 'subflow' endpoint on each extra path (its
@@ -189,6 +191,7 @@ const OPTIONS = {
   'no-mptcp': { type: 'boolean' },
   endpoint: { type: 'string', multiple: true },
   limits: { type: 'string' },
+  scheduler: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -255,7 +258,9 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   if (kernel && (endpointTexts.length > 0 || limitsText !== undefined)) {
     throw new UsageError('--endpoint and --limits configure MPTCP on our stack; with --kernel (node:net, plain TCP) run perf under mptcpize and configure the kernel with ip mptcp');
   }
-  const mptcp = parseMptcpOptions({ noMptcp: values['no-mptcp'] === true || kernel, endpoints: endpointTexts, limits: limitsText });
+  const schedulerText = str('scheduler');
+  if (kernel && schedulerText !== undefined) throw new UsageError('--scheduler chooses our stack\'s MPTCP scheduler; with --kernel set net.mptcp.scheduler instead');
+  const mptcp = parseMptcpOptions({ noMptcp: values['no-mptcp'] === true || kernel, endpoints: endpointTexts, limits: limitsText, scheduler: schedulerText });
   if (linkTexts.length > 1 && !mptcp.enabled) throw new UsageError('several --link are several paths, which need MPTCP: drop --no-mptcp or give one --link');
   if (linkTexts.length > 8) throw new UsageError('at most 8 --link (paths)');
   if (isServer && !kernel && ifaces.length === 0) {

@@ -87,6 +87,9 @@ test('bad --endpoint, --limits and combinations are usage errors naming the opti
     [['--no-mptcp', '--endpoint', '198.18.0.1 subflow'], /go without --no-mptcp/],
     [['--no-mptcp', '--link', 'rate=1G', '--link', 'rate=1G'], /several --link are several paths, which need MPTCP/],
     [['--kernel', '--limits', 'subflows 2'], /mptcpize/],
+    [['--scheduler', 'fastest'], /unknown --scheduler 'fastest' \(available: .*roundrobin/],
+    [['--no-mptcp', '--scheduler', 'roundrobin'], /go without --no-mptcp/],
+    [['--kernel', '--scheduler', 'roundrobin'], /net\.mptcp\.scheduler/],
   ];
   for (const [args, message] of cases) {
     const r = await run(['-c', '198.18.0.2', '-n', '1M', ...args]);
@@ -96,4 +99,12 @@ test('bad --endpoint, --limits and combinations are usage errors naming the opti
   const notOurs = await run(['-c', '198.18.0.2', '-n', '1M', '--endpoint', '198.18.9.9 subflow']);
   assert.equal(notOurs.code, 1);
   assert.match(notOurs.err, /198\.18\.9\.9 is not one of our addresses/);
+});
+
+test('emulator, --scheduler roundrobin: both subflows carry data and the run says which scheduler', { timeout: 60_000 }, async () => {
+  const r = await run(['-c', '198.18.0.2', '-n', '4M', '--link', 'rate=40M,delay=2ms', '--link', 'rate=40M,delay=4ms', '--scheduler', 'roundrobin', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { end: { subflows?: { bytes_sent: number; socket: number }[] } };
+  const subflows = j.end.subflows ?? [];
+  assert.ok(subflows.filter((s) => s.bytes_sent > 100_000).length >= 2, `two subflows carried data: ${JSON.stringify(subflows.map((s) => s.bytes_sent))}`);
 });
