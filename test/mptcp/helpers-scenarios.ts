@@ -1,6 +1,7 @@
 /**
- * A two-host, one- or two-path MPTCP scenario on the emulator for the issue-4 robustness tests (loss and
- * reordering, a path that fails and returns, an address removed and re-added, fastclose, middleboxes):
+ * A two-host, one- or two-path MPTCP scenario on the emulator for the issue-4 tests (MP_JOIN, ADD_ADDR,
+ * RM_ADDR, MP_PRIO; loss and reordering, a path that fails and returns, an address removed and re-added,
+ * fastclose, middleboxes):
  * a client and a server of this stack, each with one address per path (198.18.<path+1>.2 and .1), a
  * transfer in both directions with SHA-256 of what crossed, close times and a one-line summary.
  * Virtual time, seeded. Delivers both plain-TCP and MPTCP host events, so a fallback is seen either way.
@@ -13,6 +14,10 @@ import { pattern, StreamFlow } from '../../src/emu/stream-flow.js';
 import { Host } from '../../src/stack/host.js';
 import { MptcpConnection, type StreamConnection } from '../../src/mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../../src/tcp/types.js';
+import { parseIpPacket } from '../../src/wire/ip.js';
+import { parseTcpSegment, type TcpSegment } from '../../src/wire/tcp.js';
+import { isWireError } from '../../src/wire/errors.js';
+import type { MptcpOption } from '../../src/wire/mptcp-option.js';
 
 export const MB = 1_000_000;
 
@@ -27,9 +32,13 @@ export interface PathSpec {
 
 export interface ScenarioOptions {
   readonly seed: number;
+  /** The bytes the client's and the server's host secrets are filled with (default 9 and 10). */
+  readonly secrets?: readonly [client: number, server: number];
   /** Bytes client -> server and server -> client. */
   readonly up: number;
   readonly down: number;
+  /** `pattern` seeds of the up and down data (default 0x5eed01 ^ seed and 0x5eed02 ^ seed). */
+  readonly dataSeeds?: readonly [up: number, down: number];
   /** One or two paths; path i joins the client's eth<i> and the server's eth<i>. */
   readonly paths: readonly PathSpec[];
   readonly clientEndpoints?: readonly string[];
@@ -50,6 +59,9 @@ export interface ScenarioOptions {
   /** Called on every event after the harness handled it. */
   readonly onClientEvent?: (s: Scenario, c: StreamConnection, e: TcpEvent, now: Micros) => void;
   readonly onServerEvent?: (s: Scenario, c: StreamConnection, e: TcpEvent, now: Micros) => void;
+  /** Sees every packet arriving at the client / the server, before the host does. */
+  readonly onPacketToClient?: (bytes: Uint8Array) => void;
+  readonly onPacketToServer?: (bytes: Uint8Array) => void;
 }
 
 export interface Scenario {
@@ -82,8 +94,9 @@ export function mptcpServer(s: Scenario): MptcpConnection {
 
 export function scenario(o: ScenarioOptions): Scenario {
   const net = new Network({ seed: o.seed });
-  const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(9), tcp: o.tcp ?? {} });
-  const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(10), tcp: o.tcp ?? {} });
+  const [clientSecret, serverSecret] = o.secrets ?? [9, 10];
+  const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(clientSecret), tcp: o.tcp ?? {} });
+  const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(serverSecret), tcp: o.tcp ?? {} });
   o.paths.forEach((_, i) => {
     clientHost.addInterface(`eth${i}`, [`198.18.${i + 1}.2/24`]);
     serverHost.addInterface(`eth${i}`, [`198.18.${i + 1}.1/24`]);
@@ -96,8 +109,9 @@ export function scenario(o: ScenarioOptions): Scenario {
   }
   if (o.clientLimits) clientHost.setMptcpLimits(o.clientLimits);
   if (o.serverLimits) serverHost.setMptcpLimits(o.serverLimits);
-  const up = new StreamFlow(pattern(o.up, 0x5eed01 ^ o.seed));
-  const down = new StreamFlow(pattern(o.down, 0x5eed02 ^ o.seed));
+  const [upSeed, downSeed] = o.dataSeeds ?? [0x5eed01 ^ o.seed, 0x5eed02 ^ o.seed];
+  const up = new StreamFlow(pattern(o.up, upSeed));
+  const down = new StreamFlow(pattern(o.down, downSeed));
   down.holdShutdown = o.serverClosesAfterEnd ?? false;
   // eslint-disable-next-line prefer-const
   let s: Scenario;
@@ -141,6 +155,8 @@ export function scenario(o: ScenarioOptions): Scenario {
     },
     { tcpEvents: true },
   );
+  ch.beforePacket = o.onPacketToClient;
+  sh.beforePacket = o.onPacketToServer;
   const c = net.addHost('c', ch);
   const sv = net.addHost('s', sh);
   const paths = o.paths.map((p, i) =>
@@ -183,6 +199,21 @@ export function scenario(o: ScenarioOptions): Scenario {
   };
   net.wake(c);
   return s;
+}
+
+/** The TCP segment of an IP packet (undefined when either does not parse). */
+export function tcpSegmentOf(bytes: Uint8Array): TcpSegment | undefined {
+  const ip = parseIpPacket(bytes, { verifyChecksum: false });
+  if (isWireError(ip)) return undefined;
+  const seg = parseTcpSegment(ip.payload, undefined);
+  return isWireError(seg) ? undefined : seg;
+}
+
+/** The MPTCP options of an IP packet's TCP segment. */
+export function mptcpOptionsOf(bytes: Uint8Array): MptcpOption[] {
+  const out: MptcpOption[] = [];
+  for (const o of tcpSegmentOf(bytes)?.options ?? []) if (o.kind === 'mptcp') out.push(o.option);
+  return out;
 }
 
 /** Per-subflow data bytes sent by one end, "a/b/..." */

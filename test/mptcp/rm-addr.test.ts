@@ -8,96 +8,48 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { Network } from '../../src/emu/network.js';
-import { Host } from '../../src/stack/host.js';
-import type { MptcpConnection } from '../../src/mptcp/connection.js';
-import type { Micros } from '../../src/tcp/types.js';
 import type { LinkConfig } from '../../src/emu/link.js';
-import { parseIpPacket } from '../../src/wire/ip.js';
-import { parseTcpSegment } from '../../src/wire/tcp.js';
-import { isWireError } from '../../src/wire/errors.js';
-import { App, pattern, Side } from '../support/mptcp-emu.js';
+import { MB, mptcpServer, scenario, sha256, tcpSegmentOf } from './helpers-scenarios.js';
 
-
-const MB = 1_000_000;
 const fast: LinkConfig = { rateBitsPerSecond: 100e6, delayMicros: 10_000, queueLimitBytes: 500_000 };
 const slow: LinkConfig = { rateBitsPerSecond: 60e6, delayMicros: 15_000, queueLimitBytes: 300_000 };
 
 function run(remover: 'client' | 'server'): void {
-  const net = new Network({ seed: remover === 'client' ? 11 : 12 });
-  const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(5) });
-  const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(6) });
-  clientHost.addInterface('eth0', ['198.18.1.2/24']);
-  clientHost.addInterface('eth1', ['198.18.2.2/24']);
-  serverHost.addInterface('eth0', ['198.18.1.1/24']);
-  serverHost.addInterface('eth1', ['198.18.2.1/24']);
-  if (remover === 'client') {
-    clientHost.setMptcpEndpoints(['198.18.2.2 id 2 subflow']);
-  } else {
-    serverHost.setMptcpEndpoints(['198.18.2.1 id 2 signal']);
-    clientHost.setMptcpLimits('subflows 2 add_addr_accepted 1');
-  }
-  const up = new Side(pattern(20 * MB, 0x2468ace));
-  const down = new Side(pattern(20 * MB, 0x1357bdf));
-  let server: MptcpConnection | undefined;
-  const ch = new App(clientHost, (c, e) => {
-    if (e === 'accepted') return;
-    if (e.type === 'established' || e.type === 'writable') up.pump(c);
-    if (e.type === 'readable' || e.type === 'end') down.drain(c);
-    if (e.type === 'closed') {
-      up.closed = true;
-      up.closedError = e.error;
-    }
-  });
-  const sh = new App(serverHost, (c, e) => {
-    if (e === 'accepted') {
-      server = c;
-      down.pump(c);
-      return;
-    }
-    if (e.type === 'writable') down.pump(c);
-    if (e.type === 'readable' || e.type === 'end') up.drain(c);
-    if (e.type === 'closed') {
-      down.closed = true;
-      down.closedError = e.error;
-    }
-  });
   const rmAddrSeen: { from: 'client' | 'server'; ids: readonly number[]; payload: number }[] = [];
   const watch = (from: 'client' | 'server') => (bytes: Uint8Array) => {
-    const ip = parseIpPacket(bytes, { verifyChecksum: false });
-    if (isWireError(ip)) return;
-    const seg = parseTcpSegment(ip.payload, undefined);
-    if (isWireError(seg)) return;
+    const seg = tcpSegmentOf(bytes);
+    if (!seg) return;
     for (const o of seg.options) {
       if (o.kind === 'mptcp' && o.option.subtype === 'RM_ADDR') rmAddrSeen.push({ from, ids: o.option.addressIds, payload: seg.payload.length });
     }
   };
-  sh.beforePacket = watch('client');
-  ch.beforePacket = watch('server');
-  const c = net.addHost('c', ch);
-  const s = net.addHost('s', sh);
-  net.connect([c, 0], [s, 0], { config: fast });
-  net.connect([c, 1], [s, 1], { config: slow });
-  serverHost.listen(5201, { mptcp: true });
-  const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true });
-  net.wake(c);
+  const s = scenario({
+    seed: remover === 'client' ? 11 : 12,
+    secrets: [5, 6],
+    dataSeeds: [0x2468ace, 0x1357bdf],
+    up: 20 * MB,
+    down: 20 * MB,
+    paths: [{ config: fast }, { config: slow }],
+    ...(remover === 'client'
+      ? { clientEndpoints: ['198.18.2.2 id 2 subflow'] }
+      : { serverEndpoints: ['198.18.2.1 id 2 signal'], clientLimits: 'subflows 2 add_addr_accepted 1' }),
+    onPacketToServer: watch('client'),
+    onPacketToClient: watch('server'),
+  });
+  const { up, down, client, clientHost, serverHost } = s;
 
-  const step = (until: () => boolean, limit: Micros): void => {
-    const end = net.now + limit;
-    while (!until() && net.now < end) net.runFor(10_000);
-  };
-  step(
+  s.step(
     () =>
       up.received > 4 * MB &&
       down.received > 4 * MB &&
-      server !== undefined &&
+      s.server !== undefined &&
       client.subflowInfo().length === 2 &&
       client.subflowInfo()[1]!.dataBytesSent > 500_000 &&
-      server.subflowInfo()[1]!.dataBytesSent > 500_000,
+      mptcpServer(s).subflowInfo()[1]!.dataBytesSent > 500_000,
     60_000_000,
   );
-  assert.ok(server !== undefined);
+  assert.ok(s.server !== undefined);
+  const server = mptcpServer(s);
   assert.equal(client.subflowInfo().length, 2, 'two subflows');
   assert.equal(client.mptcpInfo().subflows, 2);
   assert.equal(server.mptcpInfo().subflows, 2);
@@ -106,11 +58,10 @@ function run(remover: 'client' | 'server'): void {
 
   const removerHost = remover === 'client' ? clientHost : serverHost;
   const peerHost = remover === 'client' ? serverHost : clientHost;
-  assert.equal(removerHost.removeMptcpEndpoint(2, net.now), 1, 'one subflow closed');
+  assert.equal(removerHost.removeMptcpEndpoint(2, s.net.now), 1, 'one subflow closed');
   assert.equal(removerHost.mptcpEndpoints.get(2), undefined, 'the endpoint is gone');
-  net.wake(c);
-  net.wake(s);
-  step(() => client.mptcpInfo().subflows === 1 && server!.mptcpInfo().subflows === 1, 5_000_000);
+  s.wake();
+  s.step(() => client.mptcpInfo().subflows === 1 && server.mptcpInfo().subflows === 1, 5_000_000);
   assert.equal(client.mptcpInfo().subflows, 1, 'the subflow is gone on the client');
   assert.equal(server.mptcpInfo().subflows, 1, 'and on the server');
   assert.equal(client.subflowInfo()[1]!.state, 'CLOSED');
@@ -127,11 +78,11 @@ function run(remover: 'client' | 'server'): void {
   const first = { c: client.subflowInfo()[0]!.dataBytesSent, s: server.subflowInfo()[0]!.dataBytesSent };
   const at = { up: up.received, down: down.received };
 
-  net.driveBounded(net.now + 600_000_000, 80_000_000);
+  assert.ifError(s.finish(600_000_000));
   assert.equal(up.received, up.data.length);
-  assert.equal(up.hash.digest('hex'), createHash('sha256').update(up.data).digest('hex'));
+  assert.equal(up.hash.digest('hex'), sha256(up.data));
   assert.equal(down.received, down.data.length);
-  assert.equal(down.hash.digest('hex'), createHash('sha256').update(down.data).digest('hex'));
+  assert.equal(down.hash.digest('hex'), sha256(down.data));
   assert.equal(client.subflowInfo().length, 2, 'the path manager did not re-join');
   assert.equal(server.subflowInfo().length, 2);
   assert.equal(client.subflowInfo()[1]!.dataBytesSent, base.c, 'no data on the removed subflow afterwards (up)');
