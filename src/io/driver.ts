@@ -57,9 +57,17 @@ const nodeTimers: TimerApi = {
 };
 
 /** Drives one stack in real time. See the module comment for the turn order. */
+/** Packets one turn may send before it yields to the event loop (far above any real burst). */
+export const MAX_TRANSMITS_PER_TURN = 65_536;
+
 export class RealtimeDriver {
   /** Packets the output refused (dropped), for diagnostics. */
   droppedTransmits = 0;
+  /**
+   * Turns that stopped draining at MAX_TRANSMITS_PER_TURN packets and yielded to the event loop (a stack
+   * that never stops sending is a bug; the process stays responsive and the counter shows it).
+   */
+  yieldedTurns = 0;
 
   readonly #stack: DrivenStack;
   readonly #output: PacketOutput;
@@ -104,8 +112,15 @@ export class RealtimeDriver {
     const deadline = this.#stack.pollTimeout();
     if (deadline !== undefined && deadline <= now) this.#stack.handleTimeout(now);
     this.#onTurn?.(now);
+    let n = 0;
     for (let transmit = this.#stack.pollTransmit(now); transmit; transmit = this.#stack.pollTransmit(now)) {
       if (!this.#output.send(transmit.ifaceId, transmit.bytes)) this.droppedTransmits++;
+      if (++n >= MAX_TRANSMITS_PER_TURN) {
+        // Yield: the rest goes out on a turn of its own, after pending I/O and timers had their chance.
+        this.yieldedTurns++;
+        this.#arm(now, now);
+        return;
+      }
     }
     this.#arm(this.#stack.pollTimeout(), now);
   }

@@ -1,7 +1,7 @@
 // The real-time driver: feeds packets, handles the due timeout, drains transmits, arms exactly one timer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { monotonicMicros, RealtimeDriver, type DrivenStack, type Micros, type TimerApi } from '../../src/io/driver.js';
+import { MAX_TRANSMITS_PER_TURN, monotonicMicros, RealtimeDriver, type DrivenStack, type Micros, type TimerApi } from '../../src/io/driver.js';
 import { UdpDriver } from '../../src/io/udp.js';
 
 /** A stand-in stack: echoes each packet back on its interface, and after a packet wants a timeout 5 ms later. */
@@ -122,4 +122,27 @@ test('driver: real timers and a UDP output; the timeout fires on its own', async
   assert.deepEqual(received, ['hello!', 'tick']);
   const timeoutAt = Number(/timeout@(\d+)/.exec(stack.log.at(-1)!)![1]);
   assert.ok(timeoutAt - start >= 5_000, 'not before the deadline');
+});
+
+test('driver: a stack that never stops sending cannot hang the process: the turn yields and continues later', () => {
+  let polled = 0;
+  const stack: DrivenStack = {
+    handlePacket: () => undefined,
+    handleTimeout: () => undefined,
+    pollTransmit: () => (polled++ < 3 * MAX_TRANSMITS_PER_TURN ? { ifaceId: 0, bytes: new Uint8Array(1) } : undefined),
+    pollTimeout: () => undefined,
+  };
+  const timers = new ManualTimers();
+  let sent = 0;
+  const driver = new RealtimeDriver(stack, { send: () => (sent++, true) }, { clock: () => 0, timers });
+  driver.turn();
+  assert.equal(sent, MAX_TRANSMITS_PER_TURN, 'one turn sends at most the bound');
+  assert.equal(driver.yieldedTurns, 1);
+  assert.equal(timers.armed.size, 1, 'and arms an immediate turn for the rest');
+  assert.equal([...timers.armed.values()][0]!.ms, 0);
+  timers.fireOnly();
+  timers.fireOnly();
+  timers.fireOnly();
+  assert.equal(sent, 3 * MAX_TRANSMITS_PER_TURN, 'everything went out over later turns');
+  assert.equal(timers.armed.size, 0);
 });
