@@ -890,17 +890,18 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #view(s: Subflow): SubflowView {
-    const info = s.tcp.info();
+    const tcp = s.tcp;
+    const inFlight = tcp.bytesInFlight;
     return {
       id: s.id,
       established: this.#subflowUsable(s),
       backupLocal: s.backupLocal,
       backupPeer: s.backupPeer,
-      srttMicros: info.srttMicros,
-      cwndBytes: info.cwndBytes,
-      bytesInFlight: info.bytesInFlight,
-      sendWindowBytes: Math.max(0, info.sendWindow - info.bytesInFlight),
-      mss: info.sendMss,
+      srttMicros: tcp.srttMicros,
+      cwndBytes: tcp.cwndBytes,
+      bytesInFlight: inFlight,
+      sendWindowBytes: Math.max(0, tcp.sendWindowBytes - inFlight),
+      mss: tcp.sendMss,
       // Handed to the subflow and not yet on the wire (segments never span two mappings: `segmentLimit`).
       queuedBytes: Math.max(0, s.written + 1 - s.sentEnd),
       stale: s.stale,
@@ -1827,7 +1828,7 @@ export class MptcpConnection implements StreamConnection {
     for (const s of this.#subflows) {
       const maps = s.sendMaps;
       if (maps.length < 64) continue;
-      const acked = 1 + s.tcp.info().bytesAcked;
+      const acked = 1 + s.tcp.bytesAcked;
       let k = 0;
       while (k < maps.length - 1 && maps[k]!.dataOffset + maps[k]!.length <= offset && maps[k]!.subflowSeq + maps[k]!.length <= acked) k++;
       if (k > 0) maps.splice(0, k);
@@ -1911,16 +1912,18 @@ export class MptcpConnection implements StreamConnection {
 
   /** RTOs of `s` since it last made progress (Linux `stale_count`); progress clears the stale mark. */
   #staleCount(s: Subflow): number {
-    const info = s.tcp.info();
-    if (info.bytesAcked !== s.progressAcked) {
-      s.progressAcked = info.bytesAcked;
-      s.progressTimeouts = info.timeouts;
+    const tcp = s.tcp;
+    const acked = tcp.bytesAcked;
+    const timeouts = tcp.timeouts;
+    if (acked !== s.progressAcked) {
+      s.progressAcked = acked;
+      s.progressTimeouts = timeouts;
       if (s.stale) {
         s.stale = false;
         this.counters.SubflowRecover++;
       }
     }
-    return info.timeouts - s.progressTimeouts;
+    return timeouts - s.progressTimeouts;
   }
 
   /**
@@ -1935,7 +1938,7 @@ export class MptcpConnection implements StreamConnection {
       if (s.closed) continue;
       const count = this.#staleCount(s);
       if (s.stale || count <= STALE_LOSS_CNT || !this.#subflowUsable(s)) continue;
-      if (s.tcp.info().bytesInFlight === 0 && s.sentEnd >= s.written + 1) continue;
+      if (s.tcp.bytesInFlight === 0 && s.sentEnd >= s.written + 1) continue;
       const alternative = this.#subflows.some(
         (o) => o !== s && !o.closed && !o.stale && this.#subflowUsable(o) && this.#staleCount(o) < Math.max(STALE_LOSS_CNT - 1, 1),
       );
@@ -1955,7 +1958,7 @@ export class MptcpConnection implements StreamConnection {
     }
     if (this.#rtxTimer !== undefined) return;
     let rto = DATA_RTX_MIN;
-    for (const s of this.#subflows) if (this.#subflowUsable(s)) rto = Math.max(rto, s.tcp.info().rtoMicros);
+    for (const s of this.#subflows) if (this.#subflowUsable(s)) rto = Math.max(rto, s.tcp.rtoMicros);
     this.#rtxTimer = now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX);
   }
 
@@ -1988,7 +1991,7 @@ export class MptcpConnection implements StreamConnection {
     for (const s of this.#subflows) {
       if (s.stale || !this.#subflowUsable(s)) continue;
       if (holds(s)) continue;
-      if (s.tcp.info().bytesInFlight > 0 || s.sentEnd < s.written + 1) continue;
+      if (s.tcp.bytesInFlight > 0 || s.sentEnd < s.written + 1) continue;
       const backup = s.backupLocal || s.backupPeer;
       if (target === undefined || (!backup && (target.backupLocal || target.backupPeer))) target = s;
     }

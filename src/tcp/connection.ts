@@ -527,6 +527,40 @@ export class TcpConnection {
     return this.#timers.next();
   }
 
+  // Cheap single values for per-segment callers (MPTCP's scheduler and stale checks); `info()` builds a
+  // whole object.
+  /** Smoothed RTT, or undefined before the first sample. */
+  get srttMicros(): Micros | undefined {
+    const srtt = this.#rtt.srtt;
+    return srtt === undefined ? undefined : Math.round(srtt);
+  }
+  get rtoMicros(): Micros {
+    return this.#rtt.rto;
+  }
+  get cwndBytes(): number {
+    return this.#cc.cwnd;
+  }
+  /** Bytes in flight (RFC 6675 pipe). */
+  get bytesInFlight(): number {
+    return this.#pipe();
+  }
+  /** The peer's window (bytes). */
+  get sendWindowBytes(): number {
+    return this.#sendWindow;
+  }
+  get sendMss(): number {
+    return this.#sendMss;
+  }
+  /** Data bytes acknowledged by the peer (as `info().bytesAcked`). */
+  get bytesAcked(): number {
+    const finAcked = this.#finSent && this.#una > this.#sendBuffer.end + 1;
+    return Math.max(0, this.#una - 1 - (finAcked ? 1 : 0));
+  }
+  /** RTO expiries (as `info().timeouts`). */
+  get timeouts(): number {
+    return this.#timeouts;
+  }
+
   /** Connection info, like Linux's tcp_info. */
   info(): TcpInfo {
     const rtt = this.#rtt;
