@@ -321,7 +321,9 @@ export class MptcpConnection implements StreamConnection {
 
   // Receive side.
   #recvNext = 0;
-  readonly #outOfOrder = new Map<number, Uint8Array>();
+  /** Data beyond #recvNext, sorted by offset (from #oooHead on); overlapping copies are trimmed on delivery. */
+  #outOfOrder: { at: number; data: Uint8Array }[] = [];
+  #oooHead = 0;
   readonly #ready: Uint8Array[] = [];
   #readyHead = 0;
   #readable = 0;
@@ -573,7 +575,7 @@ export class MptcpConnection implements StreamConnection {
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
       rtxTimer: this.#rtxTimer,
       dataFin: { offset: this.#dataFinOffset, acked: this.#dataFinAcked, received: this.#dataFinReceived, remote: this.#remoteFinOffset },
-      receive: { next: this.#recvNext, readable: this.#readable, outOfOrder: [...this.#outOfOrder.keys()].slice(0, 8) },
+      receive: { next: this.#recvNext, readable: this.#readable, outOfOrder: this.#outOfOrder.slice(this.#oooHead, this.#oooHead + 8).map((e) => e.at) },
       subflows: this.#subflows.map((sf) => {
         const i = sf.tcp.info();
         return {
@@ -2109,22 +2111,44 @@ export class MptcpConnection implements StreamConnection {
       at = this.#recvNext;
     }
     if (at > this.#recvNext) {
-      const existing = this.#outOfOrder.get(at);
-      if (existing === undefined || existing.length < data.length) this.#outOfOrder.set(at, data);
+      this.#queueOutOfOrder(at, data);
       return;
     }
     this.#deliver(data);
-    while (this.#outOfOrder.size > 0) {
-      let progressed = false;
-      for (const [k, v] of this.#outOfOrder) {
-        if (k > this.#recvNext) continue;
-        this.#outOfOrder.delete(k);
-        if (k + v.length > this.#recvNext) this.#deliver(v.subarray(this.#recvNext - k));
-        progressed = true;
-      }
-      if (!progressed) break;
+    // The queued data that now follows in order (copies that end at or before #recvNext are dropped).
+    const q = this.#outOfOrder;
+    while (this.#oooHead < q.length && q[this.#oooHead]!.at <= this.#recvNext) {
+      const e = q[this.#oooHead++]!;
+      const end = e.at + e.data.length;
+      if (end > this.#recvNext) this.#deliver(e.data.subarray(this.#recvNext - e.at));
+    }
+    if (this.#oooHead === q.length) {
+      q.length = 0;
+      this.#oooHead = 0;
+    } else if (this.#oooHead > 1024 && this.#oooHead * 2 > q.length) {
+      q.splice(0, this.#oooHead);
+      this.#oooHead = 0;
     }
     this.#checkDataFin();
+  }
+
+  /** Keeps `data` (at data offset `at` > #recvNext) in offset order; a same-offset copy keeps the longer. */
+  #queueOutOfOrder(at: number, data: Uint8Array): void {
+    const q = this.#outOfOrder;
+    let lo = this.#oooHead;
+    let hi = q.length;
+    if (hi > lo && q[hi - 1]!.at < at) lo = hi; // the common case: beyond everything queued
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (q[mid]!.at < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const same = q[lo];
+    if (same !== undefined && same.at === at) {
+      if (same.data.length < data.length) same.data = data;
+      return;
+    }
+    q.splice(lo, 0, { at, data });
   }
 
   #deliver(data: Uint8Array): void {
