@@ -8,10 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCli, type CliIo } from '../../src/cli/cli.js';
 import { Topology } from '../../src/io/netns.js';
 import { kernelSkipReason, within } from '../support/kernel.js';
-import { freeUdpPort, haveIperf3, parseIperfJson } from './helpers.js';
+import { freeUdpPort, haveIperf3, parseIperfJson, runPerfCli } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const MB5 = 5 * 1024 * 1024;
@@ -23,13 +22,7 @@ interface PerfJson {
   end: { sum_sent: { bytes: number }; sum_received: { bytes: number } };
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
-  const code = await runCli(['perf', ...args], io);
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = runPerfCli;
 
 /** A `mptcp perf` child process: its output so far, a wait for a line, its exit. */
 interface PerfProcess {

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { PerfOutput } from '../../src/perf/report.js';
+import { runCli, type CliIo } from '../../src/cli/cli.js';
 
 export const haveIperf3 = spawnSync('iperf3', ['--version'], { encoding: 'utf8' }).status === 0;
 export const IPERF3_SKIP_REASON = 'iperf3 not installed';
@@ -141,4 +142,13 @@ export interface IperfJson {
     sum_sent: IperfTotalsJson;
     sum_received: IperfTotalsJson;
   };
+}
+
+/** Runs `mptcp perf ARGS` in this process (the CLI entry), collecting its output and exit code. */
+export async function runPerfCli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
+  const code = await runCli(['perf', ...args], io);
+  return { code, out: out.join(''), err: err.join('') };
 }

@@ -6,15 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, type CliIo } from '../../src/cli/cli.js';
+import { runPerfCli } from './helpers.js';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
-  const code = await runCli(['perf', ...args], io);
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = runPerfCli;
 
 interface SubflowJson {
   socket: number;
