@@ -220,6 +220,8 @@ export interface Subflow {
   progressTimeouts: number;
   /** `progressAcked` when everything this subflow held was last reinjected by the data-level timer. */
   bulkReinjectedAt: number;
+  /** Data offset up to which that reinjection covered what the subflow held (later data may need another). */
+  bulkReinjectedTo: number;
   /** MP_FAIL to send (RFC 8684 3.7): on a pure ACK (single subflow, fallback) or with the subflow's RST. */
   failDsn: U64 | undefined;
   /** The peer's MP_TCPRST reason and flags, when it reset the subflow with one (SF_CLOSED reports them). */
@@ -427,6 +429,7 @@ export class MptcpConnection implements StreamConnection {
       progressAcked: 0,
       progressTimeouts: 0,
       bulkReinjectedAt: -1,
+      bulkReinjectedTo: 0,
       failDsn: undefined,
       peerReset: undefined,
       announced: false,
@@ -1959,8 +1962,17 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     if (this.#rtxTimer !== undefined) return;
-    let rto = DATA_RTX_MIN;
-    for (const s of this.#subflows) if (this.#subflowUsable(s)) rto = Math.max(rto, s.tcp.rtoMicros);
+    // The largest RTO of the subflows that are moving: a dead subflow's backed-off RTO (seconds) would
+    // otherwise set the pace of the very timer that rescues its data. All subflows if none is moving.
+    let healthy = 0;
+    let any = 0;
+    for (const s of this.#subflows) {
+      if (!this.#subflowUsable(s)) continue;
+      const rto = s.tcp.rtoMicros;
+      any = Math.max(any, rto);
+      if (!s.stale && this.#staleCount(s) === 0) healthy = Math.max(healthy, rto);
+    }
+    const rto = Math.max(DATA_RTX_MIN, healthy > 0 ? healthy : any);
     this.#rtxTimer = now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX);
   }
 
@@ -1981,11 +1993,12 @@ export class MptcpConnection implements StreamConnection {
     const holder = this.#subflows.find((s) => !s.closed && holds(s));
     if (
       holder !== undefined &&
-      holder.bulkReinjectedAt !== holder.progressAcked &&
+      (holder.bulkReinjectedAt !== holder.progressAcked || una >= holder.bulkReinjectedTo) &&
       this.#staleCount(holder) >= 1 &&
       this.#subflows.some((o) => o !== holder && !o.stale && this.#subflowUsable(o))
     ) {
       holder.bulkReinjectedAt = holder.progressAcked;
+      holder.bulkReinjectedTo = this.#scheduled;
       this.#reinjectUnacked(holder, true);
       return;
     }

@@ -166,7 +166,8 @@ test('TUN: perf -s -1 --iface tun:... and the kernel iperf3 -c from the namespac
     const ns = topology.addNamespace('perfs');
     server = spawnPerf(['-s', '-1', '--json', '--iface', `tun:${name},addr=198.18.0.2/24,peer=198.18.0.1/24,netns=${ns.name}`], 40_000);
     await within(20_000, 'server listening', (async () => {
-      while (!linkIn(ns.name, name) || !/198\.18\.0\.1\/24/.test(ns.ip('-br', 'addr', 'show', 'dev', name))) {
+      // The CLI configures the device in steps (address, queue length, link up): wait for the last one.
+      while (!linkIn(ns.name, name) || !/198\.18\.0\.1\/24/.test(ns.ip('-br', 'addr', 'show', 'dev', name)) || !/qlen 10000/.test(ns.ip('link', 'show', 'dev', name))) {
         if (server!.child.exitCode !== null) throw new Error(`perf -s exited: ${server!.err()}`);
         await new Promise((r) => setTimeout(r, 20));
       }
