@@ -1855,18 +1855,15 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     const dataLength = mapping.dataLength - (dataFin ? 1 : 0);
-    if (dataFin) {
-      const finOffset = dataOffset + dataLength;
-      if (mapping.checksum !== undefined && dataLength === 0 && this.#checksum && !verifyDssChecksum(mapping.dsn, mapping.subflowSeq, mapping.dataLength, EMPTY, mapping.checksum)) {
-        this.counters.DataCsumErr++;
-        return;
-      }
-      if (this.#remoteFinOffset === undefined) {
-        this.#remoteFinOffset = finOffset;
-        this.counters.DataFinRx++;
-      }
-    }
     if (dataLength <= 0 || mapping.subflowSeq === 0) {
+      // A DATA_FIN on a segment without data (Linux: data-level length 1, subflow sequence 0).
+      if (dataFin) {
+        if (mapping.checksum !== undefined && dataLength === 0 && this.#checksum && !verifyDssChecksum(mapping.dsn, mapping.subflowSeq, mapping.dataLength, EMPTY, mapping.checksum)) {
+          this.counters.DataCsumErr++;
+          return;
+        }
+        this.#noteDataFin(dataOffset + Math.max(0, dataLength));
+      }
       this.#checkDataFin();
       return;
     }
@@ -1879,14 +1876,22 @@ export class MptcpConnection implements StreamConnection {
         return;
       }
     }
-    if (subflowSeq + dataLength <= sf.readSeq) return; // for bytes already consumed
+    // From here the mapping matches the segment it came with: a DATA_FIN on it is credible (Linux takes a
+    // DATA_FIN on a data mapping only with the mapping).
+    if (subflowSeq + dataLength <= sf.readSeq) {
+      if (dataFin) this.#noteDataFin(dataOffset + dataLength);
+      return; // for bytes already consumed
+    }
     const maps = sf.receiveMaps;
     for (const m of maps) {
       if (subflowSeq < m.subflowSeq + m.length && m.subflowSeq < subflowSeq + dataLength) {
-        if (m.subflowSeq !== subflowSeq || m.dataOffset !== dataOffset || m.length !== dataLength) this.counters.DSSNotMatching++;
+        const same = m.subflowSeq === subflowSeq && m.dataOffset === dataOffset && m.length === dataLength;
+        if (!same) this.counters.DSSNotMatching++;
+        else if (dataFin) this.#noteDataFin(dataOffset + dataLength);
         return; // identical (a retransmission) or conflicting: the one in use stays
       }
     }
+    if (dataFin) this.#noteDataFin(dataOffset + dataLength);
     const entry: ReceiveMap = {
       subflowSeq,
       dataOffset,
@@ -1900,6 +1905,17 @@ export class MptcpConnection implements StreamConnection {
     let i = maps.length;
     while (i > 0 && maps[i - 1]!.subflowSeq > subflowSeq) i--;
     maps.splice(i, 0, entry);
+  }
+
+  /**
+   * The peer's DATA_FIN is at data offset `finOffset`. Until the stream reaches it, the most recent one wins
+   * (as Linux prefers the most recent information), so a stray or forged DATA_FIN is corrected by the peer's
+   * retransmitted one; a DATA_FIN before data already delivered is ignored.
+   */
+  #noteDataFin(finOffset: number): void {
+    if (this.#dataFinReceived || finOffset < this.#recvNext) return;
+    if (this.#remoteFinOffset === undefined) this.counters.DataFinRx++;
+    this.#remoteFinOffset = finOffset;
   }
 
   #afterInput(now: Micros): void {
