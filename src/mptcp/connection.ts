@@ -252,7 +252,6 @@ const EMPTY = new Uint8Array(0);
 /** DATA_FIN retransmission: start and cap (Linux uses the subflow RTO; this is close enough for one path). */
 const DATA_FIN_RTO_MIN: Micros = 200_000;
 const DATA_FIN_RTO_MAX: Micros = 60_000_000;
-/** What a subflow with unsent bytes reports as queued to the scheduler (see #view). */
 /** MP_JOIN third ACK retransmission (Linux retransmits it with the subflow's RTO). */
 const JOIN_ACK_RTO_MIN: Micros = 200_000;
 /** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
@@ -2342,12 +2341,12 @@ export function synMpJoin(syn: TcpSegment): MpJoinSynOption | undefined {
   return undefined;
 }
 
+/** Linux errno values of subflow errors. A subflow we reset ourselves (ECONNABORTED here) has none in Linux. */
+const ERRNO: Readonly<Record<string, number>> = { ECONNRESET: 104, ECONNREFUSED: 111, ETIMEDOUT: 110, EPIPE: 32 };
+
 /** The errno the kernel's SF_CLOSED `error` attribute would carry for a subflow's error. */
 function errnoOf(error: TcpError | undefined): number | undefined {
-  if (error === undefined) return undefined;
-  // A subflow we reset ourselves (ECONNABORTED here) has no socket error in Linux.
-  const errno: Record<string, number> = { ECONNRESET: 104, ECONNREFUSED: 111, ETIMEDOUT: 110, EPIPE: 32 };
-  return errno[error.code];
+  return error === undefined ? undefined : ERRNO[error.code];
 }
 
 /**

@@ -293,36 +293,43 @@ export class TestRecorder {
    * MPTCP connection.
    */
   private sampleSubflows(start: number, end: number, seconds: number): PerfIntervalSubflow[] | undefined {
+    const pairs = this.currentSubflows();
     const out: PerfIntervalSubflow[] = [];
-    let any = false;
+    for (const [s, sf] of pairs ?? []) {
+      const key = subflowKey(s.id, sf.id);
+      const now = countersOf(sf);
+      const last = this.subflowLast.get(key) ?? ZERO_COUNTERS;
+      if (!this.subflowBase.has(key)) this.subflowBase.set(key, ZERO_COUNTERS);
+      this.subflowLast.set(key, now);
+      const bytes = s.sender ? now.sent - last.sent : now.received - last.received;
+      out.push({
+        ...identity(s.id, sf),
+        start,
+        end,
+        seconds,
+        bytes,
+        bitsPerSecond: bitsPerSecond(bytes, seconds),
+        ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - last.retransmits } : {}),
+        ...(s.sender && sf.cwndBytes !== undefined ? { cwndBytes: sf.cwndBytes } : {}),
+        ...(s.sender && sf.rttMicros !== undefined ? { rttMicros: sf.rttMicros } : {}),
+        omitted: this.omitting,
+        sender: s.sender,
+      });
+    }
+    if (pairs !== undefined) this.mptcpSeen = true;
+    return pairs !== undefined || this.mptcpSeen ? out : undefined;
+  }
+
+  /** Every stream's subflows now, as [stream, subflow] pairs; undefined when no stream is an MPTCP connection. */
+  private currentSubflows(): Array<[DataStream, PerfSubflowStats]> | undefined {
+    let pairs: Array<[DataStream, PerfSubflowStats]> | undefined;
     for (const s of this.o.streams) {
       const list = s.subflows();
       if (list === undefined) continue;
-      any = true;
-      for (const sf of list) {
-        const key = subflowKey(s.id, sf.id);
-        const now = countersOf(sf);
-        const last = this.subflowLast.get(key) ?? ZERO_COUNTERS;
-        if (!this.subflowBase.has(key)) this.subflowBase.set(key, ZERO_COUNTERS);
-        this.subflowLast.set(key, now);
-        const bytes = s.sender ? now.sent - last.sent : now.received - last.received;
-        out.push({
-          ...identity(s.id, sf),
-          start,
-          end,
-          seconds,
-          bytes,
-          bitsPerSecond: bitsPerSecond(bytes, seconds),
-          ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - last.retransmits } : {}),
-          ...(s.sender && sf.cwndBytes !== undefined ? { cwndBytes: sf.cwndBytes } : {}),
-          ...(s.sender && sf.rttMicros !== undefined ? { rttMicros: sf.rttMicros } : {}),
-          omitted: this.omitting,
-          sender: s.sender,
-        });
-      }
+      pairs ??= [];
+      for (const sf of list) pairs.push([s, sf]);
     }
-    if (any) this.mptcpSeen = true;
-    return any || this.mptcpSeen ? out : undefined;
+    return pairs;
   }
 
   /** Adds the bytes since the last tick to the last interval (already printed), and advances the counters. */
@@ -567,29 +574,24 @@ export class TestRecorder {
   /** Every subflow's totals since the (post-omit) start; undefined when no stream is an MPTCP connection. */
   private subflowTotals(): PerfSubflowSummary[] | undefined {
     const seconds = this.elapsed();
+    const pairs = this.currentSubflows();
     const out: PerfSubflowSummary[] = [];
-    let any = false;
-    for (const s of this.o.streams) {
-      const list = s.subflows();
-      if (list === undefined) continue;
-      any = true;
-      for (const sf of list) {
-        const now = countersOf(sf);
-        const base = this.subflowBase.get(subflowKey(s.id, sf.id)) ?? ZERO_COUNTERS;
-        const bytesSent = now.sent - base.sent;
-        const bytesReceived = now.received - base.received;
-        out.push({
-          ...identity(s.id, sf),
-          seconds,
-          bytesSent,
-          bytesReceived,
-          bitsPerSecond: bitsPerSecond(s.sender ? bytesSent : bytesReceived, seconds),
-          ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - base.retransmits } : {}),
-          sender: s.sender,
-        });
-      }
+    for (const [s, sf] of pairs ?? []) {
+      const now = countersOf(sf);
+      const base = this.subflowBase.get(subflowKey(s.id, sf.id)) ?? ZERO_COUNTERS;
+      const bytesSent = now.sent - base.sent;
+      const bytesReceived = now.received - base.received;
+      out.push({
+        ...identity(s.id, sf),
+        seconds,
+        bytesSent,
+        bytesReceived,
+        bitsPerSecond: bitsPerSecond(s.sender ? bytesSent : bytesReceived, seconds),
+        ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - base.retransmits } : {}),
+        sender: s.sender,
+      });
     }
-    return any || this.mptcpSeen ? out : undefined;
+    return pairs !== undefined || this.mptcpSeen ? out : undefined;
   }
 
   private printSummary(streams: readonly PerfStreamSummary[], sumSent: PerfTotals, sumReceived: PerfTotals, subflows: readonly PerfSubflowSummary[] | undefined): void {
