@@ -18,8 +18,9 @@
  * Coupled controllers (LIA/OLIA/BALIA, a later issue) will be given a view of their sibling subflows.
  */
 
-/** Integer microseconds. */
-export type Micros = number;
+import type { Micros } from '../time/micros.js';
+/** Re-exported: the project's one time type (src/time/micros.ts). */
+export type { Micros };
 
 /** What a controller is told about one ACK. */
 export interface AckSample {

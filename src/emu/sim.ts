@@ -17,8 +17,9 @@
  *   `driveBounded` is the reporting variant that says which bound stopped it.
  */
 
-/** A point in virtual time or a duration: an integer number of microseconds. */
-export type Micros = number;
+import type { Micros } from '../time/micros.js';
+/** Re-exported: the project's one time type (src/time/micros.ts). */
+export type { Micros };
 
 /** An object that receives events it scheduled for itself; `kind`, `payload` and `arg` are its own tags. */
 export interface SimHandler {

@@ -9,8 +9,9 @@
  * call `receive`; anything else that changes the stack (an application write) calls `turn()`.
  */
 
-/** Time in integer microseconds, as the stack takes it. */
-export type Micros = number;
+import type { Micros } from '../time/micros.js';
+/** Re-exported: the project's one time type (src/time/micros.ts). */
+export type { Micros };
 
 const origin = process.hrtime.bigint();
 

@@ -23,8 +23,9 @@
  * so the connection always calls them unconditionally (`Scheduler`).
  */
 
-/** Integer microseconds. */
-export type Micros = number;
+import type { Micros } from '../time/micros.js';
+/** Re-exported: the project's one time type (src/time/micros.ts). */
+export type { Micros };
 
 /** The connection's identifier of a subflow (unique within the connection, never reused). */
 export type SubflowId = number;

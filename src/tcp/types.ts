@@ -3,8 +3,9 @@
  * events, errors and per-connection info (the fields of Linux's `struct tcp_info` that matter here).
  */
 
-/** Integer microseconds. */
-export type Micros = number;
+import type { Micros } from '../time/micros.js';
+/** Re-exported: the project's one time type (src/time/micros.ts). */
+export type { Micros };
 
 /** RFC 9293 connection states, with their RFC names. */
 export type TcpStateName =
