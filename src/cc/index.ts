@@ -18,3 +18,4 @@ export {
   type CubicOptions,
   type HystartPhase,
 } from './cubic.js';
+export { CoupledGroup, CoupledSubflow } from './coupled.js';
