@@ -19,3 +19,5 @@ export {
   type HystartPhase,
 } from './cubic.js';
 export { CoupledGroup, CoupledSubflow } from './coupled.js';
+export { CoupledController } from './coupled-controller.js';
+export { LiaController, createLia } from './lia.js';

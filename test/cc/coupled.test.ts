@@ -7,12 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CoupledGroup, type CoupledSubflow } from '../../src/cc/coupled.js';
-
-/** |a - b| within a relative tolerance (sums of quotients against hand-computed decimals). */
-function assertClose(actual: number, expected: number, relative = 1e-9): void {
-  const scale = Math.max(Math.abs(expected), 1e-300);
-  assert.ok(Math.abs(actual - expected) / scale <= relative, `${actual} is not within ${relative} of ${expected}`);
-}
+import { congestionControlNames, createCongestionControl } from '../../src/cc/registry.js';
+import { assertClose } from './coupled-fixtures.js';
 
 /** A claimed slot with the given published state (as a controller would publish it). */
 function member(
@@ -143,6 +139,58 @@ test('coupled group: aggregates are recomputed only after a change; unchanged pu
   assert.ok(group.version > version);
   assert.equal(group.cwndTotal, 31_000);
   assertClose(group.rateSum, 3.1);
+});
+
+test('coupled group: a slot is claimed by one controller only, and not after it left', () => {
+  const group = new CoupledGroup();
+  const slot = group.join();
+  createCongestionControl('lia', { mss: 1000, now: 0, coupling: slot });
+  assert.equal(slot.controllerName, 'lia');
+  assert.throws(() => createCongestionControl('lia', { mss: 1000, now: 0, coupling: slot }), /already belongs/);
+  const gone = group.join();
+  gone.leave();
+  assert.throws(() => createCongestionControl('lia', { mss: 1000, now: 0, coupling: gone }), /after leave/);
+});
+
+test('coupled group: uncoupled controllers ignore the slot, which then never counts', () => {
+  const group = new CoupledGroup();
+  for (const name of ['reno', 'cubic']) {
+    const slot = group.join();
+    const cc = createCongestionControl(name, { mss: 1000, now: 0, coupling: slot });
+    cc.onAck(1, { ackedBytes: 1000, priorInFlight: 1000, srttMicros: 10_000, appLimited: false, inRecovery: false });
+    assert.equal(slot.controllerName, undefined);
+  }
+  assert.equal(group.usableCount, 0);
+});
+
+test('coupled group: a controller publishes its window and SRTT on every event', () => {
+  const group = new CoupledGroup();
+  const slot = group.join();
+  const cc = createCongestionControl('lia', { mss: 1000, now: 0, coupling: slot });
+  assert.equal(slot.cwnd, 10_000);
+  assert.equal(slot.mss, 1000);
+  assert.equal(slot.usable, false); // no RTT yet
+  cc.onAck(1, { ackedBytes: 1000, priorInFlight: 10_000, srttMicros: 25_000, appLimited: false, inRecovery: false });
+  assert.equal(slot.cwnd, 11_000);
+  assert.equal(slot.srttMicros, 25_000);
+  assert.equal(slot.usable, true);
+  cc.onCongestionEvent(2, 11_000);
+  assert.equal(slot.cwnd, 5_500);
+  assert.equal(slot.inRecovery, true);
+  cc.onRecoveryEnd(3);
+  assert.equal(slot.inRecovery, false);
+  cc.onRetransmissionTimeout(4, 5_500);
+  assert.equal(slot.cwnd, 1000);
+  cc.setMss(500);
+  assert.equal(slot.mss, 500);
+  assert.equal(slot.cwnd, 500);
+});
+
+test('coupled group: the registry has the coupled controllers, and cubic stays the default', async () => {
+  const names = congestionControlNames();
+  for (const name of ['lia', 'reno', 'cubic']) assert.ok(names.includes(name), name);
+  const { DEFAULT_CONGESTION_CONTROL } = await import('../../src/cc/registry.js');
+  assert.equal(DEFAULT_CONGESTION_CONTROL, 'cubic');
 });
 
 test('coupled group: sums equal a direct computation for any members and any leave order (property)', () => {
