@@ -21,3 +21,4 @@ export {
 export { CoupledGroup, CoupledSubflow } from './coupled.js';
 export { CoupledController } from './coupled-controller.js';
 export { LiaController, createLia } from './lia.js';
+export { OliaController, createOlia } from './olia.js';
