@@ -22,3 +22,4 @@ export { CoupledGroup, CoupledSubflow } from './coupled.js';
 export { CoupledController } from './coupled-controller.js';
 export { LiaController, createLia } from './lia.js';
 export { OliaController, createOlia } from './olia.js';
+export { BALIA_DECREASE_ALPHA_CAP, BaliaController, createBalia } from './balia.js';

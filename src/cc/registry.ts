@@ -1,10 +1,11 @@
 /**
  * Congestion controllers by name (STYLE.md 10; the counterpart of Linux's tcp_register_congestion_control
  * and aioquic's register_congestion_control). A connection picks a controller per subflow with
- * `createCongestionControl(name, params)`; "reno", "cubic" and the coupled "lia" (RFC 6356) and "olia"
- * (Khalili et al.) are always registered (the coupled ones need `params.coupling` to see their siblings), and
- * "cubic" is the default, as on Linux (net.ipv4.tcp_congestion_control).
+ * `createCongestionControl(name, params)`; "reno", "cubic" and the coupled "lia" (RFC 6356), "olia" (Khalili
+ * et al.) and "balia" (Peng et al.) are always registered (the coupled ones need `params.coupling` to see their
+ * siblings), and "cubic" is the default, as on Linux (net.ipv4.tcp_congestion_control).
  */
+import { createBalia } from './balia.js';
 import { createCubic } from './cubic.js';
 import { createLia } from './lia.js';
 import { createOlia } from './olia.js';
@@ -19,6 +20,7 @@ const factories = new Map<string, CongestionControlFactory>([
   ['cubic', createCubic],
   ['lia', createLia],
   ['olia', createOlia],
+  ['balia', createBalia],
 ]);
 
 /**

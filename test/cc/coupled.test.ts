@@ -149,7 +149,7 @@ test('coupled group: a slot is claimed by one controller only, and not after it 
   assert.throws(() => createCongestionControl('olia', { mss: 1000, now: 0, coupling: slot }), /already belongs/);
   const gone = group.join();
   gone.leave();
-  assert.throws(() => createCongestionControl('lia', { mss: 1000, now: 0, coupling: gone }), /after leave/);
+  assert.throws(() => createCongestionControl('balia', { mss: 1000, now: 0, coupling: gone }), /after leave/);
 });
 
 test('coupled group: uncoupled controllers ignore the slot, which then never counts', () => {
@@ -188,7 +188,7 @@ test('coupled group: a controller publishes its window and SRTT on every event',
 
 test('coupled group: the registry has the coupled controllers, and cubic stays the default', async () => {
   const names = congestionControlNames();
-  for (const name of ['lia', 'olia', 'reno', 'cubic']) assert.ok(names.includes(name), name);
+  for (const name of ['lia', 'olia', 'balia', 'reno', 'cubic']) assert.ok(names.includes(name), name);
   const { DEFAULT_CONGESTION_CONTROL } = await import('../../src/cc/registry.js');
   assert.equal(DEFAULT_CONGESTION_CONTROL, 'cubic');
 });
