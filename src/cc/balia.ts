@@ -29,6 +29,7 @@
  * refreshed after any change, SRTT included), and its floor after a loss is 1 packet (here 2 * SMSS, RFC 5681
  * equation (4)). Alone (no group, or the only usable member) alpha_r = 1 and the controller is Reno exactly.
  */
+import { COUPLED_SUM } from './coupled.js';
 import { CoupledController } from './coupled-controller.js';
 import type { CongestionControlFactory, CongestionControlParams } from './types.js';
 
@@ -48,17 +49,17 @@ export class BaliaController extends CoupledController {
   get alphaR(): number {
     if (!this.isCoupled) return 1;
     const coupling = this.coupling!;
-    return coupling.group.maxRate / (coupling.cwnd / coupling.srttMicros);
+    return coupling.group.sums[COUPLED_SUM.maxRate]! / (coupling.cwnd / coupling.srttMicros);
   }
 
-  /** Bytes to acknowledge in congestion avoidance for one MSS of growth now (Reno: cwnd). */
+  /** Bytes to acknowledge in congestion avoidance for one MSS of growth now (Reno: cwnd), as a real number. */
   get avoidanceThreshold(): number {
     const cwnd = this.cwndBytes;
     if (!this.isCoupled) return cwnd;
-    const group = this.coupling!.group;
+    const sums = this.coupling!.group.sums;
     const rate = cwnd / this.srttMicros;
-    const maxRate = group.maxRate;
-    const rateSum = group.rateSum;
+    const maxRate = sums[COUPLED_SUM.maxRate]!;
+    const rateSum = sums[COUPLED_SUM.rateSum]!;
     return (10 * cwnd * rateSum * rateSum) / ((rate + maxRate) * (4 * rate + maxRate));
   }
 
@@ -68,7 +69,17 @@ export class BaliaController extends CoupledController {
   }
 
   protected congestionAvoidance(_avoidanceBytes: number): void {
-    this.growPerThreshold(this.avoidanceThreshold);
+    const cwnd = this.cwndBytes;
+    if (!this.isCoupled) {
+      this.growPerThreshold(cwnd);
+      return;
+    }
+    // avoidanceThreshold, inline and rounded: only integers cross a call on the per-ACK path.
+    const sums = this.coupling!.group.sums;
+    const rate = cwnd / this.srttMicros;
+    const maxRate = sums[COUPLED_SUM.maxRate]!;
+    const rateSum = sums[COUPLED_SUM.rateSum]!;
+    this.growPerThreshold(Math.round((10 * cwnd * rateSum * rateSum) / ((rate + maxRate) * (4 * rate + maxRate))));
   }
 
   protected override reducedWindow(bytesInFlight: number): number {

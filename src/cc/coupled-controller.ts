@@ -191,7 +191,9 @@ export abstract class CoupledController implements CongestionController {
 
   /**
    * Grows the window for `avoidanceBytes` newly acknowledged in congestion avoidance; those bytes have already
-   * been added to `bytesAckedInAvoidance`. Called with the group's aggregates up to date with this ACK.
+   * been added to `bytesAckedInAvoidance`. Called with the group's aggregates up to date with this ACK. This is
+   * the per-ACK path: it reads the group's real-valued aggregates from `group.sums` and calls nothing that
+   * returns a non-integer number (see "No allocation" in src/cc/coupled.ts).
    */
   protected abstract congestionAvoidance(avoidanceBytes: number): void;
 
@@ -206,17 +208,18 @@ export abstract class CoupledController implements CongestionController {
   }
 
   /**
-   * One MSS of window per `threshold` bytes acknowledged, remainder kept; with `threshold` = cwnd this is
-   * Reno's counter exactly (a stretch ACK covering several thresholds grows once per threshold). The counter
-   * holds whole bytes, so the real-valued threshold is rounded to the nearest byte (at least 1): half a byte in
-   * thousands, and a threshold that is mathematically 45000 but computed as 45000.00000000001 (0.2 + 0.4 is not
-   * 0.6 in binary) does not cost an extra ACK. Rounding never takes it below cwnd, a whole number.
+   * One MSS of window per `thresholdBytes` bytes acknowledged, remainder kept; with `thresholdBytes` = cwnd
+   * this is Reno's counter exactly (a stretch ACK covering several thresholds grows once per threshold). The
+   * counter holds whole bytes, so callers pass their real-valued threshold rounded to the nearest byte
+   * (`Math.round`): half a byte in thousands, and a threshold that is mathematically 45000 but computed as
+   * 45000.00000000001 (0.2 + 0.4 is not 0.6 in binary) does not cost an extra ACK. Rounding never takes a
+   * threshold of at least cwnd, a whole number, below cwnd. (An integer argument is also never boxed.)
    */
-  protected growPerThreshold(threshold: number): void {
-    const wholeBytes = Math.max(1, Math.round(threshold));
-    if (this.bytesAckedInAvoidance < wholeBytes) return;
-    const segments = Math.floor(this.bytesAckedInAvoidance / wholeBytes);
-    this.bytesAckedInAvoidance -= segments * wholeBytes;
+  protected growPerThreshold(thresholdBytes: number): void {
+    const threshold = thresholdBytes >= 1 ? thresholdBytes : 1;
+    if (this.bytesAckedInAvoidance < threshold) return;
+    const segments = Math.floor(this.bytesAckedInAvoidance / threshold);
+    this.bytesAckedInAvoidance -= segments * threshold;
     this.cwndBytes += segments * this.mss;
   }
 

@@ -30,7 +30,26 @@
  * and cached until the next change: per-ACK work is O(subflows) at most and allocates nothing. This is
  * "recompute on change" (Linux's mptcp_ccc_recalc_alpha runs whenever a window changes), with the SRTT of the
  * latest ACK rather than the one seen at the last window change.
+ *
+ * No allocation also means no boxed numbers: V8 boxes a non-integer number returned from a call it did not
+ * inline (a HeapNumber, 16 bytes), and whether it inlines depends on a budget. So the real-valued aggregates
+ * live in one Float64Array, `sums` (indexed by `COUPLED_SUM`), which the controllers read element by element;
+ * every other accessor on the per-ACK path returns an integer, a boolean or an object. The getters named like
+ * the sums (`rateSum`, ...) are for tests and diagnostics.
  */
+
+/** Where each real-valued aggregate sits in `CoupledGroup.sums`. All rates are bytes per microsecond. */
+export const COUPLED_SUM = {
+  /** sum_i cwnd_i / rtt_i (RFC 6356 equation (2)'s denominator before squaring; BALIA's sum of x_k). */
+  rateSum: 0,
+  /** max_i cwnd_i / rtt_i (BALIA's max_k x_k). */
+  maxRate: 1,
+  /** max_i cwnd_i / rtt_i^2 (RFC 6356 equation (2)'s numerator, without cwnd_total). */
+  maxCwndOverSrttSquared: 2,
+  /** The best l_r / rtt_r^2 (OLIA's B is the members with exactly this value); 0 without usable members. */
+  bestInterLossMetric: 3,
+} as const;
+const COUPLED_SUM_COUNT = 4;
 
 /** Set by CoupledGroup's static block: lets slots reach their group's private state. */
 let touchGroup: (group: CoupledGroup) => void;
@@ -84,7 +103,11 @@ export class CoupledSubflow {
   get interLossBytes(): number {
     return this.#interLossBytes;
   }
-  /** OLIA's path quality l_r / rtt_r^2 (bytes per µs²); the group ranks the best paths B by it. */
+  /**
+   * OLIA's path quality l_r / rtt_r^2 (bytes per µs²); the group ranks the best paths B by it. It is exactly
+   * `interLossBytes / (srttMicros * srttMicros)`, which per-ACK code computes inline (the same operations give
+   * the same double, and an inline division returns nothing boxed).
+   */
   get interLossMetric(): number {
     const srtt = this.#srttMicros;
     return this.#interLossBytes / (srtt * srtt);
@@ -151,7 +174,8 @@ export class CoupledSubflow {
 
 /**
  * The coupled subflows of one MPTCP connection and the sums over the usable ones (see the file comment).
- * All rates are bytes per microsecond (cwnd / SRTT); only ratios of them enter the formulas.
+ * All rates are bytes per microsecond (cwnd / SRTT); only ratios of them enter the formulas. Integer
+ * aggregates are getters; the real-valued ones are `sums` (and, off the per-ACK path, getters of their own).
  */
 export class CoupledGroup {
   readonly #members: CoupledSubflow[] = [];
@@ -159,13 +183,10 @@ export class CoupledGroup {
   #computedVersion = -1;
   #usableCount = 0;
   #cwndTotal = 0;
-  #rateSum = 0;
-  #maxRate = 0;
-  #maxCwndOverSrttSquared = 0;
   #maxCwnd = 0;
   #maxCwndCount = 0;
-  #bestInterLossMetric = 0;
   #bestNotMaxCwndCount = 0;
+  readonly #sums = new Float64Array(COUPLED_SUM_COUNT);
 
   static {
     touchGroup = (group) => {
@@ -210,20 +231,25 @@ export class CoupledGroup {
     this.#refresh();
     return this.#cwndTotal;
   }
-  /** sum_i cwnd_i / rtt_i (RFC 6356 equation (2)'s denominator before squaring; BALIA's sum of x_k). */
+  /**
+   * The real-valued aggregates, indexed by `COUPLED_SUM`, up to date with every publish; one array for the
+   * group's life (read its elements, do not keep copies across events, never write them).
+   */
+  get sums(): Readonly<Float64Array> {
+    this.#refresh();
+    return this.#sums;
+  }
+  /** `sums[COUPLED_SUM.rateSum]`: sum_i cwnd_i / rtt_i. */
   get rateSum(): number {
-    this.#refresh();
-    return this.#rateSum;
+    return this.sums[COUPLED_SUM.rateSum]!;
   }
-  /** max_i cwnd_i / rtt_i (BALIA's max_k x_k). */
+  /** `sums[COUPLED_SUM.maxRate]`: max_i cwnd_i / rtt_i. */
   get maxRate(): number {
-    this.#refresh();
-    return this.#maxRate;
+    return this.sums[COUPLED_SUM.maxRate]!;
   }
-  /** max_i cwnd_i / rtt_i^2 (RFC 6356 equation (2)'s numerator, without cwnd_total). */
+  /** `sums[COUPLED_SUM.maxCwndOverSrttSquared]`: max_i cwnd_i / rtt_i^2. */
   get maxCwndOverSrttSquared(): number {
-    this.#refresh();
-    return this.#maxCwndOverSrttSquared;
+    return this.sums[COUPLED_SUM.maxCwndOverSrttSquared]!;
   }
   /** The largest window among usable members, bytes (OLIA's M is the members with exactly this window). */
   get maxCwnd(): number {
@@ -235,10 +261,9 @@ export class CoupledGroup {
     this.#refresh();
     return this.#maxCwndCount;
   }
-  /** The best `interLossMetric` among usable members (OLIA's B is the members with exactly this value). */
+  /** `sums[COUPLED_SUM.bestInterLossMetric]`: the best `interLossMetric` among usable members (OLIA's B). */
   get bestInterLossMetric(): number {
-    this.#refresh();
-    return this.#bestInterLossMetric;
+    return this.sums[COUPLED_SUM.bestInterLossMetric]!;
   }
   /** |B \ M|: usable members with the best metric and a window below `maxCwnd`. */
   get bestNotMaxCwndCount(): number {
@@ -271,7 +296,7 @@ export class CoupledGroup {
       const overSquared = rate / srtt;
       if (overSquared > maxCwndOverSrttSquared) maxCwndOverSrttSquared = overSquared;
       if (cwnd > maxCwnd) maxCwnd = cwnd;
-      const metric = member.interLossMetric;
+      const metric = member.interLossBytes / (srtt * srtt); // interLossMetric, inline: no boxed return
       if (metric > bestMetric) bestMetric = metric;
     }
     let maxCwndCount = 0;
@@ -279,17 +304,22 @@ export class CoupledGroup {
     for (let i = 0; i < members.length; i++) {
       const member = members[i]!;
       if (!member.usable) continue;
-      if (member.cwnd === maxCwnd) maxCwndCount++;
-      else if (member.interLossMetric === bestMetric) bestNotMaxCwndCount++;
+      if (member.cwnd === maxCwnd) {
+        maxCwndCount++;
+      } else {
+        const srtt = member.srttMicros;
+        if (member.interLossBytes / (srtt * srtt) === bestMetric) bestNotMaxCwndCount++;
+      }
     }
     this.#usableCount = count;
     this.#cwndTotal = cwndTotal;
-    this.#rateSum = rateSum;
-    this.#maxRate = maxRate;
-    this.#maxCwndOverSrttSquared = maxCwndOverSrttSquared;
     this.#maxCwnd = maxCwnd;
     this.#maxCwndCount = maxCwndCount;
-    this.#bestInterLossMetric = count > 0 ? bestMetric : 0;
     this.#bestNotMaxCwndCount = bestNotMaxCwndCount;
+    const sums = this.#sums;
+    sums[COUPLED_SUM.rateSum] = rateSum;
+    sums[COUPLED_SUM.maxRate] = maxRate;
+    sums[COUPLED_SUM.maxCwndOverSrttSquared] = maxCwndOverSrttSquared;
+    sums[COUPLED_SUM.bestInterLossMetric] = count > 0 ? bestMetric : 0;
   }
 }

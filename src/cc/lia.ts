@@ -23,6 +23,7 @@
  * in Linux; alpha does not depend on the unit of either (section 4). Alone (no group, or the only usable
  * member) the threshold is cwnd_i exactly: Reno.
  */
+import { COUPLED_SUM } from './coupled.js';
 import { CoupledController } from './coupled-controller.js';
 import type { CongestionControlFactory, CongestionControlParams } from './types.js';
 
@@ -39,17 +40,19 @@ export class LiaController extends CoupledController {
   get alpha(): number {
     if (!this.isCoupled) return 1;
     const group = this.coupling!.group;
-    const rateSum = group.rateSum;
-    return (group.cwndTotal * group.maxCwndOverSrttSquared) / (rateSum * rateSum);
+    const sums = group.sums;
+    const rateSum = sums[COUPLED_SUM.rateSum]!;
+    return (group.cwndTotal * sums[COUPLED_SUM.maxCwndOverSrttSquared]!) / (rateSum * rateSum);
   }
 
-  /** Bytes to acknowledge in congestion avoidance for one MSS of growth now: max(cwnd_total / alpha, cwnd_i). */
+  /**
+   * Bytes to acknowledge in congestion avoidance for one MSS of growth now, max(cwnd_total / alpha, cwnd_i), as
+   * a real number (the window grows after this many bytes rounded to the nearest byte).
+   */
   get avoidanceThreshold(): number {
     const cwnd = this.cwndBytes;
     if (!this.isCoupled) return cwnd;
-    const group = this.coupling!.group;
-    const rateSum = group.rateSum;
-    const totalOverAlpha = (rateSum * rateSum) / group.maxCwndOverSrttSquared;
+    const totalOverAlpha = cwndTotalOverAlpha(this.coupling!.group.sums);
     return totalOverAlpha > cwnd ? totalOverAlpha : cwnd;
   }
 
@@ -59,8 +62,23 @@ export class LiaController extends CoupledController {
   }
 
   protected congestionAvoidance(_avoidanceBytes: number): void {
-    this.growPerThreshold(this.avoidanceThreshold);
+    const cwnd = this.cwndBytes;
+    if (!this.isCoupled) {
+      this.growPerThreshold(cwnd);
+      return;
+    }
+    // avoidanceThreshold, inline and rounded: only integers cross the call (see CoupledController).
+    const sums = this.coupling!.group.sums;
+    const rateSum = sums[COUPLED_SUM.rateSum]!;
+    const totalOverAlpha = Math.round((rateSum * rateSum) / sums[COUPLED_SUM.maxCwndOverSrttSquared]!);
+    this.growPerThreshold(totalOverAlpha > cwnd ? totalOverAlpha : cwnd);
   }
+}
+
+/** cwnd_total / alpha = (sum_i cwnd_i / rtt_i)^2 / max_i(cwnd_i / rtt_i^2), bytes (equation (2) inverted). */
+function cwndTotalOverAlpha(sums: Readonly<Float64Array>): number {
+  const rateSum = sums[COUPLED_SUM.rateSum]!;
+  return (rateSum * rateSum) / sums[COUPLED_SUM.maxCwndOverSrttSquared]!;
 }
 
 /** Registry factory for `"lia"`. */

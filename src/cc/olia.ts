@@ -34,6 +34,7 @@
  * - |R| is the number of usable members (Linux uses the number of established subflows).
  * Alone (no group, or the only usable member) the controller is Reno exactly.
  */
+import { COUPLED_SUM } from './coupled.js';
 import { CoupledController } from './coupled-controller.js';
 import type { CongestionControlFactory, CongestionControlParams } from './types.js';
 
@@ -49,21 +50,15 @@ export class OliaController extends CoupledController {
   /** OLIA's alpha_r for this path now (0 when not coupled). */
   get alphaR(): number {
     if (!this.isCoupled) return 0;
-    const coupling = this.coupling!;
-    const group = coupling.group;
-    const collected = group.bestNotMaxCwndCount;
-    if (collected === 0) return 0;
-    const paths = group.usableCount;
-    if (coupling.cwnd === group.maxCwnd) return -1 / (paths * group.maxCwndCount);
-    if (coupling.interLossMetric === group.bestInterLossMetric) return 1 / (paths * collected);
-    return 0;
+    const denominator = this.alphaDenominator();
+    return denominator === 0 ? 0 : 1 / denominator;
   }
 
   /** The window growth in bytes that `ackedBytes` acknowledged now in congestion avoidance earns (may be < 0). */
   increaseFor(ackedBytes: number): number {
     const cwnd = this.cwndBytes;
     if (!this.isCoupled) return (ackedBytes * this.mss) / cwnd;
-    const rateSum = this.coupling!.group.rateSum;
+    const rateSum = this.coupling!.group.sums[COUPLED_SUM.rateSum]!;
     const srtt = this.srttMicros;
     const linked = cwnd / (srtt * srtt) / (rateSum * rateSum);
     return ackedBytes * this.mss * (linked + this.alphaR / cwnd);
@@ -77,7 +72,13 @@ export class OliaController extends CoupledController {
     }
     this.bytesAckedInAvoidance = 0; // Reno's counter is not used while coupled
     const mss = this.mss;
-    const credit = this.windowCredit + this.increaseFor(avoidanceBytes);
+    const cwnd = this.cwndBytes;
+    // increaseFor, inline: only integers cross a call on the per-ACK path (see CoupledController).
+    const rateSum = this.coupling!.group.sums[COUPLED_SUM.rateSum]!;
+    const srtt = this.srttMicros;
+    const denominator = this.alphaDenominator();
+    const alphaOverCwnd = denominator === 0 ? 0 : 1 / (denominator * cwnd);
+    const credit = this.windowCredit + avoidanceBytes * mss * (cwnd / (srtt * srtt) / (rateSum * rateSum) + alphaOverCwnd);
     if (credit >= mss) {
       const segments = Math.floor(credit / mss);
       this.cwndBytes += segments * mss;
@@ -90,6 +91,23 @@ export class OliaController extends CoupledController {
     } else {
       this.windowCredit = credit;
     }
+  }
+
+  /**
+   * alpha_r as a signed integer d, alpha_r = 1 / d (0: alpha_r = 0): +|R| * |B \ M| on a best path outside M,
+   * -|R| * |M| on a largest-window path when B \ M is not empty. Call only when coupled.
+   */
+  private alphaDenominator(): number {
+    const coupling = this.coupling!;
+    const group = coupling.group;
+    const collected = group.bestNotMaxCwndCount;
+    if (collected === 0) return 0;
+    const paths = group.usableCount;
+    if (coupling.cwnd === group.maxCwnd) return -paths * group.maxCwndCount;
+    const srtt = coupling.srttMicros;
+    // interLossMetric, inline (the same expression as the group's ranking, so equal paths compare equal).
+    if (coupling.interLossBytes / (srtt * srtt) === group.sums[COUPLED_SUM.bestInterLossMetric]) return paths * collected;
+    return 0;
   }
 
   protected override resetAvoidance(): void {
