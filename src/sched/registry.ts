@@ -47,7 +47,7 @@ export function schedulerNames(): string[] {
 export function withDefaultHooks(policy: SchedulerPolicy): Scheduler {
   return {
     name: policy.name,
-    selectSend: (now, views, pendingBytes) => policy.selectSend(now, views, pendingBytes),
+    selectSend: (now, views, pendingBytes, connection) => policy.selectSend(now, views, pendingBytes, connection),
     selectRetransmit: (now, views, request) => policy.selectRetransmit(now, views, request),
     onSubflowAdded: (now, view) => policy.onSubflowAdded?.(now, view),
     onSubflowRemoved: (now, subflowId) => policy.onSubflowRemoved?.(now, subflowId),

@@ -58,3 +58,21 @@ test('registry_customSchedulerGetsNoOpHooks', () => {
   assert.equal(a.selectSend(0, [view(1), view(2)], 5000)?.subflowId, 1);
   assert.equal(b.selectSend(0, [view(1), view(2)], 5000)?.subflowId, 1);
 });
+
+test('registry_connectionViewReachesThePolicy', () => {
+  const seen: unknown[] = [];
+  registerScheduler('test-connection', () => ({
+    name: 'test-connection',
+    selectSend: (_now, _views, _pending, connection) => {
+      seen.push(connection);
+      return undefined;
+    },
+    selectRetransmit: () => undefined,
+  }));
+  const sched = createScheduler('test-connection');
+  const connection = { sendWindowBytes: 100_000, outstandingBytes: 2000, unsentBytes: 50_000 };
+  sched.selectSend(0, [view(1)], 1000, connection);
+  // Today's callers pass three arguments: the policy sees no connection view.
+  sched.selectSend(0, [view(1)], 1000);
+  assert.deepEqual(seen, [connection, undefined]);
+});
