@@ -1,0 +1,53 @@
+/** fast-check arbitraries for scheduler property tests: subflow views and connection views, sane or not. */
+import fc from 'fast-check';
+import type { ConnectionView, SubflowView } from '../../src/sched/types.js';
+
+/** Mostly plausible byte counts, sometimes the nonsense a scheduler must survive (NaN, negative, infinite). */
+export const byteCount = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 200_000 }) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 1, 1460, -5, Number.NaN, Number.POSITIVE_INFINITY) },
+);
+
+export const subflowView = (id: number): fc.Arbitrary<SubflowView> =>
+  fc.record(
+    {
+      id: fc.constant(id),
+      established: fc.boolean(),
+      backupLocal: fc.boolean(),
+      backupPeer: fc.boolean(),
+      srttMicros: fc.option(fc.integer({ min: 0, max: 2_000_000 }), { nil: undefined }),
+      rttvarMicros: fc.option(fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.constant(Number.NaN)), {
+        nil: undefined,
+      }),
+      cwndBytes: byteCount,
+      bytesInFlight: byteCount,
+      sendWindowBytes: byteCount,
+      mss: fc.integer({ min: 0, max: 9000 }),
+      pacingRateBytesPerSecond: fc.option(fc.oneof(fc.integer({ min: 0, max: 1e9 }), fc.constant(Number.NaN)), {
+        nil: undefined,
+      }),
+      queuedBytes: byteCount,
+      stale: fc.boolean(),
+      family: fc.constantFrom(4 as const, 6 as const),
+    },
+    { requiredKeys: ['id', 'established', 'backupLocal', 'backupPeer', 'srttMicros', 'cwndBytes', 'bytesInFlight', 'sendWindowBytes', 'mss', 'queuedBytes', 'stale', 'family'] },
+  );
+
+/** Up to six views with distinct ids in 0..20. */
+export const subflowViews: fc.Arbitrary<SubflowView[]> = fc
+  .uniqueArray(fc.integer({ min: 0, max: 20 }), { maxLength: 6 })
+  .chain((ids) => fc.tuple(...ids.map(subflowView)));
+
+/** A connection view, or none (today's callers pass none). */
+export const connectionView: fc.Arbitrary<ConnectionView | undefined> = fc.option(
+  fc.record(
+    {
+      sendWindowBytes: fc.oneof(byteCount, fc.constant(Number.POSITIVE_INFINITY)),
+      outstandingBytes: byteCount,
+      unsentBytes: byteCount,
+      sendWindowBlockedCount: fc.integer({ min: 0, max: 3 }),
+    },
+    { requiredKeys: ['sendWindowBytes', 'outstandingBytes', 'unsentBytes'] },
+  ),
+  { nil: undefined },
+);
