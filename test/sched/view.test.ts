@@ -1,4 +1,4 @@
-/** Property tests over random subflow views, for every built-in scheduler. */
+/** Property tests over random subflow views: the shared rules, for every built-in scheduler (BLEST and ECF, which may wait for a busy fast path, have their send properties in their own files). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -19,6 +19,8 @@ import {
 import { byteCount, subflowViews } from './arbitraries.js';
 
 const BUILTINS = ['default', 'roundrobin', 'redundant'] as const;
+/** Every built-in follows the same reinjection rules (BLEST and ECF never wait to reinject). */
+const ALL_BUILTINS = [...BUILTINS, 'blest', 'ecf'] as const;
 
 /** Usable = established, and not stale unless every established subflow is. */
 function usable(views: readonly SubflowView[]): SubflowView[] {
@@ -68,9 +70,10 @@ test('property_everySchedulerChoiceIsEstablishedWithRoomAndRespectsBackup', () =
 });
 
 test('property_retransmitChoiceHasRoomAndAvoidsLostSubflowWhenPossible', () => {
+  assert.ok(ALL_BUILTINS.every((name) => schedulerNames().includes(name)));
   fc.assert(
     fc.property(
-      fc.constantFrom(...BUILTINS),
+      fc.constantFrom(...ALL_BUILTINS),
       subflowViews,
       fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
       byteCount,
