@@ -33,15 +33,16 @@
  * 3. lambda corrects the estimate (the paper's adaptive scaling factor). It starts at 1.2 and stays within
  *    [1.0, 1.3]; at most once per RTT_s, when BLEST weighs x_s, it rises by 0.04 if the connection-level
  *    window blocked since the last update (`ConnectionView.sendWindowBlockedCount` grew: the estimate was too
- *    optimistic) and falls by 0.01 otherwise (use the slow path more). Linux raises it when an opportunistic
- *    reinjection happened, which it does exactly when the window blocks; it times the update by x_s's
- *    minimum SRTT where this uses x_s's current SRTT. Kept in thousandths so repeated steps stay exact.
+ *    optimistic) and falls by 0.01 otherwise (use the slow path more). Linux raises it when it made an
+ *    opportunistic reinjection, which it does when the connection-level window (or the send buffer) is
+ *    full; it times the update by x_s's minimum SRTT where this uses x_s's current SRTT. Kept in
+ *    thousandths so repeated steps stay exact.
  *
  * Without a `ConnectionView` (today's connection passes none) or before the first DATA_ACK (window
  * `Infinity`) nothing can block, and BLEST is the MinRTT scheduler. A window that is not a number counts as
  * none (BLEST then waits for x_f whenever x_f is full). Reinjections use the shared tiers (view.ts
- * `retransmitTarget`): they never wait. Each decision is one pass over the views and allocates nothing
- * but the decision.
+ * `retransmitTarget`): they never wait. Each decision is three passes over the views (O(subflows)) and
+ * allocates nothing but the decision.
  */
 import type {
   ConnectionView,

@@ -24,7 +24,10 @@
  * less than a window of data left, the paper's ratio would otherwise send a last segment on a path ten
  * times slower than one about to free up. beta = 1/4 is the hysteresis (Linux `mptcp_ecf_r_beta` = 4): once
  * ECF has chosen to wait, waiting must look 25% worse than x_s before x_s is used again. CWND and k are in
- * bytes (the paper's packets times MSS; the ratios are the same).
+ * bytes (the paper's packets times MSS; the ratios are the same). delta: the paper's sigma is the RTT's
+ * standard deviation; the estimate TCP keeps is RTTVAR (a mean deviation, about 0.8 sigma for normal
+ * noise), used as is. Linux takes rttvar_us >> 1, about 2 x RTTVAR with its scaling, so Linux's ECF waits
+ * a little more often when RTTs are jittery; with steady RTTs the two agree.
  *
  * Per chunk: after a chunk of c bytes, k is smaller, so per-segment ECF may switch to waiting within what
  * one chunk would carry. A chunk on x_s is therefore cut where that would happen: with waiting = 0, the
@@ -36,8 +39,8 @@
  *
  * Without a `ConnectionView` (today's connection passes none) k is the pending bytes, which the connection
  * bounds by the peer's window: ECF then waits a little more often near the window's edge. Reinjections use
- * the shared tiers (view.ts `retransmitTarget`): they never wait. Each decision is one pass over the views
- * and allocates nothing but the decision.
+ * the shared tiers (view.ts `retransmitTarget`): they never wait. Each decision is three passes over the
+ * views (O(subflows)) and allocates nothing but the decision.
  */
 import type { SchedulerParams, SchedulerPolicy, SendDecision } from './types.js';
 import {

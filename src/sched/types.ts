@@ -87,9 +87,9 @@ export interface SubflowView {
  */
 export interface ConnectionView {
   /**
-   * The peer's connection-level receive window as of its latest DATA_ACK: (DATA_ACK + window) - DATA_ACK
-   * (RFC 8684 section 3.3.4: the window is relative to the DATA_ACK), i.e. how many data-level bytes may be
-   * outstanding at once. This is BLEST's |MPTCP_SW|: the whole window, not what is left of it.
+   * The window the peer last advertised, relative to its DATA_ACK (RFC 8684 section 3.3.4): the right edge
+   * DATA_ACK + window minus the DATA_ACK, i.e. how many data-level bytes may be outstanding at once. This is
+   * BLEST's |MPTCP_SW|: the whole window, not what is left of it (that is this minus `outstandingBytes`).
    * `Infinity` before the first DATA_ACK (no bound known yet).
    */
   readonly sendWindowBytes: number;
