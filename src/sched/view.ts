@@ -205,7 +205,10 @@ export function selectRetransmitByTiers(
  * itself), and within a tier the lowest linger time (`compareByLinger`, a total order, so the first of a
  * sort and the minimum of a scan agree).
  */
-export function retransmitTarget(views: readonly SubflowView[], lostOn: SubflowId | undefined): SubflowView | undefined {
+export function retransmitTarget(
+  views: readonly SubflowView[],
+  lostOn: SubflowId | undefined,
+): SubflowView | undefined {
   const rule = eligibilityOf(views);
   let best: SubflowView | undefined;
   let bestTier = 3;
