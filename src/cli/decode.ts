@@ -42,7 +42,7 @@ import {
   type MptcpOption,
 } from '../wire/mptcp-option.js';
 import { keyTokenAndIdsn } from '../mptcp/keys.js';
-import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
+import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { MptcpSummary } from './summary.js';
 
 const USAGE = `Usage: mptcp decode FILE [--json] [--summary] [--filter-mptcp]

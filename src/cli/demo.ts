@@ -25,7 +25,7 @@ import type { MptcpConnection } from '../mptcp/connection.js';
 import type { Micros } from '../tcp/types.js';
 import { formatAddress } from '../wire/address.js';
 import { parseSize } from '../perf/units.js';
-import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
+import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 
 /** One emulated path: its link (the same both ways) and the two hosts' addresses on it. */
 export interface DemoPath {

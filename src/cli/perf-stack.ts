@@ -27,7 +27,7 @@ import { userspaceTransport } from '../perf/userspace-transport.js';
 import { EndpointTable, formatEndpoint, parseLimits, PmConfigError, type Endpoint, type Limits } from '../pm/config.js';
 import { prefixContains } from '../stack/routing.js';
 import { formatAddress, parseAddress } from '../wire/address.js';
-import { CliError, UsageError } from './cli.js';
+import { CliError, UsageError } from './command.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // --no-mptcp, --endpoint, --limits

@@ -20,7 +20,7 @@ import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
 import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
-import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
+import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import {
   describeLink,
   describeMptcp,
