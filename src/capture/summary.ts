@@ -508,6 +508,13 @@ export class MptcpSummary {
   }
 }
 
+/** The summary of a whole capture's frames (`readFrames(bytes).frames`), in one call. */
+export function summarizeFrames(frames: Iterable<DecodedFrame>): SummaryReport {
+  const summary = new MptcpSummary();
+  for (const frame of frames) summary.add(frame);
+  return summary.finish();
+}
+
 function resolve(conn: Connection | undefined): Connection | undefined {
   while (conn?.mergedInto) conn = conn.mergedInto;
   return conn;
