@@ -10,8 +10,8 @@
  */
 import { once } from 'node:events';
 import { Network } from '../src/emu/network.js';
-import { MptcpApp } from '../src/emu/host-app.js';
-import { PatternSource, SourceWriter, runBulkTransfer } from '../src/emu/bulk.js';
+import { MptcpApp } from '../src/harness/host-app.js';
+import { PatternSource, SourceWriter, runBulkTransfer } from '../src/harness/bulk.js';
 import { Host } from '../src/stack/host.js';
 import { MptcpConnection } from '../src/mptcp/connection.js';
 import type { TcpSocket } from '../src/api/socket.js';

@@ -8,11 +8,11 @@
  *   veth pair measured in the same run, as a ratio (needs root, /dev/net/tun and the addon: skipped otherwise).
  */
 import { once } from 'node:events';
-import { runBulkTransfer, AppHost } from '../src/emu/bulk.js';
+import { runBulkTransfer, AppHost } from '../src/harness/bulk.js';
 import { Network } from '../src/emu/network.js';
 import { Host } from '../src/stack/host.js';
 import type { TcpConnection } from '../src/tcp/connection.js';
-import { PatternSource } from '../src/emu/bulk.js';
+import { PatternSource } from '../src/harness/bulk.js';
 import { KERNEL_PEER, jsonLines, kernelSkipReason, tunPair, within } from '../test/support/kernel.js';
 import { Topology } from '../src/io/netns.js';
 import { sig3, type BenchResult } from './measure.js';

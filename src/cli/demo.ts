@@ -18,8 +18,8 @@
 import { createHash } from 'node:crypto';
 import { Network } from '../emu/network.js';
 import type { LinkConfig, LinkState } from '../emu/link.js';
-import { PatternSource, SourceWriter } from '../emu/bulk.js';
-import { MptcpApp } from '../emu/host-app.js';
+import { PatternSource, SourceWriter } from '../harness/bulk.js';
+import { MptcpApp } from '../harness/host-app.js';
 import { Host } from '../stack/host.js';
 import type { MptcpConnection } from '../mptcp/connection.js';
 import type { Micros } from '../tcp/types.js';

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { Network, type DuplexLink } from '../../src/emu/network.js';
 import type { LinkConfig } from '../../src/emu/link.js';
-import { MptcpApp } from '../../src/emu/host-app.js';
-import { pattern, StreamFlow } from '../../src/emu/stream-flow.js';
+import { MptcpApp } from '../../src/harness/host-app.js';
+import { pattern, StreamFlow } from '../../src/harness/stream-flow.js';
 import { Host } from '../../src/stack/host.js';
 import { MptcpConnection, type StreamConnection } from '../../src/mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../../src/tcp/types.js';

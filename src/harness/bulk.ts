@@ -4,10 +4,10 @@
  * received. Used by the transfer tests, the goodput benchmark and the demo. Virtual time only.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Network } from './network.js';
+import { Network } from '../emu/network.js';
+import type { LinkConfig } from '../emu/link.js';
+import type { Micros } from '../time/micros.js';
 import { AppHost } from './host-app.js';
-import type { LinkConfig } from './link.js';
-import type { Micros } from './sim.js';
 import { Host } from '../stack/host.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpConfig, TcpError, TcpInfo } from '../tcp/types.js';

@@ -5,8 +5,8 @@
  * connection events), optionally followed by the TCP ones. Used by the bulk transfers, the demo, the
  * benchmarks and the emulator tests.
  */
-import type { EmuHost } from './network.js';
-import type { Micros } from './sim.js';
+import type { EmuHost } from '../emu/network.js';
+import type { Micros } from '../time/micros.js';
 import type { Host, HostEvent } from '../stack/host.js';
 import type { MptcpConnection, StreamConnection } from '../mptcp/connection.js';
 import type { TcpEvent } from '../tcp/types.js';
