@@ -8,7 +8,8 @@
  *   veth pair measured in the same run, as a ratio (needs root, /dev/net/tun and the addon: skipped otherwise).
  */
 import { once } from 'node:events';
-import { runBulkTransfer, AppHost } from '../src/harness/bulk.js';
+import { runBulkTransfer } from '../src/harness/bulk.js';
+import { AppHost } from '../src/harness/host-app.js';
 import { Network } from '../src/emu/network.js';
 import { Host } from '../src/stack/host.js';
 import type { TcpConnection } from '../src/tcp/connection.js';
