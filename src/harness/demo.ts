@@ -22,6 +22,7 @@ import { PatternSource, SourceWriter } from './bulk.js';
 import { MptcpApp } from './host-app.js';
 import { HostPair } from './pair.js';
 
+/** One emulated path: its link (the same both ways) and the two hosts' addresses on it. */
 export interface DemoPath {
   readonly name: string;
   readonly rateBitsPerSecond: number;

@@ -64,7 +64,9 @@ export class AppHost extends HostApp {
 
 /** What a `MptcpApp` callback gets: a connection's event, or 'accepted' for a connection a listener accepted. */
 export type AppEvent = TcpEvent | 'accepted';
+/** A `MptcpApp` callback that sees MPTCP connections only (and those that fell back to TCP). */
 export type MptcpAppHandler = (connection: MptcpConnection, event: AppEvent, now: Micros) => void;
+/** A `MptcpApp` callback that also sees plain-TCP connections (`tcpEvents: true`). */
 export type StreamAppHandler = (connection: StreamConnection, event: AppEvent, now: Micros) => void;
 
 /** An EmuHost handing the host's MPTCP events (accepted connections and connection events) to a callback. */
