@@ -44,32 +44,13 @@ import { SegmentFlag, SentQueue, type SentSegment } from './sent-queue.js';
 import { TcpTimer, TimerTable } from './timers.js';
 import type { Micros, TcpConfig, TcpError, TcpEvent, TcpInfo, TcpStateName } from './types.js';
 import type { TcpEndpoints, TcpExtension } from './extension.js';
+import { DEFAULT_PEER_MSS, NO_BLOCKS, NO_OPTIONS, NOP, PAWS_IDLE_LIMIT_MICROS, SACK_PERMITTED, scanOptions, TIMESTAMPS_SPACE, timestampRtt, tsNow, type ParsedOptions } from './options.js';
+import { STATE_CLOSE_WAIT, STATE_CLOSING, STATE_ESTABLISHED, STATE_FIN_WAIT_1, STATE_FIN_WAIT_2, STATE_LAST_ACK, STATE_SYN_SENT, STATE_TIME_WAIT, type ConnState } from './state.js';
 
 /** Re-exported: the seam types live in ./extension.ts; importers of this file keep working. */
 export type { TcpEndpoints, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from './extension.js';
 
-/** Per-state data (STYLE.md 8); the RFC 9293 name is `name`. */
-type ConnState =
-  | { readonly name: 'SYN-SENT' }
-  /** `passive`: entered from accept() (a listener's SYN), not from a simultaneous open. */
-  | { readonly name: 'SYN-RECEIVED'; readonly passive: boolean }
-  | { readonly name: 'ESTABLISHED' }
-  | { readonly name: 'FIN-WAIT-1' }
-  | { readonly name: 'FIN-WAIT-2' }
-  | { readonly name: 'CLOSE-WAIT' }
-  | { readonly name: 'CLOSING' }
-  | { readonly name: 'LAST-ACK' }
-  | { readonly name: 'TIME-WAIT' }
-  | { readonly name: 'CLOSED'; readonly error: TcpError | undefined };
-
-const STATE_SYN_SENT: ConnState = Object.freeze({ name: 'SYN-SENT' });
-const STATE_ESTABLISHED: ConnState = Object.freeze({ name: 'ESTABLISHED' });
-const STATE_FIN_WAIT_1: ConnState = Object.freeze({ name: 'FIN-WAIT-1' });
-const STATE_FIN_WAIT_2: ConnState = Object.freeze({ name: 'FIN-WAIT-2' });
-const STATE_CLOSE_WAIT: ConnState = Object.freeze({ name: 'CLOSE-WAIT' });
-const STATE_CLOSING: ConnState = Object.freeze({ name: 'CLOSING' });
-const STATE_LAST_ACK: ConnState = Object.freeze({ name: 'LAST-ACK' });
-const STATE_TIME_WAIT: ConnState = Object.freeze({ name: 'TIME-WAIT' });
+const EMPTY = new Uint8Array(0);
 
 /** Loss-recovery phase (Linux's CA states, reduced). */
 const Recovery = {
@@ -80,76 +61,6 @@ const Recovery = {
   Loss: 2,
 } as const;
 type Recovery = (typeof Recovery)[keyof typeof Recovery];
-
-/** RFC 9293 3.7.1: the MSS assumed when the peer sends no MSS option. */
-const DEFAULT_PEER_MSS = 536;
-/** Bytes the timestamps option takes with its two NOPs (Linux's aligned layout). */
-const TIMESTAMPS_SPACE = 12;
-/** RFC 7323 5.5: TS.Recent is invalid after 24 days of idleness. */
-const PAWS_IDLE_LIMIT_MICROS = 24 * 24 * 3600 * 1_000_000;
-
-const NOP: TcpOption = Object.freeze({ kind: 'nop' });
-const SACK_PERMITTED: TcpOption = Object.freeze({ kind: 'sackPermitted' });
-const NO_OPTIONS: readonly TcpOption[] = Object.freeze([]);
-const EMPTY = new Uint8Array(0);
-const NO_BLOCKS: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
-
-/** Options of an incoming segment, gathered in one pass (scratch object: no allocation per segment). */
-interface ParsedOptions {
-  mss: number | undefined;
-  windowShift: number | undefined;
-  sackPermitted: boolean;
-  hasTimestamps: boolean;
-  tsVal: number;
-  tsEcr: number;
-  sackBlocks: ReadonlyArray<readonly [number, number]> | undefined;
-}
-
-const scratch: ParsedOptions = {
-  mss: undefined,
-  windowShift: undefined,
-  sackPermitted: false,
-  hasTimestamps: false,
-  tsVal: 0,
-  tsEcr: 0,
-  sackBlocks: undefined,
-};
-
-function scanOptions(options: readonly TcpOption[]): ParsedOptions {
-  const o = scratch;
-  o.mss = undefined;
-  o.windowShift = undefined;
-  o.sackPermitted = false;
-  o.hasTimestamps = false;
-  o.sackBlocks = undefined;
-  for (let k = 0; k < options.length; k++) {
-    const option = options[k]!;
-    switch (option.kind) {
-      case 'timestamps':
-        o.hasTimestamps = true;
-        o.tsVal = option.tsVal;
-        o.tsEcr = option.tsEcr;
-        break;
-      case 'sack':
-        o.sackBlocks = option.blocks;
-        break;
-      case 'mss':
-        o.mss = option.mss;
-        break;
-      case 'windowScale':
-        // RFC 7323 2.3: "If a Window Scale option is received with a shift.cnt value larger than 14, the TCP
-        // SHOULD log the error but MUST use 14 instead of the specified value."
-        o.windowShift = Math.min(option.shift, 14);
-        break;
-      case 'sackPermitted':
-        o.sackPermitted = true;
-        break;
-      default:
-        break;
-    }
-  }
-  return o;
-}
 
 /**
  * One TCP connection: RFC 9293 state machine, reliable delivery with SACK/NewReno loss recovery, RTO,
@@ -716,21 +627,12 @@ export class TcpConnection {
     if (this.#timestamps) {
       const o = scanOptions(seg.options);
       if (o.hasTimestamps && o.tsEcr !== 0) {
-        this.#rtt.sample(this.#timestampRtt(now, o.tsEcr));
+        this.#rtt.sample(timestampRtt(now, o.tsEcr));
         return;
       }
     }
     // Karn: no sample when the SYN was retransmitted.
     if (this.#synRetransmits === 0 && this.#synSentAt >= 0) this.#rtt.sample(now - this.#synSentAt);
-  }
-
-  /** RTT in microseconds from an echoed timestamp (ours tick in milliseconds). */
-  #timestampRtt(now: Micros, tsEcr: number): Micros {
-    return (((this.#tsNow(now) - tsEcr) >>> 0) & 0x7fffffff) * 1000;
-  }
-
-  #tsNow(now: Micros): number {
-    return Math.floor(now / 1000) >>> 0;
   }
 
   #segmentSynchronized(now: Micros, seg: TcpSegment): void {
@@ -915,7 +817,7 @@ export class TcpConnection {
     if (receive.duplicateStart >= 0) this.#setDsack(receive.duplicateStart, receive.duplicateEnd);
     // Receiver RTT for autotuning (Linux tcp_rcv_rtt_measure / _ts).
     if (this.#timestamps && o.hasTimestamps) {
-      if (o.tsEcr !== 0) this.#receiveRttSample(this.#timestampRtt(now, o.tsEcr));
+      if (o.tsEcr !== 0) this.#receiveRttSample(timestampRtt(now, o.tsEcr));
     } else if (this.#receiveRttEnd < 0) {
       this.#receiveRttEnd = receive.nxt + Math.max(1, this.#advertisedEdge - receive.nxt);
       this.#receiveRttAt = now;
@@ -1013,7 +915,7 @@ export class TcpConnection {
       this.#dupAcks = 0;
       // RTTM (RFC 7323 4.1) from TSecr on ACKs that advance the left edge; otherwise Karn's timed segment.
       if (this.#timestamps && o.hasTimestamps && o.tsEcr !== 0) {
-        rttSample = this.#timestampRtt(now, o.tsEcr);
+        rttSample = timestampRtt(now, o.tsEcr);
       } else if (this.#timedEnd >= 0 && ackPosition >= this.#timedEnd) {
         rttSample = now - this.#timedAt;
         this.#timedEnd = -1;
@@ -1623,12 +1525,12 @@ export class TcpConnection {
     // Linux's order: MSS, SACK-permitted, timestamps, NOP, window scale (20 bytes).
     if (withAck) {
       if (this.#sack) options.push(SACK_PERMITTED);
-      if (this.#timestamps) options.push({ kind: 'timestamps', tsVal: this.#tsNow(now), tsEcr: this.#tsRecent });
+      if (this.#timestamps) options.push({ kind: 'timestamps', tsVal: tsNow(now), tsEcr: this.#tsRecent });
       else if (this.#sack) options.push(NOP, NOP);
       if (this.#windowScaling) options.push(NOP, { kind: 'windowScale', shift: this.#receiveWindowShift });
     } else {
       if (c.sack) options.push(SACK_PERMITTED);
-      if (c.timestamps) options.push({ kind: 'timestamps', tsVal: this.#tsNow(now), tsEcr: 0 });
+      if (c.timestamps) options.push({ kind: 'timestamps', tsVal: tsNow(now), tsEcr: 0 });
       if (c.windowScaling) options.push(NOP, { kind: 'windowScale', shift: c.receiveWindowShift });
     }
     const flags = withAck ? TcpFlags.SYN | TcpFlags.ACK : TcpFlags.SYN;
@@ -1666,7 +1568,7 @@ export class TcpConnection {
   #segmentOptions(now: Micros, reserved = 0, extraBytes = 0): TcpOption[] | undefined {
     let options: TcpOption[] | undefined;
     if (this.#timestamps && TIMESTAMPS_SPACE + ((extraBytes + 3) & ~3) <= 40) {
-      options = [NOP, NOP, { kind: 'timestamps', tsVal: this.#tsNow(now), tsEcr: this.#tsRecent }];
+      options = [NOP, NOP, { kind: 'timestamps', tsVal: tsNow(now), tsEcr: this.#tsRecent }];
     }
     if (this.#sack) {
       const blocks = this.#sackBlocksToSend(reserved);
@@ -1863,7 +1765,7 @@ export class TcpConnection {
     this.#bytesRetransmitted += payload.length;
     if (this.#undoMarker >= 0) {
       this.#undoRetrans = this.#undoRetrans < 0 ? 1 : this.#undoRetrans + 1;
-      if (this.#retransStamp < 0) this.#retransStamp = this.#tsNow(now);
+      if (this.#retransStamp < 0) this.#retransStamp = tsNow(now);
     }
     this.#timedEnd = -1; // Karn
     if (!this.#timers.isArmed(TcpTimer.Retransmit)) this.#timers.set(TcpTimer.Retransmit, now + this.#rtt.rto);
