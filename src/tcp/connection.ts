@@ -32,8 +32,9 @@ import { seqDiff } from '../wire/seq.js';
 import { TcpFlags, tcpOptionsLength } from '../wire/tcp.js';
 import type { TcpOption, TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
 import type { TcpEndpoints, TcpExtension } from './extension.js';
-import { DEFAULT_PEER_MSS, NO_BLOCKS, NO_OPTIONS, NOP, PAWS_IDLE_LIMIT_MICROS, SACK_PERMITTED, scanOptions, TIMESTAMPS_SPACE, timestampRtt, tsNow, type ParsedOptions } from './options.js';
-import { InsertResult, ReceiveBuffer } from './receive-buffer.js';
+import { DEFAULT_PEER_MSS, NO_OPTIONS, NOP, PAWS_IDLE_LIMIT_MICROS, SACK_PERMITTED, scanOptions, TIMESTAMPS_SPACE, timestampRtt, tsNow, type ParsedOptions } from './options.js';
+import { ReceiveBuffer } from './receive-buffer.js';
+import { autotune, maybeWindowUpdate, onAckSent, receiveData, sackBlocksToSend, setDsack } from './receive.js';
 import { DUP_THRESH, Scoreboard } from './scoreboard.js';
 import { SegmentFlag, type SentSegment } from './sent-queue.js';
 import { STATE_CLOSE_WAIT, STATE_CLOSING, STATE_FIN_WAIT_1, STATE_FIN_WAIT_2, STATE_LAST_ACK, STATE_SYN_SENT, type ConnState } from './state.js';
@@ -635,64 +636,6 @@ function receiveFin(tcb: Tcb, now: Micros): void {
   }
 }
 
-function receiveData(tcb: Tcb, now: Micros, position: number, payload: Uint8Array, o: ParsedOptions): void {
-  const receive = tcb.receive.buffer!;
-  // Trim to the advertised window; bytes beyond its right edge are dropped.
-  const edge = Math.max(tcb.receive.advertisedEdge, receive.nxt);
-  let data = payload;
-  if (position + data.length > edge) {
-    if (position >= edge) {
-      tcb.receive.ackNow = true;
-      return;
-    }
-    data = data.subarray(0, edge - position);
-  }
-  if (payload.length > tcb.receive.mss) tcb.receive.mss = Math.min(payload.length, tcb.config.mss);
-  const before = receive.nxt;
-  const result = receive.insert(position, data);
-  if (receive.duplicateStart >= 0) setDsack(tcb, receive.duplicateStart, receive.duplicateEnd);
-  // Receiver RTT for autotuning (Linux tcp_rcv_rtt_measure / _ts).
-  if (tcb.negotiated.timestamps && o.hasTimestamps) {
-    if (o.tsEcr !== 0) receiveRttSample(tcb, timestampRtt(now, o.tsEcr));
-  } else if (tcb.autotune.rttEnd < 0) {
-    tcb.autotune.rttEnd = receive.nxt + Math.max(1, tcb.receive.advertisedEdge - receive.nxt);
-    tcb.autotune.rttAt = now;
-  } else if (receive.nxt >= tcb.autotune.rttEnd) {
-    receiveRttSample(tcb, now - tcb.autotune.rttAt);
-    tcb.autotune.rttEnd = -1;
-  }
-  switch (result) {
-    case InsertResult.Duplicate:
-    case InsertResult.OutOfOrder:
-    case InsertResult.FilledGap:
-      // RFC 5681 4.2: out-of-order and gap-filling segments are ACKed immediately (Linux quickack).
-      tcb.receive.ackNow = true;
-      break;
-    case InsertResult.InOrder:
-      tcb.receive.unackedBytes += receive.nxt - before;
-      if (!tcb.config.delayedAck || tcb.receive.unackedBytes >= 2 * tcb.receive.mss) tcb.receive.ackNow = true;
-      else if (!tcb.timers.isArmed(TcpTimer.DelayedAck)) tcb.timers.set(TcpTimer.DelayedAck, now + tcb.config.delayedAckMicros);
-      break;
-  }
-  if (receive.readable > 0 && !tcb.receive.readableReported) {
-    tcb.receive.readableReported = true;
-    tcb.emit({ type: 'readable' });
-  }
-}
-
-/** RFC 2883 4: the next ACK reports [start, end) as duplicate in its first SACK block. */
-function setDsack(tcb: Tcb, start: number, end: number): void {
-  if (!tcb.negotiated.sack || end <= start) return;
-  tcb.receive.dsackStart = start;
-  tcb.receive.dsackStop = end;
-  tcb.receive.ackNow = true;
-}
-
-function receiveRttSample(tcb: Tcb, sample: Micros): void {
-  const previous = tcb.autotune.rtt;
-  tcb.autotune.rtt = previous === undefined ? sample : Math.min(sample, previous * 0.875 + sample * 0.125);
-}
-
 /**
  * RFC 6675 pipe, in bytes, as Linux's packets_in_flight: outstanding bytes minus SACKed bytes (or, without
  * SACK, the segments dupACKs stood for) minus bytes marked lost and not retransmitted since.
@@ -1156,62 +1099,6 @@ function onKeepaliveTimeout(tcb: Tcb, now: Micros): void {
   tcb.timers.set(TcpTimer.Keepalive, now + keepalive.intervalMicros);
 }
 
-/** Autotuning once per receiver RTT (Linux tcp_rcv_space_adjust). */
-function autotune(tcb: Tcb): void {
-  const rtt = tcb.autotune.rtt ?? tcb.rtt.srtt;
-  if (rtt === undefined) return;
-  const now = tcb.now;
-  if (now - tcb.autotune.markAt < rtt) return;
-  const copied = tcb.autotune.copiedSinceMark;
-  tcb.autotune.copiedSinceMark = 0;
-  tcb.autotune.markAt = now;
-  if (copied <= tcb.autotune.space) return;
-  const previous = tcb.autotune.space;
-  tcb.autotune.space = copied;
-  // Room for twice what the application consumed in one RTT, plus slack for reordering (Linux: 2 *
-  // copied + 16 * advmss, and more when the rate is growing).
-  let target = 2 * copied + 16 * tcb.receive.mss;
-  if (previous > 0) target += Math.min(target, Math.floor((target * (copied - previous)) / previous));
-  const max = tcb.config.receiveBufferMaxBytes;
-  if (target > tcb.receive.bufferBytes) tcb.receive.bufferBytes = Math.min(max, target);
-}
-
-/** The right window edge we would offer now (before SWS avoidance). */
-function freeEdge(tcb: Tcb): number {
-  const receive = tcb.receive.buffer!;
-  const free = tcb.receive.bufferBytes - receive.readable - receive.oooBytes;
-  return receive.nxt + (free > 0 ? free : 0);
-}
-
-/** Linux tcp_cleanup_rbuf: after a read, ACK if the window at least doubled. */
-function maybeWindowUpdate(tcb: Tcb): void {
-  const receive = tcb.receive.buffer;
-  if (receive === undefined || tcb.receive.finReceived) return;
-  const name = tcb.state.name;
-  if (name === 'CLOSED' || name === 'SYN-SENT' || name === 'SYN-RECEIVED' || name === 'TIME-WAIT') return;
-  const current = Math.max(0, tcb.receive.advertisedEdge - receive.nxt);
-  if (2 * current > tcb.receive.bufferBytes) return;
-  const next = freeEdge(tcb) - receive.nxt;
-  if (next >= 2 * current && next - current >= Math.min(tcb.receive.mss, tcb.receive.bufferBytes / 2)) tcb.receive.ackNow = true;
-}
-
-/** The window field for a segment carrying ACK, moving the advertised edge (never left). */
-function windowField(tcb: Tcb): number {
-  const receive = tcb.receive.buffer!;
-  const shift = tcb.negotiated.receiveWindowShift;
-  let edge = tcb.receive.advertisedEdge;
-  const candidate = freeEdge(tcb);
-  // Receiver SWS avoidance (RFC 9293 3.8.6.2.2): move the edge by at least min(buffer/2, MSS).
-  if (candidate - edge >= Math.min(tcb.receive.bufferBytes / 2, tcb.receive.mss) || edge < receive.nxt) edge = Math.max(edge, candidate);
-  let window = edge - receive.nxt;
-  if (window < 0) window = 0;
-  let field = window >>> shift;
-  if (receive.nxt + field * 2 ** shift < tcb.receive.advertisedEdge) field++; // round up rather than shrink
-  if (field > 65535) field = 65535;
-  tcb.receive.advertisedEdge = Math.max(tcb.receive.advertisedEdge, receive.nxt + field * 2 ** shift);
-  return field;
-}
-
 function emitReset(tcb: Tcb, seq: number, ack: number | undefined): TcpSegmentRepr {
   tcb.counters.segmentsSent++;
   const flags = ack === undefined ? TcpFlags.RST : TcpFlags.RST | TcpFlags.ACK;
@@ -1291,22 +1178,6 @@ function segmentOptions(tcb: Tcb, now: Micros, reserved = 0, extraBytes = 0): Tc
   return options;
 }
 
-/**
- * RFC 2018 3: at most 4 blocks, 3 alongside timestamps. A pending D-SACK goes first (RFC 2883 4: "the
- * first SACK block is used to report ... the duplicate"), followed by the SACK blocks, the one containing
- * the duplicate (when above RCV.NXT) first since it holds the latest segment.
- */
-function sackBlocksToSend(tcb: Tcb, reserved = 0): ReadonlyArray<readonly [number, number]> {
-  const receive = tcb.receive.buffer!;
-  // 40 option bytes, minus timestamps and what the extension reserves; a SACK option is 2 NOPs + 2 + 8n.
-  const max = Math.min(4, Math.floor((40 - (tcb.negotiated.timestamps ? TIMESTAMPS_SPACE : 0) - reserved - 4) / 8));
-  if (max <= 0) return NO_BLOCKS;
-  if (tcb.receive.dsackStart < 0) return receive.hasOutOfOrder ? receive.sackBlocks(max) : NO_BLOCKS;
-  const blocks: Array<readonly [number, number]> = [[tcb.receive.dsackStart, tcb.receive.dsackStop]];
-  if (receive.hasOutOfOrder) for (const block of receive.sackBlocks(max - 1)) blocks.push(block);
-  return blocks;
-}
-
 /** Option bytes the next data segment will carry (ours plus the extension's reservation), padded. */
 function optionSpace(tcb: Tcb): number {
   let bytes = tcb.negotiated.timestamps ? TIMESTAMPS_SPACE : 0;
@@ -1316,18 +1187,6 @@ function optionSpace(tcb: Tcb): number {
   }
   bytes += tcb.extension?.reservedOptionBytes ?? 0;
   return (bytes + 3) & ~3;
-}
-
-/** Bookkeeping for every segment carrying an ACK; returns the window field. */
-function onAckSent(tcb: Tcb): number {
-  const receive = tcb.receive.buffer!;
-  tcb.receive.lastAckSent = receive.nxt;
-  tcb.receive.ackNow = false;
-  tcb.receive.dsackStart = -1; // RFC 2883 4: a D-SACK is reported once
-  tcb.receive.unackedBytes = 0;
-  tcb.timers.stop(TcpTimer.DelayedAck);
-  tcb.counters.segmentsSent++;
-  return windowField(tcb);
 }
 
 function emitAck(tcb: Tcb, now: Micros, seqPosition: number): TcpSegmentRepr {
