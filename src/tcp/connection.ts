@@ -35,11 +35,12 @@ import type { TcpEndpoints, TcpExtension } from './extension.js';
 import { DEFAULT_PEER_MSS, NO_OPTIONS, NOP, PAWS_IDLE_LIMIT_MICROS, SACK_PERMITTED, scanOptions, TIMESTAMPS_SPACE, timestampRtt, tsNow } from './options.js';
 import { processAck } from './ack.js';
 import { ReceiveBuffer } from './receive-buffer.js';
-import { armLossProbe, onLossProbeTimeout, onRetransmitTimeout, pipeBytes, rackDetectLoss } from './recovery.js';
+import { armLossProbe, pipeBytes } from './recovery.js';
 import { autotune, maybeWindowUpdate, onAckSent, receiveData, sackBlocksToSend, setDsack } from './receive.js';
 import { SegmentFlag, type SentSegment } from './sent-queue.js';
 import { STATE_CLOSE_WAIT, STATE_CLOSING, STATE_FIN_WAIT_1, STATE_LAST_ACK, STATE_SYN_SENT, type ConnState } from './state.js';
 import { Recovery, Tcb } from './tcb.js';
+import { persistInterval, runExpiredTimers } from './timeouts.js';
 import { TcpTimer } from './timers.js';
 import type { Micros, TcpConfig, TcpEvent, TcpInfo, TcpStateName } from './types.js';
 
@@ -320,45 +321,7 @@ export class TcpConnection {
 
   /** Runs every timer whose deadline is at or before `now`. */
   handleTimeout(now: Micros): void {
-    this.#tcb.now = now;
-    const timers = this.#tcb.timers;
-    if (timers.expired(TcpTimer.TimeWait, now)) {
-      timers.stop(TcpTimer.TimeWait);
-      this.#tcb.enterClosed(undefined);
-      return;
-    }
-    if (timers.expired(TcpTimer.FinWait2, now)) {
-      timers.stop(TcpTimer.FinWait2);
-      this.#tcb.enterClosed(undefined);
-      return;
-    }
-    if (timers.expired(TcpTimer.LossProbe, now)) {
-      timers.stop(TcpTimer.LossProbe);
-      onLossProbeTimeout(this.#tcb, now);
-    }
-    if (timers.expired(TcpTimer.Retransmit, now)) {
-      timers.stop(TcpTimer.Retransmit);
-      onRetransmitTimeout(this.#tcb, now);
-      if (this.#tcb.state.name === 'CLOSED') return;
-    }
-    if (timers.expired(TcpTimer.ReorderTimeout, now)) {
-      timers.stop(TcpTimer.ReorderTimeout);
-      // RFC 8985 6.3 (Linux tcp_rack_reo_timeout): the reordering window of some segment ended.
-      if (this.#tcb.negotiated.sack && this.#tcb.send.nxt > this.#tcb.send.una) rackDetectLoss(this.#tcb, now);
-    }
-    if (timers.expired(TcpTimer.DelayedAck, now)) {
-      timers.stop(TcpTimer.DelayedAck);
-      if (this.#tcb.receive.unackedBytes > 0) this.#tcb.receive.ackNow = true;
-    }
-    if (timers.expired(TcpTimer.Persist, now)) {
-      timers.stop(TcpTimer.Persist);
-      onPersistTimeout(this.#tcb, now);
-      if (this.#tcb.state.name === 'CLOSED') return;
-    }
-    if (timers.expired(TcpTimer.Keepalive, now)) {
-      timers.stop(TcpTimer.Keepalive);
-      onKeepaliveTimeout(this.#tcb, now);
-    }
+    runExpiredTimers(this.#tcb, now);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -635,45 +598,6 @@ function receiveFin(tcb: Tcb, now: Micros): void {
     default:
       return;
   }
-}
-
-function onPersistTimeout(tcb: Tcb, now: Micros): void {
-  if (tcb.probes.probesOut >= tcb.config.maxRetransmits) {
-    tcb.fail({ code: 'ETIMEDOUT', message: `retransmission limit reached: ${tcb.probes.probesOut} zero-window probes unanswered` });
-    return;
-  }
-  tcb.probes.probesOut++;
-  tcb.probes.pending = true;
-  tcb.probes.persistBackoff++;
-  tcb.timers.set(TcpTimer.Persist, now + persistInterval(tcb));
-}
-
-/** Linux tcp_probe0_when: the RTO shifted by the probe backoff, at most rtoMax. */
-function persistInterval(tcb: Tcb): Micros {
-  return Math.min(tcb.rtt.rto * 2 ** tcb.probes.persistBackoff, tcb.config.rtoMaxMicros);
-}
-
-function onKeepaliveTimeout(tcb: Tcb, now: Micros): void {
-  const keepalive = tcb.config.keepalive;
-  const name = tcb.state.name;
-  if (keepalive === undefined || !(name === 'ESTABLISHED' || name === 'CLOSE-WAIT' || name === 'FIN-WAIT-2')) return;
-  const idle = now - tcb.probes.lastReceiveAt;
-  if (tcb.probes.keepaliveProbes === 0 && idle < keepalive.idleMicros) {
-    tcb.timers.set(TcpTimer.Keepalive, tcb.probes.lastReceiveAt + keepalive.idleMicros);
-    return;
-  }
-  // Linux tcp_keepalive_timer: no probes while data is outstanding or the window is probed.
-  if (tcb.send.nxt > tcb.send.una || tcb.timers.isArmed(TcpTimer.Persist)) {
-    tcb.timers.set(TcpTimer.Keepalive, now + keepalive.intervalMicros);
-    return;
-  }
-  if (tcb.probes.keepaliveProbes >= keepalive.probes) {
-    tcb.fail({ code: 'ETIMEDOUT', message: `connection timed out: ${tcb.probes.keepaliveProbes} keepalive probes unanswered` });
-    return;
-  }
-  tcb.probes.keepaliveProbes++;
-  tcb.probes.pending = true;
-  tcb.timers.set(TcpTimer.Keepalive, now + keepalive.intervalMicros);
 }
 
 function emitReset(tcb: Tcb, seq: number, ack: number | undefined): TcpSegmentRepr {
