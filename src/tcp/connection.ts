@@ -1,18 +1,19 @@
 /**
- * One TCP connection (a future MPTCP subflow), sans-IO.
+ * One TCP connection (an MPTCP subflow, or plain TCP), sans-IO: the public surface. The protocol lives
+ * beside it, one concern per file, each starting with the RFC sections to read:
+ * - ./tcb.ts: every variable of the connection (RFC 9293 3.3.1), grouped, and the state entry actions;
+ *   ./state.ts: the RFC 9293 state as a discriminated union;
+ * - ./input.ts: segment arrival (RFC 9293 3.10.7, RFC 5961, PAWS);
+ * - ./ack.ts: the ACK field (window update, SACK / D-SACK, cumulative ACK, the recovery state machine);
+ * - ./recovery.ts: loss recovery glue (RFC 6675, RFC 6582, RACK-TLP RFC 8985, RTO RFC 6298, undo);
+ * - ./receive.ts: received data, the ACK policy, the advertised window, autotuning;
+ * - ./output.ts: the send path (NextSeg, SWS avoidance, Nagle, options);
+ * - ./timeouts.ts: what each timer does (RFC 9293 3.10.8); ./timers.ts: the table of deadlines;
+ * - ./info.ts: tcp_info; ./options.ts: option scanning and constants; ./extension.ts: the MPTCP seam.
  *
- * Heads up! Before working on this file read:
- * - RFC 9293 section 3.3.2 (state machine), 3.10.7 ("SEGMENT ARRIVES": the order of checks below follows
- *   it), 3.8.6 (window management, silly window syndrome), 3.8.4 (keepalive);
- * - RFC 5961 sections 3-5 (blind RST, SYN and data injection: challenge ACKs, ACK acceptability);
- * - RFC 7323 (window scale, timestamps, PAWS, RTTM; section 4.3 for the TS.Recent rules);
- * - RFC 2018 (SACK), RFC 2883 (D-SACK), RFC 6675 (SACK-based loss recovery: pipe, NextSeg), RFC 6582
- *   (NewReno, for peers without SACK);
- * - RFC 8985 (RACK-TLP: time-based loss detection replaces the DupThresh rule for SACK peers; ./rack.ts and
- *   ./sent-queue.ts), RFC 3522 (Eifel detection of spurious retransmissions with timestamps), RFC 3708 /
- *   RFC 2883 section 5 (D-SACK-based undo) as Linux's tcp_try_undo_* do;
- * - RFC 6298 (RTO), RFC 5681 (congestion control, dupACKs), RFC 3465 (ABC, done by the controller);
- * - Linux net/ipv4/tcp_input.c / tcp_output.c / tcp_timer.c for the choices the RFCs leave open.
+ * Heads up! Before working on this file read RFC 9293 sections 3.3.2 (the state machine) and 3.10.1-3.10.6
+ * (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS: the application commands below), and RFC 2525 section 2.17
+ * (a close with unread data resets).
  *
  * Call order (the host stack is the driver):
  *   handleSegment(now, seg) | handleTimeout(now) | write/read/shutdown/close/abort (app calls)
@@ -30,6 +31,7 @@
  */
 import type { TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
 import type { TcpEndpoints, TcpExtension } from './extension.js';
+import { bytesAcked, connectionInfo } from './info.js';
 import { receiveSyn, segmentArrives } from './input.js';
 import { nextSegment } from './output.js';
 import { autotune, maybeWindowUpdate } from './receive.js';
@@ -46,12 +48,13 @@ export type { TcpEndpoints, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from
 /**
  * One TCP connection: RFC 9293 state machine, reliable delivery with SACK/NewReno loss recovery, RTO,
  * delayed ACKs, Nagle, persist, keepalive, window scaling and autotuning, timestamps/PAWS. See the file
- * comment for the call order.
+ * comment for the call order. Members are grouped as quinn's `Connection`: factories, getters, handle*,
+ * application commands, poll*.
  */
 export class TcpConnection {
   /** The 4-tuple. */
   readonly endpoints: TcpEndpoints;
-  /** Every variable of the connection (./tcb.ts); the logic works on it through the functions below. */
+  /** Every variable of the connection (./tcb.ts); the functions of the files beside this one work on it. */
   readonly #tcb: Tcb;
 
   private constructor(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, extension: TcpExtension | undefined, state: ConnState) {
@@ -84,19 +87,20 @@ export class TcpConnection {
   }
 
   // ------------------------------------------------------------------------------------------------
-  // Public surface
+  // Getters. Cheap single values for per-segment callers (MPTCP's scheduler and stale checks); `info()`
+  // builds a whole object.
 
   /** RFC 9293 state name. */
   get state(): TcpStateName {
     return this.#tcb.state.name;
   }
 
-  /** Bytes that can be read now. */
   /** The peer's window scale shift (RFC 7323), 0 until negotiated. */
   get sendWindowShift(): number {
     return this.#tcb.negotiated.sendWindowShift;
   }
 
+  /** Bytes that can be read now. */
   get readableBytes(): number {
     return this.#tcb.receive.buffer?.readable ?? 0;
   }
@@ -106,43 +110,104 @@ export class TcpConnection {
     return this.#tcb.writableBytes();
   }
 
+  /** Smoothed RTT, or undefined before the first sample. */
+  get srttMicros(): Micros | undefined {
+    const srtt = this.#tcb.rtt.srtt;
+    return srtt === undefined ? undefined : Math.round(srtt);
+  }
+
+  /** The current retransmission timeout, backoff included (RFC 6298). */
+  get rtoMicros(): Micros {
+    return this.#tcb.rtt.rto;
+  }
+
+  /** The congestion window (bytes). */
+  get cwndBytes(): number {
+    return this.#tcb.cc.cwnd;
+  }
+
+  /** Bytes in flight (RFC 6675 pipe). */
+  get bytesInFlight(): number {
+    return pipeBytes(this.#tcb);
+  }
+
+  /** The peer's window (bytes). */
+  get sendWindowBytes(): number {
+    return this.#tcb.send.window;
+  }
+
+  /** Payload bytes per full segment we send (the peer's MSS clamped by ours, less the timestamps option). */
+  get sendMss(): number {
+    return this.#tcb.send.mss;
+  }
+
+  /** Data bytes acknowledged by the peer (as `info().bytesAcked`). */
+  get bytesAcked(): number {
+    return bytesAcked(this.#tcb);
+  }
+
+  /** RTO expiries (as `info().timeouts`). */
+  get timeouts(): number {
+    return this.#tcb.counters.timeouts;
+  }
+
+  /** Connection info, like Linux's tcp_info. */
+  info(): TcpInfo {
+    return connectionInfo(this.#tcb);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Entry points from the driver
+
+  /** A segment for this connection arrived (checksum already verified by the stack). */
+  handleSegment(now: Micros, segment: TcpSegment): void {
+    segmentArrives(this.#tcb, now, segment);
+  }
+
+  /** Runs every timer whose deadline is at or before `now`. */
+  handleTimeout(now: Micros): void {
+    runExpiredTimers(this.#tcb, now);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Application commands (RFC 9293 3.10.2-3.10.5)
+
   /**
    * Queues up to `writableBytes` of `data` by reference (the caller must not mutate it afterwards) and
    * returns the bytes accepted. After a short write a 'writable' event follows once half the send buffer
    * is free again. Returns 0 after shutdown/close.
    */
   write(data: Uint8Array): number {
-    const room = this.writableBytes;
+    const tcb = this.#tcb;
+    const room = tcb.writableBytes();
     const n = Math.min(room, data.length);
-    if (n < data.length) this.#tcb.send.writeBlocked = true;
+    if (n < data.length) tcb.send.writeBlocked = true;
     if (n === 0) return 0;
-    this.#tcb.send.buffer.push(n === data.length ? data : data.subarray(0, n));
+    tcb.send.buffer.push(n === data.length ? data : data.subarray(0, n));
     return n;
   }
 
   /** The next in-order bytes (at most `maxBytes`), a view into a received payload; undefined when none. */
   read(maxBytes = Infinity): Uint8Array | undefined {
-    const receive = this.#tcb.receive.buffer;
+    const tcb = this.#tcb;
+    const receive = tcb.receive.buffer;
     if (receive === undefined) return undefined;
     const out = receive.read(maxBytes);
     if (out === undefined) return undefined;
     if (receive.readable === 0) {
-      this.#tcb.receive.readableReported = false;
-      if (this.#tcb.receive.finReceived) this.#tcb.reportEnd();
+      tcb.receive.readableReported = false;
+      if (tcb.receive.finReceived) tcb.reportEnd();
     }
-    this.#tcb.autotune.copiedSinceMark += out.length;
-    autotune(this.#tcb);
-    maybeWindowUpdate(this.#tcb);
+    tcb.autotune.copiedSinceMark += out.length;
+    autotune(tcb);
+    maybeWindowUpdate(tcb);
     return out;
   }
 
-  /**
-   * Switches Nagle's algorithm off (true, like TCP_NODELAY) or on. Switching it off sends any small
-   * segment Nagle was holding back on the next `pollTransmit`.
-   */
   /** Sends an ACK at the next `pollTransmit` (an extension has something to say, e.g. MPTCP's DATA_FIN). */
   requestAck(): void {
-    if (this.#tcb.receive.buffer !== undefined && this.#tcb.state.name !== 'CLOSED') this.#tcb.receive.ackNow = true;
+    const tcb = this.#tcb;
+    if (tcb.receive.buffer !== undefined && tcb.state.name !== 'CLOSED') tcb.receive.ackNow = true;
   }
 
   /**
@@ -150,29 +215,35 @@ export class TcpConnection {
    * MP_PRIO, MP_FAIL... ride on pure ACKs, as Linux sends them).
    */
   requestPureAck(): void {
-    if (this.#tcb.receive.buffer !== undefined && this.#tcb.state.name !== 'CLOSED') this.#tcb.send.pureAckNow = true;
+    const tcb = this.#tcb;
+    if (tcb.receive.buffer !== undefined && tcb.state.name !== 'CLOSED') tcb.send.pureAckNow = true;
   }
 
+  /**
+   * Switches Nagle's algorithm off (true, like TCP_NODELAY) or on. Switching it off sends any small
+   * segment Nagle was holding back on the next `pollTransmit`.
+   */
   setNoDelay(noDelay: boolean): void {
     this.#tcb.send.noDelay = noDelay;
   }
 
   /** Half-close: a FIN follows all queued data. */
   shutdown(): void {
-    if (this.#tcb.send.finQueued) return;
-    switch (this.#tcb.state.name) {
+    const tcb = this.#tcb;
+    if (tcb.send.finQueued) return;
+    switch (tcb.state.name) {
       case 'SYN-SENT':
       case 'SYN-RECEIVED':
         // RFC 9293 3.10.4: queue the FIN until the connection is established.
-        this.#tcb.send.finQueued = true;
+        tcb.send.finQueued = true;
         return;
       case 'ESTABLISHED':
-        this.#tcb.send.finQueued = true;
-        this.#tcb.state = STATE_FIN_WAIT_1;
+        tcb.send.finQueued = true;
+        tcb.state = STATE_FIN_WAIT_1;
         return;
       case 'CLOSE-WAIT':
-        this.#tcb.send.finQueued = true;
-        this.#tcb.state = STATE_LAST_ACK;
+        tcb.send.finQueued = true;
+        tcb.state = STATE_LAST_ACK;
         return;
       default:
         return;
@@ -184,28 +255,38 @@ export class TcpConnection {
    * connection is reset instead, as Linux does (RFC 9293 3.10.4 leaves it open; RFC 2525 2.17).
    */
   close(): void {
-    const name = this.#tcb.state.name;
+    const tcb = this.#tcb;
+    const name = tcb.state.name;
     if (name === 'CLOSED' || name === 'TIME-WAIT') return;
-    this.#tcb.receive.appClosed = true;
+    tcb.receive.appClosed = true;
     if (name === 'SYN-SENT') {
-      this.#tcb.enterClosed(undefined);
+      tcb.enterClosed(undefined);
       return;
     }
     if (this.readableBytes > 0) {
-      this.#tcb.sendReset();
-      this.#tcb.enterClosed(undefined);
+      tcb.sendReset();
+      tcb.enterClosed(undefined);
       return;
     }
     this.shutdown();
-    if (this.#tcb.state.name === 'FIN-WAIT-2') this.#tcb.timers.set(TcpTimer.FinWait2, this.#tcb.now + this.#tcb.config.timeWaitMicros);
+    if (tcb.state.name === 'FIN-WAIT-2') tcb.timers.set(TcpTimer.FinWait2, tcb.now + tcb.config.timeWaitMicros);
   }
 
   /** Sends RST now (when synchronized), CLOSED, 'closed' with ECONNABORTED. */
   abort(): void {
-    const name = this.#tcb.state.name;
+    const tcb = this.#tcb;
+    const name = tcb.state.name;
     if (name === 'CLOSED') return;
-    if (name !== 'SYN-SENT' && name !== 'TIME-WAIT') this.#tcb.sendReset();
-    this.#tcb.enterClosed({ code: 'ECONNABORTED', message: 'connection aborted locally' });
+    if (name !== 'SYN-SENT' && name !== 'TIME-WAIT') tcb.sendReset();
+    tcb.enterClosed({ code: 'ECONNABORTED', message: 'connection aborted locally' });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Polled output
+
+  /** The next segment to send, or undefined; call until undefined. */
+  pollTransmit(now: Micros): TcpSegmentRepr | undefined {
+    return nextSegment(this.#tcb, now);
   }
 
   /** The next event, or undefined. */
@@ -219,100 +300,4 @@ export class TcpConnection {
   pollTimeout(): Micros | undefined {
     return this.#tcb.timers.next();
   }
-
-  // Cheap single values for per-segment callers (MPTCP's scheduler and stale checks); `info()` builds a
-  // whole object.
-  /** Smoothed RTT, or undefined before the first sample. */
-  get srttMicros(): Micros | undefined {
-    const srtt = this.#tcb.rtt.srtt;
-    return srtt === undefined ? undefined : Math.round(srtt);
-  }
-  get rtoMicros(): Micros {
-    return this.#tcb.rtt.rto;
-  }
-  get cwndBytes(): number {
-    return this.#tcb.cc.cwnd;
-  }
-  /** Bytes in flight (RFC 6675 pipe). */
-  get bytesInFlight(): number {
-    return pipeBytes(this.#tcb);
-  }
-  /** The peer's window (bytes). */
-  get sendWindowBytes(): number {
-    return this.#tcb.send.window;
-  }
-  get sendMss(): number {
-    return this.#tcb.send.mss;
-  }
-  /** Data bytes acknowledged by the peer (as `info().bytesAcked`). */
-  get bytesAcked(): number {
-    const finAcked = this.#tcb.send.finSent && this.#tcb.send.una > this.#tcb.send.buffer.end + 1;
-    return Math.max(0, this.#tcb.send.una - 1 - (finAcked ? 1 : 0));
-  }
-  /** RTO expiries (as `info().timeouts`). */
-  get timeouts(): number {
-    return this.#tcb.counters.timeouts;
-  }
-
-  /** Connection info, like Linux's tcp_info. */
-  info(): TcpInfo {
-    const rtt = this.#tcb.rtt;
-    const dataEnd = this.#tcb.send.buffer.end + 1;
-    const finAcked = this.#tcb.send.finSent && this.#tcb.send.una > dataEnd;
-    const receive = this.#tcb.receive.buffer;
-    return {
-      state: this.#tcb.state.name,
-      srttMicros: rtt.srtt === undefined ? undefined : Math.round(rtt.srtt),
-      rttvarMicros: rtt.rttvar === undefined ? undefined : Math.round(rtt.rttvar),
-      minRttMicros: rtt.minRtt,
-      rtoMicros: rtt.rto,
-      sendMss: this.#tcb.send.mss,
-      receiveMss: this.#tcb.receive.mss,
-      cwndBytes: this.#tcb.cc.cwnd,
-      ssthreshBytes: this.#tcb.cc.ssthresh,
-      congestionControl: this.#tcb.cc.name,
-      bytesInFlight: pipeBytes(this.#tcb),
-      bytesSent: Math.max(0, Math.min(this.#tcb.send.nxt, dataEnd) - 1),
-      bytesAcked: Math.max(0, this.#tcb.send.una - 1 - (finAcked ? 1 : 0)),
-      bytesReceived: receive === undefined ? 0 : Math.max(0, receive.nxt - 1 - (this.#tcb.receive.finReceived ? 1 : 0)),
-      bytesRetransmitted: this.#tcb.counters.bytesRetransmitted,
-      segmentsSent: this.#tcb.counters.segmentsSent,
-      segmentsReceived: this.#tcb.counters.segmentsReceived,
-      retransmits: this.#tcb.counters.retransmits,
-      timeouts: this.#tcb.counters.timeouts,
-      lossProbes: this.#tcb.counters.lossProbes,
-      undos: this.#tcb.counters.undos,
-      sendWindow: this.#tcb.send.window,
-      receiveWindow: receive === undefined ? this.#tcb.receive.bufferBytes : Math.max(0, this.#tcb.receive.advertisedEdge - receive.nxt),
-      sendWindowScale: this.#tcb.negotiated.sendWindowShift,
-      receiveWindowScale: this.#tcb.negotiated.receiveWindowShift,
-      timestamps: this.#tcb.negotiated.timestamps,
-      sack: this.#tcb.negotiated.sack,
-    };
-  }
-
-  // ------------------------------------------------------------------------------------------------
-  // Incoming segments
-
-  /** A segment for this connection arrived (checksum already verified by the stack). */
-  handleSegment(now: Micros, segment: TcpSegment): void {
-    segmentArrives(this.#tcb, now, segment);
-  }
-
-  // ------------------------------------------------------------------------------------------------
-  // Timers
-
-  /** Runs every timer whose deadline is at or before `now`. */
-  handleTimeout(now: Micros): void {
-    runExpiredTimers(this.#tcb, now);
-  }
-
-  // ------------------------------------------------------------------------------------------------
-  // Output
-
-  /** The next segment to send, or undefined; call until undefined. */
-  pollTransmit(now: Micros): TcpSegmentRepr | undefined {
-    return nextSegment(this.#tcb, now);
-  }
-
 }
