@@ -20,7 +20,6 @@ import type { TcpSegment } from '../wire/tcp.js';
 import { timestampRtt, type ParsedOptions } from './options.js';
 import { Scoreboard, DUP_THRESH } from './scoreboard.js';
 import { SegmentFlag } from './sent-queue.js';
-import { STATE_FIN_WAIT_2 } from './state.js';
 import { armLossProbe, detectSpurious, enterFastRecovery, pipeBytes, rackDetectLoss, tlpProcessAck } from './recovery.js';
 import { Recovery, type Tcb } from './tcb.js';
 import { TcpTimer } from './timers.js';
@@ -243,23 +242,8 @@ function reportAck(tcb: Tcb, now: Micros, ackedBytes: number, priorInFlight: num
   });
 }
 
-/** Our FIN acknowledged by this ACK: FIN-WAIT-1 to FIN-WAIT-2, CLOSING to TIME-WAIT, LAST-ACK to CLOSED. */
+/** Whether this ACK is the first to cover our FIN (the close sequence moves on). */
 function afterAck(tcb: Tcb, priorUna: number): void {
   const finAt = tcb.send.buffer.end + 1;
-  if (tcb.send.finSent && tcb.send.una > finAt && priorUna <= finAt) {
-    switch (tcb.state.name) {
-      case 'FIN-WAIT-1':
-        tcb.state = STATE_FIN_WAIT_2;
-        if (tcb.receive.appClosed) tcb.timers.set(TcpTimer.FinWait2, tcb.now + tcb.config.timeWaitMicros);
-        break;
-      case 'CLOSING':
-        tcb.enterTimeWait(tcb.now);
-        break;
-      case 'LAST-ACK':
-        tcb.enterClosed(undefined);
-        break;
-      default:
-        break;
-    }
-  }
+  if (tcb.send.finSent && tcb.send.una > finAt && priorUna <= finAt) tcb.ourFinAcked();
 }

@@ -1,7 +1,7 @@
 /**
  * One TCP connection (an MPTCP subflow, or plain TCP), sans-IO: the public surface. The protocol lives
  * beside it, one concern per file, each starting with the RFC sections to read:
- * - ./tcb.ts: every variable of the connection (RFC 9293 3.3.1), grouped, and the state entry actions;
+ * - ./tcb.ts: every variable of the connection (RFC 9293 3.3.1), grouped, and every state transition;
  *   ./state.ts: the RFC 9293 state as a discriminated union;
  * - ./input.ts: segment arrival (RFC 9293 3.10.7, RFC 5961, PAWS);
  * - ./ack.ts: the ACK field (window update, SACK / D-SACK, cumulative ACK, the recovery state machine);
@@ -36,7 +36,7 @@ import { receiveSyn, segmentArrives } from './input.js';
 import { nextSegment } from './output.js';
 import { autotune, maybeWindowUpdate } from './receive.js';
 import { pipeBytes } from './recovery.js';
-import { STATE_FIN_WAIT_1, STATE_LAST_ACK, STATE_SYN_SENT, type ConnState } from './state.js';
+import { STATE_SYN_SENT, type ConnState } from './state.js';
 import { Tcb } from './tcb.js';
 import { runExpiredTimers } from './timeouts.js';
 import { TcpTimer } from './timers.js';
@@ -229,25 +229,7 @@ export class TcpConnection {
 
   /** Half-close: a FIN follows all queued data. */
   shutdown(): void {
-    const tcb = this.#tcb;
-    if (tcb.send.finQueued) return;
-    switch (tcb.state.name) {
-      case 'SYN-SENT':
-      case 'SYN-RECEIVED':
-        // RFC 9293 3.10.4: queue the FIN until the connection is established.
-        tcb.send.finQueued = true;
-        return;
-      case 'ESTABLISHED':
-        tcb.send.finQueued = true;
-        tcb.state = STATE_FIN_WAIT_1;
-        return;
-      case 'CLOSE-WAIT':
-        tcb.send.finQueued = true;
-        tcb.state = STATE_LAST_ACK;
-        return;
-      default:
-        return;
-    }
+    this.#tcb.queueFin();
   }
 
   /**

@@ -19,7 +19,6 @@ import { processAck } from './ack.js';
 import { DEFAULT_PEER_MSS, PAWS_IDLE_LIMIT_MICROS, scanOptions, TIMESTAMPS_SPACE, timestampRtt } from './options.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { receiveData, setDsack } from './receive.js';
-import { STATE_CLOSE_WAIT, STATE_CLOSING } from './state.js';
 import type { Tcb } from './tcb.js';
 import { TcpTimer } from './timers.js';
 import type { Micros } from './types.js';
@@ -97,8 +96,7 @@ function segmentInSynSent(tcb: Tcb, now: Micros, seg: TcpSegment): void {
     tcb.enterEstablished(now);
   } else {
     // Simultaneous open (RFC 9293 figure 7): answer with SYN/ACK from our same ISN.
-    tcb.state = { name: 'SYN-RECEIVED', passive: false };
-    tcb.send.synPending = true;
+    tcb.enterSimultaneousOpen();
   }
 }
 
@@ -259,25 +257,12 @@ function receiveReset(tcb: Tcb): void {
   }
 }
 
-/** The peer's FIN reached RCV.NXT (RFC 9293 3.10.7.4 eighth): the state it leads to. */
+/** The peer's FIN reached RCV.NXT (RFC 9293 3.10.7.4 eighth): it is acknowledged, and 'end' may follow. */
 function receiveFin(tcb: Tcb, now: Micros): void {
   const receive = tcb.receive.buffer!;
   receive.nxt += 1;
   tcb.receive.finReceived = true;
   tcb.receive.ackNow = true;
   if (receive.readable === 0) tcb.reportEnd();
-  switch (tcb.state.name) {
-    case 'ESTABLISHED':
-      tcb.state = STATE_CLOSE_WAIT;
-      return;
-    case 'FIN-WAIT-1':
-      // Our FIN not yet acknowledged: simultaneous close.
-      tcb.state = STATE_CLOSING;
-      return;
-    case 'FIN-WAIT-2':
-      tcb.enterTimeWait(now);
-      return;
-    default:
-      return;
-  }
+  tcb.peerFinReached(now);
 }

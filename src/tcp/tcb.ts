@@ -1,7 +1,7 @@
 /**
  * The Transmission Control Block of one connection (RFC 9293 section 3.3.1): every variable, grouped by
- * concern into typed sub-objects, and the entry actions of the state transitions (entering ESTABLISHED,
- * TIME-WAIT, CLOSED), which every concern triggers.
+ * concern into typed sub-objects, and every state transition with its entry actions (STYLE.md 8: the rules
+ * in one place), which the concern files call where their events are handled.
  *
  * Heads up! Before working on this file read:
  * - RFC 9293 sections 3.3.1 (the send and receive sequence variables: SND.UNA, SND.NXT, SND.WND, SND.WL1,
@@ -34,7 +34,16 @@ import { RttEstimator } from './rtt.js';
 import type { Scoreboard } from './scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { SegmentFlag, SentQueue, type SentSegment } from './sent-queue.js';
-import { STATE_ESTABLISHED, STATE_FIN_WAIT_1, STATE_TIME_WAIT, type ConnState } from './state.js';
+import {
+  STATE_CLOSE_WAIT,
+  STATE_CLOSING,
+  STATE_ESTABLISHED,
+  STATE_FIN_WAIT_1,
+  STATE_FIN_WAIT_2,
+  STATE_LAST_ACK,
+  STATE_TIME_WAIT,
+  type ConnState,
+} from './state.js';
 import { TcpTimer, TimerTable } from './timers.js';
 import type { Micros, TcpConfig, TcpError, TcpEvent } from './types.js';
 
@@ -250,7 +259,7 @@ export class Tcb {
   readonly endpoints: TcpEndpoints;
   readonly config: ResolvedTcpConfig;
   readonly extension: TcpExtension | undefined;
-  /** The RFC 9293 state; the entry actions below change it (and the close sequence in input/ack). */
+  /** The RFC 9293 state; only the transition methods below change it. */
   state: ConnState;
   readonly timers = new TimerTable();
   events: TcpEvent[] | undefined = undefined;
@@ -345,7 +354,7 @@ export class Tcb {
   }
 
   // ------------------------------------------------------------------------------------------------
-  // Events and state changes
+  // Events
 
   /** Queues an event for pollEvent(). */
   emit(event: TcpEvent): void {
@@ -364,6 +373,80 @@ export class Tcb {
     if (this.closedReported) return;
     this.closedReported = true;
     this.emit(error === undefined ? { type: 'closed' } : { type: 'closed', error });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // State transitions (RFC 9293 3.3.2, figure 5): every change of `state` after construction is made here,
+  // called from where its event is handled (input.ts, ack.ts, timeouts.ts, the application commands).
+
+  /** A bare SYN in SYN-SENT: simultaneous open (RFC 9293 figure 7); our SYN/ACK, from the same ISN, is due. */
+  enterSimultaneousOpen(): void {
+    this.state = { name: 'SYN-RECEIVED', passive: false };
+    this.send.synPending = true;
+  }
+
+  /**
+   * shutdown() (RFC 9293 3.10.4 CLOSE): the FIN follows the queued data; ESTABLISHED goes to FIN-WAIT-1 and
+   * CLOSE-WAIT to LAST-ACK. During the handshake the FIN waits for ESTABLISHED (`enterEstablished`).
+   */
+  queueFin(): void {
+    if (this.send.finQueued) return;
+    switch (this.state.name) {
+      case 'SYN-SENT':
+      case 'SYN-RECEIVED':
+        // RFC 9293 3.10.4: queue the FIN until the connection is established.
+        this.send.finQueued = true;
+        return;
+      case 'ESTABLISHED':
+        this.send.finQueued = true;
+        this.state = STATE_FIN_WAIT_1;
+        return;
+      case 'CLOSE-WAIT':
+        this.send.finQueued = true;
+        this.state = STATE_LAST_ACK;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The peer's FIN reached RCV.NXT: ESTABLISHED to CLOSE-WAIT, FIN-WAIT-1 to CLOSING, FIN-WAIT-2 to TIME-WAIT. */
+  peerFinReached(now: Micros): void {
+    switch (this.state.name) {
+      case 'ESTABLISHED':
+        this.state = STATE_CLOSE_WAIT;
+        return;
+      case 'FIN-WAIT-1':
+        // Our FIN not yet acknowledged: simultaneous close.
+        this.state = STATE_CLOSING;
+        return;
+      case 'FIN-WAIT-2':
+        this.enterTimeWait(now);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Our FIN was acknowledged: FIN-WAIT-1 to FIN-WAIT-2 (with the orphan timer after close(), as Linux's
+   * tcp_fin_timeout), CLOSING to TIME-WAIT, LAST-ACK to CLOSED.
+   */
+  ourFinAcked(): void {
+    switch (this.state.name) {
+      case 'FIN-WAIT-1':
+        this.state = STATE_FIN_WAIT_2;
+        if (this.receive.appClosed) this.timers.set(TcpTimer.FinWait2, this.now + this.config.timeWaitMicros);
+        break;
+      case 'CLOSING':
+        this.enterTimeWait(this.now);
+        break;
+      case 'LAST-ACK':
+        this.enterClosed(undefined);
+        break;
+      default:
+        break;
+    }
   }
 
   /** Enters CLOSED: timers stopped, buffers released, 'closed' reported. */
