@@ -257,12 +257,17 @@ export class TcpCounters {
 export class Tcb {
   /** The 4-tuple. */
   readonly endpoints: TcpEndpoints;
+  /** The configuration with every default filled in. */
   readonly config: ResolvedTcpConfig;
+  /** MPTCP's hooks (./extension.ts), when this connection is a subflow. */
   readonly extension: TcpExtension | undefined;
   /** The RFC 9293 state; only the transition methods below change it. */
   state: ConnState;
+  /** One deadline per timer kind (./timers.ts); `pollTimeout()` is their minimum. */
   readonly timers = new TimerTable();
+  /** Events not yet polled (created with the first one). */
   events: TcpEvent[] | undefined = undefined;
+  /** 'closed' was queued: it is reported once. */
   closedReported = false;
   /** Latest `now` seen by any entry point (read() has no `now`; autotuning uses this). */
   now: Micros;
@@ -272,7 +277,9 @@ export class Tcb {
   readonly autotune: ReceiveAutotune;
   readonly recovery = new RecoveryState();
   readonly undo = new UndoState();
+  /** SRTT, RTTVAR and the RTO with its backoff (RFC 6298; ./rtt.ts). */
   readonly rtt: RttEstimator;
+  /** The congestion controller chosen by name in the config (../cc/registry.ts). */
   readonly cc: CongestionController;
   readonly probes: ProbeState;
   readonly counters = new TcpCounters();
