@@ -51,13 +51,20 @@ export function createHost(options: RuntimeOptions): Host {
  */
 export const DEFAULT_LINGER_MS = 5_000;
 
-/** Whether a connection still has something of ours in flight (data, FIN or DATA_FIN unacknowledged). */
+/**
+ * Whether a connection still has something of ours to deliver: data, a FIN or a DATA_FIN unacknowledged,
+ * or (MPTCP, both DATA_FINs done) subflow FINs still to exchange. A connection waiting only for the peer to
+ * finish (FIN-WAIT-2, or MPTCP's data-level FIN-WAIT-2) does not linger.
+ */
 export function connectionLingers(connection: StreamConnection): boolean {
   const done = (state: string): boolean => state === 'FIN-WAIT-2' || state === 'TIME-WAIT' || state === 'CLOSED';
-  if (!done(connection.state)) return true;
+  const state = connection.state;
+  if (!done(state)) return true;
   if (connection instanceof MptcpConnection) {
+    const bothFinished = state === 'TIME-WAIT' || state === 'CLOSED';
     for (const s of connection.subflowInfo()) {
       if (s.state === 'FIN-WAIT-1' || s.state === 'CLOSING' || s.state === 'LAST-ACK') return true;
+      if (bothFinished && !done(s.state)) return true;
     }
   }
   return false;
@@ -87,6 +94,8 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
   private readonly holders = new Set<MptcpSocket | MptcpServer>();
   /** Closed sockets whose connections still have something in flight. */
   private readonly lingering = new Set<MptcpSocket>();
+  /** Released sockets (their connection reported 'closed') whose connections are not finished yet. */
+  private readonly finishing = new Set<MptcpSocket>();
   private holding = false;
   private readonly holdListeners: ((hold: boolean) => void)[] = [];
   private readonly quietWaiters: (() => void)[] = [];
@@ -165,6 +174,11 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
     return [...this.sockets.values()];
   }
 
+  /** Every socket whose connection is not finished (`connectionFinished`), released or not. */
+  unfinishedSockets(): MptcpSocket[] {
+    return [...this.sockets.values(), ...this.finishing].filter((s) => !connectionFinished(s.connection));
+  }
+
   /** Every server of this host that is listening. */
   listeningServers(): MptcpServer[] {
     return [...new Set(this.servers.values())].filter((s) => s.listening);
@@ -186,8 +200,8 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
   }
 
   /**
-   * Resolves once every socket's connection is finished (`connectionFinished`: TIME-WAIT or CLOSED, or
-   * forgotten), checked after every turn. For a graceful shutdown.
+   * Resolves once every socket's connection is finished (`connectionFinished`: TIME-WAIT or CLOSED; for
+   * MPTCP every subflow), checked after every turn. For a graceful shutdown.
    */
   quiet(): Promise<void> {
     if (this.isQuiet()) return Promise.resolve();
@@ -220,7 +234,7 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
 
   release(socket: MptcpSocket): void {
     this.sockets.delete(socket.connection);
-    if (this.lingering.delete(socket)) this.updateHold();
+    if (!connectionFinished(socket.connection)) this.finishing.add(socket);
   }
 
   /** No more turns from application calls. */
@@ -264,7 +278,9 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
     this.holders.add(socket);
     socket.once('close', () => {
       this.holders.delete(socket);
-      if (socket.isReferenced && this.sockets.has(socket.connection) && connectionLingers(socket.connection)) {
+      // Not `sockets.has`: an MPTCP connection reports 'closed' once both DATA_FINs are done, before its
+      // subflows have exchanged their FINs.
+      if (socket.isReferenced && connectionLingers(socket.connection)) {
         this.lingering.add(socket);
         setTimeout(() => {
           if (this.lingering.delete(socket)) this.updateHold();
@@ -282,6 +298,7 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
       for (const s of this.lingering) if (!connectionLingers(s.connection)) this.lingering.delete(s);
       this.updateHold();
     }
+    if (this.finishing.size > 0) for (const s of this.finishing) if (connectionFinished(s.connection)) this.finishing.delete(s);
     if (this.quietWaiters.length > 0 && this.isQuiet()) {
       for (const resolve of this.quietWaiters.splice(0)) resolve();
     }
@@ -289,6 +306,7 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
 
   private isQuiet(): boolean {
     for (const c of this.sockets.keys()) if (!connectionFinished(c)) return false;
+    for (const s of this.finishing) if (!connectionFinished(s.connection)) return false;
     return true;
   }
 

@@ -23,7 +23,7 @@ import { formatEndpoint, parseEndpoint, parseLimits, type Limits } from '../pm/c
 import { formatAddress, parseAddress, parseCidr } from '../wire/address.js';
 import { TunDevice } from '../io/tun.js';
 import { UdpPath, type UdpEndpoint } from '../io/udp.js';
-import { connectionFinished, StackRuntime, type HostSockets } from './runtime.js';
+import { StackRuntime, type HostSockets } from './runtime.js';
 import { withErrno, type MptcpServer, type MptcpSocket } from './socket.js';
 
 /** Options of `createStack`. */
@@ -553,7 +553,7 @@ export class Stack extends EventEmitter {
     ]);
     clearTimeout(timer);
     // What did not finish in time is reset, and that last word goes out before the timers stop.
-    const left = this.#sockets.openSockets().filter((s) => !connectionFinished(s.connection));
+    const left = this.#sockets.unfinishedSockets();
     if (left.length > 0) {
       for (const s of left) s.connection.abort();
       this.#sockets.kick();
