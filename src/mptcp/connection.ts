@@ -51,7 +51,7 @@ import type { U64 } from '../wire/u64.js';
 import { addAddrHmac, hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
 import { acceptJoin as pmAcceptJoin, initialPmState, step as pmStep, type KernelPmState, type PmAction, type PmSubflow } from '../pm/kernel-pm.js';
 import { addressesEqual, DEFAULT_LIMITS, type Limits, type TableEndpoint } from '../pm/config.js';
-import { createMptcpCounters, type MptcpCounters } from './counters.js';
+import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';

@@ -21,7 +21,7 @@ import { RoutingTable, type HostInterface } from './routing.js';
 import { createHash } from 'node:crypto';
 import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
-import { createMptcpCounters, type MptcpCounters } from '../mptcp/counters.js';
+import { createMptcpCounters, type MptcpCounters } from '../mptcp/mib.js';
 import type { MptcpEvent } from '../mptcp/events.js';
 import { schedulerNames } from '../sched/registry.js';
 import type { RandomBytes } from '../mptcp/keys.js';
