@@ -55,6 +55,7 @@ import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
+import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
 
 /** Options of one MPTCP connection. */
@@ -314,10 +315,9 @@ export class MptcpConnection implements StreamConnection {
   #dataFinOffset: number | undefined;
   #dataFinAcked = false;
   #dataFinDue = false;
-  #dataFinTimer: Micros | undefined;
   #dataFinRto = DATA_FIN_RTO_MIN;
-  /** Data-level retransmission timer: armed while data is unacknowledged at the data level. */
-  #rtxTimer: Micros | undefined;
+  /** Data-level retransmission and DATA_FIN timers. */
+  readonly #timers = new MptcpTimerTable();
   #rtxBackoff = 1;
 
   // Receive side.
@@ -575,7 +575,7 @@ export class MptcpConnection implements StreamConnection {
       scheduler: this.#scheduler.name,
       send: { next: this.#sendNext, scheduled: this.#scheduled, una: this.#sendUna, wndEnd: this.#dataWndEnd, buffered: this.#sendBuf.length },
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
-      rtxTimer: this.#rtxTimer,
+      rtxTimer: this.#timers.get(MptcpTimer.Retransmit),
       dataFin: { offset: this.#dataFinOffset, acked: this.#dataFinAcked, received: this.#dataFinReceived, remote: this.#remoteFinOffset },
       receive: { next: this.#recvNext, readable: this.#readable, outOfOrder: this.#outOfOrder.slice(this.#oooHead, this.#oooHead + 8).map((e) => e.at) },
       subflows: this.#subflows.map((sf) => {
@@ -795,12 +795,12 @@ export class MptcpConnection implements StreamConnection {
         }
       }
     }
-    if (this.#rtxTimer !== undefined && this.#rtxTimer <= now) {
-      this.#rtxTimer = undefined;
+    if (this.#timers.expired(MptcpTimer.Retransmit, now)) {
+      this.#timers.stop(MptcpTimer.Retransmit);
       this.#dataRetransmit();
     }
-    if (this.#dataFinTimer !== undefined && this.#dataFinTimer <= now) {
-      this.#dataFinTimer = undefined;
+    if (this.#timers.expired(MptcpTimer.DataFin, now)) {
+      this.#timers.stop(MptcpTimer.DataFin);
       if (!this.#dataFinAcked && this.#mode === 'mptcp') {
         this.#dataFinDue = true;
         this.#dataFinRto = Math.min(this.#dataFinRto * 2, DATA_FIN_RTO_MAX);
@@ -841,18 +841,16 @@ export class MptcpConnection implements StreamConnection {
       }
       if (first === undefined) return undefined;
       this.#dataFinDue = false; // once per timer expiry, whatever the ACKs carried
-      if (this.#dataFinTimer === undefined) this.#dataFinTimer = now + Math.max(this.#dataFinRto, this.#subflowRto());
+      if (!this.#timers.isArmed(MptcpTimer.DataFin)) this.#timers.set(MptcpTimer.DataFin, now + Math.max(this.#dataFinRto, this.#subflowRto()));
       return first;
     }
     return undefined;
   }
 
   pollTimeout(): Micros | undefined {
-    let min = this.#dataFinTimer;
+    let min = this.#timers.next();
     const t = this.#addAddrTimer;
     if (t !== undefined && (min === undefined || t < min)) min = t;
-    const r = this.#rtxTimer;
-    if (r !== undefined && (min === undefined || r < min)) min = r;
     for (const s of this.#subflows) {
       const a = s.tcp.pollTimeout();
       if (a !== undefined && (min === undefined || a < min)) min = a;
@@ -1806,11 +1804,11 @@ export class MptcpConnection implements StreamConnection {
     if (offset > limit) return undefined; // beyond anything sent
     if (offset <= this.#sendUna) return offset; // old
     this.#sendUna = offset;
-    this.#rtxTimer = undefined;
+    this.#timers.stop(MptcpTimer.Retransmit);
     this.#rtxBackoff = 1;
     if (this.#dataFinOffset !== undefined && offset > this.#dataFinOffset && !this.#dataFinAcked) {
       this.#dataFinAcked = true;
-      this.#dataFinTimer = undefined;
+      this.#timers.stop(MptcpTimer.DataFin);
       this.#dataFinDue = false;
     }
     // Release the buffered bytes acknowledged at the data level.
@@ -1972,11 +1970,11 @@ export class MptcpConnection implements StreamConnection {
   /** Arms the data-level retransmission timer while data is unacknowledged at the data level. */
   #armRetransmit(now: Micros): void {
     if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) {
-      this.#rtxTimer = undefined;
+      this.#timers.stop(MptcpTimer.Retransmit);
       this.#rtxBackoff = 1;
       return;
     }
-    if (this.#rtxTimer !== undefined) return;
+    if (this.#timers.isArmed(MptcpTimer.Retransmit)) return;
     // The largest RTO of the subflows that are moving: a dead subflow's backed-off RTO (seconds) would
     // otherwise set the pace of the very timer that rescues its data. All subflows if none is moving.
     let healthy = 0;
@@ -1988,7 +1986,7 @@ export class MptcpConnection implements StreamConnection {
       if (!s.stale && this.#staleCount(s) === 0) healthy = Math.max(healthy, rto);
     }
     const rto = Math.max(DATA_RTX_MIN, healthy > 0 ? healthy : any);
-    this.#rtxTimer = now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX);
+    this.#timers.set(MptcpTimer.Retransmit, now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX));
   }
 
   /**
