@@ -20,7 +20,7 @@
  *   pollTimeout().
  *
  * Data sequence numbers are offsets from IDSN + 1 (./dsn.ts); the 64-bit values exist only in options.
- * Send side: the application's bytes are kept at the connection level (`#sendBuf`, from the DATA_ACK up)
+ * Send side: the application's bytes are kept at the connection level (send-buffer.ts, from the DATA_ACK up)
  * and handed to subflows by the scheduler (src/sched, "default"), chunk by chunk, as much as each subflow can
  * send now; each subflow's `sendMaps` records which data offsets went to which of its bytes. A subflow that
  * dies with data not acknowledged at the data level has those ranges reinjected on another subflow. Receive
@@ -56,6 +56,7 @@ import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
+import { SendBuffer } from './send-buffer.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
 
 /** Options of one MPTCP connection. */
@@ -285,28 +286,14 @@ export class MptcpConnection implements StreamConnection {
   #fullyEstablished = false;
   readonly #onMonitor: ((event: MptcpEvent) => void) | undefined;
   readonly #receiveLimit: number;
-  #sendLimit: number;
   readonly #randomBytes: RandomBytes;
   readonly #scheduler: Scheduler;
 
   readonly #subflows: Subflow[] = [];
   #nextSubflowId = 0;
 
-  // Send side (offsets from IDSN + 1).
-  /** Data offset just past the last byte the application wrote. */
-  #sendNext = 0;
-  /** Data offset just past the last byte handed to a subflow for the first time. */
-  #scheduled = 0;
-  #sendUna = 0;
-  /**
-   * RFC 8684 3.3.4: the peer's connection-level receive window ends at DATA_ACK + window (the TCP window
-   * of a segment is relative to its DATA_ACK); new data never goes beyond it. Unlimited until a DATA_ACK.
-   */
-  #dataWndEnd = Infinity;
-  /** Written bytes from `#sendBufBase` (<= #sendUna) on, by reference. */
-  readonly #sendBuf: Uint8Array[] = [];
-  #sendBufBase = 0;
-  #writeBlocked = false;
+  /** Send side: the data-level send buffer (offsets from IDSN + 1). */
+  readonly #send: SendBuffer;
   /** After a fallback, the buffered bytes drained and the subflow was shut down / closed. */
   #fallbackShutdown = false;
   /** Data ranges to reinject (from subflows that died). */
@@ -381,7 +368,7 @@ export class MptcpConnection implements StreamConnection {
     this.#checksum = this.#wantChecksum;
     this.#onMonitor = options.onMonitorEvent;
     this.#receiveLimit = options.receiveBufferBytes ?? 8 * 1024 * 1024;
-    this.#sendLimit = options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024;
+    this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
     this.#pm = options.pm ?? NO_PM;
@@ -573,7 +560,7 @@ export class MptcpConnection implements StreamConnection {
     return {
       mode: this.#mode,
       scheduler: this.#scheduler.name,
-      send: { next: this.#sendNext, scheduled: this.#scheduled, una: this.#sendUna, wndEnd: this.#dataWndEnd, buffered: this.#sendBuf.length },
+      send: { next: this.#send.written, scheduled: this.#send.scheduled, una: this.#send.acked, wndEnd: this.#send.windowEnd, buffered: this.#send.chunkCount },
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
       rtxTimer: this.#timers.get(MptcpTimer.Retransmit),
       dataFin: { offset: this.#dataFinOffset, acked: this.#dataFinAcked, received: this.#dataFinReceived, remote: this.#remoteFinOffset },
@@ -639,32 +626,24 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #direct(): boolean {
-    return this.#mode === 'fallback' && this.#scheduled === this.#sendNext;
+    return this.#mode === 'fallback' && this.#send.scheduled === this.#send.written;
   }
 
   get writableBytes(): number {
     if (this.#writeShutdown) return 0;
     if (this.#direct()) return this.subflow.writableBytes;
     if (this.#mode === 'fallback') return 0;
-    return Math.max(0, this.#sendLimit - (this.#sendNext - this.#sendUna));
+    return this.#send.room;
   }
 
   write(data: Uint8Array): number {
     if (this.#writeShutdown) return 0;
     if (this.#direct()) {
       const n = this.subflow.write(data);
-      this.#sendNext += n;
-      this.#scheduled += n;
-      this.#sendBufBase = this.#sendNext;
+      this.#send.appendDirect(n);
       return n;
     }
-    const room = this.writableBytes;
-    const n = Math.min(room, data.length);
-    if (n < data.length) this.#writeBlocked = true;
-    if (n === 0) return 0;
-    this.#sendBuf.push(n === data.length ? data : data.subarray(0, n));
-    this.#sendNext += n;
-    return n;
+    return this.#send.append(data, this.writableBytes);
   }
 
   read(maxBytes = Infinity): Uint8Array | undefined {
@@ -703,7 +682,7 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     if (this.#mode === 'handshake') return; // decided when the handshake ends
-    this.#dataFinOffset = this.#sendNext;
+    this.#dataFinOffset = this.#send.written;
     this.#dataFinDue = true;
   }
 
@@ -714,7 +693,7 @@ export class MptcpConnection implements StreamConnection {
       if (this.#direct()) this.subflow.close();
       return;
     }
-    if (this.#mode === 'handshake' && this.#sendNext === 0) {
+    if (this.#mode === 'handshake' && this.#send.written === 0) {
       this.#writeShutdown = true;
       this.subflow.close();
       return;
@@ -733,7 +712,7 @@ export class MptcpConnection implements StreamConnection {
   /** Data-level bytes the peer acknowledged (DATA_ACK), or the subflow's after a fallback. */
   get bytesAcknowledged(): number {
     if (this.#mode === 'fallback') return this.subflow.info().bytesAcked;
-    return Math.min(this.#sendUna, this.#sendNext);
+    return Math.min(this.#send.acked, this.#send.written);
   }
 
   info(): TcpInfo {
@@ -749,8 +728,8 @@ export class MptcpConnection implements StreamConnection {
       checksum: this.#checksum,
       localToken: this.localToken,
       remoteToken: this.#remoteToken,
-      bytesSent: this.#sendNext,
-      bytesAcked: this.#sendUna,
+      bytesSent: this.#send.written,
+      bytesAcked: this.#send.acked,
       bytesReceived: this.#recvNext - (this.#dataFinReceived ? 1 : 0),
       subflows: live,
     };
@@ -876,8 +855,9 @@ export class MptcpConnection implements StreamConnection {
    * Bytes stuck on a stale subflow do not hold it back (they were reinjected elsewhere).
    */
   #allDataSent(): boolean {
-    if (this.#scheduled < this.#sendNext || this.#reinject.length > 0) return false;
-    if (this.#sendUna >= this.#sendNext) return true;
+    const send = this.#send;
+    if (send.scheduled < send.written || this.#reinject.length > 0) return false;
+    if (send.acked >= send.written) return true;
     for (const s of this.#subflows) if (!s.closed && !s.stale && s.sentEnd < s.written + 1) return false;
     return true;
   }
@@ -911,24 +891,11 @@ export class MptcpConnection implements StreamConnection {
     };
   }
 
-  /** `length` bytes (at most; one buffered chunk) of written data at `offset`. */
-  #bufSlice(offset: number, length: number): Uint8Array {
-    let at = this.#sendBufBase;
-    for (const chunk of this.#sendBuf) {
-      if (offset < at + chunk.length) {
-        const from = offset - at;
-        return chunk.subarray(from, Math.min(chunk.length, from + length));
-      }
-      at += chunk.length;
-    }
-    return EMPTY;
-  }
-
   /** Hands `length` data bytes at `offset` to subflow `s`; returns the bytes it accepted. */
   #push(s: Subflow, offset: number, length: number): number {
     let done = 0;
     while (done < length) {
-      const bytes = this.#bufSlice(offset + done, length - done);
+      const bytes = this.#send.slice(offset + done, length - done);
       if (bytes.length === 0) break;
       const n = s.tcp.write(bytes);
       if (n === 0) break;
@@ -949,16 +916,16 @@ export class MptcpConnection implements StreamConnection {
   #schedule(now: Micros, hold?: Subflow): void {
     if (this.#mode === 'fallback') {
       // Drain what was buffered before the fallback into the subflow, then write directly.
-      while (this.#scheduled < this.#sendNext) {
-        const bytes = this.#bufSlice(this.#scheduled, this.#sendNext - this.#scheduled);
+      const send = this.#send;
+      while (send.scheduled < send.written) {
+        const bytes = send.slice(send.scheduled, send.written - send.scheduled);
         if (bytes.length === 0) break;
         const n = this.subflow.write(bytes);
-        this.#scheduled += n;
+        send.markScheduled(n);
         if (n < bytes.length) break;
       }
-      if (this.#scheduled === this.#sendNext) {
-        this.#sendBuf.length = 0;
-        this.#sendBufBase = this.#sendNext;
+      if (send.scheduled === send.written) {
+        send.clear();
         if (this.#writeShutdown && !this.#fallbackShutdown) {
           this.#fallbackShutdown = true;
           if (this.#readClosed) this.subflow.close();
@@ -968,18 +935,19 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     if (this.#mode !== 'mptcp') return;
-    const sendLimit = Math.min(this.#sendNext, this.#dataWndEnd);
-    if (this.#reinject.length === 0 && this.#scheduled >= sendLimit) return;
+    const send = this.#send;
+    const sendLimit = Math.min(send.written, send.windowEnd);
+    if (this.#reinject.length === 0 && send.scheduled >= sendLimit) return;
     let views: SubflowView[] | undefined;
     // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
     const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => this.#view(s)));
     while (this.#reinject.length > 0) {
       const r = this.#reinject[0]!;
-      if (r.end <= this.#sendUna) {
+      if (r.end <= send.acked) {
         this.#reinject.shift();
         continue;
       }
-      if (r.start < this.#sendUna) r.start = this.#sendUna;
+      if (r.start < send.acked) r.start = send.acked;
       const d = this.#scheduler.selectRetransmit(now, live(), { lostOn: r.lostOn, pendingBytes: r.end - r.start });
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
@@ -992,20 +960,20 @@ export class MptcpConnection implements StreamConnection {
       r.start += n;
       if (r.start >= r.end) this.#reinject.shift();
     }
-    while (this.#scheduled < sendLimit) {
-      const d = this.#scheduler.selectSend(now, live(), sendLimit - this.#scheduled);
+    while (send.scheduled < sendLimit) {
+      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled);
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
-      const n = this.#push(s, this.#scheduled, Math.min(d.maxBytes, sendLimit - this.#scheduled));
+      const n = this.#push(s, send.scheduled, Math.min(d.maxBytes, sendLimit - send.scheduled));
       views = undefined;
       if (n === 0) return;
       // A redundant scheduler's copies: the same DSN range on each other subflow it chose (best effort).
       for (const id of d.duplicateOn) {
         const dup = this.#subflows.find((x) => x.id === id);
-        if (dup !== undefined && dup !== s && this.#subflowUsable(dup)) this.#push(dup, this.#scheduled, n);
+        if (dup !== undefined && dup !== s && this.#subflowUsable(dup)) this.#push(dup, send.scheduled, n);
       }
-      this.#scheduled += n;
+      send.markScheduled(n);
     }
   }
 
@@ -1074,7 +1042,7 @@ export class MptcpConnection implements StreamConnection {
       }
       s.receiveMaps.length = 0;
     }
-    if (wasHandshake) this.#scheduled = 0;
+    if (wasHandshake) this.#send.unschedule();
     // A shutdown asked before the fallback was a DATA_FIN: it becomes a subflow FIN once the buffer drained
     // (see #schedule).
   }
@@ -1098,7 +1066,7 @@ export class MptcpConnection implements StreamConnection {
       denyJoinId0: this.#peerDenyJoinId0,
     });
     if (this.#writeShutdown && this.#dataFinOffset === undefined) {
-      this.#dataFinOffset = this.#sendNext;
+      this.#dataFinOffset = this.#send.written;
       this.#dataFinDue = true;
     }
   }
@@ -1369,7 +1337,7 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     if (sf.failDsn !== undefined || this.#infiniteMapDue) return;
-    sf.failDsn = dsnFromOffset(this.localIdsn, this.#sendUna);
+    sf.failDsn = dsnFromOffset(this.localIdsn, this.#send.acked);
     this.#infiniteMapDue = true;
     sf.tcp.requestPureAck();
   }
@@ -1709,7 +1677,7 @@ export class MptcpConnection implements StreamConnection {
       const acked = this.#onDataAck(dss.dataAck, dss.dataAck64);
       if (acked !== undefined) {
         const end = acked + segment.window * 2 ** sf.tcp.sendWindowShift;
-        if (end > this.#dataWndEnd || this.#dataWndEnd === Infinity) this.#dataWndEnd = end;
+        this.#send.openWindow(end);
       }
     }
     if (dss.mapping) this.#addReceiveMap(sf, segment, dss.mapping, dss.dataFin);
@@ -1799,11 +1767,12 @@ export class MptcpConnection implements StreamConnection {
 
   /** A DATA_ACK: returns its data offset when plausible (not beyond anything sent), else undefined. */
   #onDataAck(value: U64, is64: boolean): number | undefined {
-    const offset = is64 ? offsetFromDsn64(this.localIdsn, value) : offsetFromDsn32(this.localIdsn, value.lo, this.#sendUna);
-    const limit = this.#scheduled + (this.#dataFinOffset !== undefined ? 1 : 0);
+    const send = this.#send;
+    const offset = is64 ? offsetFromDsn64(this.localIdsn, value) : offsetFromDsn32(this.localIdsn, value.lo, send.acked);
+    const limit = send.scheduled + (this.#dataFinOffset !== undefined ? 1 : 0);
     if (offset > limit) return undefined; // beyond anything sent
-    if (offset <= this.#sendUna) return offset; // old
-    this.#sendUna = offset;
+    if (offset <= send.acked) return offset; // old
+    send.ack(offset);
     this.#timers.stop(MptcpTimer.Retransmit);
     this.#rtxBackoff = 1;
     if (this.#dataFinOffset !== undefined && offset > this.#dataFinOffset && !this.#dataFinAcked) {
@@ -1811,17 +1780,8 @@ export class MptcpConnection implements StreamConnection {
       this.#timers.stop(MptcpTimer.DataFin);
       this.#dataFinDue = false;
     }
-    // Release the buffered bytes acknowledged at the data level.
-    const buf = this.#sendBuf;
-    let n = 0;
-    let base = this.#sendBufBase;
-    while (n < buf.length && base + buf[n]!.length <= offset) base += buf[n++]!.length;
-    if (n > 0) {
-      buf.splice(0, n);
-      this.#sendBufBase = base;
-    }
-    if (this.#writeBlocked && this.writableBytes >= this.#sendLimit / 2) {
-      this.#writeBlocked = false;
+    if (send.blocked && this.writableBytes >= send.limit / 2) {
+      send.unblock();
       this.#events.push({ type: 'writable' });
     }
     // Trim send maps acknowledged at the data level and sent at least once (the subflow may still
@@ -1969,7 +1929,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Arms the data-level retransmission timer while data is unacknowledged at the data level. */
   #armRetransmit(now: Micros): void {
-    if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) {
+    if (this.#mode !== 'mptcp' || this.#send.acked >= this.#send.scheduled) {
       this.#timers.stop(MptcpTimer.Retransmit);
       this.#rtxBackoff = 1;
       return;
@@ -1996,9 +1956,9 @@ export class MptcpConnection implements StreamConnection {
    * check runs, as Linux runs it for the busy subflows it skips.
    */
   #dataRetransmit(): void {
-    if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) return;
+    if (this.#mode !== 'mptcp' || this.#send.acked >= this.#send.scheduled) return;
     this.#rtxBackoff = Math.min(this.#rtxBackoff * 2, 64);
-    const una = this.#sendUna;
+    const una = this.#send.acked;
     const holds = (s: Subflow): boolean => s.sendMaps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
     // The subflow holding the oldest unacknowledged data is in RTO recovery itself (its path is not moving):
     // everything it holds beyond the DATA_ACK is reinjected on the others at once (once per stall), as Linux
@@ -2011,7 +1971,7 @@ export class MptcpConnection implements StreamConnection {
       this.#subflows.some((o) => o !== holder && !o.stale && this.#subflowUsable(o))
     ) {
       holder.bulkReinjectedAt = holder.progressAcked;
-      holder.bulkReinjectedTo = this.#scheduled;
+      holder.bulkReinjectedTo = this.#send.scheduled;
       this.#reinjectUnacked(holder, true);
       return;
     }
@@ -2024,7 +1984,7 @@ export class MptcpConnection implements StreamConnection {
       if (target === undefined || (!backup && (target.backupLocal || target.backupPeer))) target = s;
     }
     if (target === undefined) return;
-    const n = this.#push(target, una, Math.min(DATA_RTX_CHUNK, this.#scheduled - una));
+    const n = this.#push(target, una, Math.min(DATA_RTX_CHUNK, this.#send.scheduled - una));
     if (n > 0) {
       this.counters.MPTCPRetrans++;
       this.#allowInfiniteFallback = false;
@@ -2207,8 +2167,8 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp') return;
     for (const m of sf.sendMaps) {
       const end = m.dataOffset + m.length;
-      if (end <= this.#sendUna) continue;
-      this.#reinject.push({ start: Math.max(m.dataOffset, this.#sendUna), end, lostOn: sf.id });
+      if (end <= this.#send.acked) continue;
+      this.#reinject.push({ start: Math.max(m.dataOffset, this.#send.acked), end, lostOn: sf.id });
     }
     if (!keepMaps) sf.sendMaps.length = 0;
     this.#reinject.sort((a, b) => a.start - b.start);
@@ -2264,8 +2224,8 @@ export class MptcpConnection implements StreamConnection {
         }
       }
     }
-    if (this.#mode === 'fallback' && this.#writeBlocked && this.#direct()) {
-      this.#writeBlocked = false;
+    if (this.#mode === 'fallback' && this.#send.blocked && this.#direct()) {
+      this.#send.unblock();
       this.#events.push({ type: 'writable' });
     }
     if (this.#newData) {
