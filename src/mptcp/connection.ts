@@ -57,6 +57,7 @@ import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import { SendBuffer } from './send-buffer.js';
+import { Reassembly } from './reassembly.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
 
 /** Options of one MPTCP connection. */
@@ -285,7 +286,6 @@ export class MptcpConnection implements StreamConnection {
   readonly #wantChecksum: boolean;
   #fullyEstablished = false;
   readonly #onMonitor: ((event: MptcpEvent) => void) | undefined;
-  readonly #receiveLimit: number;
   readonly #randomBytes: RandomBytes;
   readonly #scheduler: Scheduler;
 
@@ -308,19 +308,11 @@ export class MptcpConnection implements StreamConnection {
   #rtxBackoff = 1;
 
   // Receive side.
-  #recvNext = 0;
-  /** Data beyond #recvNext, sorted by offset (from #oooHead on); overlapping copies are trimmed on delivery. */
-  #outOfOrder: { at: number; data: Uint8Array }[] = [];
-  #oooHead = 0;
-  readonly #ready: Uint8Array[] = [];
-  #readyHead = 0;
-  #readable = 0;
+  /** Data-level reassembly and the application's receive queue. */
+  readonly #receive: Reassembly;
   #remoteFinOffset: number | undefined;
   #dataFinReceived = false;
   #endReported = false;
-  #readClosed = false;
-  /** Data delivered since the last 'readable' event. */
-  #newData = false;
 
   #subflowClosing = false;
   #closedReported = false;
@@ -367,7 +359,7 @@ export class MptcpConnection implements StreamConnection {
     this.#wantChecksum = options.checksum ?? false;
     this.#checksum = this.#wantChecksum;
     this.#onMonitor = options.onMonitorEvent;
-    this.#receiveLimit = options.receiveBufferBytes ?? 8 * 1024 * 1024;
+    this.#receive = new Reassembly(options.receiveBufferBytes ?? 8 * 1024 * 1024, this.counters);
     this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
@@ -564,7 +556,7 @@ export class MptcpConnection implements StreamConnection {
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
       rtxTimer: this.#timers.get(MptcpTimer.Retransmit),
       dataFin: { offset: this.#dataFinOffset, acked: this.#dataFinAcked, received: this.#dataFinReceived, remote: this.#remoteFinOffset },
-      receive: { next: this.#recvNext, readable: this.#readable, outOfOrder: this.#outOfOrder.slice(this.#oooHead, this.#oooHead + 8).map((e) => e.at) },
+      receive: { next: this.#receive.next, readable: this.#receive.readable, outOfOrder: this.#receive.pendingOffsets(8) },
       subflows: this.#subflows.map((sf) => {
         const i = sf.tcp.info();
         return {
@@ -622,7 +614,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   get readableBytes(): number {
-    return this.#mode === 'fallback' ? this.#readable + this.subflow.readableBytes : this.#readable;
+    return this.#mode === 'fallback' ? this.#receive.readable + this.subflow.readableBytes : this.#receive.readable;
   }
 
   #direct(): boolean {
@@ -647,24 +639,11 @@ export class MptcpConnection implements StreamConnection {
   }
 
   read(maxBytes = Infinity): Uint8Array | undefined {
-    if (this.#readable === 0) {
+    const out = this.#receive.read(maxBytes);
+    if (out === undefined) {
       if (this.#mode === 'fallback') return this.subflow.read(maxBytes);
       return undefined;
     }
-    const chunk = this.#ready[this.#readyHead]!;
-    let out: Uint8Array;
-    if (chunk.length <= maxBytes) {
-      out = chunk;
-      this.#ready[this.#readyHead++] = EMPTY;
-      if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
-        this.#ready.splice(0, this.#readyHead);
-        this.#readyHead = 0;
-      }
-    } else {
-      out = chunk.subarray(0, maxBytes);
-      this.#ready[this.#readyHead] = chunk.subarray(maxBytes);
-    }
-    this.#readable -= out.length;
     this.#pullSubflows();
     return out;
   }
@@ -687,7 +666,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   close(): void {
-    this.#readClosed = true;
+    this.#receive.closeRead();
     if (this.#mode === 'fallback') {
       this.#writeShutdown = true;
       if (this.#direct()) this.subflow.close();
@@ -730,7 +709,7 @@ export class MptcpConnection implements StreamConnection {
       remoteToken: this.#remoteToken,
       bytesSent: this.#send.written,
       bytesAcked: this.#send.acked,
-      bytesReceived: this.#recvNext - (this.#dataFinReceived ? 1 : 0),
+      bytesReceived: this.#receive.next - (this.#dataFinReceived ? 1 : 0),
       subflows: live,
     };
   }
@@ -928,7 +907,7 @@ export class MptcpConnection implements StreamConnection {
         send.clear();
         if (this.#writeShutdown && !this.#fallbackShutdown) {
           this.#fallbackShutdown = true;
-          if (this.#readClosed) this.subflow.close();
+          if (this.#receive.readClosed) this.subflow.close();
           else this.subflow.shutdown();
         }
       }
@@ -1553,7 +1532,7 @@ export class MptcpConnection implements StreamConnection {
     return {
       subtype: 'DSS',
       dataFin,
-      dataAck: dsnFromOffset(this.#remoteIdsn!, this.#recvNext),
+      dataAck: dsnFromOffset(this.#remoteIdsn!, this.#receive.next),
       dataAck64: true,
       ...(mapping ? { mapping } : {}),
     };
@@ -1800,7 +1779,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Records a received mapping after validating it against the segment and the mappings in use. */
   #addReceiveMap(sf: Subflow, segment: TcpSegment, mapping: DssMapping, dataFin: boolean): void {
-    const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#remoteIdsn!, mapping.dsn.lo, this.#recvNext);
+    const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#remoteIdsn!, mapping.dsn.lo, this.#receive.next);
     if (mapping.dataLength === 0 && !dataFin) {
       // An infinite mapping (RFC 8684 3.7): the peer fell back to TCP; so do we (single subflow).
       if (!this.#infiniteMapSeen) this.counters.InfiniteMapRx++;
@@ -1870,7 +1849,7 @@ export class MptcpConnection implements StreamConnection {
    * retransmitted one; a DATA_FIN before data already delivered is ignored.
    */
   #noteDataFin(finOffset: number): void {
-    if (this.#dataFinReceived || finOffset < this.#recvNext) return;
+    if (this.#dataFinReceived || finOffset < this.#receive.next) return;
     if (this.#remoteFinOffset === undefined) this.counters.DataFinRx++;
     this.#remoteFinOffset = finOffset;
   }
@@ -2003,7 +1982,7 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp') return;
     if (sf.join && sf.joinState !== 'full') return;
     const tcp = sf.tcp;
-    while (this.#readable < this.#receiveLimit) {
+    while (this.#receive.hasRoom) {
       const map = sf.receiveMaps[0];
       if (map === undefined || map.subflowSeq > sf.readSeq) {
         if (tcp.readableBytes > 0) this.#unmappedData(sf);
@@ -2084,71 +2063,15 @@ export class MptcpConnection implements StreamConnection {
     sf.tcp.abort();
   }
 
-  /** Data-level reassembly: in-order data to the application, the rest kept by offset, duplicates dropped. */
+  /** Data-level reassembly (reassembly.ts); a DATA_FIN at the new in-order end counts now. */
   #insertData(offset: number, bytes: Uint8Array): void {
-    let data = bytes;
-    let at = offset;
-    if (at + data.length <= this.#recvNext) {
-      this.counters.DuplicateData++;
-      return;
-    }
-    if (at < this.#recvNext) {
-      data = data.subarray(this.#recvNext - at);
-      at = this.#recvNext;
-    }
-    if (at > this.#recvNext) {
-      this.#queueOutOfOrder(at, data);
-      return;
-    }
-    this.#deliver(data);
-    // The queued data that now follows in order (copies that end at or before #recvNext are dropped).
-    const q = this.#outOfOrder;
-    while (this.#oooHead < q.length && q[this.#oooHead]!.at <= this.#recvNext) {
-      const e = q[this.#oooHead++]!;
-      const end = e.at + e.data.length;
-      if (end > this.#recvNext) this.#deliver(e.data.subarray(this.#recvNext - e.at));
-    }
-    if (this.#oooHead === q.length) {
-      q.length = 0;
-      this.#oooHead = 0;
-    } else if (this.#oooHead > 1024 && this.#oooHead * 2 > q.length) {
-      q.splice(0, this.#oooHead);
-      this.#oooHead = 0;
-    }
-    this.#checkDataFin();
-  }
-
-  /** Keeps `data` (at data offset `at` > #recvNext) in offset order; a same-offset copy keeps the longer. */
-  #queueOutOfOrder(at: number, data: Uint8Array): void {
-    const q = this.#outOfOrder;
-    let lo = this.#oooHead;
-    let hi = q.length;
-    if (hi > lo && q[hi - 1]!.at < at) lo = hi; // the common case: beyond everything queued
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (q[mid]!.at < at) lo = mid + 1;
-      else hi = mid;
-    }
-    const same = q[lo];
-    if (same !== undefined && same.at === at) {
-      if (same.data.length < data.length) same.data = data;
-      return;
-    }
-    q.splice(lo, 0, { at, data });
-  }
-
-  #deliver(data: Uint8Array): void {
-    this.#recvNext += data.length;
-    if (this.#readClosed) return;
-    this.#newData = true;
-    this.#ready.push(data);
-    this.#readable += data.length;
+    if (this.#receive.insert(offset, bytes)) this.#checkDataFin();
   }
 
   #checkDataFin(): void {
-    if (this.#dataFinReceived || this.#remoteFinOffset === undefined || this.#recvNext !== this.#remoteFinOffset) return;
+    if (this.#dataFinReceived || this.#remoteFinOffset === undefined || this.#receive.next !== this.#remoteFinOffset) return;
     this.#dataFinReceived = true;
-    this.#recvNext += 1; // the DATA_FIN takes one data sequence number
+    this.#receive.consumeDataFin();
     // RFC 8684 3.3.3: acknowledge it with a DATA_ACK.
     for (const s of this.#subflows) if (this.#subflowUsable(s)) s.tcp.requestAck();
   }
@@ -2199,7 +2122,7 @@ export class MptcpConnection implements StreamConnection {
             } else if (this.#remoteFinOffset === undefined && this.#subflows.length === 1) {
               // A subflow FIN without DATA_FIN: with one subflow, the end of the data stream.
               this.#pullSubflow(sf);
-              this.#remoteFinOffset = this.#recvNext;
+              this.#remoteFinOffset = this.#receive.next;
               this.#checkDataFin();
             }
             break;
@@ -2228,12 +2151,11 @@ export class MptcpConnection implements StreamConnection {
       this.#send.unblock();
       this.#events.push({ type: 'writable' });
     }
-    if (this.#newData) {
-      this.#newData = false;
+    if (this.#receive.takeNewData()) {
       this.#events.push({ type: 'readable' });
     }
     if (this.#mode === 'mptcp') {
-      if (this.#dataFinReceived && !this.#endReported && this.#readable === 0) {
+      if (this.#dataFinReceived && !this.#endReported && this.#receive.readable === 0) {
         this.#endReported = true;
         this.#events.push({ type: 'end' });
       }
