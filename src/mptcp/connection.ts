@@ -58,6 +58,10 @@ import { createScheduler } from '../sched/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import { SendBuffer } from './send-buffer.js';
 import { Reassembly } from './reassembly.js';
+import { Subflow, type ReceiveMap, type SubflowInit, type SubflowOwner } from './subflow.js';
+import { JoinHandshake } from './handshake.js';
+
+export { Subflow } from './subflow.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
 
 /** Options of one MPTCP connection. */
@@ -147,92 +151,6 @@ export interface MptcpSubflowInfo {
 
 type Mode = 'handshake' | 'mptcp' | 'fallback';
 
-/** One send mapping: `length` data bytes at `dataOffset` went to subflow relative sequence `subflowSeq`. */
-interface SendMap {
-  subflowSeq: number;
-  dataOffset: number;
-  length: number;
-}
-
-/** One received mapping (data bytes only; a DATA_FIN is recorded separately). */
-interface ReceiveMap {
-  readonly subflowSeq: number;
-  readonly dataOffset: number;
-  readonly length: number;
-  readonly checksum: number | undefined;
-  /** With checksums, the absolute DSN and wire length the checksum covers. */
-  readonly dsn: U64;
-  readonly wireLength: number;
-  /** With checksums: pieces held until the whole mapping has arrived and verified. */
-  pieces: Uint8Array[] | undefined;
-  received: number;
-}
-
-/**
- * Join state of a subflow: 'none' for the MP_CAPABLE subflow; client 'synSent' -> 'ackSent' (third ACK sent,
- * waiting for the fourth) -> 'full'; server 'synReceived' -> 'full' (third ACK verified); 'failed' after a
- * bad HMAC or a missing MP_JOIN (the subflow is reset with MP_TCPRST).
- */
-type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' | 'failed';
-
-/** One subflow of the connection. */
-export interface Subflow {
-  readonly id: number;
-  readonly tcp: TcpConnection;
-  readonly join: boolean;
-  /** Opaque for the connection: the host's interface id for this subflow. */
-  tag: number;
-  localIsn: number;
-  remoteIsn: number;
-  readonly sendMaps: SendMap[];
-  /** Subflow bytes written (relative sequence of the next byte written is written + 1). */
-  written: number;
-  /** Relative sequence just past the last data byte handed to the wire. */
-  sentEnd: number;
-  readonly receiveMaps: ReceiveMap[];
-  /** Relative sequence of the next byte read from the subflow. */
-  readSeq: number;
-  joinState: JoinState;
-  localNonce: number;
-  remoteNonce: number;
-  readonly localAddressId: number;
-  remoteAddressId: number | undefined;
-  backupLocal: boolean;
-  backupPeer: boolean;
-  /** Third-ACK retransmission (client join). */
-  joinAckTimer: Micros | undefined;
-  joinAckRto: Micros;
-  /** Reset reason for the MP_TCPRST of our RST, when we reset it. */
-  resetReason: number | undefined;
-  /** Abort at the end of the current input (bad HMAC). */
-  abortPending: boolean;
-  closed: boolean;
-  closedError: TcpError | undefined;
-  dataBytesSent: number;
-  dataBytesReceived: number;
-  /** The path-manager endpoint this subflow was created from, if any. */
-  endpointId: number | undefined;
-  /** The peer's address id we joined (an announced address), if known before the SYN/ACK. */
-  pmRemoteId: number | undefined;
-  /** MP_PRIO to send on this subflow (our backup flag changed). */
-  prioDue: boolean;
-  /** Linux `subflow->stale`: not used by the scheduler while another subflow works. */
-  stale: boolean;
-  /** TCP bytesAcked and timeouts when the subflow last made progress (RTOs since = Linux `stale_count`). */
-  progressAcked: number;
-  progressTimeouts: number;
-  /** `progressAcked` when everything this subflow held was last reinjected by the data-level timer. */
-  bulkReinjectedAt: number;
-  /** Data offset up to which that reinjection covered what the subflow held (later data may need another). */
-  bulkReinjectedTo: number;
-  /** MP_FAIL to send (RFC 8684 3.7): on a pure ACK (single subflow, fallback) or with the subflow's RST. */
-  failDsn: U64 | undefined;
-  /** The peer's MP_TCPRST reason and flags, when it reset the subflow with one (SF_CLOSED reports them). */
-  peerReset: { readonly reason: number; readonly flags: number } | undefined;
-  /** SF_ESTABLISHED was reported (joins only, as Linux). */
-  announced: boolean;
-}
-
 /** Options of `MptcpConnection.joinSubflow`. */
 export interface JoinOptions {
   /** Ask the peer to use the subflow as backup only (B flag). */
@@ -255,8 +173,6 @@ const EMPTY = new Uint8Array(0);
 /** DATA_FIN retransmission: start and cap (Linux uses the subflow RTO; this is close enough for one path). */
 const DATA_FIN_RTO_MIN: Micros = 200_000;
 const DATA_FIN_RTO_MAX: Micros = 60_000_000;
-/** MP_JOIN third ACK retransmission (Linux retransmits it with the subflow's RTO). */
-const JOIN_ACK_RTO_MIN: Micros = 200_000;
 /** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
 const ADD_ADDR_TIMEOUT: Micros = 120_000_000;
 const ADD_ADDR_RETRANS_MAX = 3;
@@ -291,6 +207,8 @@ export class MptcpConnection implements StreamConnection {
 
   readonly #subflows: Subflow[] = [];
   #nextSubflowId = 0;
+  /** What every subflow calls back into (options out, segments in). */
+  readonly #subflowOwner: SubflowOwner;
 
   /** Send side: the data-level send buffer (offsets from IDSN + 1). */
   readonly #send: SendBuffer;
@@ -353,7 +271,14 @@ export class MptcpConnection implements StreamConnection {
   /** An infinite mapping arrived (counted once, as Linux counts InfiniteMapRx). */
   #infiniteMapSeen = false;
 
-  private constructor(options: MptcpConnectionOptions, server: boolean, config: TcpConfig | undefined) {
+  private constructor(
+    options: MptcpConnectionOptions,
+    server: boolean,
+    config: TcpConfig | undefined,
+    iss: number,
+    addedAt: Micros,
+    open: (extension: TcpExtension) => TcpConnection,
+  ) {
     this.server = server;
     this.counters = options.counters ?? createMptcpCounters();
     this.#wantChecksum = options.checksum ?? false;
@@ -368,82 +293,26 @@ export class MptcpConnection implements StreamConnection {
     const derived = keyTokenAndIdsn(this.localKey);
     this.localToken = derived.token;
     this.localIdsn = derived.idsn;
-    // Placeholder replaced right below (the subflow needs the extension, which needs `this`).
-    this.subflow = undefined as unknown as TcpConnection;
-  }
-
-  #newSubflow(join: boolean, addressId: number, backup: boolean, tag: number): Subflow {
-    return {
-      id: this.#nextSubflowId++,
-      tcp: undefined as unknown as TcpConnection,
-      join,
-      tag,
-      localIsn: 0,
-      remoteIsn: 0,
-      sendMaps: [],
-      written: 0,
-      sentEnd: 1,
-      receiveMaps: [],
-      readSeq: 1,
-      joinState: 'none',
-      localNonce: 0,
-      remoteNonce: 0,
-      localAddressId: addressId,
-      remoteAddressId: join ? undefined : 0,
-      backupLocal: backup,
-      backupPeer: false,
-      joinAckTimer: undefined,
-      joinAckRto: JOIN_ACK_RTO_MIN,
-      resetReason: undefined,
-      abortPending: false,
-      closed: false,
-      closedError: undefined,
-      dataBytesSent: 0,
-      dataBytesReceived: 0,
-      endpointId: undefined,
-      pmRemoteId: undefined,
-      prioDue: false,
-      stale: false,
-      progressAcked: 0,
-      progressTimeouts: 0,
-      bulkReinjectedAt: -1,
-      bulkReinjectedTo: 0,
-      failDsn: undefined,
-      peerReset: undefined,
-      announced: false,
+    this.#subflowOwner = {
+      counters: this.counters,
+      subflowOptions: (sf, kind, draft) => this.#outgoing(sf, kind, draft),
+      subflowInput: (sf, segment) => this.#incoming(sf, segment),
     };
+    // The initial subflow last: a passive open hands it the SYN, which reads the state set above.
+    const initial = this.#newSubflow({ localAddressId: 0, backup: false, tag: -1, localIsn: iss >>> 0 }, open);
+    this.subflow = initial.tcp;
+    this.#subflows.push(initial);
+    this.#scheduler.onSubflowAdded(addedAt, initial.view());
   }
 
-  #extension(sf: Subflow): TcpExtension {
-    return {
-      // DSS with 64-bit DATA_ACK and 64-bit mapping (4 + 8 + 14) and a checksum (2): 28, as Linux sizes it.
-      reservedOptionBytes: 28,
-      // A DSS with a 64-bit DATA_ACK: 12 (24 for the MP_JOIN third ACK).
-      reservedAckOptionBytes: sf.join ? 24 : 12,
-      outgoingOptions: (kind, draft) => this.#outgoing(sf, kind, draft),
-      segmentLimit: (position) => {
-        const m = sendMapFor(sf.sendMaps, position);
-        return m === undefined ? Infinity : m.subflowSeq + m.length - position;
-      },
-      onOptions: (segment) => this.#incoming(sf, segment),
-    };
-  }
-
-  #addSubflowRecord(sf: Subflow, tcp: TcpConnection): void {
-    (sf as { tcp: TcpConnection }).tcp = tcp;
-    this.#subflows.push(sf);
-    this.#scheduler.onSubflowAdded(0, this.#view(sf));
+  /** Creates a subflow record and its TCP connection (the record first, so no placeholder is needed). */
+  #newSubflow(init: Omit<SubflowInit, 'id'>, open: (extension: TcpExtension) => TcpConnection): Subflow {
+    return new Subflow(this.#subflowOwner, { ...init, id: this.#nextSubflowId++ }, open);
   }
 
   /** Active open: the SYN carries MP_CAPABLE (4 bytes). */
   static connect(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: MptcpConnectionOptions): MptcpConnection {
-    const c = new MptcpConnection(options, false, config);
-    const sf = c.#newSubflow(false, 0, false, -1);
-    sf.localIsn = iss >>> 0;
-    const tcp = Tcp.connect(now, endpoints, iss, subflowConfig(config), c.#extension(sf));
-    (c as { subflow: TcpConnection }).subflow = tcp;
-    c.#addSubflowRecord(sf, tcp);
-    return c;
+    return new MptcpConnection(options, false, config, iss, 0, (extension) => Tcp.connect(now, endpoints, iss, subflowConfig(config), extension));
   }
 
   /**
@@ -451,16 +320,7 @@ export class MptcpConnection implements StreamConnection {
    * plain TCP connections).
    */
   static accept(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: MptcpConnectionOptions): MptcpConnection {
-    const c = new MptcpConnection(options, true, config);
-    const sf = c.#newSubflow(false, 0, false, -1);
-    sf.localIsn = iss >>> 0;
-    (c as { subflow: TcpConnection }).subflow = undefined as unknown as TcpConnection;
-    c.#subflows.push(sf);
-    const tcp = Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), c.#extension(sf));
-    (sf as { tcp: TcpConnection }).tcp = tcp;
-    (c as { subflow: TcpConnection }).subflow = tcp;
-    c.#scheduler.onSubflowAdded(now, c.#view(sf));
-    return c;
+    return new MptcpConnection(options, true, config, iss, now, (extension) => Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), extension));
   }
 
   /** The remote key is known and the connection is not a fallback: MP_JOIN subflows may be opened. */
@@ -476,15 +336,14 @@ export class MptcpConnection implements StreamConnection {
    */
   joinSubflow(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
     if (!this.canJoin) throw new Error('MPTCP connection cannot be joined (not fully MPTCP, or closing)');
-    const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
-    sf.joinState = 'synSent';
-    sf.endpointId = options.endpointId;
-    sf.pmRemoteId = options.remoteId;
-    sf.localIsn = iss >>> 0;
-    sf.localNonce = randomNonce(this.#randomBytes);
-    const tcp = Tcp.connect(now, endpoints, iss, subflowConfig(config), this.#extension(sf));
-    this.#addSubflowRecord(sf, tcp);
-    return tcp;
+    const handshake = new JoinHandshake('synSent', randomNonce(this.#randomBytes));
+    const sf = this.#newSubflow(
+      { localAddressId: options.addressId, backup: options.backup ?? false, tag: options.tag ?? -1, localIsn: iss >>> 0, joinHandshake: handshake, endpointId: options.endpointId, remoteId: options.remoteId },
+      (extension) => Tcp.connect(now, endpoints, iss, subflowConfig(config), extension),
+    );
+    this.#subflows.push(sf);
+    this.#scheduler.onSubflowAdded(0, sf.view());
+    return sf.tcp;
   }
 
   /**
@@ -492,16 +351,14 @@ export class MptcpConnection implements StreamConnection {
    * SYN/ACK carrying our nonce and the truncated HMAC; the third ACK's HMAC is verified when it arrives.
    */
   acceptJoin(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
-    const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
-    sf.joinState = 'synReceived';
-    sf.endpointId = options.endpointId;
-    sf.localIsn = iss >>> 0;
-    sf.localNonce = randomNonce(this.#randomBytes);
+    const handshake = new JoinHandshake('synReceived', randomNonce(this.#randomBytes));
+    const sf = this.#newSubflow(
+      { localAddressId: options.addressId, backup: options.backup ?? false, tag: options.tag ?? -1, localIsn: iss >>> 0, joinHandshake: handshake, endpointId: options.endpointId },
+      (extension) => Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), extension),
+    );
     this.#subflows.push(sf);
-    const tcp = Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), this.#extension(sf));
-    (sf as { tcp: TcpConnection }).tcp = tcp;
-    this.#scheduler.onSubflowAdded(now, this.#view(sf));
-    return tcp;
+    this.#scheduler.onSubflowAdded(now, sf.view());
+    return sf.tcp;
   }
 
   /** Subflows the path manager asked for since the last call (the host opens them with MP_JOIN). */
@@ -534,14 +391,14 @@ export class MptcpConnection implements StreamConnection {
       id: s.id,
       endpoints: s.tcp.endpoints,
       join: s.join,
-      fullyEstablished: this.#subflowUsable(s),
+      fullyEstablished: s.usable,
       backupLocal: s.backupLocal,
       backupPeer: s.backupPeer,
       localAddressId: s.localAddressId,
       remoteAddressId: s.remoteAddressId,
       state: s.tcp.state,
-      dataBytesSent: s.dataBytesSent,
-      dataBytesReceived: s.dataBytesReceived,
+      dataBytesSent: s.send.dataBytesSent,
+      dataBytesReceived: s.receive.dataBytesReceived,
       stale: s.stale,
       tcp: s.tcp.info(),
     }));
@@ -563,13 +420,13 @@ export class MptcpConnection implements StreamConnection {
           id: sf.id,
           state: sf.tcp.state,
           join: sf.joinState,
-          usable: this.#subflowUsable(sf),
+          usable: sf.usable,
           stale: sf.stale,
           backup: [sf.backupLocal, sf.backupPeer],
-          written: sf.written,
-          sentEnd: sf.sentEnd,
-          readSeq: sf.readSeq,
-          maps: [sf.sendMaps.length, sf.receiveMaps.length],
+          written: sf.send.written,
+          sentEnd: sf.send.sentEnd,
+          readSeq: sf.receive.readSeq,
+          maps: [sf.send.maps.length, sf.receive.maps.length],
           readable: sf.tcp.readableBytes,
           inFlight: i.bytesInFlight,
           cwnd: i.cwndBytes,
@@ -730,10 +587,11 @@ export class MptcpConnection implements StreamConnection {
     for (const s of this.#subflows) {
       const d = s.tcp.pollTimeout();
       if (d !== undefined && d <= now) s.tcp.handleTimeout(now);
-      if (s.joinAckTimer !== undefined && s.joinAckTimer <= now) {
-        s.joinAckTimer = undefined;
-        if (s.joinState === 'ackSent' && s.tcp.state === 'ESTABLISHED') {
-          s.joinAckRto = Math.min(s.joinAckRto * 2, DATA_FIN_RTO_MAX);
+      const hs = s.joinHandshake;
+      if (hs !== undefined && hs.ackTimer !== undefined && hs.ackTimer <= now) {
+        hs.ackTimer = undefined;
+        if (hs.state === 'ackSent' && s.tcp.state === 'ESTABLISHED') {
+          hs.ackRto = Math.min(hs.ackRto * 2, DATA_FIN_RTO_MAX);
           s.tcp.requestAck();
         }
       }
@@ -780,7 +638,7 @@ export class MptcpConnection implements StreamConnection {
       control?.tcp.requestPureAck();
     }
     if (this.#mode === 'mptcp') {
-      for (const s of this.#subflows) if (s.prioDue && this.#subflowUsable(s)) s.tcp.requestPureAck();
+      for (const s of this.#subflows) if (s.prioDue && s.usable) s.tcp.requestPureAck();
     }
     this.#schedule(now, control);
     for (const s of this.#subflows) {
@@ -790,7 +648,7 @@ export class MptcpConnection implements StreamConnection {
     if (this.#dataFinDue && this.#mode === 'mptcp' && !this.#dataFinAcked && this.#allDataSent()) {
       let first: { repr: TcpSegmentRepr; subflow: Subflow } | undefined;
       for (const s of this.#subflows) {
-        if (!this.#subflowUsable(s)) continue;
+        if (!s.usable) continue;
         s.tcp.requestAck();
         if (first === undefined) {
           const ack = s.tcp.pollTransmit(now);
@@ -812,7 +670,7 @@ export class MptcpConnection implements StreamConnection {
     for (const s of this.#subflows) {
       const a = s.tcp.pollTimeout();
       if (a !== undefined && (min === undefined || a < min)) min = a;
-      const j = s.joinAckTimer;
+      const j = s.joinHandshake?.ackTimer;
       if (j !== undefined && (min === undefined || j < min)) min = j;
     }
     return min;
@@ -837,58 +695,8 @@ export class MptcpConnection implements StreamConnection {
     const send = this.#send;
     if (send.scheduled < send.written || this.#reinject.length > 0) return false;
     if (send.acked >= send.written) return true;
-    for (const s of this.#subflows) if (!s.closed && !s.stale && s.sentEnd < s.written + 1) return false;
+    for (const s of this.#subflows) if (!s.closed && !s.stale && s.send.sentEnd < s.send.written + 1) return false;
     return true;
-  }
-
-  /** The subflow may carry data now. */
-  #subflowUsable(s: Subflow): boolean {
-    if (s.closed || s.abortPending) return false;
-    const st = s.tcp.state;
-    if (st !== 'ESTABLISHED' && st !== 'CLOSE-WAIT') return false;
-    if (s.join) return s.joinState === 'full';
-    return true;
-  }
-
-  #view(s: Subflow): SubflowView {
-    const tcp = s.tcp;
-    const inFlight = tcp.bytesInFlight;
-    return {
-      id: s.id,
-      established: this.#subflowUsable(s),
-      backupLocal: s.backupLocal,
-      backupPeer: s.backupPeer,
-      srttMicros: tcp.srttMicros,
-      cwndBytes: tcp.cwndBytes,
-      bytesInFlight: inFlight,
-      sendWindowBytes: Math.max(0, tcp.sendWindowBytes - inFlight),
-      mss: tcp.sendMss,
-      // Handed to the subflow and not yet on the wire (segments never span two mappings: `segmentLimit`).
-      queuedBytes: Math.max(0, s.written + 1 - s.sentEnd),
-      stale: s.stale,
-      family: s.tcp.endpoints.localAddress.length === 16 ? 6 : 4,
-    };
-  }
-
-  /** Hands `length` data bytes at `offset` to subflow `s`; returns the bytes it accepted. */
-  #push(s: Subflow, offset: number, length: number): number {
-    let done = 0;
-    while (done < length) {
-      const bytes = this.#send.slice(offset + done, length - done);
-      if (bytes.length === 0) break;
-      const n = s.tcp.write(bytes);
-      if (n === 0) break;
-      const seq = s.written + 1;
-      const maps = s.sendMaps;
-      const last = maps[maps.length - 1];
-      if (last && last.subflowSeq + last.length === seq && last.dataOffset + last.length === offset + done) last.length += n;
-      else maps.push({ subflowSeq: seq, dataOffset: offset + done, length: n });
-      s.written += n;
-      s.dataBytesSent += n;
-      done += n;
-      if (n < bytes.length) break;
-    }
-    return done;
   }
 
   /** The scheduler's turn: reinjections first, then new data, on the subflows it picks. */
@@ -919,7 +727,7 @@ export class MptcpConnection implements StreamConnection {
     if (this.#reinject.length === 0 && send.scheduled >= sendLimit) return;
     let views: SubflowView[] | undefined;
     // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
-    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => this.#view(s)));
+    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => s.view()));
     while (this.#reinject.length > 0) {
       const r = this.#reinject[0]!;
       if (r.end <= send.acked) {
@@ -931,7 +739,7 @@ export class MptcpConnection implements StreamConnection {
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
-      const n = this.#push(s, r.start, Math.min(d.maxBytes, r.end - r.start));
+      const n = s.push(this.#send, r.start, Math.min(d.maxBytes, r.end - r.start));
       views = undefined;
       if (n === 0) return;
       this.counters.MPTCPRetrans++;
@@ -944,13 +752,13 @@ export class MptcpConnection implements StreamConnection {
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
-      const n = this.#push(s, send.scheduled, Math.min(d.maxBytes, sendLimit - send.scheduled));
+      const n = s.push(this.#send, send.scheduled, Math.min(d.maxBytes, sendLimit - send.scheduled));
       views = undefined;
       if (n === 0) return;
       // A redundant scheduler's copies: the same DSN range on each other subflow it chose (best effort).
       for (const id of d.duplicateOn) {
         const dup = this.#subflows.find((x) => x.id === id);
-        if (dup !== undefined && dup !== s && this.#subflowUsable(dup)) this.#push(dup, send.scheduled, n);
+        if (dup !== undefined && dup !== s && dup.usable) dup.push(this.#send, send.scheduled, n);
       }
       send.markScheduled(n);
     }
@@ -979,9 +787,9 @@ export class MptcpConnection implements StreamConnection {
   }
 
   /** A joined subflow may carry data: SF_ESTABLISHED (once). */
-  #subflowEstablished(sf: Subflow): void {
-    if (sf.announced) return;
-    sf.announced = true;
+  #subflowEstablished(sf: Subflow, hs: JoinHandshake): void {
+    if (hs.announced) return;
+    hs.announced = true;
     this.#monitorSubflow('SF_ESTABLISHED', sf);
   }
 
@@ -992,7 +800,7 @@ export class MptcpConnection implements StreamConnection {
     this.#onMonitor({
       type,
       token: this.localToken,
-      remoteId: this.#remoteIdOf(sf),
+      remoteId: sf.remoteId,
       localId: sf.localAddressId,
       localAddress: ep.localAddress,
       remoteAddress: ep.remoteAddress,
@@ -1009,9 +817,9 @@ export class MptcpConnection implements StreamConnection {
     const wasHandshake = this.#mode === 'handshake';
     this.#mode = 'fallback';
     for (const s of this.#subflows) {
-      s.sendMaps.length = 0;
+      s.send.maps.length = 0;
       // Bytes of a mapping read so far but held for its checksum are TCP's from now on.
-      for (const m of s.receiveMaps) {
+      for (const m of s.receive.maps) {
         if (m.pieces === undefined) continue;
         let at = m.dataOffset;
         for (const p of m.pieces) {
@@ -1019,7 +827,7 @@ export class MptcpConnection implements StreamConnection {
           at += p.length;
         }
       }
-      s.receiveMaps.length = 0;
+      s.receive.maps.length = 0;
     }
     if (wasHandshake) this.#send.unschedule();
     // A shutdown asked before the fallback was a DATA_FIN: it becomes a subflow FIN once the buffer drained
@@ -1122,9 +930,9 @@ export class MptcpConnection implements StreamConnection {
           break;
         case 'closeSubflow':
           for (const s of this.#subflows) {
-            if (!this.#subflowLive(s)) continue;
+            if (!s.live) continue;
             if (a.localId !== undefined && !(s.join && s.localAddressId === a.localId)) continue;
-            if (a.remoteId !== undefined && this.#remoteIdOf(s) !== a.remoteId) continue;
+            if (a.remoteId !== undefined && s.remoteId !== a.remoteId) continue;
             this.#closeRemovedSubflow(s);
           }
           break;
@@ -1139,16 +947,6 @@ export class MptcpConnection implements StreamConnection {
   endpointsChanged(now: Micros): void {
     this.#now = now;
     this.#pmRun();
-  }
-
-  /** Not closed, not being reset, not CLOSED. */
-  #subflowLive(s: Subflow): boolean {
-    return !s.closed && !s.abortPending && s.joinState !== 'failed' && s.tcp.state !== 'CLOSED';
-  }
-
-  /** The peer's address id of a subflow (the announced id we joined, or the one of its MP_JOIN / 0). */
-  #remoteIdOf(s: Subflow): number {
-    return s.pmRemoteId ?? s.remoteAddressId ?? 0;
   }
 
   #queueRmAddr(id: number): void {
@@ -1180,7 +978,7 @@ export class MptcpConnection implements StreamConnection {
     if (this.#closedReported || this.#fastClosing) return 0;
     const id = endpoint.id;
     const matches = this.#subflows.filter(
-      (s) => s.join && this.#subflowLive(s) && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
+      (s) => s.join && s.live && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
     );
     const announced = this.#pmState.announcedIds.has(id);
     if (announced || matches.length > 0) this.#queueRmAddr(id);
@@ -1219,7 +1017,7 @@ export class MptcpConnection implements StreamConnection {
     this.#pmRun();
     if (this.#pmState === undefined || this.#removedSubflows === before) {
       // The path manager did not run (closing) or did not see them: close them here.
-      for (const s of this.#subflows) if (this.#subflowLive(s) && ids.includes(this.#remoteIdOf(s))) this.#closeRemovedSubflow(s);
+      for (const s of this.#subflows) if (s.live && ids.includes(s.remoteId)) this.#closeRemovedSubflow(s);
     }
     this.#peerRemoval = false;
   }
@@ -1232,7 +1030,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** The subflow that carries ADD_ADDR and echoes (the first usable one, as the kernel's pm picks one). */
   #controlSubflow(): Subflow | undefined {
-    return this.#subflows.find((s) => this.#subflowUsable(s));
+    return this.#subflows.find((s) => s.usable);
   }
 
   /** ADD_ADDR, echo or MP_PRIO for a pure ACK of `sf` (sent alone, as Linux drops other suboptions). */
@@ -1407,14 +1205,14 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #outgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
-    if (sf.join) return this.#joinOutgoing(sf, kind, draft);
+    if (sf.joinHandshake !== undefined) return this.#joinOutgoing(sf, sf.joinHandshake, kind, draft);
     switch (kind) {
       case 'syn':
-        sf.localIsn = draft.seq >>> 0;
+        sf.send.isn = draft.seq >>> 0;
         this.counters.MPCapableSYNTX++;
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags() } }];
       case 'synAck':
-        sf.localIsn = draft.seq >>> 0;
+        sf.send.isn = draft.seq >>> 0;
         if (this.#mode !== 'handshake' || !this.server) return undefined;
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey } }];
       case 'ack':
@@ -1453,10 +1251,10 @@ export class MptcpConnection implements StreamConnection {
     return fail === undefined ? [rst] : [...fail, rst];
   }
 
-  #joinOutgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
+  #joinOutgoing(sf: Subflow, hs: JoinHandshake, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
     switch (kind) {
       case 'syn': {
-        sf.localIsn = draft.seq >>> 0;
+        sf.send.isn = draft.seq >>> 0;
         this.counters.MPJoinSynTx++;
         const option: MpJoinSynOption = {
           subtype: 'MP_JOIN',
@@ -1464,27 +1262,27 @@ export class MptcpConnection implements StreamConnection {
           backup: sf.backupLocal,
           addressId: sf.localAddressId,
           token: this.#remoteToken!,
-          nonce: sf.localNonce,
+          nonce: hs.localNonce,
         };
         return [{ kind: 'mptcp', option }];
       }
       case 'synAck': {
-        sf.localIsn = draft.seq >>> 0;
-        const hmac = joinSynAckHmac(this.localKey, this.#remoteKey!, sf.localNonce, sf.remoteNonce);
-        const option: MpJoinOption = { subtype: 'MP_JOIN', form: 'synack', backup: sf.backupLocal, addressId: sf.localAddressId, hmac, nonce: sf.localNonce };
+        sf.send.isn = draft.seq >>> 0;
+        const hmac = joinSynAckHmac(this.localKey, this.#remoteKey!, hs.localNonce, hs.remoteNonce);
+        const option: MpJoinOption = { subtype: 'MP_JOIN', form: 'synack', backup: sf.backupLocal, addressId: sf.localAddressId, hmac, nonce: hs.localNonce };
         return [{ kind: 'mptcp', option }];
       }
       case 'ack':
-        if (sf.joinState === 'ackSent') {
+        if (hs.state === 'ackSent') {
           // RFC 8684 3.2: the third ACK carries the 160-bit HMAC; repeated until the fourth ACK arrives.
-          const hmac = joinAckHmac(this.localKey, this.#remoteKey!, sf.localNonce, sf.remoteNonce);
-          if (sf.joinAckTimer === undefined) sf.joinAckTimer = this.#now + Math.max(sf.joinAckRto, sf.tcp.info().rtoMicros);
+          const hmac = joinAckHmac(this.localKey, this.#remoteKey!, hs.localNonce, hs.remoteNonce);
+          if (hs.ackTimer === undefined) hs.ackTimer = this.#now + Math.max(hs.ackRto, sf.tcp.info().rtoMicros);
           return [{ kind: 'mptcp', option: { subtype: 'MP_JOIN', form: 'ack', hmac } }];
         }
-        if (sf.joinState !== 'full') return undefined;
+        if (hs.state !== 'full') return undefined;
         return this.#ackOptions(sf);
       case 'data':
-        if (sf.joinState !== 'full') return undefined;
+        if (hs.state !== 'full') return undefined;
         return this.#dataOptions(sf, draft);
       case 'rst':
         return this.#rstOptions(sf);
@@ -1540,10 +1338,10 @@ export class MptcpConnection implements StreamConnection {
 
   #dataOptions(sf: Subflow, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
     if (this.#mode !== 'mptcp' || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions(sf) : undefined;
-    const subflowSeq = (draft.seq - sf.localIsn) >>> 0;
+    const subflowSeq = (draft.seq - sf.send.isn) >>> 0;
     const end = subflowSeq + draft.payloadLength;
-    if (end > sf.sentEnd) sf.sentEnd = end;
-    const map = sendMapFor(sf.sendMaps, subflowSeq);
+    if (end > sf.send.sentEnd) sf.send.sentEnd = end;
+    const map = sf.send.mapAt(subflowSeq);
     if (map === undefined) return this.#ackOptions(sf); // cannot happen: every written byte is mapped
     const dataOffset = map.dataOffset + (subflowSeq - map.subflowSeq);
     const length = Math.min(draft.payloadLength, map.subflowSeq + map.length - subflowSeq);
@@ -1579,8 +1377,8 @@ export class MptcpConnection implements StreamConnection {
 
   #incoming(sf: Subflow, segment: TcpSegment): void {
     this.#controlOptions(sf, segment);
-    if (sf.join) {
-      this.#joinIncoming(sf, segment);
+    if (sf.joinHandshake !== undefined) {
+      this.#joinIncoming(sf, sf.joinHandshake, segment);
       return;
     }
     const flags = segment.flags;
@@ -1595,7 +1393,7 @@ export class MptcpConnection implements StreamConnection {
     if (flags & TcpFlags.SYN) {
       if (flags & TcpFlags.ACK) {
         if (this.server || this.#mode !== 'handshake') return;
-        sf.remoteIsn = segment.seq >>> 0;
+        sf.receive.isn = segment.seq >>> 0;
         if (capable && capable.version === VERSION && capable.senderKey && capable.receiverKey === undefined) {
           this.counters.MPCapableSYNACKRX++;
           this.#peerDenyJoinId0 = (capable.flags & MpCapableFlag.C) !== 0;
@@ -1607,7 +1405,7 @@ export class MptcpConnection implements StreamConnection {
           this.#fallBack();
         }
       } else if (this.server && this.#mode === 'handshake') {
-        sf.remoteIsn = segment.seq >>> 0;
+        sf.receive.isn = segment.seq >>> 0;
         this.counters.MPCapableSYNRX++;
         if (capable && capable.flags & MpCapableFlag.A) this.#checksum = true;
       }
@@ -1662,13 +1460,13 @@ export class MptcpConnection implements StreamConnection {
     if (dss.mapping) this.#addReceiveMap(sf, segment, dss.mapping, dss.dataFin);
   }
 
-  #failJoin(sf: Subflow): void {
-    sf.joinState = 'failed';
+  #failJoin(sf: Subflow, hs: JoinHandshake): void {
+    hs.state = 'failed';
     sf.resetReason = MpTcpRstReason.MPTCP_SPECIFIC;
     sf.abortPending = true;
   }
 
-  #joinIncoming(sf: Subflow, segment: TcpSegment): void {
+  #joinIncoming(sf: Subflow, hs: JoinHandshake, segment: TcpSegment): void {
     const flags = segment.flags;
     let join: MpJoinOption | undefined;
     let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
@@ -1679,32 +1477,32 @@ export class MptcpConnection implements StreamConnection {
       else if (o.option.subtype === 'MP_TCPRST' && flags & TcpFlags.RST) this.counters.MPRstRx++;
     }
     if (flags & TcpFlags.RST) return;
-    if (sf.joinState === 'failed') return;
+    if (hs.state === 'failed') return;
     if (flags & TcpFlags.SYN) {
       if (flags & TcpFlags.ACK) {
         // Client: the SYN/ACK must carry MP_JOIN with HMAC-B = HMAC(Key-B || Key-A, R-B || R-A), truncated.
-        if (this.server || sf.joinState !== 'synSent') return;
-        sf.remoteIsn = segment.seq >>> 0;
+        if (this.server || hs.state !== 'synSent') return;
+        sf.receive.isn = segment.seq >>> 0;
         if (join === undefined || join.form !== 'synack') {
-          this.#failJoin(sf);
+          this.#failJoin(sf, hs);
           return;
         }
-        const expected = joinSynAckHmac(this.#remoteKey!, this.localKey, join.nonce, sf.localNonce);
+        const expected = joinSynAckHmac(this.#remoteKey!, this.localKey, join.nonce, hs.localNonce);
         if (!hmacEqual(join.hmac, expected)) {
           this.counters.MPJoinSynAckHMacFailure++;
-          this.#failJoin(sf);
+          this.#failJoin(sf, hs);
           return;
         }
         this.counters.MPJoinSynAckRx++;
         if (join.backup) this.counters.MPJoinSynAckBackupRx++;
-        sf.remoteNonce = join.nonce;
+        hs.remoteNonce = join.nonce;
         sf.remoteAddressId = join.addressId;
         sf.backupPeer = join.backup;
-        sf.joinState = 'ackSent';
+        hs.state = 'ackSent';
       } else if (join !== undefined && join.form === 'syn') {
         // Server: the SYN (the host already matched the token).
-        sf.remoteIsn = segment.seq >>> 0;
-        sf.remoteNonce = join.nonce;
+        sf.receive.isn = segment.seq >>> 0;
+        hs.remoteNonce = join.nonce;
         sf.remoteAddressId = join.addressId;
         sf.backupPeer = join.backup;
         this.counters.MPJoinSynRx++;
@@ -1713,34 +1511,34 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     if (!(flags & TcpFlags.ACK)) return;
-    if (sf.joinState === 'synReceived') {
+    if (hs.state === 'synReceived') {
       // Server: the third ACK with HMAC-A = HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
       if (join === undefined || join.form !== 'ack') {
-        this.#failJoin(sf);
+        this.#failJoin(sf, hs);
         return;
       }
-      const expected = joinAckHmac(this.#remoteKey!, this.localKey, sf.remoteNonce, sf.localNonce);
+      const expected = joinAckHmac(this.#remoteKey!, this.localKey, hs.remoteNonce, hs.localNonce);
       if (!hmacEqual(join.hmac, expected)) {
         this.counters.MPJoinAckHMacFailure++;
-        this.#failJoin(sf);
+        this.#failJoin(sf, hs);
         return;
       }
       this.counters.MPJoinAckRx++;
-      sf.joinState = 'full';
+      hs.state = 'full';
       this.#allowInfiniteFallback = false;
-      this.#subflowEstablished(sf);
+      this.#subflowEstablished(sf, hs);
       sf.tcp.requestAck(); // the fourth ACK (RFC 8684 3.2)
       return;
     }
-    if (sf.joinState === 'ackSent') {
+    if (hs.state === 'ackSent') {
       // Client: the peer acknowledged the third ACK (the fourth ACK): the subflow may carry data.
-      sf.joinState = 'full';
+      hs.state = 'full';
       this.#allowInfiniteFallback = false;
-      sf.joinAckTimer = undefined;
-      this.#subflowEstablished(sf);
-      this.#subflowEstablished(sf);
+      hs.ackTimer = undefined;
+      this.#subflowEstablished(sf, hs);
+      this.#subflowEstablished(sf, hs);
     }
-    if (sf.joinState !== 'full' || this.#mode !== 'mptcp') return;
+    if (hs.state !== 'full' || this.#mode !== 'mptcp') return;
     if (dss) this.#onDss(sf, segment, dss);
   }
 
@@ -1763,17 +1561,8 @@ export class MptcpConnection implements StreamConnection {
       send.unblock();
       this.#events.push({ type: 'writable' });
     }
-    // Trim send maps acknowledged at the data level and sent at least once (the subflow may still
-    // retransmit bytes of a trimmed map only if they were never acknowledged at the subflow level, which a
-    // DATA_ACK covering them on the same subflow rules out; on other subflows the last maps are kept).
-    for (const s of this.#subflows) {
-      const maps = s.sendMaps;
-      if (maps.length < 64) continue;
-      const acked = 1 + s.tcp.bytesAcked;
-      let k = 0;
-      while (k < maps.length - 1 && maps[k]!.dataOffset + maps[k]!.length <= offset && maps[k]!.subflowSeq + maps[k]!.length <= acked) k++;
-      if (k > 0) maps.splice(0, k);
-    }
+    // Trim send maps acknowledged at the data level and sent at least once (see SubflowSendMaps.trim).
+    for (const s of this.#subflows) s.send.trim(offset, s.tcp);
     return offset;
   }
 
@@ -1806,7 +1595,7 @@ export class MptcpConnection implements StreamConnection {
     if (mapping.dataLength === 0 && mapping.subflowSeq === 0) return; // infinite mapping: not in this slice
     const subflowSeq = mapping.subflowSeq >>> 0;
     if (segment.payload.length > 0) {
-      const segSeq = (segment.seq - sf.remoteIsn) >>> 0;
+      const segSeq = (segment.seq - sf.receive.isn) >>> 0;
       if (segSeq < subflowSeq || segSeq >= subflowSeq + dataLength) {
         this.counters.DSSNoMatchTCP++;
         return;
@@ -1814,11 +1603,11 @@ export class MptcpConnection implements StreamConnection {
     }
     // From here the mapping matches the segment it came with: a DATA_FIN on it is credible (Linux takes a
     // DATA_FIN on a data mapping only with the mapping).
-    if (subflowSeq + dataLength <= sf.readSeq) {
+    if (subflowSeq + dataLength <= sf.receive.readSeq) {
       if (dataFin) this.#noteDataFin(dataOffset + dataLength);
       return; // for bytes already consumed
     }
-    const maps = sf.receiveMaps;
+    const maps = sf.receive.maps;
     for (const m of maps) {
       if (subflowSeq < m.subflowSeq + m.length && m.subflowSeq < subflowSeq + dataLength) {
         const same = m.subflowSeq === subflowSeq && m.dataOffset === dataOffset && m.length === dataLength;
@@ -1867,22 +1656,6 @@ export class MptcpConnection implements StreamConnection {
     this.#armRetransmit(now);
   }
 
-  /** RTOs of `s` since it last made progress (Linux `stale_count`); progress clears the stale mark. */
-  #staleCount(s: Subflow): number {
-    const tcp = s.tcp;
-    const acked = tcp.bytesAcked;
-    const timeouts = tcp.timeouts;
-    if (acked !== s.progressAcked) {
-      s.progressAcked = acked;
-      s.progressTimeouts = timeouts;
-      if (s.stale) {
-        s.stale = false;
-        this.counters.SubflowRecover++;
-      }
-    }
-    return timeouts - s.progressTimeouts;
-  }
-
   /**
    * Linux `mptcp_pm_subflows_chk_stale`: a subflow with data outstanding and more than STALE_LOSS_CNT RTOs
    * since its last progress, while another usable subflow has fewer than STALE_LOSS_CNT - 1, is marked
@@ -1893,14 +1666,14 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp' || this.#subflows.length < 2) return;
     for (const s of this.#subflows) {
       if (s.closed) continue;
-      const count = this.#staleCount(s);
-      if (s.stale || count <= STALE_LOSS_CNT || !this.#subflowUsable(s)) continue;
-      if (s.tcp.bytesInFlight === 0 && s.sentEnd >= s.written + 1) continue;
+      const count = s.staleCount();
+      if (s.stale || count <= STALE_LOSS_CNT || !s.usable) continue;
+      if (s.tcp.bytesInFlight === 0 && s.send.sentEnd >= s.send.written + 1) continue;
       const alternative = this.#subflows.some(
-        (o) => o !== s && !o.closed && !o.stale && this.#subflowUsable(o) && this.#staleCount(o) < Math.max(STALE_LOSS_CNT - 1, 1),
+        (o) => o !== s && !o.closed && !o.stale && o.usable && o.staleCount() < Math.max(STALE_LOSS_CNT - 1, 1),
       );
       if (!alternative) continue;
-      s.stale = true;
+      s.progress.stale = true;
       this.counters.SubflowStale++;
       this.#reinjectUnacked(s, true);
     }
@@ -1919,10 +1692,10 @@ export class MptcpConnection implements StreamConnection {
     let healthy = 0;
     let any = 0;
     for (const s of this.#subflows) {
-      if (!this.#subflowUsable(s)) continue;
+      if (!s.usable) continue;
       const rto = s.tcp.rtoMicros;
       any = Math.max(any, rto);
-      if (!s.stale && this.#staleCount(s) === 0) healthy = Math.max(healthy, rto);
+      if (!s.stale && s.staleCount() === 0) healthy = Math.max(healthy, rto);
     }
     const rto = Math.max(DATA_RTX_MIN, healthy > 0 ? healthy : any);
     this.#timers.set(MptcpTimer.Retransmit, now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX));
@@ -1938,32 +1711,32 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode !== 'mptcp' || this.#send.acked >= this.#send.scheduled) return;
     this.#rtxBackoff = Math.min(this.#rtxBackoff * 2, 64);
     const una = this.#send.acked;
-    const holds = (s: Subflow): boolean => s.sendMaps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
+    const holds = (s: Subflow): boolean => s.send.maps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
     // The subflow holding the oldest unacknowledged data is in RTO recovery itself (its path is not moving):
     // everything it holds beyond the DATA_ACK is reinjected on the others at once (once per stall), as Linux
     // does for a stale subflow, rather than one chunk per data-level timeout while the window stays shut.
     const holder = this.#subflows.find((s) => !s.closed && holds(s));
     if (
       holder !== undefined &&
-      (holder.bulkReinjectedAt !== holder.progressAcked || una >= holder.bulkReinjectedTo) &&
-      this.#staleCount(holder) >= 1 &&
-      this.#subflows.some((o) => o !== holder && !o.stale && this.#subflowUsable(o))
+      (holder.progress.bulkReinjectedAt !== holder.progress.acked || una >= holder.progress.bulkReinjectedTo) &&
+      holder.staleCount() >= 1 &&
+      this.#subflows.some((o) => o !== holder && !o.stale && o.usable)
     ) {
-      holder.bulkReinjectedAt = holder.progressAcked;
-      holder.bulkReinjectedTo = this.#send.scheduled;
+      holder.progress.bulkReinjectedAt = holder.progress.acked;
+      holder.progress.bulkReinjectedTo = this.#send.scheduled;
       this.#reinjectUnacked(holder, true);
       return;
     }
     let target: Subflow | undefined;
     for (const s of this.#subflows) {
-      if (s.stale || !this.#subflowUsable(s)) continue;
+      if (s.stale || !s.usable) continue;
       if (holds(s)) continue;
-      if (s.tcp.bytesInFlight > 0 || s.sentEnd < s.written + 1) continue;
+      if (s.tcp.bytesInFlight > 0 || s.send.sentEnd < s.send.written + 1) continue;
       const backup = s.backupLocal || s.backupPeer;
       if (target === undefined || (!backup && (target.backupLocal || target.backupPeer))) target = s;
     }
     if (target === undefined) return;
-    const n = this.#push(target, una, Math.min(DATA_RTX_CHUNK, this.#send.scheduled - una));
+    const n = target.push(this.#send, una, Math.min(DATA_RTX_CHUNK, this.#send.scheduled - una));
     if (n > 0) {
       this.counters.MPTCPRetrans++;
       this.#allowInfiniteFallback = false;
@@ -1983,20 +1756,20 @@ export class MptcpConnection implements StreamConnection {
     if (sf.join && sf.joinState !== 'full') return;
     const tcp = sf.tcp;
     while (this.#receive.hasRoom) {
-      const map = sf.receiveMaps[0];
-      if (map === undefined || map.subflowSeq > sf.readSeq) {
+      const map = sf.receive.maps[0];
+      if (map === undefined || map.subflowSeq > sf.receive.readSeq) {
         if (tcp.readableBytes > 0) this.#unmappedData(sf);
         return;
       }
-      const skip = sf.readSeq - map.subflowSeq;
+      const skip = sf.receive.readSeq - map.subflowSeq;
       const want = map.length - skip;
       const bytes = tcp.read(want);
       if (bytes === undefined) return;
       const dataOffset = map.dataOffset + skip;
-      sf.readSeq += bytes.length;
-      sf.dataBytesReceived += bytes.length;
+      sf.receive.readSeq += bytes.length;
+      sf.receive.dataBytesReceived += bytes.length;
       const done = bytes.length === want;
-      if (done) sf.receiveMaps.shift();
+      if (done) sf.receive.maps.shift();
       if (map.pieces !== undefined) {
         map.pieces.push(bytes);
         map.received += bytes.length;
@@ -2073,7 +1846,7 @@ export class MptcpConnection implements StreamConnection {
     this.#dataFinReceived = true;
     this.#receive.consumeDataFin();
     // RFC 8684 3.3.3: acknowledge it with a DATA_ACK.
-    for (const s of this.#subflows) if (this.#subflowUsable(s)) s.tcp.requestAck();
+    for (const s of this.#subflows) if (s.usable) s.tcp.requestAck();
   }
 
   /** A subflow is gone: its data not acknowledged at the data level goes to the reinjection queue. */
@@ -2088,12 +1861,12 @@ export class MptcpConnection implements StreamConnection {
    */
   #reinjectUnacked(sf: Subflow, keepMaps: boolean): void {
     if (this.#mode !== 'mptcp') return;
-    for (const m of sf.sendMaps) {
+    for (const m of sf.send.maps) {
       const end = m.dataOffset + m.length;
       if (end <= this.#send.acked) continue;
       this.#reinject.push({ start: Math.max(m.dataOffset, this.#send.acked), end, lostOn: sf.id });
     }
-    if (!keepMaps) sf.sendMaps.length = 0;
+    if (!keepMaps) sf.send.maps.length = 0;
     this.#reinject.sort((a, b) => a.start - b.start);
   }
 
@@ -2127,8 +1900,7 @@ export class MptcpConnection implements StreamConnection {
             }
             break;
           case 'closed': {
-            sf.closed = true;
-            sf.closedError = e.error;
+            sf.markClosed(e.error);
             // Linux (`mptcp_close_ssk`) reports SF_CLOSED only while the connection is established.
             if (this.#mode === 'mptcp' && !this.#subflowClosing && !this.#closedReported && !this.#fastClosing) {
               this.#monitorSubflow('SF_CLOSED', sf, errnoOf(e.error));
@@ -2187,19 +1959,6 @@ export class MptcpConnection implements StreamConnection {
     if (this.#mode === 'mptcp') this.#monitor('CLOSED');
     this.#events.push(error ? { type: 'closed', error } : { type: 'closed' });
   }
-}
-
-function sendMapFor(maps: readonly SendMap[], subflowSeq: number): SendMap | undefined {
-  let lo = 0;
-  let hi = maps.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const m = maps[mid]!;
-    if (subflowSeq < m.subflowSeq) hi = mid - 1;
-    else if (subflowSeq >= m.subflowSeq + m.length) lo = mid + 1;
-    else return m;
-  }
-  return undefined;
 }
 
 /** The MP_CAPABLE option of a SYN when it asks for MPTCP v1 (what a listener answers with MPTCP). */
