@@ -60,6 +60,7 @@ import { SendBuffer } from './send-buffer.js';
 import { Reassembly } from './reassembly.js';
 import { Subflow, type ReceiveMap, type SubflowInit, type SubflowOwner } from './subflow.js';
 import { JoinHandshake } from './handshake.js';
+import { drawLocalKey, type TokenTable } from './token.js';
 
 export { Subflow } from './subflow.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
@@ -79,6 +80,12 @@ export interface MptcpConnectionOptions {
   readonly receiveBufferBytes?: number;
   /** Most data-level bytes written and not yet DATA_ACKed; default the TCP config's sendBufferBytes or 4 MiB. */
   readonly sendBufferBytes?: number;
+  /**
+   * The host's token table: the local key is drawn again while its token is in use, and the connection is
+   * entered under its token (the host removes it when it forgets the connection). Without one the key is
+   * drawn once and nothing checks it.
+   */
+  readonly tokens?: TokenTable<MptcpConnection>;
   /** Scheduler name (src/sched registry); default "default". */
   readonly scheduler?: string;
   /** The in-kernel path manager's configuration (endpoints, limits); default none and the kernel's limits. */
@@ -289,10 +296,10 @@ export class MptcpConnection implements StreamConnection {
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
     this.#pm = options.pm ?? NO_PM;
-    this.localKey = randomKey(options.randomBytes);
-    const derived = keyTokenAndIdsn(this.localKey);
-    this.localToken = derived.token;
-    this.localIdsn = derived.idsn;
+    const local = options.tokens !== undefined ? options.tokens.add(options.randomBytes, this) : drawLocalKey(options.randomBytes);
+    this.localKey = local.key;
+    this.localToken = local.token;
+    this.localIdsn = local.idsn;
     this.#subflowOwner = {
       counters: this.counters,
       subflowOptions: (sf, kind, draft) => this.#outgoing(sf, kind, draft),

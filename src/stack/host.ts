@@ -25,6 +25,7 @@ import { createMptcpCounters, type MptcpCounters } from '../mptcp/mib.js';
 import type { MptcpEvent } from '../mptcp/events.js';
 import { schedulerNames } from '../sched/registry.js';
 import type { RandomBytes } from '../mptcp/keys.js';
+import { TokenTable } from '../mptcp/token.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
 import { DEFAULT_LIMITS, EndpointTable, parseLimits, type Endpoint, type Limits } from '../pm/config.js';
 
@@ -171,6 +172,8 @@ export class Host {
   /** MPTcpExt-like counters of every MPTCP connection of this host. */
   readonly mptcpCounters: MptcpCounters = createMptcpCounters();
   private readonly randomBytes: RandomBytes;
+  /** Live MPTCP connections by local token (unique per host, as Linux's per-namespace table). */
+  private readonly tokens = new TokenTable<MptcpConnection>();
   private cursor = 0;
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
@@ -453,6 +456,7 @@ export class Host {
   private mptcpOptions(checksum: boolean): MptcpConnectionOptions {
     return {
       randomBytes: this.randomBytes,
+      tokens: this.tokens,
       scheduler: this.scheduler,
       checksum,
       counters: this.mptcpCounters,
@@ -687,6 +691,7 @@ export class Host {
   }
 
   private unregister(entry: ConnectionEntry): void {
+    if (entry.connection instanceof MptcpConnection) this.tokens.delete(entry.connection.localToken, entry.connection);
     for (const j of entry.joins ?? []) this.unregisterPorts(j);
     this.unregisterPorts(entry);
     const j = this.entries.indexOf(entry);
@@ -739,13 +744,13 @@ export class Host {
   }
 
   private acceptJoin(now: Micros, arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment, token: number): void {
-    const main = this.entries.find((e) => e.connection instanceof MptcpConnection && e.connection.localToken === token && e.connection.canJoin);
-    if (main === undefined) {
+    const connection = this.tokens.get(token);
+    const main = connection !== undefined && connection.canJoin ? this.entryOf(connection) : undefined;
+    if (connection === undefined || main === undefined) {
       this.mptcpCounters.MPJoinNoTokenFound++;
       this.sendReset(arrivalIface, local, remote, seg, MpTcpRstReason.MPTCP_SPECIFIC);
       return;
     }
-    const connection = main.connection as MptcpConnection;
     if (!connection.acceptsJoin()) {
       // mptcp_pm_allow_new_subflow refused (the `subflows` limit): Linux resets with MP_TCPRST.
       this.mptcpCounters.MPJoinRejected++;
@@ -758,6 +763,13 @@ export class Host {
     const iss = initialSequenceNumber(this.secret, endpoints, now);
     const subflow = connection.acceptJoin(now, endpoints, iss, seg, config, { addressId: this.addressIdOf(connection, local), tag: ifaceId });
     this.registerJoin(main, subflow, ifaceId);
+  }
+
+  /** The entry of an MPTCP connection: found by its initial subflow's 4-tuple, which it is registered under. */
+  private entryOf(connection: MptcpConnection): ConnectionEntry | undefined {
+    const ep = connection.endpoints;
+    const entry = this.find(ep.localAddress, ep.localPort, ep.remoteAddress, ep.remotePort);
+    return entry?.connection === connection ? entry : undefined;
   }
 
   /**
