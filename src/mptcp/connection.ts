@@ -49,7 +49,8 @@ import {
 import { DssChecksumAccumulator, dssChecksum, verifyDssChecksum } from '../wire/dss-checksum.js';
 import type { U64 } from '../wire/u64.js';
 import { addAddrHmac, hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
-import { acceptJoin as pmAcceptJoin, initialPmState, step as pmStep, type KernelPmState, type PmAction, type PmSubflow } from '../pm/kernel-pm.js';
+import { createPathManager, DEFAULT_PATH_MANAGER } from '../pm/registry.js';
+import type { PathManager, PathManagerConfig, PmConnection, PmSubflow, SubflowRequest } from '../pm/types.js';
 import { addressesEqual, DEFAULT_LIMITS, type Limits, type TableEndpoint } from '../pm/config.js';
 import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
@@ -88,20 +89,23 @@ export interface MptcpConnectionOptions {
   readonly tokens?: TokenTable<MptcpConnection>;
   /** Scheduler name (src/sched registry); default "default". */
   readonly scheduler?: string;
-  /** The in-kernel path manager's configuration (endpoints, limits); default none and the kernel's limits. */
+  /** The path manager's configuration (endpoints, limits); default none and the kernel's limits. */
   readonly pm?: MptcpPathManagerConfig;
+  /** Path manager name (src/pm registry); default "kernel". */
+  readonly pathManager?: string;
+  /**
+   * The host's list of connections with subflow requests waiting (a Set will do): the connection adds
+   * itself when its path manager asks for a subflow, so the host opens subflows only for those (as Linux
+   * queues the msk's work for the pm worker) instead of asking every connection.
+   */
+  readonly pendingJoins?: { add(connection: MptcpConnection): unknown };
 }
 
-/** What the connection's in-kernel path manager reads (the host's `ip mptcp endpoint` table and limits). */
-export interface MptcpPathManagerConfig {
-  endpoints(): readonly TableEndpoint[];
-  limits(): Limits;
-  /** ADD_ADDR retransmission timeout (net.mptcp.add_addr_timeout); default 120 s. */
-  readonly addAddrTimeoutMicros?: Micros;
-}
+/** What the connection's path manager reads (the host's `ip mptcp endpoint` table and limits). */
+export type MptcpPathManagerConfig = PathManagerConfig;
 
 /** A subflow the path manager wants opened (the host carries it out with MP_JOIN). */
-export type SubflowRequest = Extract<PmAction, { kind: 'createSubflow' }>;
+export type { SubflowRequest } from '../pm/types.js';
 
 /** What TcpSocket and the host need of a byte-stream connection (TCP or MPTCP). */
 export interface StreamConnection {
@@ -180,15 +184,14 @@ const EMPTY = new Uint8Array(0);
 /** DATA_FIN retransmission: start and cap (Linux uses the subflow RTO; this is close enough for one path). */
 const DATA_FIN_RTO_MIN: Micros = 200_000;
 const DATA_FIN_RTO_MAX: Micros = 60_000_000;
-/** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
-const ADD_ADDR_TIMEOUT: Micros = 120_000_000;
-const ADD_ADDR_RETRANS_MAX = 3;
 /** Linux net.mptcp.stale_loss_cnt (default 4): a subflow is stale after more RTOs than this without progress. */
 const STALE_LOSS_CNT = 4;
 /** Data-level retransmission (Linux `mptcp_retransmit_timer`): at most this much reinjected per expiry. */
 const DATA_RTX_CHUNK = 64 * 1024;
 const DATA_RTX_MIN: Micros = 200_000;
 const DATA_RTX_MAX: Micros = 60_000_000;
+/** What TCP leaves an extension on a pure ACK (its own options are fitted after the extension's). */
+const PURE_ACK_OPTION_SPACE = 40;
 const NO_PM: MptcpPathManagerConfig = { endpoints: () => [], limits: () => DEFAULT_LIMITS };
 
 /** An MPTCP connection. See the file comment for the call order. */
@@ -243,18 +246,8 @@ export class MptcpConnection implements StreamConnection {
   #closedReported = false;
   readonly #events: TcpEvent[] = [];
 
-  // Path manager (src/pm/kernel-pm.ts) and its signals.
-  readonly #pm: MptcpPathManagerConfig;
-  #pmState: KernelPmState | undefined;
-  readonly #subflowRequests: SubflowRequest[] = [];
-  /** Our ADD_ADDR not yet echoed. */
-  #addAddrOut: { id: number; address: Uint8Array; port: number; hmac: Uint8Array; retrans: number } | undefined;
-  #addAddrDue = false;
-  #addAddrTimer: Micros | undefined;
-  /** Our address ids to send in RM_ADDR (on a pure ACK of a remaining subflow). */
-  readonly #rmAddrOut: number[] = [];
-  /** Echoes of received ADD_ADDRs to send. */
-  readonly #echoOut: { id: number; address: Uint8Array; port: number }[] = [];
+  /** The path manager (src/pm): it owns its signals, its ADD_ADDR timer and its subflow requests. */
+  readonly #pm: PathManager;
   /** The peer set the C flag in its MP_CAPABLE. */
   #peerDenyJoinId0 = false;
   /** MP_FASTCLOSE: sent (each subflow resets with it) or received. */
@@ -272,9 +265,6 @@ export class MptcpConnection implements StreamConnection {
   #mpFailSent = false;
   /** Client: the third ACK with both keys went out at least once. */
   #capableAckSent = false;
-  /** Subflows closed because their address was removed (either side), and whether a peer RM_ADDR is at work. */
-  #removedSubflows = 0;
-  #peerRemoval = false;
   /** An infinite mapping arrived (counted once, as Linux counts InfiniteMapRx). */
   #infiniteMapSeen = false;
 
@@ -295,7 +285,7 @@ export class MptcpConnection implements StreamConnection {
     this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
-    this.#pm = options.pm ?? NO_PM;
+    this.#pm = createPathManager(options.pathManager ?? DEFAULT_PATH_MANAGER, { config: options.pm ?? NO_PM, connection: this.#pmConnection(options) });
     const local = options.tokens !== undefined ? options.tokens.add(options.randomBytes, this) : drawLocalKey(options.randomBytes);
     this.localKey = local.key;
     this.localToken = local.token;
@@ -370,17 +360,16 @@ export class MptcpConnection implements StreamConnection {
 
   /** Subflows the path manager asked for since the last call (the host opens them with MP_JOIN). */
   takeSubflowRequests(): SubflowRequest[] {
-    return this.#subflowRequests.length === 0 ? [] : this.#subflowRequests.splice(0);
+    return this.#pm.takeSubflowRequests();
   }
 
   get hasSubflowRequests(): boolean {
-    return this.#subflowRequests.length > 0;
+    return this.#pm.hasSubflowRequests();
   }
 
   /** The path manager accepts one more MP_JOIN from the peer (the `subflows` limit). */
   acceptsJoin(): boolean {
-    if (this.#pmState === undefined) return true;
-    return pmAcceptJoin({ ...this.#pmState, limits: this.#pm.limits(), subflows: this.#pmSubflows() });
+    return this.#pm.acceptsJoin();
   }
 
   /** Every subflow ever added (closed ones included), in order. */
@@ -603,21 +592,7 @@ export class MptcpConnection implements StreamConnection {
         }
       }
     }
-    if (this.#addAddrTimer !== undefined && this.#addAddrTimer <= now) {
-      // Linux mptcp_pm_add_timer: resent up to ADD_ADDR_RETRANS_MAX times, then the pm moves on.
-      this.#addAddrTimer = undefined;
-      const out = this.#addAddrOut;
-      if (out !== undefined && this.#mode === 'mptcp') {
-        if (out.retrans < ADD_ADDR_RETRANS_MAX) {
-          out.retrans++;
-          this.#addAddrDue = true;
-        } else {
-          this.#addAddrOut = undefined;
-          if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, announcePending: false };
-          this.#pmRun();
-        }
-      }
-    }
+    this.#pm.handleTimeout(now);
     if (this.#timers.expired(MptcpTimer.Retransmit, now)) {
       this.#timers.stop(MptcpTimer.Retransmit);
       this.#dataRetransmit();
@@ -672,7 +647,7 @@ export class MptcpConnection implements StreamConnection {
 
   pollTimeout(): Micros | undefined {
     let min = this.#timers.next();
-    const t = this.#addAddrTimer;
+    const t = this.#pm.pollTimeout();
     if (t !== undefined && (min === undefined || t < min)) min = t;
     for (const s of this.#subflows) {
       const a = s.tcp.pollTimeout();
@@ -852,9 +827,7 @@ export class MptcpConnection implements StreamConnection {
     this.#mode = 'mptcp';
     this.#monitor('CREATED');
     const ep = this.subflow.endpoints;
-    this.#pmState = initialPmState({
-      endpoints: this.#pm.endpoints(),
-      limits: this.#pm.limits(),
+    this.#pm.created({
       initialLocal: { address: ep.localAddress, port: ep.localPort },
       initialRemote: { address: ep.remoteAddress, port: ep.remotePort },
       denyJoinId0: this.#peerDenyJoinId0,
@@ -869,13 +842,33 @@ export class MptcpConnection implements StreamConnection {
     if (this.#fullyEstablished) return;
     this.#fullyEstablished = true;
     this.#monitor('ESTABLISHED');
-    if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, fullyEstablished: true };
-    this.#pmRun();
+    this.#pm.fullyEstablished();
   }
 
   // ---- path manager ----
 
-  /** Live subflows (and requested ones) as the path manager sees them. */
+  /** The connection as its path manager sees it and acts on it (built once). */
+  #pmConnection(options: MptcpConnectionOptions): PmConnection {
+    const self = this;
+    return {
+      get isMptcp() {
+        return self.#mode === 'mptcp';
+      },
+      get mayAct() {
+        return self.#mode === 'mptcp' && self.#remoteKey !== undefined && !self.#subflowClosing && !self.#closedReported && !self.#fastClosing;
+      },
+      subflows: () => this.#pmSubflows(),
+      closeSubflows: (localId, remoteId, byPeer) => this.#closeSubflows(localId, remoteId, byPeer),
+      setInitialBackup: (backup) => {
+        const initial = this.#subflows.find((s) => !s.join);
+        if (initial !== undefined) this.setBackup(initial.id, backup);
+      },
+      addAddrHmac: (id, address, port) => addAddrHmac(this.localKey, this.#remoteKey!, id, address, port),
+      subflowRequested: () => options.pendingJoins?.add(this),
+    };
+  }
+
+  /** Live subflows as the path manager counts them. */
   #pmSubflows(): PmSubflow[] {
     const out: PmSubflow[] = [];
     for (const s of this.#subflows) {
@@ -891,60 +884,20 @@ export class MptcpConnection implements StreamConnection {
         endpointId: s.endpointId,
       });
     }
-    for (const r of this.#subflowRequests) {
-      out.push({
-        localId: r.localId,
-        localAddress: r.localAddress ?? new Uint8Array(r.remoteAddress.length),
-        remoteId: r.remoteId,
-        remoteAddress: r.remoteAddress,
-        remotePort: r.remotePort,
-        initial: false,
-        endpointId: r.endpointId,
-      });
-    }
     return out;
   }
 
-  /** One turn of the in-kernel path manager; its actions are carried out (subflows: queued for the host). */
-  #pmRun(): void {
-    if (this.#pmState === undefined || this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
-    if (this.#subflowClosing || this.#closedReported || this.#fastClosing) return;
-    const r = pmStep({ ...this.#pmState, endpoints: this.#pm.endpoints(), limits: this.#pm.limits(), subflows: this.#pmSubflows() });
-    this.#pmState = r.state;
-    for (const a of r.actions) {
-      switch (a.kind) {
-        case 'announce': {
-          const port = a.port;
-          const hmac = addAddrHmac(this.localKey, this.#remoteKey, a.id, a.address, port || undefined);
-          this.#addAddrOut = { id: a.id, address: a.address, port, hmac, retrans: 0 };
-          this.#addAddrDue = true;
-          this.#addAddrTimer = undefined;
-          break;
-        }
-        case 'echoAddAddr':
-          this.#echoOut.push({ id: a.id, address: a.address, port: a.port });
-          break;
-        case 'createSubflow':
-          this.#subflowRequests.push(a);
-          break;
-        case 'setBackup': {
-          const initial = this.#subflows.find((s) => !s.join);
-          if (initial !== undefined) this.setBackup(initial.id, a.backup);
-          break;
-        }
-        case 'removeAddress':
-          this.#queueRmAddr(a.id);
-          break;
-        case 'closeSubflow':
-          for (const s of this.#subflows) {
-            if (!s.live) continue;
-            if (a.localId !== undefined && !(s.join && s.localAddressId === a.localId)) continue;
-            if (a.remoteId !== undefined && s.remoteId !== a.remoteId) continue;
-            this.#closeRemovedSubflow(s);
-          }
-          break;
-      }
+  /** The path manager's "close subflow": the live subflows matching both ids are reset. */
+  #closeSubflows(localId: number | undefined, remoteId: number | undefined, byPeer: boolean): number {
+    let closed = 0;
+    for (const s of this.#subflows) {
+      if (!s.live) continue;
+      if (localId !== undefined && !(s.join && s.localAddressId === localId)) continue;
+      if (remoteId !== undefined && s.remoteId !== remoteId) continue;
+      this.#closeRemovedSubflow(s, byPeer);
+      closed++;
     }
+    return closed;
   }
 
   /**
@@ -953,21 +906,16 @@ export class MptcpConnection implements StreamConnection {
    */
   endpointsChanged(now: Micros): void {
     this.#now = now;
-    this.#pmRun();
-  }
-
-  #queueRmAddr(id: number): void {
-    if (!this.#rmAddrOut.includes(id)) this.#rmAddrOut.push(id);
+    this.#pm.endpointsChanged();
   }
 
   /**
    * A subflow whose address was removed (RM_ADDR, ours or the peer's): reset with MP_TCPRST (unspecified)
    * at the end of the current input or driver call; its data not DATA_ACKed is reinjected on the others.
    */
-  #closeRemovedSubflow(s: Subflow): void {
+  #closeRemovedSubflow(s: Subflow, byPeer: boolean): void {
     // Linux counts RmSubflow for the subflows it removes for its own endpoints, not for the peer's RM_ADDR.
-    if (!this.#peerRemoval) this.counters.RmSubflow++;
-    this.#removedSubflows++;
+    if (!byPeer) this.counters.RmSubflow++;
     s.resetReason = MpTcpRstReason.UNSPECIFIED;
     s.abortPending = true;
     this.#reinjectUnacked(s, false);
@@ -981,28 +929,16 @@ export class MptcpConnection implements StreamConnection {
    */
   removeLocalAddress(now: Micros, endpoint: { readonly id: number; readonly address: Uint8Array }): number {
     this.#now = now;
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined || this.#pmState === undefined) return 0;
+    // MPTCP implies the path manager was told (`created`, when the mode became MPTCP).
+    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return 0;
     if (this.#closedReported || this.#fastClosing) return 0;
     const id = endpoint.id;
     const matches = this.#subflows.filter(
       (s) => s.join && s.live && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
     );
-    const announced = this.#pmState.announcedIds.has(id);
-    if (announced || matches.length > 0) this.#queueRmAddr(id);
-    if (this.#addAddrOut !== undefined && this.#addAddrOut.id === id) {
-      this.#addAddrOut = undefined;
-      this.#addAddrDue = false;
-      this.#addAddrTimer = undefined;
-      this.#pmState = { ...this.#pmState, announcePending: false };
-    }
-    const announcedIds = new Set(this.#pmState.announcedIds);
-    announcedIds.delete(id);
-    const subflowEndpointIds = new Set(this.#pmState.subflowEndpointIds);
-    subflowEndpointIds.delete(id);
-    this.#pmState = { ...this.#pmState, announcedIds, subflowEndpointIds };
-    for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (this.#subflowRequests[i]!.endpointId === id) this.#subflowRequests.splice(i, 1);
-    for (const s of matches) this.#closeRemovedSubflow(s);
-    this.#pmRun();
+    // The subflows first, then the manager's RM_ADDR and its turn (the two touch nothing of each other's).
+    for (const s of matches) this.#closeRemovedSubflow(s, false);
+    this.#pm.addressRemoved(endpoint, matches.length > 0);
     this.#afterInput(now);
     return matches.length;
   }
@@ -1011,28 +947,16 @@ export class MptcpConnection implements StreamConnection {
   #onRmAddr(ids: readonly number[]): void {
     this.counters.RmAddr += ids.length;
     for (const id of ids) this.#onMonitor?.({ type: 'REMOVED', token: this.localToken, remoteId: id });
-    for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (ids.includes(this.#subflowRequests[i]!.remoteId)) this.#subflowRequests.splice(i, 1);
-    if (this.#pmState !== undefined) {
-      this.#pmState = {
-        ...this.#pmState,
-        receivedAddAddrs: this.#pmState.receivedAddAddrs.filter((a) => !ids.includes(a.id)),
-        removedRemoteIds: [...this.#pmState.removedRemoteIds, ...ids],
-      };
-    }
-    this.#peerRemoval = true;
-    const before = this.#removedSubflows;
-    this.#pmRun();
-    if (this.#pmState === undefined || this.#removedSubflows === before) {
+    if (this.#pm.rmAddrReceived(ids) === 0) {
       // The path manager did not run (closing) or did not see them: close them here.
-      for (const s of this.#subflows) if (s.live && ids.includes(s.remoteId)) this.#closeRemovedSubflow(s);
+      for (const s of this.#subflows) if (s.live && ids.includes(s.remoteId)) this.#closeRemovedSubflow(s, true);
     }
-    this.#peerRemoval = false;
   }
 
   /** A pure ACK must carry ADD_ADDR, its echo or MP_PRIO. */
   #controlDue(): boolean {
     if (this.#mode !== 'mptcp') return false;
-    return this.#echoOut.length > 0 || this.#rmAddrOut.length > 0 || (this.#addAddrDue && this.#addAddrOut !== undefined);
+    return this.#pm.signalDue();
   }
 
   /** The subflow that carries ADD_ADDR and echoes (the first usable one, as the kernel's pm picks one). */
@@ -1042,21 +966,16 @@ export class MptcpConnection implements StreamConnection {
 
   /** ADD_ADDR, echo or MP_PRIO for a pure ACK of `sf` (sent alone, as Linux drops other suboptions). */
   #controlOption(sf: Subflow): MptcpOption | undefined {
-    if (this.#rmAddrOut.length > 0) {
-      this.counters.RmAddrTx++;
-      return { subtype: 'RM_ADDR', addressIds: this.#rmAddrOut.splice(0) };
-    }
-    const echo = this.#echoOut.shift();
-    if (echo !== undefined) {
-      this.counters.EchoAddTx++;
-      return { subtype: 'ADD_ADDR', echo: true, addressId: echo.id, address: echo.address, ...(echo.port ? { port: echo.port } : {}) };
-    }
-    const out = this.#addAddrOut;
-    if (this.#addAddrDue && out !== undefined) {
-      this.#addAddrDue = false;
-      this.counters.AddAddrTx++;
-      this.#addAddrTimer = this.#now + (this.#pm.addAddrTimeoutMicros ?? ADD_ADDR_TIMEOUT);
-      return { subtype: 'ADD_ADDR', echo: false, addressId: out.id, address: out.address, ...(out.port ? { port: out.port } : {}), hmac: out.hmac };
+    // Linux options.c asks the path manager for what fits in the bytes left; the signal goes alone on a pure
+    // ACK, and our TCP writes an extension's options first (it drops its own to fit), so all 40 are left.
+    const signal = this.#pm.pollSignal(this.#now, PURE_ACK_OPTION_SPACE);
+    if (signal !== undefined) {
+      if (signal.subtype === 'RM_ADDR') this.counters.RmAddrTx++;
+      else if (signal.subtype === 'ADD_ADDR') {
+        if (signal.echo) this.counters.EchoAddTx++;
+        else this.counters.AddAddrTx++;
+      }
+      return signal;
     }
     if (sf.prioDue) {
       sf.prioDue = false;
@@ -1129,14 +1048,7 @@ export class MptcpConnection implements StreamConnection {
   #onAddAddr(opt: Extract<MptcpOption, { subtype: 'ADD_ADDR' }>): void {
     if (opt.echo) {
       this.counters.EchoAdd++;
-      const out = this.#addAddrOut;
-      if (out !== undefined && out.id === opt.addressId && addressesEqual(out.address, opt.address)) {
-        this.#addAddrOut = undefined;
-        this.#addAddrDue = false;
-        this.#addAddrTimer = undefined;
-        if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, announcePending: false };
-        this.#pmRun();
-      }
+      this.#pm.addAddrEchoed(opt.addressId, opt.address);
       return;
     }
     const expected = addAddrHmac(this.#remoteKey!, this.localKey, opt.addressId, opt.address, opt.port);
@@ -1155,10 +1067,7 @@ export class MptcpConnection implements StreamConnection {
       remoteAddress: opt.address,
       ...(opt.port ? { remotePort: opt.port } : {}),
     });
-    if (this.#pmState !== undefined) {
-      this.#pmState = { ...this.#pmState, receivedAddAddrs: [...this.#pmState.receivedAddAddrs, { id: opt.addressId, address: opt.address, port: opt.port ?? 0 }] };
-    }
-    this.#pmRun();
+    this.#pm.addAddrReceived({ id: opt.addressId, address: opt.address, port: opt.port ?? 0 });
   }
 
   /**
@@ -1919,7 +1828,7 @@ export class MptcpConnection implements StreamConnection {
               this.#reportClosed(error);
             } else if (!cleanEnd) {
               this.#onSubflowLost(sf);
-              this.#pmRun();
+              this.#pm.subflowClosed();
             }
             break;
           }
