@@ -174,6 +174,8 @@ export class Host {
   private readonly randomBytes: RandomBytes;
   /** Live MPTCP connections by local token (unique per host, as Linux's per-namespace table). */
   private readonly tokens = new TokenTable<MptcpConnection>();
+  /** MPTCP connections whose path manager asked for subflows since they were last served. */
+  private readonly pendingJoins = new Set<MptcpConnection>();
   private cursor = 0;
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
@@ -397,8 +399,23 @@ export class Host {
     return subflow;
   }
 
+  /**
+   * Opens the subflows every waiting connection's path manager asked for, in the order of the connection
+   * table (so the ports and nonces they draw come in the same order whatever order they asked in).
+   */
+  private runPathManagers(now: Micros): void {
+    if (this.pendingJoins.size === 1) {
+      for (const connection of this.pendingJoins) this.runPathManager(now, connection);
+      return;
+    }
+    for (const e of this.entries) {
+      if (e.connection instanceof MptcpConnection && this.pendingJoins.has(e.connection)) this.runPathManager(now, e.connection);
+    }
+  }
+
   /** Opens the subflows a connection's path manager asked for (failures are ignored, as the kernel's are). */
   private runPathManager(now: Micros, connection: MptcpConnection): void {
+    this.pendingJoins.delete(connection);
     if (!connection.hasSubflowRequests) return;
     for (const r of connection.takeSubflowRequests()) {
       try {
@@ -457,6 +474,7 @@ export class Host {
     return {
       randomBytes: this.randomBytes,
       tokens: this.tokens,
+      pendingJoins: this.pendingJoins,
       scheduler: this.scheduler,
       checksum,
       counters: this.mptcpCounters,
@@ -500,7 +518,9 @@ export class Host {
     if (entry) {
       if (entry.subflow !== undefined) (entry.connection as MptcpConnection).handleSubflowSegment(now, entry.subflow, seg);
       else entry.connection.handleSegment(now, seg);
-      if (entry.connection instanceof MptcpConnection) this.runPathManager(now, entry.connection);
+      if (this.pendingJoins.size > 0 && entry.connection instanceof MptcpConnection && this.pendingJoins.has(entry.connection)) {
+        this.runPathManager(now, entry.connection);
+      }
       return;
     }
     const listener = this.findListener(ip.dst, seg.dstPort);
@@ -541,7 +561,7 @@ export class Host {
       this.counters.packetsOut++;
       return queued;
     }
-    for (const e of this.entries) if (e.connection instanceof MptcpConnection) this.runPathManager(now, e.connection);
+    if (this.pendingJoins.size > 0) this.runPathManagers(now);
     const n = this.entries.length;
     for (let i = 0; i < n; i++) {
       const idx = (this.cursor + i) % n;
@@ -584,7 +604,7 @@ export class Host {
       const d = e.connection.pollTimeout();
       if (d !== undefined && d <= now) e.connection.handleTimeout(now);
     }
-    for (const e of [...this.entries]) if (e.connection instanceof MptcpConnection) this.runPathManager(now, e.connection);
+    if (this.pendingJoins.size > 0) this.runPathManagers(now);
   }
 
   pollEvent(): HostEvent | undefined {
@@ -691,7 +711,10 @@ export class Host {
   }
 
   private unregister(entry: ConnectionEntry): void {
-    if (entry.connection instanceof MptcpConnection) this.tokens.delete(entry.connection.localToken, entry.connection);
+    if (entry.connection instanceof MptcpConnection) {
+      this.tokens.delete(entry.connection.localToken, entry.connection);
+      this.pendingJoins.delete(entry.connection);
+    }
     for (const j of entry.joins ?? []) this.unregisterPorts(j);
     this.unregisterPorts(entry);
     const j = this.entries.indexOf(entry);
