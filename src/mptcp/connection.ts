@@ -62,6 +62,7 @@ import { Reassembly } from './reassembly.js';
 import { Subflow, type ReceiveMap, type SubflowInit, type SubflowOwner } from './subflow.js';
 import { JoinHandshake } from './handshake.js';
 import { drawLocalKey, type TokenTable } from './token.js';
+import { fastCloseOf, HANDSHAKE, isMptcp, modeOf, MPTCP, type ConnectionState } from './context.js';
 
 export { Subflow } from './subflow.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
@@ -160,8 +161,6 @@ export interface MptcpSubflowInfo {
   readonly tcp: TcpInfo;
 }
 
-type Mode = 'handshake' | 'mptcp' | 'fallback';
-
 /** Options of `MptcpConnection.joinSubflow`. */
 export interface JoinOptions {
   /** Ask the peer to use the subflow as backup only (B flag). */
@@ -204,7 +203,8 @@ export class MptcpConnection implements StreamConnection {
   readonly localToken: number;
   readonly localIdsn: U64;
 
-  #mode: Mode = 'handshake';
+  /** handshake | mptcp | fastClosing | fallback (context.ts). */
+  #state: ConnectionState = HANDSHAKE;
   #remoteKey: U64 | undefined;
   #remoteToken: number | undefined;
   #remoteIdsn: U64 | undefined;
@@ -250,10 +250,6 @@ export class MptcpConnection implements StreamConnection {
   readonly #pm: PathManager;
   /** The peer set the C flag in its MP_CAPABLE. */
   #peerDenyJoinId0 = false;
-  /** MP_FASTCLOSE: sent (each subflow resets with it) or received. */
-  #fastClosing = false;
-  #fastcloseSent = false;
-  #fastcloseError: TcpError | undefined;
   /**
    * Linux `allow_infinite_fallback`: a checksum failure may turn the connection into plain TCP (MP_FAIL +
    * infinite mapping) only while it never had a second subflow nor reinjected data.
@@ -322,7 +318,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** The remote key is known and the connection is not a fallback: MP_JOIN subflows may be opened. */
   get canJoin(): boolean {
-    return this.#mode === 'mptcp' && this.#remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
+    return this.#isMptcp && this.#remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
   }
 
   /**
@@ -403,7 +399,7 @@ export class MptcpConnection implements StreamConnection {
   /** Internal state for diagnostics (a stalled transfer, a failed test): plain values, no references. */
   debugState(): Record<string, unknown> {
     return {
-      mode: this.#mode,
+      mode: modeOf(this.#state),
       scheduler: this.#scheduler.name,
       send: { next: this.#send.written, scheduled: this.#send.scheduled, una: this.#send.acked, wndEnd: this.#send.windowEnd, buffered: this.#send.chunkCount },
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
@@ -441,7 +437,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** True once the connection is plain TCP (peer without MPTCP, or fallback). */
   get fallback(): boolean {
-    return this.#mode === 'fallback';
+    return this.#state.kind === 'fallback';
   }
 
   /** All subflows are closed (the host forgets the connection). */
@@ -459,7 +455,7 @@ export class MptcpConnection implements StreamConnection {
   /** Data-level state with TCP's names (Linux's msk uses TCP states too). */
   get state(): TcpStateName {
     const sub = this.#primary().state;
-    if (this.#mode !== 'mptcp') return sub;
+    if (!this.#isMptcp) return sub;
     if (sub === 'CLOSED' || sub === 'TIME-WAIT' || sub === 'SYN-SENT' || sub === 'SYN-RECEIVED') return sub;
     if (this.#dataFinOffset === undefined) return this.#dataFinReceived ? 'CLOSE-WAIT' : 'ESTABLISHED';
     if (!this.#dataFinAcked) return this.#dataFinReceived ? 'LAST-ACK' : 'FIN-WAIT-1';
@@ -467,17 +463,17 @@ export class MptcpConnection implements StreamConnection {
   }
 
   get readableBytes(): number {
-    return this.#mode === 'fallback' ? this.#receive.readable + this.subflow.readableBytes : this.#receive.readable;
+    return this.#state.kind === 'fallback' ? this.#receive.readable + this.subflow.readableBytes : this.#receive.readable;
   }
 
   #direct(): boolean {
-    return this.#mode === 'fallback' && this.#send.scheduled === this.#send.written;
+    return this.#state.kind === 'fallback' && this.#send.scheduled === this.#send.written;
   }
 
   get writableBytes(): number {
     if (this.#writeShutdown) return 0;
     if (this.#direct()) return this.subflow.writableBytes;
-    if (this.#mode === 'fallback') return 0;
+    if (this.#state.kind === 'fallback') return 0;
     return this.#send.room;
   }
 
@@ -494,7 +490,7 @@ export class MptcpConnection implements StreamConnection {
   read(maxBytes = Infinity): Uint8Array | undefined {
     const out = this.#receive.read(maxBytes);
     if (out === undefined) {
-      if (this.#mode === 'fallback') return this.subflow.read(maxBytes);
+      if (this.#state.kind === 'fallback') return this.subflow.read(maxBytes);
       return undefined;
     }
     this.#pullSubflows();
@@ -509,23 +505,23 @@ export class MptcpConnection implements StreamConnection {
   shutdown(): void {
     if (this.#writeShutdown) return;
     this.#writeShutdown = true;
-    if (this.#mode === 'fallback') {
+    if (this.#state.kind === 'fallback') {
       if (this.#direct()) this.subflow.shutdown();
       return;
     }
-    if (this.#mode === 'handshake') return; // decided when the handshake ends
+    if (this.#state.kind === 'handshake') return; // decided when the handshake ends
     this.#dataFinOffset = this.#send.written;
     this.#dataFinDue = true;
   }
 
   close(): void {
     this.#receive.closeRead();
-    if (this.#mode === 'fallback') {
+    if (this.#state.kind === 'fallback') {
       this.#writeShutdown = true;
       if (this.#direct()) this.subflow.close();
       return;
     }
-    if (this.#mode === 'handshake' && this.#send.written === 0) {
+    if (this.#state.kind === 'handshake' && this.#send.written === 0) {
       this.#writeShutdown = true;
       this.subflow.close();
       return;
@@ -543,7 +539,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Data-level bytes the peer acknowledged (DATA_ACK), or the subflow's after a fallback. */
   get bytesAcknowledged(): number {
-    if (this.#mode === 'fallback') return this.subflow.info().bytesAcked;
+    if (this.#state.kind === 'fallback') return this.subflow.info().bytesAcked;
     return Math.min(this.#send.acked, this.#send.written);
   }
 
@@ -555,7 +551,7 @@ export class MptcpConnection implements StreamConnection {
     let live = 0;
     for (const s of this.#subflows) if (s.tcp.state !== 'CLOSED') live++;
     return {
-      mode: this.#mode,
+      mode: modeOf(this.#state),
       fullyEstablished: this.#fullyEstablished,
       checksum: this.#checksum,
       localToken: this.localToken,
@@ -599,7 +595,7 @@ export class MptcpConnection implements StreamConnection {
     }
     if (this.#timers.expired(MptcpTimer.DataFin, now)) {
       this.#timers.stop(MptcpTimer.DataFin);
-      if (!this.#dataFinAcked && this.#mode === 'mptcp') {
+      if (!this.#dataFinAcked && this.#isMptcp) {
         this.#dataFinDue = true;
         this.#dataFinRto = Math.min(this.#dataFinRto * 2, DATA_FIN_RTO_MAX);
       }
@@ -619,7 +615,7 @@ export class MptcpConnection implements StreamConnection {
       control = this.#controlSubflow();
       control?.tcp.requestPureAck();
     }
-    if (this.#mode === 'mptcp') {
+    if (this.#isMptcp) {
       for (const s of this.#subflows) if (s.prioDue && s.usable) s.tcp.requestPureAck();
     }
     this.#schedule(now, control);
@@ -627,7 +623,7 @@ export class MptcpConnection implements StreamConnection {
       const repr = s.tcp.pollTransmit(now);
       if (repr !== undefined) return { repr, subflow: s };
     }
-    if (this.#dataFinDue && this.#mode === 'mptcp' && !this.#dataFinAcked && this.#allDataSent()) {
+    if (this.#dataFinDue && this.#isMptcp && !this.#dataFinAcked && this.#allDataSent()) {
       let first: { repr: TcpSegmentRepr; subflow: Subflow } | undefined;
       for (const s of this.#subflows) {
         if (!s.usable) continue;
@@ -665,6 +661,11 @@ export class MptcpConnection implements StreamConnection {
 
   // ---- internals ----
 
+  /** MPTCP at the data level (fast closing included). */
+  get #isMptcp(): boolean {
+    return isMptcp(this.#state);
+  }
+
   #subflowRto(): Micros {
     return this.#primary().info().rtoMicros;
   }
@@ -683,7 +684,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** The scheduler's turn: reinjections first, then new data, on the subflows it picks. */
   #schedule(now: Micros, hold?: Subflow): void {
-    if (this.#mode === 'fallback') {
+    if (this.#state.kind === 'fallback') {
       // Drain what was buffered before the fallback into the subflow, then write directly.
       const send = this.#send;
       while (send.scheduled < send.written) {
@@ -703,7 +704,7 @@ export class MptcpConnection implements StreamConnection {
       }
       return;
     }
-    if (this.#mode !== 'mptcp') return;
+    if (!this.#isMptcp) return;
     const send = this.#send;
     const sendLimit = Math.min(send.written, send.windowEnd);
     if (this.#reinject.length === 0 && send.scheduled >= sendLimit) return;
@@ -795,9 +796,10 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #fallBack(): void {
-    if (this.#mode === 'fallback') return;
-    const wasHandshake = this.#mode === 'handshake';
-    this.#mode = 'fallback';
+    const from = this.#state;
+    if (from.kind === 'fallback') return;
+    const wasHandshake = from.kind === 'handshake';
+    this.#state = { kind: 'fallback', fastClose: from.kind === 'fastClosing' ? from.fastClose : undefined };
     for (const s of this.#subflows) {
       s.send.maps.length = 0;
       // Bytes of a mapping read so far but held for its checksum are TCP's from now on.
@@ -824,7 +826,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #enterMptcp(): void {
-    this.#mode = 'mptcp';
+    this.#state = MPTCP;
     this.#monitor('CREATED');
     const ep = this.subflow.endpoints;
     this.#pm.created({
@@ -852,10 +854,10 @@ export class MptcpConnection implements StreamConnection {
     const self = this;
     return {
       get isMptcp() {
-        return self.#mode === 'mptcp';
+        return isMptcp(self.#state);
       },
       get mayAct() {
-        return self.#mode === 'mptcp' && self.#remoteKey !== undefined && !self.#subflowClosing && !self.#closedReported && !self.#fastClosing;
+        return self.#state.kind === 'mptcp' && self.#remoteKey !== undefined && !self.#subflowClosing && !self.#closedReported;
       },
       subflows: () => this.#pmSubflows(),
       closeSubflows: (localId, remoteId, byPeer) => this.#closeSubflows(localId, remoteId, byPeer),
@@ -930,8 +932,8 @@ export class MptcpConnection implements StreamConnection {
   removeLocalAddress(now: Micros, endpoint: { readonly id: number; readonly address: Uint8Array }): number {
     this.#now = now;
     // MPTCP implies the path manager was told (`created`, when the mode became MPTCP).
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return 0;
-    if (this.#closedReported || this.#fastClosing) return 0;
+    if (this.#state.kind !== 'mptcp' || this.#remoteKey === undefined) return 0;
+    if (this.#closedReported) return 0;
     const id = endpoint.id;
     const matches = this.#subflows.filter(
       (s) => s.join && s.live && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
@@ -955,7 +957,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** A pure ACK must carry ADD_ADDR, its echo or MP_PRIO. */
   #controlDue(): boolean {
-    if (this.#mode !== 'mptcp') return false;
+    if (!this.#isMptcp) return false;
     return this.#pm.signalDue();
   }
 
@@ -998,7 +1000,7 @@ export class MptcpConnection implements StreamConnection {
       }
       if (opt.subtype === 'MP_FAIL') this.#onMpFail(sf, flags);
     }
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
+    if (!this.#isMptcp || this.#remoteKey === undefined) return;
     if (sf.join && sf.joinState !== 'full' && sf.joinState !== 'ackSent') return;
     for (const o of segment.options) {
       if (o.kind !== 'mptcp') continue;
@@ -1034,7 +1036,7 @@ export class MptcpConnection implements StreamConnection {
    */
   #onMpFail(sf: Subflow, flags: number): void {
     this.counters.MPFailRx++;
-    if (flags & TcpFlags.RST || this.#mode !== 'mptcp') return;
+    if (flags & TcpFlags.RST || !this.#isMptcp) return;
     if (this.#mpFailSent) {
       this.#mpFailSent = false; // the answer to ours; the infinite mapping follows
       return;
@@ -1077,7 +1079,7 @@ export class MptcpConnection implements StreamConnection {
    * the subflow is unknown or closed, or the connection is not MPTCP.
    */
   setBackup(subflowId: number, backup: boolean): boolean {
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return false;
+    if (!this.#isMptcp || this.#remoteKey === undefined) return false;
     const sf = this.#subflows.find((s) => s.id === subflowId);
     if (sf === undefined || sf.closed || sf.tcp.state === 'CLOSED') return false;
     if (sf.backupLocal === backup && !sf.prioDue) return true;
@@ -1089,9 +1091,8 @@ export class MptcpConnection implements StreamConnection {
   /** RFC 8684 3.5: a valid MP_FASTCLOSE: every subflow is reset and the connection aborts (ECONNRESET). */
   #onFastclose(_sf: Subflow): void {
     this.counters.MPFastcloseRx++;
-    if (this.#fastClosing) return;
-    this.#fastClosing = true;
-    this.#fastcloseError = { code: 'ECONNRESET', message: 'MPTCP connection reset by the peer (MP_FASTCLOSE)' };
+    if (this.#state.kind === 'fastClosing') return;
+    this.#state = { kind: 'fastClosing', fastClose: { sent: false, error: { code: 'ECONNRESET', message: 'MPTCP connection reset by the peer (MP_FASTCLOSE)' } } };
     for (const s of this.#subflows) if (!s.closed && s.tcp.state !== 'CLOSED') s.abortPending = true;
   }
 
@@ -1101,14 +1102,12 @@ export class MptcpConnection implements StreamConnection {
    * Before the keys are known (or after a fallback) this is a plain abort.
    */
   fastClose(): void {
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) {
+    if (!this.#isMptcp || this.#remoteKey === undefined) {
       for (const s of this.#subflows) s.tcp.abort();
       return;
     }
-    if (this.#fastClosing) return;
-    this.#fastClosing = true;
-    this.#fastcloseSent = true;
-    this.#fastcloseError = { code: 'ECONNABORTED', message: 'MPTCP connection closed with MP_FASTCLOSE' };
+    if (this.#state.kind === 'fastClosing') return;
+    this.#state = { kind: 'fastClosing', fastClose: { sent: true, error: { code: 'ECONNABORTED', message: 'MPTCP connection closed with MP_FASTCLOSE' } } };
     for (const s of this.#subflows) {
       if (s.closed || s.tcp.state === 'CLOSED') continue;
       s.resetReason ??= MpTcpRstReason.MPTCP_SPECIFIC;
@@ -1129,7 +1128,7 @@ export class MptcpConnection implements StreamConnection {
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags() } }];
       case 'synAck':
         sf.send.isn = draft.seq >>> 0;
-        if (this.#mode !== 'handshake' || !this.server) return undefined;
+        if (this.#state.kind !== 'handshake' || !this.server) return undefined;
         return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey } }];
       case 'ack':
         return this.#failOption(sf) ?? this.#ackOptions(sf);
@@ -1152,7 +1151,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #rstOptions(sf: Subflow): readonly TcpOption[] | undefined {
-    if (this.#fastcloseSent && this.#remoteKey !== undefined) {
+    if (fastCloseOf(this.#state)?.sent === true && this.#remoteKey !== undefined) {
       this.counters.MPFastcloseTx++;
       this.counters.MPRstTx++;
       return [
@@ -1211,7 +1210,7 @@ export class MptcpConnection implements StreamConnection {
   #now: Micros = 0;
 
   #ackOptions(sf: Subflow): readonly TcpOption[] | undefined {
-    if (this.#mode !== 'mptcp') return undefined;
+    if (!this.#isMptcp) return undefined;
     const dataFinNow = this.#dataFinOffset !== undefined && !this.#dataFinAcked && this.#allDataSent();
     if (!sf.join && !this.server && !this.#fullyEstablished && (!dataFinNow || !this.#capableAckSent)) {
       // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives (Linux stops
@@ -1253,7 +1252,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #dataOptions(sf: Subflow, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
-    if (this.#mode !== 'mptcp' || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions(sf) : undefined;
+    if (!this.#isMptcp || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions(sf) : undefined;
     const subflowSeq = (draft.seq - sf.send.isn) >>> 0;
     const end = subflowSeq + draft.payloadLength;
     if (end > sf.send.sentEnd) sf.send.sentEnd = end;
@@ -1308,7 +1307,7 @@ export class MptcpConnection implements StreamConnection {
     if (flags & TcpFlags.RST) return;
     if (flags & TcpFlags.SYN) {
       if (flags & TcpFlags.ACK) {
-        if (this.server || this.#mode !== 'handshake') return;
+        if (this.server || this.#state.kind !== 'handshake') return;
         sf.receive.isn = segment.seq >>> 0;
         if (capable && capable.version === VERSION && capable.senderKey && capable.receiverKey === undefined) {
           this.counters.MPCapableSYNACKRX++;
@@ -1320,14 +1319,14 @@ export class MptcpConnection implements StreamConnection {
           this.counters.MPCapableFallbackSYNACK++;
           this.#fallBack();
         }
-      } else if (this.server && this.#mode === 'handshake') {
+      } else if (this.server && this.#state.kind === 'handshake') {
         sf.receive.isn = segment.seq >>> 0;
         this.counters.MPCapableSYNRX++;
         if (capable && capable.flags & MpCapableFlag.A) this.#checksum = true;
       }
       return;
     }
-    if (this.#mode === 'fallback') {
+    if (this.#state.kind === 'fallback') {
       // The infinite mapping answering our MP_FAIL (we fell back when we sent it).
       if (dss?.mapping && dss.mapping.dataLength === 0 && !dss.dataFin && !this.#infiniteMapSeen) {
         this.#infiniteMapSeen = true;
@@ -1335,7 +1334,7 @@ export class MptcpConnection implements StreamConnection {
       }
       return;
     }
-    if (this.server && this.#mode === 'handshake') {
+    if (this.server && this.#state.kind === 'handshake') {
       if (!(flags & TcpFlags.ACK)) return;
       // The third ACK (or the first data, if it was lost): both keys, ours echoed.
       if (capable && capable.senderKey && capable.receiverKey && capable.receiverKey.hi === this.localKey.hi && capable.receiverKey.lo === this.localKey.lo) {
@@ -1350,7 +1349,7 @@ export class MptcpConnection implements StreamConnection {
         return;
       }
     }
-    if (this.#mode !== 'mptcp') return;
+    if (!this.#isMptcp) return;
     if (capable && capable.dataLength !== undefined && this.server && segment.payload.length > 0) {
       // MP_CAPABLE with data: the mapping of the peer's first data byte (DSN IDSN + 1, subflow sequence 1).
       this.#addReceiveMap(sf, segment, {
@@ -1454,7 +1453,7 @@ export class MptcpConnection implements StreamConnection {
       this.#subflowEstablished(sf, hs);
       this.#subflowEstablished(sf, hs);
     }
-    if (hs.state !== 'full' || this.#mode !== 'mptcp') return;
+    if (hs.state !== 'full' || !this.#isMptcp) return;
     if (dss) this.#onDss(sf, segment, dss);
   }
 
@@ -1579,7 +1578,7 @@ export class MptcpConnection implements StreamConnection {
    * It keeps its own retransmissions (and mappings), and recovers when its ACKs move again.
    */
   #checkStale(): void {
-    if (this.#mode !== 'mptcp' || this.#subflows.length < 2) return;
+    if (!this.#isMptcp || this.#subflows.length < 2) return;
     for (const s of this.#subflows) {
       if (s.closed) continue;
       const count = s.staleCount();
@@ -1597,7 +1596,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Arms the data-level retransmission timer while data is unacknowledged at the data level. */
   #armRetransmit(now: Micros): void {
-    if (this.#mode !== 'mptcp' || this.#send.acked >= this.#send.scheduled) {
+    if (!this.#isMptcp || this.#send.acked >= this.#send.scheduled) {
       this.#timers.stop(MptcpTimer.Retransmit);
       this.#rtxBackoff = 1;
       return;
@@ -1624,7 +1623,7 @@ export class MptcpConnection implements StreamConnection {
    * check runs, as Linux runs it for the busy subflows it skips.
    */
   #dataRetransmit(): void {
-    if (this.#mode !== 'mptcp' || this.#send.acked >= this.#send.scheduled) return;
+    if (!this.#isMptcp || this.#send.acked >= this.#send.scheduled) return;
     this.#rtxBackoff = Math.min(this.#rtxBackoff * 2, 64);
     const una = this.#send.acked;
     const holds = (s: Subflow): boolean => s.send.maps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
@@ -1662,13 +1661,13 @@ export class MptcpConnection implements StreamConnection {
   #pullSubflows(): void {
     for (const s of this.#subflows) {
       this.#pullSubflow(s);
-      if (this.#mode === 'fallback') return;
+      if (this.#state.kind === 'fallback') return;
     }
   }
 
   /** Moves a subflow's in-order bytes to the connection level through the mappings. */
   #pullSubflow(sf: Subflow): void {
-    if (this.#mode !== 'mptcp') return;
+    if (!this.#isMptcp) return;
     if (sf.join && sf.joinState !== 'full') return;
     const tcp = sf.tcp;
     while (this.#receive.hasRoom) {
@@ -1776,7 +1775,7 @@ export class MptcpConnection implements StreamConnection {
    * lives on (stale) keeps its mappings: its own retransmissions still need them.
    */
   #reinjectUnacked(sf: Subflow, keepMaps: boolean): void {
-    if (this.#mode !== 'mptcp') return;
+    if (!this.#isMptcp) return;
     for (const m of sf.send.maps) {
       const end = m.dataOffset + m.length;
       if (end <= this.#send.acked) continue;
@@ -1795,18 +1794,18 @@ export class MptcpConnection implements StreamConnection {
             if (initial) this.#events.push(e);
             break;
           case 'readable':
-            if (this.#mode === 'fallback') {
+            if (this.#state.kind === 'fallback') {
               if (initial) this.#events.push(e);
             } else {
               this.#pullSubflow(sf);
-              if ((this.#mode as Mode) === 'fallback' && initial) this.#events.push(e);
+              if (this.fallback && initial) this.#events.push(e); // the pull may have fallen back
             }
             break;
           case 'writable':
-            if (initial && this.#mode === 'fallback') this.#events.push(e);
+            if (initial && this.#state.kind === 'fallback') this.#events.push(e);
             break;
           case 'end':
-            if (this.#mode === 'fallback') {
+            if (this.#state.kind === 'fallback') {
               if (initial) this.#events.push(e);
             } else if (this.#remoteFinOffset === undefined && this.#subflows.length === 1) {
               // A subflow FIN without DATA_FIN: with one subflow, the end of the data stream.
@@ -1818,13 +1817,13 @@ export class MptcpConnection implements StreamConnection {
           case 'closed': {
             sf.markClosed(e.error);
             // Linux (`mptcp_close_ssk`) reports SF_CLOSED only while the connection is established.
-            if (this.#mode === 'mptcp' && !this.#subflowClosing && !this.#closedReported && !this.#fastClosing) {
+            if (this.#state.kind === 'mptcp' && !this.#subflowClosing && !this.#closedReported) {
               this.#monitorSubflow('SF_CLOSED', sf, errnoOf(e.error));
             }
-            const cleanEnd = this.#mode === 'mptcp' && this.#dataFinReceived && this.#dataFinAcked;
+            const cleanEnd = this.#isMptcp && this.#dataFinReceived && this.#dataFinAcked;
             const liveOthers = this.#subflows.some((s) => !s.closed);
             if (!liveOthers) {
-              const error: TcpError | undefined = this.#fastcloseError ?? (cleanEnd ? undefined : e.error ?? this.subflowErrorOf());
+              const error: TcpError | undefined = fastCloseOf(this.#state)?.error ?? (cleanEnd ? undefined : e.error ?? this.subflowErrorOf());
               this.#reportClosed(error);
             } else if (!cleanEnd) {
               this.#onSubflowLost(sf);
@@ -1835,14 +1834,14 @@ export class MptcpConnection implements StreamConnection {
         }
       }
     }
-    if (this.#mode === 'fallback' && this.#send.blocked && this.#direct()) {
+    if (this.#state.kind === 'fallback' && this.#send.blocked && this.#direct()) {
       this.#send.unblock();
       this.#events.push({ type: 'writable' });
     }
     if (this.#receive.takeNewData()) {
       this.#events.push({ type: 'readable' });
     }
-    if (this.#mode === 'mptcp') {
+    if (this.#isMptcp) {
       if (this.#dataFinReceived && !this.#endReported && this.#receive.readable === 0) {
         this.#endReported = true;
         this.#events.push({ type: 'end' });
@@ -1872,7 +1871,7 @@ export class MptcpConnection implements StreamConnection {
   #reportClosed(error: TcpError | undefined): void {
     if (this.#closedReported) return;
     this.#closedReported = true;
-    if (this.#mode === 'mptcp') this.#monitor('CLOSED');
+    if (this.#isMptcp) this.#monitor('CLOSED');
     this.#events.push(error ? { type: 'closed', error } : { type: 'closed' });
   }
 }
