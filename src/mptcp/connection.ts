@@ -60,9 +60,13 @@ import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import { SendBuffer } from './send-buffer.js';
 import { Reassembly } from './reassembly.js';
 import { Subflow, type ReceiveMap, type SubflowInit, type SubflowOwner } from './subflow.js';
-import { JoinHandshake } from './handshake.js';
+import { Handshake, type DssOption } from './handshake.js';
+import { JoinHandshake } from './subflow.js';
+import { ConnectionKeys } from './keys.js';
+
+export { synMpCapable, synMpJoin } from './handshake.js';
 import { drawLocalKey, type TokenTable } from './token.js';
-import { fastCloseOf, HANDSHAKE, isMptcp, modeOf, MPTCP, type ConnectionState } from './context.js';
+import { fastCloseOf, HANDSHAKE, isMptcp, modeOf, MPTCP, type ConnectionContext, type ConnectionState } from './context.js';
 
 export { Subflow } from './subflow.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
@@ -175,7 +179,6 @@ export interface JoinOptions {
   readonly remoteId?: number;
 }
 
-const VERSION = 1;
 /** Initial and largest receive buffer of a subflow (see `subflowConfig`). */
 const SUBFLOW_RCVBUF = 4 * 1024 * 1024;
 const SUBFLOW_RCVBUF_MAX = 8 * 1024 * 1024;
@@ -199,18 +202,15 @@ export class MptcpConnection implements StreamConnection {
   readonly subflow: TcpConnection;
   readonly counters: MptcpCounters;
   readonly server: boolean;
-  readonly localKey: U64;
-  readonly localToken: number;
-  readonly localIdsn: U64;
 
   /** handshake | mptcp | fastClosing | fallback (context.ts). */
   #state: ConnectionState = HANDSHAKE;
-  #remoteKey: U64 | undefined;
-  #remoteToken: number | undefined;
-  #remoteIdsn: U64 | undefined;
-  #checksum: boolean;
-  readonly #wantChecksum: boolean;
-  #fullyEstablished = false;
+  /** Our key and the peer's, with tokens and IDSNs. */
+  readonly #keys: ConnectionKeys;
+  /** MP_CAPABLE and MP_JOIN (handshake.ts): the checksum and C flags, full establishment. */
+  readonly #handshake: Handshake;
+  /** The connection as its sub-objects see it (context.ts). */
+  readonly #ctx: ConnectionContext;
   readonly #onMonitor: ((event: MptcpEvent) => void) | undefined;
   readonly #randomBytes: RandomBytes;
   readonly #scheduler: Scheduler;
@@ -248,8 +248,6 @@ export class MptcpConnection implements StreamConnection {
 
   /** The path manager (src/pm): it owns its signals, its ADD_ADDR timer and its subflow requests. */
   readonly #pm: PathManager;
-  /** The peer set the C flag in its MP_CAPABLE. */
-  #peerDenyJoinId0 = false;
   /**
    * Linux `allow_infinite_fallback`: a checksum failure may turn the connection into plain TCP (MP_FAIL +
    * infinite mapping) only while it never had a second subflow nor reinjected data.
@@ -259,8 +257,6 @@ export class MptcpConnection implements StreamConnection {
   #infiniteMapDue = false;
   /** We sent MP_FAIL on our single subflow: the peer's MP_FAIL answers it (Linux `fail_tout`). */
   #mpFailSent = false;
-  /** Client: the third ACK with both keys went out at least once. */
-  #capableAckSent = false;
   /** An infinite mapping arrived (counted once, as Linux counts InfiniteMapRx). */
   #infiniteMapSeen = false;
 
@@ -274,18 +270,15 @@ export class MptcpConnection implements StreamConnection {
   ) {
     this.server = server;
     this.counters = options.counters ?? createMptcpCounters();
-    this.#wantChecksum = options.checksum ?? false;
-    this.#checksum = this.#wantChecksum;
     this.#onMonitor = options.onMonitorEvent;
     this.#receive = new Reassembly(options.receiveBufferBytes ?? 8 * 1024 * 1024, this.counters);
     this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
     this.#pm = createPathManager(options.pathManager ?? DEFAULT_PATH_MANAGER, { config: options.pm ?? NO_PM, connection: this.#pmConnection(options) });
-    const local = options.tokens !== undefined ? options.tokens.add(options.randomBytes, this) : drawLocalKey(options.randomBytes);
-    this.localKey = local.key;
-    this.localToken = local.token;
-    this.localIdsn = local.idsn;
+    this.#keys = new ConnectionKeys(options.tokens !== undefined ? options.tokens.add(options.randomBytes, this) : drawLocalKey(options.randomBytes));
+    this.#ctx = this.#context();
+    this.#handshake = new Handshake(this.#ctx, options.checksum ?? false);
     this.#subflowOwner = {
       counters: this.counters,
       subflowOptions: (sf, kind, draft) => this.#outgoing(sf, kind, draft),
@@ -296,6 +289,45 @@ export class MptcpConnection implements StreamConnection {
     this.subflow = initial.tcp;
     this.#subflows.push(initial);
     this.#scheduler.onSubflowAdded(addedAt, initial.view());
+  }
+
+  /** Our key (RFC 8684 3.1), drawn when the connection was created. */
+  get localKey(): U64 {
+    return this.#keys.localKey;
+  }
+
+  /** Our token: the peer's MP_JOIN SYNs name the connection with it. */
+  get localToken(): number {
+    return this.#keys.localToken;
+  }
+
+  /** Our initial data sequence number (data offset 0 is IDSN + 1). */
+  get localIdsn(): U64 {
+    return this.#keys.localIdsn;
+  }
+
+  /** The private object the sub-objects reach the connection through (built once). */
+  #context(): ConnectionContext {
+    const self = this;
+    return {
+      server: this.server,
+      counters: this.counters,
+      keys: this.#keys,
+      get state() {
+        return self.#state;
+      },
+      get now() {
+        return self.#now;
+      },
+      subflows: this.#subflows,
+      enterMptcp: () => this.#enterMptcp(),
+      becomeFullyEstablished: () => this.#becomeFullyEstablished(),
+      fallBack: () => this.#fallBack(),
+      subflowEstablished: (sf, hs) => this.#subflowEstablished(sf, hs),
+      forbidInfiniteFallback: () => {
+        this.#allowInfiniteFallback = false;
+      },
+    };
   }
 
   /** Creates a subflow record and its TCP connection (the record first, so no placeholder is needed). */
@@ -318,7 +350,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** The remote key is known and the connection is not a fallback: MP_JOIN subflows may be opened. */
   get canJoin(): boolean {
-    return this.#isMptcp && this.#remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
+    return this.#isMptcp && this.#keys.remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
   }
 
   /**
@@ -552,10 +584,10 @@ export class MptcpConnection implements StreamConnection {
     for (const s of this.#subflows) if (s.tcp.state !== 'CLOSED') live++;
     return {
       mode: modeOf(this.#state),
-      fullyEstablished: this.#fullyEstablished,
-      checksum: this.#checksum,
+      fullyEstablished: this.#handshake.fullyEstablished,
+      checksum: this.#handshake.checksum,
       localToken: this.localToken,
-      remoteToken: this.#remoteToken,
+      remoteToken: this.#keys.remoteToken,
       bytesSent: this.#send.written,
       bytesAcked: this.#send.acked,
       bytesReceived: this.#receive.next - (this.#dataFinReceived ? 1 : 0),
@@ -755,7 +787,7 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     const ep = this.subflow.endpoints;
-    const flags = (this.server ? MPTCP_EVENT_FLAG.serverSide : 0) | (this.#peerDenyJoinId0 ? MPTCP_EVENT_FLAG.denyJoinId0 : 0);
+    const flags = (this.server ? MPTCP_EVENT_FLAG.serverSide : 0) | (this.#handshake.peerDenyJoinId0 ? MPTCP_EVENT_FLAG.denyJoinId0 : 0);
     this.#onMonitor({
       type,
       token: this.localToken,
@@ -818,13 +850,6 @@ export class MptcpConnection implements StreamConnection {
     // (see #schedule).
   }
 
-  #setRemoteKey(key: U64): void {
-    this.#remoteKey = key;
-    const derived = keyTokenAndIdsn(key);
-    this.#remoteToken = derived.token;
-    this.#remoteIdsn = derived.idsn;
-  }
-
   #enterMptcp(): void {
     this.#state = MPTCP;
     this.#monitor('CREATED');
@@ -832,7 +857,7 @@ export class MptcpConnection implements StreamConnection {
     this.#pm.created({
       initialLocal: { address: ep.localAddress, port: ep.localPort },
       initialRemote: { address: ep.remoteAddress, port: ep.remotePort },
-      denyJoinId0: this.#peerDenyJoinId0,
+      denyJoinId0: this.#handshake.peerDenyJoinId0,
     });
     if (this.#writeShutdown && this.#dataFinOffset === undefined) {
       this.#dataFinOffset = this.#send.written;
@@ -841,8 +866,8 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #becomeFullyEstablished(): void {
-    if (this.#fullyEstablished) return;
-    this.#fullyEstablished = true;
+    if (this.#handshake.fullyEstablished) return;
+    this.#handshake.fullyEstablished = true;
     this.#monitor('ESTABLISHED');
     this.#pm.fullyEstablished();
   }
@@ -857,7 +882,7 @@ export class MptcpConnection implements StreamConnection {
         return isMptcp(self.#state);
       },
       get mayAct() {
-        return self.#state.kind === 'mptcp' && self.#remoteKey !== undefined && !self.#subflowClosing && !self.#closedReported;
+        return self.#state.kind === 'mptcp' && self.#keys.remoteKey !== undefined && !self.#subflowClosing && !self.#closedReported;
       },
       subflows: () => this.#pmSubflows(),
       closeSubflows: (localId, remoteId, byPeer) => this.#closeSubflows(localId, remoteId, byPeer),
@@ -865,7 +890,7 @@ export class MptcpConnection implements StreamConnection {
         const initial = this.#subflows.find((s) => !s.join);
         if (initial !== undefined) this.setBackup(initial.id, backup);
       },
-      addAddrHmac: (id, address, port) => addAddrHmac(this.localKey, this.#remoteKey!, id, address, port),
+      addAddrHmac: (id, address, port) => addAddrHmac(this.localKey, this.#keys.remoteKey!, id, address, port),
       subflowRequested: () => options.pendingJoins?.add(this),
     };
   }
@@ -932,7 +957,7 @@ export class MptcpConnection implements StreamConnection {
   removeLocalAddress(now: Micros, endpoint: { readonly id: number; readonly address: Uint8Array }): number {
     this.#now = now;
     // MPTCP implies the path manager was told (`created`, when the mode became MPTCP).
-    if (this.#state.kind !== 'mptcp' || this.#remoteKey === undefined) return 0;
+    if (this.#state.kind !== 'mptcp' || this.#keys.remoteKey === undefined) return 0;
     if (this.#closedReported) return 0;
     const id = endpoint.id;
     const matches = this.#subflows.filter(
@@ -1000,7 +1025,7 @@ export class MptcpConnection implements StreamConnection {
       }
       if (opt.subtype === 'MP_FAIL') this.#onMpFail(sf, flags);
     }
-    if (!this.#isMptcp || this.#remoteKey === undefined) return;
+    if (!this.#isMptcp || this.#keys.remoteKey === undefined) return;
     if (sf.join && sf.joinState !== 'full' && sf.joinState !== 'ackSent') return;
     for (const o of segment.options) {
       if (o.kind !== 'mptcp') continue;
@@ -1053,7 +1078,7 @@ export class MptcpConnection implements StreamConnection {
       this.#pm.addAddrEchoed(opt.addressId, opt.address);
       return;
     }
-    const expected = addAddrHmac(this.#remoteKey!, this.localKey, opt.addressId, opt.address, opt.port);
+    const expected = addAddrHmac(this.#keys.remoteKey!, this.localKey, opt.addressId, opt.address, opt.port);
     if (opt.hmac === undefined || !hmacEqual(opt.hmac, expected)) {
       this.counters.AddAddrDrop++;
       return;
@@ -1061,7 +1086,7 @@ export class MptcpConnection implements StreamConnection {
     this.counters.AddAddr++;
     // A valid HMAC proves the peer has our key: the handshake is over for the client too (ESTABLISHED
     // is reported before ANNOUNCED, as Linux checks full establishment before the options).
-    if (!this.#fullyEstablished) this.#becomeFullyEstablished();
+    if (!this.#handshake.fullyEstablished) this.#becomeFullyEstablished();
     this.#onMonitor?.({
       type: 'ANNOUNCED',
       token: this.localToken,
@@ -1079,7 +1104,7 @@ export class MptcpConnection implements StreamConnection {
    * the subflow is unknown or closed, or the connection is not MPTCP.
    */
   setBackup(subflowId: number, backup: boolean): boolean {
-    if (!this.#isMptcp || this.#remoteKey === undefined) return false;
+    if (!this.#isMptcp || this.#keys.remoteKey === undefined) return false;
     const sf = this.#subflows.find((s) => s.id === subflowId);
     if (sf === undefined || sf.closed || sf.tcp.state === 'CLOSED') return false;
     if (sf.backupLocal === backup && !sf.prioDue) return true;
@@ -1102,7 +1127,7 @@ export class MptcpConnection implements StreamConnection {
    * Before the keys are known (or after a fallback) this is a plain abort.
    */
   fastClose(): void {
-    if (!this.#isMptcp || this.#remoteKey === undefined) {
+    if (!this.#isMptcp || this.#keys.remoteKey === undefined) {
       for (const s of this.#subflows) s.tcp.abort();
       return;
     }
@@ -1115,21 +1140,13 @@ export class MptcpConnection implements StreamConnection {
     }
   }
 
-  #capableFlags(): number {
-    return MpCapableFlag.H | (this.#checksum ? MpCapableFlag.A : 0);
-  }
-
   #outgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
     if (sf.joinHandshake !== undefined) return this.#joinOutgoing(sf, sf.joinHandshake, kind, draft);
     switch (kind) {
       case 'syn':
-        sf.send.isn = draft.seq >>> 0;
-        this.counters.MPCapableSYNTX++;
-        return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags() } }];
+        return this.#handshake.capableSyn(sf, draft);
       case 'synAck':
-        sf.send.isn = draft.seq >>> 0;
-        if (this.#state.kind !== 'handshake' || !this.server) return undefined;
-        return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey } }];
+        return this.#handshake.capableSynAck(sf, draft);
       case 'ack':
         return this.#failOption(sf) ?? this.#ackOptions(sf);
       case 'data':
@@ -1151,11 +1168,11 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #rstOptions(sf: Subflow): readonly TcpOption[] | undefined {
-    if (fastCloseOf(this.#state)?.sent === true && this.#remoteKey !== undefined) {
+    if (fastCloseOf(this.#state)?.sent === true && this.#keys.remoteKey !== undefined) {
       this.counters.MPFastcloseTx++;
       this.counters.MPRstTx++;
       return [
-        { kind: 'mptcp', option: { subtype: 'MP_FASTCLOSE', receiverKey: this.#remoteKey } },
+        { kind: 'mptcp', option: { subtype: 'MP_FASTCLOSE', receiverKey: this.#keys.remoteKey } },
         { kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason ?? MpTcpRstReason.MPTCP_SPECIFIC } },
       ];
     }
@@ -1168,32 +1185,12 @@ export class MptcpConnection implements StreamConnection {
 
   #joinOutgoing(sf: Subflow, hs: JoinHandshake, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
     switch (kind) {
-      case 'syn': {
-        sf.send.isn = draft.seq >>> 0;
-        this.counters.MPJoinSynTx++;
-        const option: MpJoinSynOption = {
-          subtype: 'MP_JOIN',
-          form: 'syn',
-          backup: sf.backupLocal,
-          addressId: sf.localAddressId,
-          token: this.#remoteToken!,
-          nonce: hs.localNonce,
-        };
-        return [{ kind: 'mptcp', option }];
-      }
-      case 'synAck': {
-        sf.send.isn = draft.seq >>> 0;
-        const hmac = joinSynAckHmac(this.localKey, this.#remoteKey!, hs.localNonce, hs.remoteNonce);
-        const option: MpJoinOption = { subtype: 'MP_JOIN', form: 'synack', backup: sf.backupLocal, addressId: sf.localAddressId, hmac, nonce: hs.localNonce };
-        return [{ kind: 'mptcp', option }];
-      }
+      case 'syn':
+        return this.#handshake.joinSyn(sf, hs, draft);
+      case 'synAck':
+        return this.#handshake.joinSynAck(sf, hs, draft);
       case 'ack':
-        if (hs.state === 'ackSent') {
-          // RFC 8684 3.2: the third ACK carries the 160-bit HMAC; repeated until the fourth ACK arrives.
-          const hmac = joinAckHmac(this.localKey, this.#remoteKey!, hs.localNonce, hs.remoteNonce);
-          if (hs.ackTimer === undefined) hs.ackTimer = this.#now + Math.max(hs.ackRto, sf.tcp.info().rtoMicros);
-          return [{ kind: 'mptcp', option: { subtype: 'MP_JOIN', form: 'ack', hmac } }];
-        }
+        if (hs.state === 'ackSent') return this.#handshake.joinAck(sf, hs);
         if (hs.state !== 'full') return undefined;
         return this.#ackOptions(sf);
       case 'data':
@@ -1212,12 +1209,8 @@ export class MptcpConnection implements StreamConnection {
   #ackOptions(sf: Subflow): readonly TcpOption[] | undefined {
     if (!this.#isMptcp) return undefined;
     const dataFinNow = this.#dataFinOffset !== undefined && !this.#dataFinAcked && this.#allDataSent();
-    if (!sf.join && !this.server && !this.#fullyEstablished && (!dataFinNow || !this.#capableAckSent)) {
-      // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives (Linux stops
-      // repeating it once a DATA_FIN is due: that needs the DSS).
-      this.#capableAckSent = true;
-      return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey, receiverKey: this.#remoteKey! } }];
-    }
+    const capable = this.#handshake.capableAck(sf, dataFinNow);
+    if (capable !== undefined) return capable;
     const control = this.#controlOption(sf);
     if (control !== undefined) return [{ kind: 'mptcp', option: control }];
     let mapping: DssMapping | undefined;
@@ -1230,7 +1223,7 @@ export class MptcpConnection implements StreamConnection {
         dsn64: true,
         subflowSeq: 0,
         dataLength: 1,
-        ...(this.#checksum ? { checksum: dssChecksum(dsn, 0, 1, EMPTY) } : {}),
+        ...(this.#handshake.checksum ? { checksum: dssChecksum(dsn, 0, 1, EMPTY) } : {}),
       };
       dataFin = true;
       if (this.#dataFinDue) {
@@ -1245,7 +1238,7 @@ export class MptcpConnection implements StreamConnection {
     return {
       subtype: 'DSS',
       dataFin,
-      dataAck: dsnFromOffset(this.#remoteIdsn!, this.#receive.next),
+      dataAck: dsnFromOffset(this.#keys.remoteIdsn!, this.#receive.next),
       dataAck64: true,
       ...(mapping ? { mapping } : {}),
     };
@@ -1262,26 +1255,15 @@ export class MptcpConnection implements StreamConnection {
     const length = Math.min(draft.payloadLength, map.subflowSeq + map.length - subflowSeq);
     const dsn = dsnFromOffset(this.localIdsn, dataOffset);
     const payload = draft.payload ?? EMPTY;
-    const checksum = this.#checksum ? dssChecksum(dsn, subflowSeq, length, payload.subarray(0, length)) : undefined;
-    if (!sf.join && !this.server && !this.#fullyEstablished && subflowSeq === 1) {
-      // RFC 8684 3.1 / Linux: the first data carries MP_CAPABLE with both keys and the data-level length (22/24).
-      const option: MpCapableOption = {
-        subtype: 'MP_CAPABLE',
-        version: VERSION,
-        flags: this.#capableFlags(),
-        senderKey: this.localKey,
-        receiverKey: this.#remoteKey!,
-        dataLength: length,
-        ...(checksum !== undefined ? { checksum } : {}),
-      };
-      return [{ kind: 'mptcp', option }];
-    }
+    const checksum = this.#handshake.checksum ? dssChecksum(dsn, subflowSeq, length, payload.subarray(0, length)) : undefined;
+    const first = this.#handshake.capableData(sf, subflowSeq, length, checksum);
+    if (first !== undefined) return first;
     if (this.#infiniteMapDue && !sf.join) {
       // RFC 8684 3.7 / Linux `mptcp_update_infinite_map`: this segment's mapping with data-level length 0
       // (infinite), then plain TCP from here on.
       this.#infiniteMapDue = false;
       this.counters.InfiniteMapTx++;
-      const infinite: DssMapping = { dsn, dsn64: true, subflowSeq, dataLength: 0, ...(this.#checksum ? { checksum: dssChecksum(dsn, subflowSeq, 0, EMPTY) } : {}) };
+      const infinite: DssMapping = { dsn, dsn64: true, subflowSeq, dataLength: 0, ...(this.#handshake.checksum ? { checksum: dssChecksum(dsn, subflowSeq, 0, EMPTY) } : {}) };
       const options: TcpOption[] = [{ kind: 'mptcp', option: this.#dss(false, infinite) }];
       this.#fallBack();
       return options;
@@ -1293,39 +1275,18 @@ export class MptcpConnection implements StreamConnection {
   #incoming(sf: Subflow, segment: TcpSegment): void {
     this.#controlOptions(sf, segment);
     if (sf.joinHandshake !== undefined) {
-      this.#joinIncoming(sf, sf.joinHandshake, segment);
+      const dss = this.#handshake.joinInput(sf, sf.joinHandshake, segment);
+      if (dss !== undefined) this.#onDss(sf, segment, dss);
       return;
     }
-    const flags = segment.flags;
     let capable: MpCapableOption | undefined;
-    let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
+    let dss: DssOption | undefined;
     for (const o of segment.options) {
       if (o.kind !== 'mptcp') continue;
       if (o.option.subtype === 'MP_CAPABLE') capable ??= o.option;
       else if (o.option.subtype === 'DSS') dss ??= o.option;
     }
-    if (flags & TcpFlags.RST) return;
-    if (flags & TcpFlags.SYN) {
-      if (flags & TcpFlags.ACK) {
-        if (this.server || this.#state.kind !== 'handshake') return;
-        sf.receive.isn = segment.seq >>> 0;
-        if (capable && capable.version === VERSION && capable.senderKey && capable.receiverKey === undefined) {
-          this.counters.MPCapableSYNACKRX++;
-          this.#peerDenyJoinId0 = (capable.flags & MpCapableFlag.C) !== 0;
-          this.#setRemoteKey(capable.senderKey);
-          if (capable.flags & MpCapableFlag.A) this.#checksum = true;
-          this.#enterMptcp();
-        } else {
-          this.counters.MPCapableFallbackSYNACK++;
-          this.#fallBack();
-        }
-      } else if (this.server && this.#state.kind === 'handshake') {
-        sf.receive.isn = segment.seq >>> 0;
-        this.counters.MPCapableSYNRX++;
-        if (capable && capable.flags & MpCapableFlag.A) this.#checksum = true;
-      }
-      return;
-    }
+    if (!this.#handshake.capableInput(sf, segment, capable)) return;
     if (this.#state.kind === 'fallback') {
       // The infinite mapping answering our MP_FAIL (we fell back when we sent it).
       if (dss?.mapping && dss.mapping.dataLength === 0 && !dss.dataFin && !this.#infiniteMapSeen) {
@@ -1334,26 +1295,11 @@ export class MptcpConnection implements StreamConnection {
       }
       return;
     }
-    if (this.server && this.#state.kind === 'handshake') {
-      if (!(flags & TcpFlags.ACK)) return;
-      // The third ACK (or the first data, if it was lost): both keys, ours echoed.
-      if (capable && capable.senderKey && capable.receiverKey && capable.receiverKey.hi === this.localKey.hi && capable.receiverKey.lo === this.localKey.lo) {
-        this.counters.MPCapableACKRX++;
-        this.#setRemoteKey(capable.senderKey);
-        if (capable.flags & MpCapableFlag.A) this.#checksum = true;
-        this.#enterMptcp();
-        this.#becomeFullyEstablished();
-      } else {
-        this.counters.MPCapableFallbackACK++;
-        this.#fallBack();
-        return;
-      }
-    }
     if (!this.#isMptcp) return;
     if (capable && capable.dataLength !== undefined && this.server && segment.payload.length > 0) {
       // MP_CAPABLE with data: the mapping of the peer's first data byte (DSN IDSN + 1, subflow sequence 1).
       this.#addReceiveMap(sf, segment, {
-        dsn: dsnFromOffset(this.#remoteIdsn!, 0),
+        dsn: dsnFromOffset(this.#keys.remoteIdsn!, 0),
         dsn64: true,
         subflowSeq: 1,
         dataLength: capable.dataLength,
@@ -1363,7 +1309,7 @@ export class MptcpConnection implements StreamConnection {
     if (dss) this.#onDss(sf, segment, dss);
   }
 
-  #onDss(sf: Subflow, segment: TcpSegment, dss: Extract<MptcpOption, { subtype: 'DSS' }>): void {
+  #onDss(sf: Subflow, segment: TcpSegment, dss: DssOption): void {
     if (!this.server) this.#becomeFullyEstablished(); // RFC 8684 3.1: a DSS from the server ends the MP_CAPABLE repeats
     if (dss.dataAck) {
       const acked = this.#onDataAck(dss.dataAck, dss.dataAck64);
@@ -1373,88 +1319,6 @@ export class MptcpConnection implements StreamConnection {
       }
     }
     if (dss.mapping) this.#addReceiveMap(sf, segment, dss.mapping, dss.dataFin);
-  }
-
-  #failJoin(sf: Subflow, hs: JoinHandshake): void {
-    hs.state = 'failed';
-    sf.resetReason = MpTcpRstReason.MPTCP_SPECIFIC;
-    sf.abortPending = true;
-  }
-
-  #joinIncoming(sf: Subflow, hs: JoinHandshake, segment: TcpSegment): void {
-    const flags = segment.flags;
-    let join: MpJoinOption | undefined;
-    let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
-    for (const o of segment.options) {
-      if (o.kind !== 'mptcp') continue;
-      if (o.option.subtype === 'MP_JOIN') join ??= o.option;
-      else if (o.option.subtype === 'DSS') dss ??= o.option;
-      else if (o.option.subtype === 'MP_TCPRST' && flags & TcpFlags.RST) this.counters.MPRstRx++;
-    }
-    if (flags & TcpFlags.RST) return;
-    if (hs.state === 'failed') return;
-    if (flags & TcpFlags.SYN) {
-      if (flags & TcpFlags.ACK) {
-        // Client: the SYN/ACK must carry MP_JOIN with HMAC-B = HMAC(Key-B || Key-A, R-B || R-A), truncated.
-        if (this.server || hs.state !== 'synSent') return;
-        sf.receive.isn = segment.seq >>> 0;
-        if (join === undefined || join.form !== 'synack') {
-          this.#failJoin(sf, hs);
-          return;
-        }
-        const expected = joinSynAckHmac(this.#remoteKey!, this.localKey, join.nonce, hs.localNonce);
-        if (!hmacEqual(join.hmac, expected)) {
-          this.counters.MPJoinSynAckHMacFailure++;
-          this.#failJoin(sf, hs);
-          return;
-        }
-        this.counters.MPJoinSynAckRx++;
-        if (join.backup) this.counters.MPJoinSynAckBackupRx++;
-        hs.remoteNonce = join.nonce;
-        sf.remoteAddressId = join.addressId;
-        sf.backupPeer = join.backup;
-        hs.state = 'ackSent';
-      } else if (join !== undefined && join.form === 'syn') {
-        // Server: the SYN (the host already matched the token).
-        sf.receive.isn = segment.seq >>> 0;
-        hs.remoteNonce = join.nonce;
-        sf.remoteAddressId = join.addressId;
-        sf.backupPeer = join.backup;
-        this.counters.MPJoinSynRx++;
-        if (join.backup) this.counters.MPJoinSynBackupRx++;
-      }
-      return;
-    }
-    if (!(flags & TcpFlags.ACK)) return;
-    if (hs.state === 'synReceived') {
-      // Server: the third ACK with HMAC-A = HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
-      if (join === undefined || join.form !== 'ack') {
-        this.#failJoin(sf, hs);
-        return;
-      }
-      const expected = joinAckHmac(this.#remoteKey!, this.localKey, hs.remoteNonce, hs.localNonce);
-      if (!hmacEqual(join.hmac, expected)) {
-        this.counters.MPJoinAckHMacFailure++;
-        this.#failJoin(sf, hs);
-        return;
-      }
-      this.counters.MPJoinAckRx++;
-      hs.state = 'full';
-      this.#allowInfiniteFallback = false;
-      this.#subflowEstablished(sf, hs);
-      sf.tcp.requestAck(); // the fourth ACK (RFC 8684 3.2)
-      return;
-    }
-    if (hs.state === 'ackSent') {
-      // Client: the peer acknowledged the third ACK (the fourth ACK): the subflow may carry data.
-      hs.state = 'full';
-      this.#allowInfiniteFallback = false;
-      hs.ackTimer = undefined;
-      this.#subflowEstablished(sf, hs);
-      this.#subflowEstablished(sf, hs);
-    }
-    if (hs.state !== 'full' || !this.#isMptcp) return;
-    if (dss) this.#onDss(sf, segment, dss);
   }
 
   /** A DATA_ACK: returns its data offset when plausible (not beyond anything sent), else undefined. */
@@ -1483,7 +1347,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Records a received mapping after validating it against the segment and the mappings in use. */
   #addReceiveMap(sf: Subflow, segment: TcpSegment, mapping: DssMapping, dataFin: boolean): void {
-    const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#remoteIdsn!, mapping.dsn.lo, this.#receive.next);
+    const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#keys.remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#keys.remoteIdsn!, mapping.dsn.lo, this.#receive.next);
     if (mapping.dataLength === 0 && !dataFin) {
       // An infinite mapping (RFC 8684 3.7): the peer fell back to TCP; so do we (single subflow).
       if (!this.#infiniteMapSeen) this.counters.InfiniteMapRx++;
@@ -1498,7 +1362,7 @@ export class MptcpConnection implements StreamConnection {
     if (dataLength <= 0 || mapping.subflowSeq === 0) {
       // A DATA_FIN on a segment without data (Linux: data-level length 1, subflow sequence 0).
       if (dataFin) {
-        if (mapping.checksum !== undefined && dataLength === 0 && this.#checksum && !verifyDssChecksum(mapping.dsn, mapping.subflowSeq, mapping.dataLength, EMPTY, mapping.checksum)) {
+        if (mapping.checksum !== undefined && dataLength === 0 && this.#handshake.checksum && !verifyDssChecksum(mapping.dsn, mapping.subflowSeq, mapping.dataLength, EMPTY, mapping.checksum)) {
           this.counters.DataCsumErr++;
           return;
         }
@@ -1536,10 +1400,10 @@ export class MptcpConnection implements StreamConnection {
       subflowSeq,
       dataOffset,
       length: dataLength,
-      checksum: this.#checksum ? mapping.checksum : undefined,
-      dsn: mapping.dsn.hi === 0 && !mapping.dsn64 ? dsnFromOffset(this.#remoteIdsn!, dataOffset) : mapping.dsn,
+      checksum: this.#handshake.checksum ? mapping.checksum : undefined,
+      dsn: mapping.dsn.hi === 0 && !mapping.dsn64 ? dsnFromOffset(this.#keys.remoteIdsn!, dataOffset) : mapping.dsn,
       wireLength: mapping.dataLength,
-      pieces: this.#checksum ? [] : undefined,
+      pieces: this.#handshake.checksum ? [] : undefined,
       received: 0,
     };
     let i = maps.length;
@@ -1874,25 +1738,6 @@ export class MptcpConnection implements StreamConnection {
     if (this.#isMptcp) this.#monitor('CLOSED');
     this.#events.push(error ? { type: 'closed', error } : { type: 'closed' });
   }
-}
-
-/** The MP_CAPABLE option of a SYN when it asks for MPTCP v1 (what a listener answers with MPTCP). */
-export function synMpCapable(syn: TcpSegment): MpCapableOption | undefined {
-  for (const o of syn.options) {
-    if (o.kind === 'mptcp' && o.option.subtype === 'MP_CAPABLE') {
-      const c = o.option;
-      return c.version === VERSION && c.senderKey === undefined ? c : undefined;
-    }
-  }
-  return undefined;
-}
-
-/** The MP_JOIN option of a SYN (a request to join the connection with `token`). */
-export function synMpJoin(syn: TcpSegment): MpJoinSynOption | undefined {
-  for (const o of syn.options) {
-    if (o.kind === 'mptcp' && o.option.subtype === 'MP_JOIN' && o.option.form === 'syn') return o.option;
-  }
-  return undefined;
 }
 
 /** Linux errno values of subflow errors. A subflow we reset ourselves (ECONNABORTED here) has none in Linux. */

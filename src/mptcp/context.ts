@@ -5,6 +5,10 @@
  * transitions. Only types and small pure helpers live here, so every file can import it without cycles.
  */
 import type { TcpError } from '../tcp/types.js';
+import type { Micros } from '../time/micros.js';
+import type { ConnectionKeys } from './keys.js';
+import type { MptcpCounters } from './mib.js';
+import type { JoinHandshake, Subflow } from './subflow.js';
 
 /** A fast close under way (RFC 8684 3.5): who started it and the error the application will see. */
 export interface FastClose {
@@ -43,4 +47,30 @@ export function modeOf(state: ConnectionState): 'handshake' | 'mptcp' | 'fallbac
 /** The fast close under way or behind a fallback, if any. */
 export function fastCloseOf(state: ConnectionState): FastClose | undefined {
   return state.kind === 'fastClosing' || state.kind === 'fallback' ? state.fastClose : undefined;
+}
+
+/**
+ * The connection as its sub-objects see it (Linux passes them the msk): shared state and the transitions,
+ * which stay in connection.ts. Implemented once per connection by a private object of the connection.
+ */
+export interface ConnectionContext {
+  /** The passive side (the listener's). */
+  readonly server: boolean;
+  readonly counters: MptcpCounters;
+  readonly keys: ConnectionKeys;
+  readonly state: ConnectionState;
+  /** The time of the latest driver call (for timers armed while options are built). */
+  readonly now: Micros;
+  /** Every subflow ever added, in order (closed ones included). */
+  readonly subflows: readonly Subflow[];
+  /** The MP_CAPABLE handshake gave the connection its keys: MPTCP from now on (CREATED). */
+  enterMptcp(): void;
+  /** Both ends proved they hold both keys (ESTABLISHED); once. */
+  becomeFullyEstablished(): void;
+  /** Plain TCP from now on (RFC 8684 3.7). */
+  fallBack(): void;
+  /** A joined subflow may carry data (SF_ESTABLISHED, once). */
+  subflowEstablished(subflow: Subflow, handshake: JoinHandshake): void;
+  /** A second subflow or a reinjection: a checksum failure can no longer turn the connection into TCP. */
+  forbidInfiniteFallback(): void;
 }

@@ -14,12 +14,44 @@
  */
 import type { TcpConnection, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from '../tcp/connection.js';
 import type { TcpError } from '../tcp/types.js';
+import type { Micros } from '../time/micros.js';
 import type { TcpOption, TcpSegment } from '../wire/tcp.js';
 import type { U64 } from '../wire/u64.js';
 import type { SubflowView } from '../sched/types.js';
 import type { MptcpCounters } from './mib.js';
 import type { SendBuffer } from './send-buffer.js';
-import type { JoinHandshake, JoinState } from './handshake.js';
+
+/**
+ * Join state of a subflow: 'none' for the MP_CAPABLE subflow; client 'synSent' -> 'ackSent' (third ACK sent,
+ * waiting for the fourth) -> 'full'; server 'synReceived' -> 'full' (third ACK verified); 'failed' after a
+ * bad HMAC or a missing MP_JOIN (the subflow is reset with MP_TCPRST).
+ */
+export type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' | 'failed';
+
+/** MP_JOIN third-ACK retransmission: start (Linux retransmits it with the subflow's RTO). */
+export const JOIN_ACK_RTO_MIN: Micros = 200_000;
+
+/**
+ * The MP_JOIN handshake state of one joined subflow (Linux keeps it in the subflow context: nonces, thmac):
+ * nonces, progress, the third-ACK retransmission. The handshake itself is in handshake.ts.
+ */
+export class JoinHandshake {
+  state: JoinState;
+  /** Our nonce (R-A on the client, R-B on the server). */
+  localNonce: number;
+  /** The peer's nonce, from its SYN or SYN/ACK. */
+  remoteNonce = 0;
+  /** Third-ACK retransmission deadline (client, until the fourth ACK). */
+  ackTimer: Micros | undefined = undefined;
+  ackRto: Micros = JOIN_ACK_RTO_MIN;
+  /** SF_ESTABLISHED was reported (joins only, as Linux). */
+  announced = false;
+
+  constructor(state: 'synSent' | 'synReceived', localNonce: number) {
+    this.state = state;
+    this.localNonce = localNonce;
+  }
+}
 
 /** One send mapping: `length` data bytes at `dataOffset` went to subflow relative sequence `subflowSeq`. */
 export interface SendMap {
