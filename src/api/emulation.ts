@@ -3,7 +3,7 @@
  * written for real sockets and timers (perf, applications) run unchanged with both ends in one process and
  * links with any rate, delay, loss or outage. One timer for the whole network, armed at the next event.
  *
- * For deterministic tests use the emulator directly in virtual time (src/emu/bulk.ts); this is for
+ * For deterministic tests use the emulator directly in virtual time (src/harness/bulk.ts); this is for
  * interactive runs, where the wall clock is the point.
  */
 import { Network } from '../emu/network.js';
