@@ -9,10 +9,9 @@
  *   ratio (needs root, /dev/net/tun and the addon: skipped with the reason printed otherwise).
  */
 import { once } from 'node:events';
-import { Network } from '../src/emu/network.js';
-import { MptcpApp } from '../src/emu/host-app.js';
-import { PatternSource, SourceWriter, runBulkTransfer } from '../src/emu/bulk.js';
-import { Host } from '../src/stack/host.js';
+import { MptcpApp } from '../src/harness/host-app.js';
+import { HostPair } from '../src/harness/pair.js';
+import { PatternSource, SourceWriter, runBulkTransfer } from '../src/harness/bulk.js';
 import { MptcpConnection } from '../src/mptcp/connection.js';
 import type { TcpSocket } from '../src/api/socket.js';
 import { Topology } from '../src/io/netns.js';
@@ -31,39 +30,42 @@ const LINK = { rateBitsPerSecond: Infinity, delayMicros: 1 } as const;
  * over `subflows` infinite-rate links (LINK). Returns the per-subflow data bytes sent.
  */
 export function mptcpTransfer(bytes: number, subflows: 1 | 2, seed: number): number[] {
-  const net = new Network({ seed });
-  const clientHost = new Host({ name: 'c', secret: new Uint8Array(32).fill(seed) });
-  const serverHost = new Host({ name: 's', secret: new Uint8Array(32).fill(seed + 100) });
-  for (let i = 0; i < subflows; i++) {
-    clientHost.addInterface(`eth${i}`, [`198.18.${i + 1}.2/24`]);
-    serverHost.addInterface(`eth${i}`, [`198.18.${i + 1}.1/24`]);
-  }
   const source = new PatternSource(bytes, 1, 256 * 1024, true);
   const writer = new SourceWriter(source);
   let received = 0;
   let ended = false;
-  const client = new MptcpApp(clientHost, (c, e, now) => {
-    if (e === 'accepted') return;
-    if (e.type === 'established' && subflows === 2) clientHost.addSubflow(now, c, '198.18.2.2', { remoteAddress: '198.18.2.1' });
-    if (e.type === 'established' || e.type === 'writable') writer.pump(c);
-  });
-  const server = new MptcpApp(serverHost, (c, e) => {
-    if (e === 'accepted') {
-      c.shutdown();
-      return;
-    }
-    if (e.type === 'readable' || e.type === 'end') for (let b = c.read(); b; b = c.read()) received += b.length;
-    if (e.type === 'end') ended = true;
-  });
-  const c = net.addHost('c', client);
-  const s = net.addHost('s', server);
-  for (let i = 0; i < subflows; i++) net.connect([c, i], [s, i], { config: LINK });
-  serverHost.listen(5201, { mptcp: true });
+  const pair = new HostPair(
+    {
+      seed,
+      names: ['c', 's'],
+      client: { name: 'c', secret: new Uint8Array(32).fill(seed) },
+      server: { name: 's', secret: new Uint8Array(32).fill(seed + 100) },
+      paths: Array.from({ length: subflows }, (_, i) => ({ clientAddress: `198.18.${i + 1}.2/24`, serverAddress: `198.18.${i + 1}.1/24`, link: { config: LINK } })),
+    },
+    {
+      client: (clientHost) =>
+        new MptcpApp(clientHost, (c, e, now) => {
+          if (e === 'accepted') return;
+          if (e.type === 'established' && subflows === 2) clientHost.addSubflow(now, c, '198.18.2.2', { remoteAddress: '198.18.2.1' });
+          if (e.type === 'established' || e.type === 'writable') writer.pump(c);
+        }),
+      server: (serverHost) =>
+        new MptcpApp(serverHost, (c, e) => {
+          if (e === 'accepted') {
+            c.shutdown();
+            return;
+          }
+          if (e.type === 'readable' || e.type === 'end') for (let b = c.read(); b; b = c.read()) received += b.length;
+          if (e.type === 'end') ended = true;
+        }),
+    },
+  );
+  pair.serverHost.listen(5201, { mptcp: true });
   // Nagle on (the default): it no longer holds MPTCP data back (segments never span two mappings), and
   // TCP_NODELAY gives the same run event for event.
-  const connection = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, localAddress: '198.18.1.2' });
-  net.wake(c);
-  const r = net.driveBounded(600_000_000, 200_000_000);
+  const connection = pair.clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, localAddress: '198.18.1.2' });
+  pair.wakeClient();
+  const r = pair.driveBounded(600_000_000, 200_000_000);
   if (!ended || received !== bytes) throw new Error(`MPTCP goodput transfer failed: ${received} of ${bytes} bytes (${JSON.stringify(r)})`);
   return connection.subflowInfo().map((sf) => sf.dataBytesSent);
 }

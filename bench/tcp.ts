@@ -8,11 +8,10 @@
  *   veth pair measured in the same run, as a ratio (needs root, /dev/net/tun and the addon: skipped otherwise).
  */
 import { once } from 'node:events';
-import { runBulkTransfer, AppHost } from '../src/emu/bulk.js';
-import { Network } from '../src/emu/network.js';
-import { Host } from '../src/stack/host.js';
+import { PatternSource, runBulkTransfer } from '../src/harness/bulk.js';
+import { AppHost } from '../src/harness/host-app.js';
+import { HostPair } from '../src/harness/pair.js';
 import type { TcpConnection } from '../src/tcp/connection.js';
-import { PatternSource } from '../src/emu/bulk.js';
 import { KERNEL_PEER, jsonLines, kernelSkipReason, tunPair, within } from '../test/support/kernel.js';
 import { Topology } from '../src/io/netns.js';
 import { sig3, type BenchResult } from './measure.js';
@@ -37,25 +36,30 @@ function goodputInProcess(bytes: number, checksumOffload: boolean): BenchResult 
 
 function memoryPerIdleConnection(count: number): BenchResult {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const network = new Network({ seed: 3 });
-  const clientHost = new Host({ name: 'c', secret: new Uint8Array(32).fill(1) });
-  const serverHost = new Host({ name: 's', secret: new Uint8Array(32).fill(2) });
-  clientHost.addInterface('eth0', ['198.18.0.1/24']);
-  serverHost.addInterface('eth0', ['198.18.0.2/24']);
   const kept: TcpConnection[] = [];
-  const client = new AppHost(clientHost, () => {});
-  const server = new AppHost(serverHost, (_now, e) => {
-    if (e.type === 'connection') kept.push(e.connection);
-  });
-  const c = network.addHost('c', client);
-  const s = network.addHost('s', server);
-  network.connect([c, 0], [s, 0], { config: { rateBitsPerSecond: 1e9, delayMicros: 100 } });
+  const pair = new HostPair(
+    {
+      seed: 3,
+      names: ['c', 's'],
+      client: { name: 'c', secret: new Uint8Array(32).fill(1) },
+      server: { name: 's', secret: new Uint8Array(32).fill(2) },
+      paths: [{ clientAddress: '198.18.0.1/24', serverAddress: '198.18.0.2/24', link: { config: { rateBitsPerSecond: 1e9, delayMicros: 100 } } }],
+    },
+    {
+      client: (host) => new AppHost(host, () => {}),
+      server: (host) =>
+        new AppHost(host, (_now, e) => {
+          if (e.type === 'connection') kept.push(e.connection);
+        }),
+    },
+  );
+  const { clientHost, serverHost } = pair;
   serverHost.listen(80);
   gc?.();
   const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < count; i++) kept.push(clientHost.connect(network.sim.now, '198.18.0.2', 80));
-  network.wake(c);
-  network.runFor(5_000_000);
+  for (let i = 0; i < count; i++) kept.push(clientHost.connect(pair.now, '198.18.0.2', 80));
+  pair.wakeClient();
+  pair.runFor(5_000_000);
   gc?.();
   const after = process.memoryUsage().heapUsed;
   const established = kept.filter((k) => k.state === 'ESTABLISHED').length;

@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions, type Listener } from '../stack/host.js';
-import { monotonicMicros, RealtimeDriver, type PacketOutput } from '../io/driver.js';
+import { monotonicMicros, RealtimeDriver, type PacketOutput, type TimerApi } from '../io/driver.js';
 import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
-import { TcpServer, TcpSocket, type SocketRuntime } from './socket.js';
+import { MptcpServer, MptcpSocket, type AddSubflowOptions, type ServerRuntime, type SocketRuntime } from './socket.js';
 
 /** Sends packets out of one interface; returns false when the packet was dropped. */
 export type InterfaceOutput = (bytes: Uint8Array) => boolean;
@@ -25,6 +25,12 @@ export interface RuntimeOptions {
   /** Secret for ISNs and ports; default 32 random bytes. */
   readonly secret?: Uint8Array;
   readonly verifyChecksums?: boolean;
+  /**
+   * The runtime's timer keeps the process alive only while the host `holdsProcess` (a server listening, a
+   * socket open, a closed socket's data in flight), as node:net's handles do; default false (always, while
+   * armed).
+   */
+  readonly unrefWhenIdle?: boolean;
 }
 
 /** Builds a Host from runtime options. */
@@ -38,12 +44,64 @@ export function createHost(options: RuntimeOptions): Host {
   return new Host(hostOptions);
 }
 
-/** The sockets of one host, and the dispatch of its events to them. */
-export class HostSockets implements SocketRuntime {
-  private readonly sockets = new Map<StreamConnection, TcpSocket>();
-  private readonly servers = new Map<Listener, TcpServer>();
+/**
+ * A connection whose socket was closed keeps the process alive while something we sent is unacknowledged
+ * (data, FIN, DATA_FIN), as the kernel finishes an orphaned connection: at most this long, then it is left
+ * to run only while something else keeps the process alive.
+ */
+export const DEFAULT_LINGER_MS = 5_000;
+
+/**
+ * Whether a connection still has something of ours to deliver: data, a FIN or a DATA_FIN unacknowledged,
+ * or (MPTCP, both DATA_FINs done) subflow FINs still to exchange. A connection waiting only for the peer to
+ * finish (FIN-WAIT-2, or MPTCP's data-level FIN-WAIT-2) does not linger.
+ */
+export function connectionLingers(connection: StreamConnection): boolean {
+  const done = (state: string): boolean => state === 'FIN-WAIT-2' || state === 'TIME-WAIT' || state === 'CLOSED';
+  const state = connection.state;
+  if (!done(state)) return true;
+  if (connection instanceof MptcpConnection) {
+    const bothFinished = state === 'TIME-WAIT' || state === 'CLOSED';
+    for (const s of connection.subflowInfo()) {
+      if (s.state === 'FIN-WAIT-1' || s.state === 'CLOSING' || s.state === 'LAST-ACK') return true;
+      if (bothFinished && !done(s.state)) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether a connection is over on our side: TIME-WAIT or CLOSED (for MPTCP: every subflow). */
+export function connectionFinished(connection: StreamConnection): boolean {
+  const over = (state: string): boolean => state === 'TIME-WAIT' || state === 'CLOSED';
+  if (connection instanceof MptcpConnection) return connection.subflowInfo().every((s) => over(s.state));
+  return over(connection.state);
+}
+
+/**
+ * The sockets of one host, and the dispatch of its events to them.
+ *
+ * It also knows whether the host should keep the process alive, as node:net's handles do: while a server
+ * listens, a socket is open, or a closed socket's connection lingers (`connectionLingers`, for at most
+ * `lingerMs`); `ref()` / `unref()` on sockets and servers opt out. TIME-WAIT and FIN-WAIT-2 never hold it.
+ * Runtimes that want this subscribe with `onHoldChange` and (un)ref their timers and devices.
+ */
+export class HostSockets implements SocketRuntime, ServerRuntime {
+  private readonly sockets = new Map<StreamConnection, MptcpSocket>();
+  private readonly servers = new Map<Listener, MptcpServer>();
   private kicked = false;
   private stopped = false;
+  /** Open referenced sockets and listening referenced servers. */
+  private readonly holders = new Set<MptcpSocket | MptcpServer>();
+  /** Closed sockets whose connections still have something in flight. */
+  private readonly lingering = new Set<MptcpSocket>();
+  /** Released sockets (their connection reported 'closed') whose connections are not finished yet. */
+  private readonly finishing = new Set<MptcpSocket>();
+  private holding = false;
+  private readonly holdListeners: ((hold: boolean) => void)[] = [];
+  private readonly quietWaiters: (() => void)[] = [];
+  private readonly dispatchListeners: (() => void)[] = [];
+  /** How long a closed socket's lingering connection may keep the process alive. */
+  lingerMs = DEFAULT_LINGER_MS;
 
   constructor(
     readonly host: Host,
@@ -58,10 +116,9 @@ export class HostSockets implements SocketRuntime {
     port: number,
     host: string,
     options: { localAddress?: string; localPort?: number; config?: TcpConfig; mptcp?: boolean; checksum?: boolean } = {},
-  ): TcpSocket {
+  ): MptcpSocket {
     const connection = this.host.connect(this.clock(), host, port, options);
-    const socket = new TcpSocket(connection, this);
-    this.sockets.set(connection, socket);
+    const socket = this.track(new MptcpSocket(connection, this));
     this.kick();
     return socket;
   }
@@ -71,15 +128,14 @@ export class HostSockets implements SocketRuntime {
    * connection's remote address and port unless given. Throws when the socket is not an MPTCP connection
    * that can be joined.
    */
-  addSubflow(
-    socket: TcpSocket,
-    localAddress: string,
-    options: { remoteAddress?: string; remotePort?: number; backup?: boolean } = {},
-  ): void {
+  addSubflow(socket: MptcpSocket, localAddress: string, options: AddSubflowOptions = {}): number {
     const connection = socket.connection;
     if (!(connection instanceof MptcpConnection)) throw new Error('not an MPTCP socket');
-    this.host.addSubflow(this.clock(), connection, localAddress, options);
+    const subflow = this.host.addSubflow(this.clock(), connection, localAddress, options);
     this.kick();
+    const id = connection.subflowOf(subflow)?.id;
+    if (id === undefined) throw new Error('the new subflow is not part of the connection');
+    return id;
   }
 
   /**
@@ -87,7 +143,7 @@ export class HostSockets implements SocketRuntime {
    * and makes our scheduler treat it so. Subflow ids are those of `connection.subflowInfo()`. Returns false
    * when the socket is not an MPTCP connection or has no such live subflow.
    */
-  setBackup(socket: TcpSocket, subflowId: number, backup: boolean): boolean {
+  setBackup(socket: MptcpSocket, subflowId: number, backup: boolean): boolean {
     const connection = socket.connection;
     if (!(connection instanceof MptcpConnection)) return false;
     const done = connection.setBackup(subflowId, backup);
@@ -96,12 +152,75 @@ export class HostSockets implements SocketRuntime {
   }
 
   /** A server; call `listen(port[, address])` on it. */
-  createServer(onConnection?: (socket: TcpSocket) => void, config?: TcpConfig, mptcp: { mptcp?: boolean; checksum?: boolean } = {}): TcpServer {
-    return new TcpServer((server, port, address) => {
-      const listener = this.host.listen(port, { ...(address ? { address } : {}), ...(config ? { config } : {}), ...mptcp });
-      this.servers.set(listener, server);
-      return listener;
-    }, onConnection);
+  createServer(onConnection?: (socket: MptcpSocket) => void, config?: TcpConfig, mptcp: { mptcp?: boolean; checksum?: boolean } = {}): MptcpServer {
+    return new MptcpServer(
+      (server, port, address, backlog) => {
+        const listener = this.host.listen(port, {
+          ...(address ? { address } : {}),
+          ...(config ? { config } : {}),
+          ...(backlog === undefined ? {} : { backlog }),
+          ...mptcp,
+        });
+        this.servers.set(listener, server);
+        return listener;
+      },
+      onConnection,
+      this,
+    );
+  }
+
+  /** Every socket of this host whose connection the host has not forgotten yet. */
+  openSockets(): MptcpSocket[] {
+    return [...this.sockets.values()];
+  }
+
+  /** Every socket whose connection is not finished (`connectionFinished`), released or not. */
+  unfinishedSockets(): MptcpSocket[] {
+    return [...this.sockets.values(), ...this.finishing].filter((s) => !connectionFinished(s.connection));
+  }
+
+  /** Every server of this host that is listening. */
+  listeningServers(): MptcpServer[] {
+    return [...new Set(this.servers.values())].filter((s) => s.listening);
+  }
+
+  /** True while the host should keep the process alive (see the class comment). */
+  get holdsProcess(): boolean {
+    return !this.stopped && (this.holders.size > 0 || this.lingering.size > 0);
+  }
+
+  /** Calls `listener` at the end of every `dispatchEvents` (after the sockets saw the turn's events). */
+  onDispatch(listener: () => void): void {
+    this.dispatchListeners.push(listener);
+  }
+
+  /** Calls `listener` whenever `holdsProcess` changes. */
+  onHoldChange(listener: (hold: boolean) => void): void {
+    this.holdListeners.push(listener);
+  }
+
+  /**
+   * Resolves once every socket's connection is finished (`connectionFinished`: TIME-WAIT or CLOSED; for
+   * MPTCP every subflow), checked after every turn. For a graceful shutdown.
+   */
+  quiet(): Promise<void> {
+    if (this.isQuiet()) return Promise.resolve();
+    return new Promise((resolve) => this.quietWaiters.push(resolve));
+  }
+
+  /** `MptcpServer` calls this when it starts or stops listening, or is (un)ref'd. */
+  serverChanged(server: MptcpServer): void {
+    if (server.listening && server.isReferenced) this.holders.add(server);
+    else this.holders.delete(server);
+    this.updateHold();
+  }
+
+  /** `MptcpSocket` calls this when it is (un)ref'd. */
+  refChanged(socket: MptcpSocket): void {
+    if (socket.destroyed) return;
+    if (socket.isReferenced) this.holders.add(socket);
+    else this.holders.delete(socket);
+    this.updateHold();
   }
 
   kick(): void {
@@ -113,13 +232,20 @@ export class HostSockets implements SocketRuntime {
     });
   }
 
-  release(socket: TcpSocket): void {
+  release(socket: MptcpSocket): void {
     this.sockets.delete(socket.connection);
+    if (!connectionFinished(socket.connection)) this.finishing.add(socket);
   }
 
   /** No more turns from application calls. */
   stop(): void {
     this.stopped = true;
+    this.updateHold();
+  }
+
+  /** True once `stop()` was called. */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /** Delivers the host's pending events to sockets and servers. */
@@ -135,14 +261,60 @@ export class HostSockets implements SocketRuntime {
           e.connection.abort();
           continue;
         }
-        const socket = new TcpSocket(e.connection, this);
-        this.sockets.set(e.connection, socket);
+        const socket = this.track(new MptcpSocket(e.connection, this));
         socket.handleEvent({ type: 'established' });
         server.emit('connection', socket);
         continue;
       }
       this.connectionEvent(e.connection, e.event);
     }
+    this.afterEvents();
+    for (const listener of this.dispatchListeners) listener();
+  }
+
+  /** Registers a new socket and follows its hold on the process. */
+  private track(socket: MptcpSocket): MptcpSocket {
+    this.sockets.set(socket.connection, socket);
+    this.holders.add(socket);
+    socket.once('close', () => {
+      this.holders.delete(socket);
+      // Not `sockets.has`: an MPTCP connection reports 'closed' once both DATA_FINs are done, before its
+      // subflows have exchanged their FINs.
+      if (socket.isReferenced && connectionLingers(socket.connection)) {
+        this.lingering.add(socket);
+        setTimeout(() => {
+          if (this.lingering.delete(socket)) this.updateHold();
+        }, this.lingerMs).unref();
+      }
+      this.updateHold();
+    });
+    this.updateHold();
+    return socket;
+  }
+
+  /** After a turn's events: lingering connections that finished, and waiters for quiet. */
+  private afterEvents(): void {
+    if (this.lingering.size > 0) {
+      for (const s of this.lingering) if (!connectionLingers(s.connection)) this.lingering.delete(s);
+      this.updateHold();
+    }
+    if (this.finishing.size > 0) for (const s of this.finishing) if (connectionFinished(s.connection)) this.finishing.delete(s);
+    if (this.quietWaiters.length > 0 && this.isQuiet()) {
+      for (const resolve of this.quietWaiters.splice(0)) resolve();
+    }
+  }
+
+  private isQuiet(): boolean {
+    for (const c of this.sockets.keys()) if (!connectionFinished(c)) return false;
+    for (const s of this.finishing) if (!connectionFinished(s.connection)) return false;
+    return true;
+  }
+
+  private updateHold(): void {
+    const hold = this.holdsProcess;
+    if (hold === this.holding) return;
+    this.holding = hold;
+    for (const listener of this.holdListeners) listener(hold);
   }
 
   private accepted(listener: Listener, connection: StreamConnection): void {
@@ -151,8 +323,7 @@ export class HostSockets implements SocketRuntime {
       connection.abort();
       return;
     }
-    const socket = new TcpSocket(connection, this);
-    this.sockets.set(connection, socket);
+    const socket = this.track(new MptcpSocket(connection, this));
     socket.handleEvent({ type: 'established' });
     server.emit('connection', socket);
   }
@@ -175,7 +346,8 @@ export class StackRuntime extends HostSockets {
     let driver: RealtimeDriver | undefined;
     super(host, monotonicMicros, () => driver?.turn());
     const output: PacketOutput = { send: (ifaceId, bytes) => this.outputs[ifaceId]?.(bytes) ?? false };
-    driver = new RealtimeDriver(host, output, { onTurn: () => this.dispatchEvents() });
+    const timers = options.unrefWhenIdle ? holdTimers(this) : undefined;
+    driver = new RealtimeDriver(host, output, { onTurn: () => this.dispatchEvents(), ...(timers ? { timers } : {}) });
     this.driver = driver;
   }
 
@@ -199,4 +371,35 @@ export class StackRuntime extends HostSockets {
     this.stop();
     this.driver.close();
   }
+}
+
+/**
+ * Node timers for a driver whose one armed timer is ref'd only while `sockets.holdsProcess` (re-applied
+ * when that changes, so a timer armed while idle starts holding once a socket opens).
+ */
+export function holdTimers(sockets: HostSockets): TimerApi {
+  let current: NodeJS.Timeout | undefined;
+  let hold = sockets.holdsProcess;
+  sockets.onHoldChange((h) => {
+    hold = h;
+    if (current) {
+      if (h) current.ref();
+      else current.unref();
+    }
+  });
+  return {
+    setTimeout(callback, ms) {
+      const timer = setTimeout(() => {
+        if (current === timer) current = undefined;
+        callback();
+      }, ms);
+      if (!hold) timer.unref();
+      current = timer;
+      return timer;
+    },
+    clearTimeout(handle) {
+      clearTimeout(handle as NodeJS.Timeout);
+      if (current === handle) current = undefined;
+    },
+  };
 }

@@ -6,44 +6,10 @@
  *   (unknown subcommand or option, missing argument);
  * - an error is ONE line on stderr, `mptcp <command>: <what went wrong>`, never a stack trace.
  *
- * To add a subcommand (`perf`, `demo`, ...): write `src/cli/<name>.ts` exporting a `Command`, and add one
- * entry to `COMMANDS` below. Commands are loaded on demand so that `mptcp decode` does not load the stack.
+ * To add a subcommand (`perf`, `demo`, ...): write `src/cli/<name>.ts` exporting a `Command` (./command.ts), and add
+ * one entry to `COMMANDS` below. Commands are loaded on demand so that `mptcp decode` does not load the stack.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-/** Where a command writes: plain text sinks, so tests can run commands in-process. */
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-/** A subcommand. `run` returns the exit code; it reports failures by throwing `CliError`/`UsageError`. */
-export interface Command {
-  readonly name: string;
-  /** One line for the command list in `mptcp --help`. */
-  readonly summary: string;
-  /** The full help text (`mptcp help <name>`, `mptcp <name> --help`). */
-  readonly usage: string;
-  run(args: readonly string[], io: CliIo): Promise<number> | number;
-}
-
-/** A failure to report as one line and exit 1 (bad file, I/O error...). */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-
-/** Bad usage: reported as one line plus a hint to `--help`, exit 2. */
-export class UsageError extends CliError {
-  constructor(message: string) {
-    super(message, 2);
-  }
-}
+import { CliError, oneLine, packageVersion, UsageError, type CliIo, type Command } from './command.js';
 
 /** The registry: name, one-line summary, and how to load the command. */
 const COMMANDS: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly load: () => Promise<Command> }> = [
@@ -55,17 +21,6 @@ const COMMANDS: ReadonlyArray<{ readonly name: string; readonly summary: string;
   { name: 'perf', summary: 'iperf3-compatible throughput test: client (-c HOST) or server (-s)', load: async () => (await import('./perf.js')).perfCommand },
   { name: 'demo', summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified', load: async () => (await import('./demo.js')).demoCommand },
 ];
-
-/** The package version, read from package.json (../../package.json from both src/cli and dist/cli). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const version = (JSON.parse(text) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 function mainUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -138,28 +93,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`${commandName}: internal error: ${oneLine(message)}\n`);
     if (process.env['MPTCP_DEBUG'] && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
     return 70;
-  }
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ');
-}
-
-/**
- * `util.parseArgs` with errors turned into `UsageError` (unknown option, missing value), so that every
- * command reports bad arguments the same way.
- */
-export function parseCommandArgs<T extends ParseArgsConfig['options']>(
-  args: readonly string[],
-  options: T,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    // parseArgs messages are sentences with hints about '--'; keep the first sentence.
-    throw new UsageError(oneLine(message.split('. ')[0]!.replace(/\.$/, '')));
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * `mptcp perf`: throughput tests, wire-compatible with iperf3 (TCP). `-c HOST` runs a client against an
- * iperf3 server (or `mptcp perf -s`), `-s` serves iperf3 clients. The work is in src/perf/; this file parses
- * arguments, picks the stack (./perf-stack.ts builds ours) and wires output and Ctrl-C.
+ * iperf3 server (or `mptcp perf -s`), `-s` serves iperf3 clients. The work is in src/perf/ (the tests, and
+ * the stacks: emulated.ts, interfaces.ts); this file and ./perf-options.ts parse the arguments, pick the
+ * stack, report errors, and wire output and Ctrl-C.
  *
  * Three ways to run:
  * - `--iface SPEC...`: our userspace stack (a StackRuntime) on TUN devices it creates and/or UDP paths;
@@ -15,22 +16,17 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseIfaceSpec, IfaceSpecError, type IfaceSpec } from '../perf/iface.js';
-import { PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
+import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
+import { emulatedPair, type EmulatedPair } from '../perf/emulated.js';
+import { openInterfaces, type InterfaceStack } from '../perf/interfaces.js';
+import { describeLink } from '../perf/link.js';
+import { describeMptcp } from '../perf/mptcp-config.js';
 import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
 import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
-import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './cli.js';
-import {
-  describeLink,
-  describeMptcp,
-  emulatedPair,
-  openInterfaces,
-  parseLinkSpec,
-  parseMptcpOptions,
-  type EmulatedPair,
-  type InterfaceStack,
-} from './perf-stack.js';
+import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
+import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -223,6 +219,13 @@ export function parseIfaceOptions(values: readonly string[]): IfaceSpec[] {
   });
 }
 
+/** A set-up failure of src/perf as the command reports it: bad usage (exit 2) or a failure (exit 1). */
+function setupError(err: unknown): unknown {
+  if (err instanceof PerfConfigError) return new UsageError(err.message);
+  if (err instanceof PerfError) return new CliError(err.message);
+  return err;
+}
+
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -333,7 +336,9 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   try {
     let transport: PerfTransport = nodeNetTransport;
     if (ifaces.length > 0) {
-      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp });
+      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp }).catch((err: unknown) => {
+        throw setupError(err);
+      });
       transport = stack.transport;
       if (!json) io.stdout(`${stack.descriptions.join('\n')}\n`);
       if (controller.signal.aborted) throw new CliError('interrupted');
@@ -358,7 +363,11 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     }
     let options: PerfClientOptions = { ...clientOptions!, signal: controller.signal };
     if (link) {
-      emulated = emulatedPair(host!, bind, links!, mptcp);
+      try {
+        emulated = emulatedPair(host!, bind, links!, mptcp);
+      } catch (err) {
+        throw setupError(err);
+      }
       transport = emulated.client;
       emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;

@@ -1,6 +1,7 @@
 /**
  * The emulator: a deterministic, virtual-clock network for running stacks against each other (see
  * ARCHITECTURE.md, emu/). Start with `Network`; use `Simulator` and `Link` directly for link-level work.
+ * Stack hosts, applications and transfers driven on it together are in src/harness/.
  */
 export { Simulator, type Micros, type SimHandler, type SimCallback, type EventHandle, type DriveResult, type DriveStop } from './sim.js';
 export { Rng, type Seed } from './random.js';
@@ -26,5 +27,3 @@ export { pcapTap, attachPcap, observeDeliveries, observeDrops, type PacketRecord
 export { Network, type EmuHost, type Transmit, type Endpoint, type DuplexLink, type ConnectOptions, type NetworkOptions } from './network.js';
 export { PacketSink, Router, routeByDestination, ipDestination, type ReceivedPacket, type RouteFunction } from './hosts.js';
 export { OptionStripper, stripTcpOptionsInPlace, onlySynAck, afterSyn, fromSegment, withPayload, type SegmentView, type SegmentPredicate, type OptionStripperOptions } from './middlebox.js';
-export { HostApp, AppHost, MptcpApp, type AppEvent, type MptcpAppHandler, type StreamAppHandler } from './host-app.js';
-export { StreamFlow, pattern } from './stream-flow.js';

@@ -16,6 +16,9 @@
  *   them) and deletes the namespaces; live topologies are also disposed on process exit and on SIGINT,
  *   SIGTERM and SIGHUP. Only a SIGKILL can leave a namespace behind; `removeStaleNamespaces()` cleans those.
  *
+ * - Every `ip` command run to completion goes through `runIp` (with `ipChecked`, `linkExists`,
+ *   `namespaceExists`): the topologies here, and `mptcp perf`'s set-up of its own TUN devices.
+ *
  * This is an io/ module: it runs commands and touches the host. Nothing sans-IO imports it.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
@@ -46,15 +49,53 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Runs a command synchronously; throws with its stderr when it fails. For quick `ip`/`sysctl` calls. */
-function runChecked(command: string, args: readonly string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
-  if (result.error) throw new Error(`${command} ${args.join(' ')}: ${result.error.message}`);
+/** The outcome of one `ip` command run to completion (`runIp`). */
+export interface IpResult {
+  /** The arguments `ip` ran with (`-n NETNS` first when a namespace was given). */
+  readonly args: readonly string[];
+  /** Exit status, or null when it did not exit by itself (not started, killed, timed out). */
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Why it did not run or did not finish: code ENOENT when iproute2 is not installed, ETIMEDOUT after 10 s. */
+  readonly error: NodeJS.ErrnoException | undefined;
+}
+
+/**
+ * Runs `ip [-n NETNS] ARGS` synchronously, for at most 10 s: the one place this project runs `ip` to
+ * completion (long-running processes inside a namespace are `Namespace.spawn`). Never throws.
+ */
+export function runIp(args: readonly string[], netns?: string): IpResult {
+  const full = netns === undefined ? [...args] : ['-n', netns, ...args];
+  const result = spawnSync('ip', full, { encoding: 'utf8', timeout: 10_000 });
+  return { args: full, status: result.status, signal: result.signal, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
+}
+
+/** Runs `ip [-n NETNS] ARGS` that must succeed and returns its stdout; throws with its stderr when it fails. */
+export function ipChecked(args: readonly string[], netns?: string): string {
+  const result = runIp(args, netns);
+  if (result.error) throw new Error(`ip ${result.args.join(' ')}: ${result.error.message}`);
   if (result.status !== 0) {
     const why = (result.stderr || result.stdout).trim() || `exit ${result.status ?? result.signal}`;
-    throw new Error(`${command} ${args.join(' ')}: ${why}`);
+    throw new Error(`ip ${result.args.join(' ')}: ${why}`);
   }
   return result.stdout;
+}
+
+/** Whether a network namespace of that name exists (`ip netns add` made /run/netns/NAME). */
+export function namespaceExists(name: string): boolean {
+  try {
+    statSync(`/run/netns/${name}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an interface named `device` exists in this process's namespace, or in namespace `netns`. */
+export function linkExists(device: string, netns?: string): boolean {
+  return runIp(['link', 'show', 'dev', device], netns).status === 0;
 }
 
 /** Whether `address` (4 or 16 bytes) lies in 198.18.0.0/15 or 2001:2::/48, the ranges tests may use. */
@@ -102,7 +143,7 @@ export class Namespace {
 
   /** Runs `ip -n <ns> ...args` synchronously and returns its stdout; throws with stderr on failure. */
   ip(...args: string[]): string {
-    return runChecked('ip', ['-n', this.name, ...args]);
+    return ipChecked(args, this.name);
   }
 
   /**
@@ -126,17 +167,17 @@ export class Namespace {
 
   /** Sets a sysctl inside the namespace, e.g. `setSysctl('net.mptcp.enabled', 1)`. */
   setSysctl(key: string, value: string | number): void {
-    runChecked('ip', ['netns', 'exec', this.name, 'sysctl', '-q', '-w', `${key}=${value}`]);
+    ipChecked(['netns', 'exec', this.name, 'sysctl', '-q', '-w', `${key}=${value}`]);
   }
 
   /** Reads a sysctl inside the namespace. */
   getSysctl(key: string): string {
-    return runChecked('ip', ['netns', 'exec', this.name, 'sysctl', '-n', key]).trim();
+    return ipChecked(['netns', 'exec', this.name, 'sysctl', '-n', key]).trim();
   }
 
   /** Runs a command synchronously inside the namespace; throws with stderr on failure. */
   execSync(command: string, args: readonly string[] = []): string {
-    return runChecked('ip', ['netns', 'exec', this.name, command, ...args]);
+    return ipChecked(['netns', 'exec', this.name, command, ...args]);
   }
 
   /**
@@ -242,7 +283,7 @@ export class Topology {
     this.#checkLive();
     const safeLabel = label.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 32);
     const name = `${NETNS_PREFIX}${process.pid}-${namespaceSequence++}-${safeLabel}`;
-    runChecked('ip', ['netns', 'add', name]);
+    ipChecked(['netns', 'add', name]);
     const namespace = new Namespace(this, name);
     this.#namespaces.push(namespace);
     namespace.linkUp('lo');
@@ -264,7 +305,7 @@ export class Topology {
   /** Moves a device (by object or name) into a namespace; this process keeps the TUN fd. */
   moveToNamespace(device: TunDevice | string, namespace: Namespace): void {
     const name = typeof device === 'string' ? device : device.name;
-    runChecked('ip', ['link', 'set', name, 'netns', namespace.name]);
+    ipChecked(['link', 'set', name, 'netns', namespace.name]);
   }
 
   /** @internal Registers a process for killing at dispose (Namespace.spawn does this). */
@@ -294,9 +335,9 @@ export class Topology {
     }
     this.#devices.length = 0;
     for (const namespace of this.#namespaces) {
-      const result = spawnSync('ip', ['netns', 'del', namespace.name], { encoding: 'utf8', timeout: 10_000 });
-      if (result.status !== 0 && !/No such file/.test(result.stderr ?? '')) {
-        failures.push(new Error(`ip netns del ${namespace.name}: ${(result.stderr ?? '').trim() || result.error?.message}`));
+      const result = runIp(['netns', 'del', namespace.name]);
+      if (result.status !== 0 && !/No such file/.test(result.stderr)) {
+        failures.push(new Error(`ip netns del ${namespace.name}: ${result.stderr.trim() || result.error?.message}`));
       }
     }
     this.#namespaces.length = 0;
@@ -324,7 +365,7 @@ function probeRootNetns(): Availability {
   if (process.platform !== 'linux') return { ok: false, reason: `network namespaces are Linux-only (this is ${process.platform})` };
   const uid = process.getuid?.();
   if (uid !== 0) return { ok: false, reason: `network namespaces need root (running as uid ${uid})` };
-  const version = spawnSync('ip', ['-V'], { encoding: 'utf8' });
+  const version = runIp(['-V']);
   if (version.error) return { ok: false, reason: 'the ip command (iproute2) is not installed' };
   try {
     if (!statSync('/dev/net/tun').isCharacterDevice()) return { ok: false, reason: '/dev/net/tun is not a character device' };
@@ -332,18 +373,18 @@ function probeRootNetns(): Availability {
     return { ok: false, reason: '/dev/net/tun is missing' };
   }
   const probe = `${NETNS_PREFIX}${process.pid}-probe`;
-  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8', timeout: 10_000 });
+  const add = runIp(['netns', 'add', probe]);
   if (add.status !== 0) {
-    return { ok: false, reason: `cannot create a network namespace: ${(add.stderr ?? '').trim() || add.error?.message}` };
+    return { ok: false, reason: `cannot create a network namespace: ${add.stderr.trim() || add.error?.message}` };
   }
-  const del = spawnSync('ip', ['netns', 'del', probe], { encoding: 'utf8', timeout: 10_000 });
-  if (del.status !== 0) return { ok: false, reason: `cannot delete a network namespace: ${(del.stderr ?? '').trim()}` };
+  const del = runIp(['netns', 'del', probe]);
+  if (del.status !== 0) return { ok: false, reason: `cannot delete a network namespace: ${del.stderr.trim()}` };
   return { ok: true };
 }
 
 /** Names of this module's namespaces currently present (any process). */
 export function listTestNamespaces(): string[] {
-  const result = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  const result = runIp(['netns', 'list']);
   if (result.status !== 0) return [];
   return result.stdout
     .split('\n')
@@ -367,7 +408,7 @@ export function removeStaleNamespaces(): string[] {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') continue;
     }
-    if (spawnSync('ip', ['netns', 'del', name]).status === 0) removed.push(name);
+    if (runIp(['netns', 'del', name]).status === 0) removed.push(name);
   }
   return removed;
 }

@@ -20,7 +20,7 @@
  *   pollTimeout().
  *
  * Data sequence numbers are offsets from IDSN + 1 (./dsn.ts); the 64-bit values exist only in options.
- * Send side: the application's bytes are kept at the connection level (`#sendBuf`, from the DATA_ACK up)
+ * Send side: the application's bytes are kept at the connection level (send-buffer.ts, from the DATA_ACK up)
  * and handed to subflows by the scheduler (src/sched, "default"), chunk by chunk, as much as each subflow can
  * send now; each subflow's `sendMaps` records which data offsets went to which of its bytes. A subflow that
  * dies with data not acknowledged at the data level has those ranges reinjected on another subflow. Receive
@@ -49,12 +49,26 @@ import {
 import { DssChecksumAccumulator, dssChecksum, verifyDssChecksum } from '../wire/dss-checksum.js';
 import type { U64 } from '../wire/u64.js';
 import { addAddrHmac, hmacEqual, joinAckHmac, joinSynAckHmac, keyTokenAndIdsn, randomKey, randomNonce, type RandomBytes } from './keys.js';
-import { acceptJoin as pmAcceptJoin, initialPmState, step as pmStep, type KernelPmState, type PmAction, type PmSubflow } from '../pm/kernel-pm.js';
+import { createPathManager, DEFAULT_PATH_MANAGER } from '../pm/registry.js';
+import type { PathManager, PathManagerConfig, PmConnection, PmSubflow, SubflowRequest } from '../pm/types.js';
 import { addressesEqual, DEFAULT_LIMITS, type Limits, type TableEndpoint } from '../pm/config.js';
-import { createMptcpCounters, type MptcpCounters } from './counters.js';
+import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
+import { MptcpTimer, MptcpTimerTable } from './timers.js';
+import { SendBuffer } from './send-buffer.js';
+import { Reassembly } from './reassembly.js';
+import { Subflow, type ReceiveMap, type SubflowInit, type SubflowOwner } from './subflow.js';
+import { Handshake, type DssOption } from './handshake.js';
+import { JoinHandshake } from './subflow.js';
+import { ConnectionKeys } from './keys.js';
+
+export { synMpCapable, synMpJoin } from './handshake.js';
+import { drawLocalKey, type TokenTable } from './token.js';
+import { fastCloseOf, HANDSHAKE, isMptcp, modeOf, MPTCP, type ConnectionContext, type ConnectionState } from './context.js';
+
+export { Subflow } from './subflow.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
 
 /** Options of one MPTCP connection. */
@@ -72,22 +86,31 @@ export interface MptcpConnectionOptions {
   readonly receiveBufferBytes?: number;
   /** Most data-level bytes written and not yet DATA_ACKed; default the TCP config's sendBufferBytes or 4 MiB. */
   readonly sendBufferBytes?: number;
+  /**
+   * The host's token table: the local key is drawn again while its token is in use, and the connection is
+   * entered under its token (the host removes it when it forgets the connection). Without one the key is
+   * drawn once and nothing checks it.
+   */
+  readonly tokens?: TokenTable<MptcpConnection>;
   /** Scheduler name (src/sched registry); default "default". */
   readonly scheduler?: string;
-  /** The in-kernel path manager's configuration (endpoints, limits); default none and the kernel's limits. */
+  /** The path manager's configuration (endpoints, limits); default none and the kernel's limits. */
   readonly pm?: MptcpPathManagerConfig;
+  /** Path manager name (src/pm registry); default "kernel". */
+  readonly pathManager?: string;
+  /**
+   * The host's list of connections with subflow requests waiting (a Set will do): the connection adds
+   * itself when its path manager asks for a subflow, so the host opens subflows only for those (as Linux
+   * queues the msk's work for the pm worker) instead of asking every connection.
+   */
+  readonly pendingJoins?: { add(connection: MptcpConnection): unknown };
 }
 
-/** What the connection's in-kernel path manager reads (the host's `ip mptcp endpoint` table and limits). */
-export interface MptcpPathManagerConfig {
-  endpoints(): readonly TableEndpoint[];
-  limits(): Limits;
-  /** ADD_ADDR retransmission timeout (net.mptcp.add_addr_timeout); default 120 s. */
-  readonly addAddrTimeoutMicros?: Micros;
-}
+/** What the connection's path manager reads (the host's `ip mptcp endpoint` table and limits). */
+export type MptcpPathManagerConfig = PathManagerConfig;
 
 /** A subflow the path manager wants opened (the host carries it out with MP_JOIN). */
-export type SubflowRequest = Extract<PmAction, { kind: 'createSubflow' }>;
+export type { SubflowRequest } from '../pm/types.js';
 
 /** What TcpSocket and the host need of a byte-stream connection (TCP or MPTCP). */
 export interface StreamConnection {
@@ -142,94 +165,6 @@ export interface MptcpSubflowInfo {
   readonly tcp: TcpInfo;
 }
 
-type Mode = 'handshake' | 'mptcp' | 'fallback';
-
-/** One send mapping: `length` data bytes at `dataOffset` went to subflow relative sequence `subflowSeq`. */
-interface SendMap {
-  subflowSeq: number;
-  dataOffset: number;
-  length: number;
-}
-
-/** One received mapping (data bytes only; a DATA_FIN is recorded separately). */
-interface ReceiveMap {
-  readonly subflowSeq: number;
-  readonly dataOffset: number;
-  readonly length: number;
-  readonly checksum: number | undefined;
-  /** With checksums, the absolute DSN and wire length the checksum covers. */
-  readonly dsn: U64;
-  readonly wireLength: number;
-  /** With checksums: pieces held until the whole mapping has arrived and verified. */
-  pieces: Uint8Array[] | undefined;
-  received: number;
-}
-
-/**
- * Join state of a subflow: 'none' for the MP_CAPABLE subflow; client 'synSent' -> 'ackSent' (third ACK sent,
- * waiting for the fourth) -> 'full'; server 'synReceived' -> 'full' (third ACK verified); 'failed' after a
- * bad HMAC or a missing MP_JOIN (the subflow is reset with MP_TCPRST).
- */
-type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' | 'failed';
-
-/** One subflow of the connection. */
-export interface Subflow {
-  readonly id: number;
-  readonly tcp: TcpConnection;
-  readonly join: boolean;
-  /** Opaque for the connection: the host's interface id for this subflow. */
-  tag: number;
-  localIsn: number;
-  remoteIsn: number;
-  readonly sendMaps: SendMap[];
-  /** Subflow bytes written (relative sequence of the next byte written is written + 1). */
-  written: number;
-  /** Relative sequence just past the last data byte handed to the wire. */
-  sentEnd: number;
-  readonly receiveMaps: ReceiveMap[];
-  /** Relative sequence of the next byte read from the subflow. */
-  readSeq: number;
-  joinState: JoinState;
-  localNonce: number;
-  remoteNonce: number;
-  readonly localAddressId: number;
-  remoteAddressId: number | undefined;
-  backupLocal: boolean;
-  backupPeer: boolean;
-  /** Third-ACK retransmission (client join). */
-  joinAckTimer: Micros | undefined;
-  joinAckRto: Micros;
-  /** Reset reason for the MP_TCPRST of our RST, when we reset it. */
-  resetReason: number | undefined;
-  /** Abort at the end of the current input (bad HMAC). */
-  abortPending: boolean;
-  closed: boolean;
-  closedError: TcpError | undefined;
-  dataBytesSent: number;
-  dataBytesReceived: number;
-  /** The path-manager endpoint this subflow was created from, if any. */
-  endpointId: number | undefined;
-  /** The peer's address id we joined (an announced address), if known before the SYN/ACK. */
-  pmRemoteId: number | undefined;
-  /** MP_PRIO to send on this subflow (our backup flag changed). */
-  prioDue: boolean;
-  /** Linux `subflow->stale`: not used by the scheduler while another subflow works. */
-  stale: boolean;
-  /** TCP bytesAcked and timeouts when the subflow last made progress (RTOs since = Linux `stale_count`). */
-  progressAcked: number;
-  progressTimeouts: number;
-  /** `progressAcked` when everything this subflow held was last reinjected by the data-level timer. */
-  bulkReinjectedAt: number;
-  /** Data offset up to which that reinjection covered what the subflow held (later data may need another). */
-  bulkReinjectedTo: number;
-  /** MP_FAIL to send (RFC 8684 3.7): on a pure ACK (single subflow, fallback) or with the subflow's RST. */
-  failDsn: U64 | undefined;
-  /** The peer's MP_TCPRST reason and flags, when it reset the subflow with one (SF_CLOSED reports them). */
-  peerReset: { readonly reason: number; readonly flags: number } | undefined;
-  /** SF_ESTABLISHED was reported (joins only, as Linux). */
-  announced: boolean;
-}
-
 /** Options of `MptcpConnection.joinSubflow`. */
 export interface JoinOptions {
   /** Ask the peer to use the subflow as backup only (B flag). */
@@ -244,7 +179,6 @@ export interface JoinOptions {
   readonly remoteId?: number;
 }
 
-const VERSION = 1;
 /** Initial and largest receive buffer of a subflow (see `subflowConfig`). */
 const SUBFLOW_RCVBUF = 4 * 1024 * 1024;
 const SUBFLOW_RCVBUF_MAX = 8 * 1024 * 1024;
@@ -252,17 +186,14 @@ const EMPTY = new Uint8Array(0);
 /** DATA_FIN retransmission: start and cap (Linux uses the subflow RTO; this is close enough for one path). */
 const DATA_FIN_RTO_MIN: Micros = 200_000;
 const DATA_FIN_RTO_MAX: Micros = 60_000_000;
-/** MP_JOIN third ACK retransmission (Linux retransmits it with the subflow's RTO). */
-const JOIN_ACK_RTO_MIN: Micros = 200_000;
-/** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
-const ADD_ADDR_TIMEOUT: Micros = 120_000_000;
-const ADD_ADDR_RETRANS_MAX = 3;
 /** Linux net.mptcp.stale_loss_cnt (default 4): a subflow is stale after more RTOs than this without progress. */
 const STALE_LOSS_CNT = 4;
 /** Data-level retransmission (Linux `mptcp_retransmit_timer`): at most this much reinjected per expiry. */
 const DATA_RTX_CHUNK = 64 * 1024;
 const DATA_RTX_MIN: Micros = 200_000;
 const DATA_RTX_MAX: Micros = 60_000_000;
+/** What TCP leaves an extension on a pure ACK (its own options are fitted after the extension's). */
+const PURE_ACK_OPTION_SPACE = 40;
 const NO_PM: MptcpPathManagerConfig = { endpoints: () => [], limits: () => DEFAULT_LIMITS };
 
 /** An MPTCP connection. See the file comment for the call order. */
@@ -271,41 +202,26 @@ export class MptcpConnection implements StreamConnection {
   readonly subflow: TcpConnection;
   readonly counters: MptcpCounters;
   readonly server: boolean;
-  readonly localKey: U64;
-  readonly localToken: number;
-  readonly localIdsn: U64;
 
-  #mode: Mode = 'handshake';
-  #remoteKey: U64 | undefined;
-  #remoteToken: number | undefined;
-  #remoteIdsn: U64 | undefined;
-  #checksum: boolean;
-  readonly #wantChecksum: boolean;
-  #fullyEstablished = false;
+  /** handshake | mptcp | fastClosing | fallback (context.ts). */
+  #state: ConnectionState = HANDSHAKE;
+  /** Our key and the peer's, with tokens and IDSNs. */
+  readonly #keys: ConnectionKeys;
+  /** MP_CAPABLE and MP_JOIN (handshake.ts): the checksum and C flags, full establishment. */
+  readonly #handshake: Handshake;
+  /** The connection as its sub-objects see it (context.ts). */
+  readonly #ctx: ConnectionContext;
   readonly #onMonitor: ((event: MptcpEvent) => void) | undefined;
-  readonly #receiveLimit: number;
-  #sendLimit: number;
   readonly #randomBytes: RandomBytes;
   readonly #scheduler: Scheduler;
 
   readonly #subflows: Subflow[] = [];
   #nextSubflowId = 0;
+  /** What every subflow calls back into (options out, segments in). */
+  readonly #subflowOwner: SubflowOwner;
 
-  // Send side (offsets from IDSN + 1).
-  /** Data offset just past the last byte the application wrote. */
-  #sendNext = 0;
-  /** Data offset just past the last byte handed to a subflow for the first time. */
-  #scheduled = 0;
-  #sendUna = 0;
-  /**
-   * RFC 8684 3.3.4: the peer's connection-level receive window ends at DATA_ACK + window (the TCP window
-   * of a segment is relative to its DATA_ACK); new data never goes beyond it. Unlimited until a DATA_ACK.
-   */
-  #dataWndEnd = Infinity;
-  /** Written bytes from `#sendBufBase` (<= #sendUna) on, by reference. */
-  readonly #sendBuf: Uint8Array[] = [];
-  #sendBufBase = 0;
-  #writeBlocked = false;
+  /** Send side: the data-level send buffer (offsets from IDSN + 1). */
+  readonly #send: SendBuffer;
   /** After a fallback, the buffered bytes drained and the subflow was shut down / closed. */
   #fallbackShutdown = false;
   /** Data ranges to reinject (from subflows that died). */
@@ -314,49 +230,24 @@ export class MptcpConnection implements StreamConnection {
   #dataFinOffset: number | undefined;
   #dataFinAcked = false;
   #dataFinDue = false;
-  #dataFinTimer: Micros | undefined;
   #dataFinRto = DATA_FIN_RTO_MIN;
-  /** Data-level retransmission timer: armed while data is unacknowledged at the data level. */
-  #rtxTimer: Micros | undefined;
+  /** Data-level retransmission and DATA_FIN timers. */
+  readonly #timers = new MptcpTimerTable();
   #rtxBackoff = 1;
 
   // Receive side.
-  #recvNext = 0;
-  /** Data beyond #recvNext, sorted by offset (from #oooHead on); overlapping copies are trimmed on delivery. */
-  #outOfOrder: { at: number; data: Uint8Array }[] = [];
-  #oooHead = 0;
-  readonly #ready: Uint8Array[] = [];
-  #readyHead = 0;
-  #readable = 0;
+  /** Data-level reassembly and the application's receive queue. */
+  readonly #receive: Reassembly;
   #remoteFinOffset: number | undefined;
   #dataFinReceived = false;
   #endReported = false;
-  #readClosed = false;
-  /** Data delivered since the last 'readable' event. */
-  #newData = false;
 
   #subflowClosing = false;
   #closedReported = false;
   readonly #events: TcpEvent[] = [];
 
-  // Path manager (src/pm/kernel-pm.ts) and its signals.
-  readonly #pm: MptcpPathManagerConfig;
-  #pmState: KernelPmState | undefined;
-  readonly #subflowRequests: SubflowRequest[] = [];
-  /** Our ADD_ADDR not yet echoed. */
-  #addAddrOut: { id: number; address: Uint8Array; port: number; hmac: Uint8Array; retrans: number } | undefined;
-  #addAddrDue = false;
-  #addAddrTimer: Micros | undefined;
-  /** Our address ids to send in RM_ADDR (on a pure ACK of a remaining subflow). */
-  readonly #rmAddrOut: number[] = [];
-  /** Echoes of received ADD_ADDRs to send. */
-  readonly #echoOut: { id: number; address: Uint8Array; port: number }[] = [];
-  /** The peer set the C flag in its MP_CAPABLE. */
-  #peerDenyJoinId0 = false;
-  /** MP_FASTCLOSE: sent (each subflow resets with it) or received. */
-  #fastClosing = false;
-  #fastcloseSent = false;
-  #fastcloseError: TcpError | undefined;
+  /** The path manager (src/pm): it owns its signals, its ADD_ADDR timer and its subflow requests. */
+  readonly #pm: PathManager;
   /**
    * Linux `allow_infinite_fallback`: a checksum failure may turn the connection into plain TCP (MP_FAIL +
    * infinite mapping) only while it never had a second subflow nor reinjected data.
@@ -366,105 +257,87 @@ export class MptcpConnection implements StreamConnection {
   #infiniteMapDue = false;
   /** We sent MP_FAIL on our single subflow: the peer's MP_FAIL answers it (Linux `fail_tout`). */
   #mpFailSent = false;
-  /** Client: the third ACK with both keys went out at least once. */
-  #capableAckSent = false;
-  /** Subflows closed because their address was removed (either side), and whether a peer RM_ADDR is at work. */
-  #removedSubflows = 0;
-  #peerRemoval = false;
   /** An infinite mapping arrived (counted once, as Linux counts InfiniteMapRx). */
   #infiniteMapSeen = false;
 
-  private constructor(options: MptcpConnectionOptions, server: boolean, config: TcpConfig | undefined) {
+  private constructor(
+    options: MptcpConnectionOptions,
+    server: boolean,
+    config: TcpConfig | undefined,
+    iss: number,
+    addedAt: Micros,
+    open: (extension: TcpExtension) => TcpConnection,
+  ) {
     this.server = server;
     this.counters = options.counters ?? createMptcpCounters();
-    this.#wantChecksum = options.checksum ?? false;
-    this.#checksum = this.#wantChecksum;
     this.#onMonitor = options.onMonitorEvent;
-    this.#receiveLimit = options.receiveBufferBytes ?? 8 * 1024 * 1024;
-    this.#sendLimit = options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024;
+    this.#receive = new Reassembly(options.receiveBufferBytes ?? 8 * 1024 * 1024, this.counters);
+    this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
-    this.#pm = options.pm ?? NO_PM;
-    this.localKey = randomKey(options.randomBytes);
-    const derived = keyTokenAndIdsn(this.localKey);
-    this.localToken = derived.token;
-    this.localIdsn = derived.idsn;
-    // Placeholder replaced right below (the subflow needs the extension, which needs `this`).
-    this.subflow = undefined as unknown as TcpConnection;
-  }
-
-  #newSubflow(join: boolean, addressId: number, backup: boolean, tag: number): Subflow {
-    return {
-      id: this.#nextSubflowId++,
-      tcp: undefined as unknown as TcpConnection,
-      join,
-      tag,
-      localIsn: 0,
-      remoteIsn: 0,
-      sendMaps: [],
-      written: 0,
-      sentEnd: 1,
-      receiveMaps: [],
-      readSeq: 1,
-      joinState: 'none',
-      localNonce: 0,
-      remoteNonce: 0,
-      localAddressId: addressId,
-      remoteAddressId: join ? undefined : 0,
-      backupLocal: backup,
-      backupPeer: false,
-      joinAckTimer: undefined,
-      joinAckRto: JOIN_ACK_RTO_MIN,
-      resetReason: undefined,
-      abortPending: false,
-      closed: false,
-      closedError: undefined,
-      dataBytesSent: 0,
-      dataBytesReceived: 0,
-      endpointId: undefined,
-      pmRemoteId: undefined,
-      prioDue: false,
-      stale: false,
-      progressAcked: 0,
-      progressTimeouts: 0,
-      bulkReinjectedAt: -1,
-      bulkReinjectedTo: 0,
-      failDsn: undefined,
-      peerReset: undefined,
-      announced: false,
+    this.#pm = createPathManager(options.pathManager ?? DEFAULT_PATH_MANAGER, { config: options.pm ?? NO_PM, connection: this.#pmConnection(options) });
+    this.#keys = new ConnectionKeys(options.tokens !== undefined ? options.tokens.add(options.randomBytes, this) : drawLocalKey(options.randomBytes));
+    this.#ctx = this.#context();
+    this.#handshake = new Handshake(this.#ctx, options.checksum ?? false);
+    this.#subflowOwner = {
+      counters: this.counters,
+      subflowOptions: (sf, kind, draft) => this.#outgoing(sf, kind, draft),
+      subflowInput: (sf, segment) => this.#incoming(sf, segment),
     };
+    // The initial subflow last: a passive open hands it the SYN, which reads the state set above.
+    const initial = this.#newSubflow({ localAddressId: 0, backup: false, tag: -1, localIsn: iss >>> 0 }, open);
+    this.subflow = initial.tcp;
+    this.#subflows.push(initial);
+    this.#scheduler.onSubflowAdded(addedAt, initial.view());
   }
 
-  #extension(sf: Subflow): TcpExtension {
+  /** Our key (RFC 8684 3.1), drawn when the connection was created. */
+  get localKey(): U64 {
+    return this.#keys.localKey;
+  }
+
+  /** Our token: the peer's MP_JOIN SYNs name the connection with it. */
+  get localToken(): number {
+    return this.#keys.localToken;
+  }
+
+  /** Our initial data sequence number (data offset 0 is IDSN + 1). */
+  get localIdsn(): U64 {
+    return this.#keys.localIdsn;
+  }
+
+  /** The private object the sub-objects reach the connection through (built once). */
+  #context(): ConnectionContext {
+    const self = this;
     return {
-      // DSS with 64-bit DATA_ACK and 64-bit mapping (4 + 8 + 14) and a checksum (2): 28, as Linux sizes it.
-      reservedOptionBytes: 28,
-      // A DSS with a 64-bit DATA_ACK: 12 (24 for the MP_JOIN third ACK).
-      reservedAckOptionBytes: sf.join ? 24 : 12,
-      outgoingOptions: (kind, draft) => this.#outgoing(sf, kind, draft),
-      segmentLimit: (position) => {
-        const m = sendMapFor(sf.sendMaps, position);
-        return m === undefined ? Infinity : m.subflowSeq + m.length - position;
+      server: this.server,
+      counters: this.counters,
+      keys: this.#keys,
+      get state() {
+        return self.#state;
       },
-      onOptions: (segment) => this.#incoming(sf, segment),
+      get now() {
+        return self.#now;
+      },
+      subflows: this.#subflows,
+      enterMptcp: () => this.#enterMptcp(),
+      becomeFullyEstablished: () => this.#becomeFullyEstablished(),
+      fallBack: () => this.#fallBack(),
+      subflowEstablished: (sf, hs) => this.#subflowEstablished(sf, hs),
+      forbidInfiniteFallback: () => {
+        this.#allowInfiniteFallback = false;
+      },
     };
   }
 
-  #addSubflowRecord(sf: Subflow, tcp: TcpConnection): void {
-    (sf as { tcp: TcpConnection }).tcp = tcp;
-    this.#subflows.push(sf);
-    this.#scheduler.onSubflowAdded(0, this.#view(sf));
+  /** Creates a subflow record and its TCP connection (the record first, so no placeholder is needed). */
+  #newSubflow(init: Omit<SubflowInit, 'id'>, open: (extension: TcpExtension) => TcpConnection): Subflow {
+    return new Subflow(this.#subflowOwner, { ...init, id: this.#nextSubflowId++ }, open);
   }
 
   /** Active open: the SYN carries MP_CAPABLE (4 bytes). */
   static connect(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: MptcpConnectionOptions): MptcpConnection {
-    const c = new MptcpConnection(options, false, config);
-    const sf = c.#newSubflow(false, 0, false, -1);
-    sf.localIsn = iss >>> 0;
-    const tcp = Tcp.connect(now, endpoints, iss, subflowConfig(config), c.#extension(sf));
-    (c as { subflow: TcpConnection }).subflow = tcp;
-    c.#addSubflowRecord(sf, tcp);
-    return c;
+    return new MptcpConnection(options, false, config, iss, 0, (extension) => Tcp.connect(now, endpoints, iss, subflowConfig(config), extension));
   }
 
   /**
@@ -472,21 +345,12 @@ export class MptcpConnection implements StreamConnection {
    * plain TCP connections).
    */
   static accept(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: MptcpConnectionOptions): MptcpConnection {
-    const c = new MptcpConnection(options, true, config);
-    const sf = c.#newSubflow(false, 0, false, -1);
-    sf.localIsn = iss >>> 0;
-    (c as { subflow: TcpConnection }).subflow = undefined as unknown as TcpConnection;
-    c.#subflows.push(sf);
-    const tcp = Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), c.#extension(sf));
-    (sf as { tcp: TcpConnection }).tcp = tcp;
-    (c as { subflow: TcpConnection }).subflow = tcp;
-    c.#scheduler.onSubflowAdded(now, c.#view(sf));
-    return c;
+    return new MptcpConnection(options, true, config, iss, now, (extension) => Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), extension));
   }
 
   /** The remote key is known and the connection is not a fallback: MP_JOIN subflows may be opened. */
   get canJoin(): boolean {
-    return this.#mode === 'mptcp' && this.#remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
+    return this.#isMptcp && this.#keys.remoteKey !== undefined && !this.#subflowClosing && !this.#closedReported;
   }
 
   /**
@@ -497,15 +361,14 @@ export class MptcpConnection implements StreamConnection {
    */
   joinSubflow(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
     if (!this.canJoin) throw new Error('MPTCP connection cannot be joined (not fully MPTCP, or closing)');
-    const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
-    sf.joinState = 'synSent';
-    sf.endpointId = options.endpointId;
-    sf.pmRemoteId = options.remoteId;
-    sf.localIsn = iss >>> 0;
-    sf.localNonce = randomNonce(this.#randomBytes);
-    const tcp = Tcp.connect(now, endpoints, iss, subflowConfig(config), this.#extension(sf));
-    this.#addSubflowRecord(sf, tcp);
-    return tcp;
+    const handshake = new JoinHandshake('synSent', randomNonce(this.#randomBytes));
+    const sf = this.#newSubflow(
+      { localAddressId: options.addressId, backup: options.backup ?? false, tag: options.tag ?? -1, localIsn: iss >>> 0, joinHandshake: handshake, endpointId: options.endpointId, remoteId: options.remoteId },
+      (extension) => Tcp.connect(now, endpoints, iss, subflowConfig(config), extension),
+    );
+    this.#subflows.push(sf);
+    this.#scheduler.onSubflowAdded(0, sf.view());
+    return sf.tcp;
   }
 
   /**
@@ -513,31 +376,28 @@ export class MptcpConnection implements StreamConnection {
    * SYN/ACK carrying our nonce and the truncated HMAC; the third ACK's HMAC is verified when it arrives.
    */
   acceptJoin(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
-    const sf = this.#newSubflow(true, options.addressId, options.backup ?? false, options.tag ?? -1);
-    sf.joinState = 'synReceived';
-    sf.endpointId = options.endpointId;
-    sf.localIsn = iss >>> 0;
-    sf.localNonce = randomNonce(this.#randomBytes);
+    const handshake = new JoinHandshake('synReceived', randomNonce(this.#randomBytes));
+    const sf = this.#newSubflow(
+      { localAddressId: options.addressId, backup: options.backup ?? false, tag: options.tag ?? -1, localIsn: iss >>> 0, joinHandshake: handshake, endpointId: options.endpointId },
+      (extension) => Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), extension),
+    );
     this.#subflows.push(sf);
-    const tcp = Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), this.#extension(sf));
-    (sf as { tcp: TcpConnection }).tcp = tcp;
-    this.#scheduler.onSubflowAdded(now, this.#view(sf));
-    return tcp;
+    this.#scheduler.onSubflowAdded(now, sf.view());
+    return sf.tcp;
   }
 
   /** Subflows the path manager asked for since the last call (the host opens them with MP_JOIN). */
   takeSubflowRequests(): SubflowRequest[] {
-    return this.#subflowRequests.length === 0 ? [] : this.#subflowRequests.splice(0);
+    return this.#pm.takeSubflowRequests();
   }
 
   get hasSubflowRequests(): boolean {
-    return this.#subflowRequests.length > 0;
+    return this.#pm.hasSubflowRequests();
   }
 
   /** The path manager accepts one more MP_JOIN from the peer (the `subflows` limit). */
   acceptsJoin(): boolean {
-    if (this.#pmState === undefined) return true;
-    return pmAcceptJoin({ ...this.#pmState, limits: this.#pm.limits(), subflows: this.#pmSubflows() });
+    return this.#pm.acceptsJoin();
   }
 
   /** Every subflow ever added (closed ones included), in order. */
@@ -555,14 +415,14 @@ export class MptcpConnection implements StreamConnection {
       id: s.id,
       endpoints: s.tcp.endpoints,
       join: s.join,
-      fullyEstablished: this.#subflowUsable(s),
+      fullyEstablished: s.usable,
       backupLocal: s.backupLocal,
       backupPeer: s.backupPeer,
       localAddressId: s.localAddressId,
       remoteAddressId: s.remoteAddressId,
       state: s.tcp.state,
-      dataBytesSent: s.dataBytesSent,
-      dataBytesReceived: s.dataBytesReceived,
+      dataBytesSent: s.send.dataBytesSent,
+      dataBytesReceived: s.receive.dataBytesReceived,
       stale: s.stale,
       tcp: s.tcp.info(),
     }));
@@ -571,26 +431,26 @@ export class MptcpConnection implements StreamConnection {
   /** Internal state for diagnostics (a stalled transfer, a failed test): plain values, no references. */
   debugState(): Record<string, unknown> {
     return {
-      mode: this.#mode,
+      mode: modeOf(this.#state),
       scheduler: this.#scheduler.name,
-      send: { next: this.#sendNext, scheduled: this.#scheduled, una: this.#sendUna, wndEnd: this.#dataWndEnd, buffered: this.#sendBuf.length },
+      send: { next: this.#send.written, scheduled: this.#send.scheduled, una: this.#send.acked, wndEnd: this.#send.windowEnd, buffered: this.#send.chunkCount },
       reinject: this.#reinject.map((r) => `${r.start}-${r.end}@${r.lostOn}`).join(' '),
-      rtxTimer: this.#rtxTimer,
+      rtxTimer: this.#timers.get(MptcpTimer.Retransmit),
       dataFin: { offset: this.#dataFinOffset, acked: this.#dataFinAcked, received: this.#dataFinReceived, remote: this.#remoteFinOffset },
-      receive: { next: this.#recvNext, readable: this.#readable, outOfOrder: this.#outOfOrder.slice(this.#oooHead, this.#oooHead + 8).map((e) => e.at) },
+      receive: { next: this.#receive.next, readable: this.#receive.readable, outOfOrder: this.#receive.pendingOffsets(8) },
       subflows: this.#subflows.map((sf) => {
         const i = sf.tcp.info();
         return {
           id: sf.id,
           state: sf.tcp.state,
           join: sf.joinState,
-          usable: this.#subflowUsable(sf),
+          usable: sf.usable,
           stale: sf.stale,
           backup: [sf.backupLocal, sf.backupPeer],
-          written: sf.written,
-          sentEnd: sf.sentEnd,
-          readSeq: sf.readSeq,
-          maps: [sf.sendMaps.length, sf.receiveMaps.length],
+          written: sf.send.written,
+          sentEnd: sf.send.sentEnd,
+          readSeq: sf.receive.readSeq,
+          maps: [sf.send.maps.length, sf.receive.maps.length],
           readable: sf.tcp.readableBytes,
           inFlight: i.bytesInFlight,
           cwnd: i.cwndBytes,
@@ -609,7 +469,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** True once the connection is plain TCP (peer without MPTCP, or fallback). */
   get fallback(): boolean {
-    return this.#mode === 'fallback';
+    return this.#state.kind === 'fallback';
   }
 
   /** All subflows are closed (the host forgets the connection). */
@@ -627,7 +487,7 @@ export class MptcpConnection implements StreamConnection {
   /** Data-level state with TCP's names (Linux's msk uses TCP states too). */
   get state(): TcpStateName {
     const sub = this.#primary().state;
-    if (this.#mode !== 'mptcp') return sub;
+    if (!this.#isMptcp) return sub;
     if (sub === 'CLOSED' || sub === 'TIME-WAIT' || sub === 'SYN-SENT' || sub === 'SYN-RECEIVED') return sub;
     if (this.#dataFinOffset === undefined) return this.#dataFinReceived ? 'CLOSE-WAIT' : 'ESTABLISHED';
     if (!this.#dataFinAcked) return this.#dataFinReceived ? 'LAST-ACK' : 'FIN-WAIT-1';
@@ -635,57 +495,36 @@ export class MptcpConnection implements StreamConnection {
   }
 
   get readableBytes(): number {
-    return this.#mode === 'fallback' ? this.#readable + this.subflow.readableBytes : this.#readable;
+    return this.#state.kind === 'fallback' ? this.#receive.readable + this.subflow.readableBytes : this.#receive.readable;
   }
 
   #direct(): boolean {
-    return this.#mode === 'fallback' && this.#scheduled === this.#sendNext;
+    return this.#state.kind === 'fallback' && this.#send.scheduled === this.#send.written;
   }
 
   get writableBytes(): number {
     if (this.#writeShutdown) return 0;
     if (this.#direct()) return this.subflow.writableBytes;
-    if (this.#mode === 'fallback') return 0;
-    return Math.max(0, this.#sendLimit - (this.#sendNext - this.#sendUna));
+    if (this.#state.kind === 'fallback') return 0;
+    return this.#send.room;
   }
 
   write(data: Uint8Array): number {
     if (this.#writeShutdown) return 0;
     if (this.#direct()) {
       const n = this.subflow.write(data);
-      this.#sendNext += n;
-      this.#scheduled += n;
-      this.#sendBufBase = this.#sendNext;
+      this.#send.appendDirect(n);
       return n;
     }
-    const room = this.writableBytes;
-    const n = Math.min(room, data.length);
-    if (n < data.length) this.#writeBlocked = true;
-    if (n === 0) return 0;
-    this.#sendBuf.push(n === data.length ? data : data.subarray(0, n));
-    this.#sendNext += n;
-    return n;
+    return this.#send.append(data, this.writableBytes);
   }
 
   read(maxBytes = Infinity): Uint8Array | undefined {
-    if (this.#readable === 0) {
-      if (this.#mode === 'fallback') return this.subflow.read(maxBytes);
+    const out = this.#receive.read(maxBytes);
+    if (out === undefined) {
+      if (this.#state.kind === 'fallback') return this.subflow.read(maxBytes);
       return undefined;
     }
-    const chunk = this.#ready[this.#readyHead]!;
-    let out: Uint8Array;
-    if (chunk.length <= maxBytes) {
-      out = chunk;
-      this.#ready[this.#readyHead++] = EMPTY;
-      if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
-        this.#ready.splice(0, this.#readyHead);
-        this.#readyHead = 0;
-      }
-    } else {
-      out = chunk.subarray(0, maxBytes);
-      this.#ready[this.#readyHead] = chunk.subarray(maxBytes);
-    }
-    this.#readable -= out.length;
     this.#pullSubflows();
     return out;
   }
@@ -698,23 +537,23 @@ export class MptcpConnection implements StreamConnection {
   shutdown(): void {
     if (this.#writeShutdown) return;
     this.#writeShutdown = true;
-    if (this.#mode === 'fallback') {
+    if (this.#state.kind === 'fallback') {
       if (this.#direct()) this.subflow.shutdown();
       return;
     }
-    if (this.#mode === 'handshake') return; // decided when the handshake ends
-    this.#dataFinOffset = this.#sendNext;
+    if (this.#state.kind === 'handshake') return; // decided when the handshake ends
+    this.#dataFinOffset = this.#send.written;
     this.#dataFinDue = true;
   }
 
   close(): void {
-    this.#readClosed = true;
-    if (this.#mode === 'fallback') {
+    this.#receive.closeRead();
+    if (this.#state.kind === 'fallback') {
       this.#writeShutdown = true;
       if (this.#direct()) this.subflow.close();
       return;
     }
-    if (this.#mode === 'handshake' && this.#sendNext === 0) {
+    if (this.#state.kind === 'handshake' && this.#send.written === 0) {
       this.#writeShutdown = true;
       this.subflow.close();
       return;
@@ -732,8 +571,8 @@ export class MptcpConnection implements StreamConnection {
 
   /** Data-level bytes the peer acknowledged (DATA_ACK), or the subflow's after a fallback. */
   get bytesAcknowledged(): number {
-    if (this.#mode === 'fallback') return this.subflow.info().bytesAcked;
-    return Math.min(this.#sendUna, this.#sendNext);
+    if (this.#state.kind === 'fallback') return this.subflow.info().bytesAcked;
+    return Math.min(this.#send.acked, this.#send.written);
   }
 
   info(): TcpInfo {
@@ -744,14 +583,14 @@ export class MptcpConnection implements StreamConnection {
     let live = 0;
     for (const s of this.#subflows) if (s.tcp.state !== 'CLOSED') live++;
     return {
-      mode: this.#mode,
-      fullyEstablished: this.#fullyEstablished,
-      checksum: this.#checksum,
+      mode: modeOf(this.#state),
+      fullyEstablished: this.#handshake.fullyEstablished,
+      checksum: this.#handshake.checksum,
       localToken: this.localToken,
-      remoteToken: this.#remoteToken,
-      bytesSent: this.#sendNext,
-      bytesAcked: this.#sendUna,
-      bytesReceived: this.#recvNext - (this.#dataFinReceived ? 1 : 0),
+      remoteToken: this.#keys.remoteToken,
+      bytesSent: this.#send.written,
+      bytesAcked: this.#send.acked,
+      bytesReceived: this.#receive.next - (this.#dataFinReceived ? 1 : 0),
       subflows: live,
     };
   }
@@ -772,36 +611,23 @@ export class MptcpConnection implements StreamConnection {
     for (const s of this.#subflows) {
       const d = s.tcp.pollTimeout();
       if (d !== undefined && d <= now) s.tcp.handleTimeout(now);
-      if (s.joinAckTimer !== undefined && s.joinAckTimer <= now) {
-        s.joinAckTimer = undefined;
-        if (s.joinState === 'ackSent' && s.tcp.state === 'ESTABLISHED') {
-          s.joinAckRto = Math.min(s.joinAckRto * 2, DATA_FIN_RTO_MAX);
+      const hs = s.joinHandshake;
+      if (hs !== undefined && hs.ackTimer !== undefined && hs.ackTimer <= now) {
+        hs.ackTimer = undefined;
+        if (hs.state === 'ackSent' && s.tcp.state === 'ESTABLISHED') {
+          hs.ackRto = Math.min(hs.ackRto * 2, DATA_FIN_RTO_MAX);
           s.tcp.requestAck();
         }
       }
     }
-    if (this.#addAddrTimer !== undefined && this.#addAddrTimer <= now) {
-      // Linux mptcp_pm_add_timer: resent up to ADD_ADDR_RETRANS_MAX times, then the pm moves on.
-      this.#addAddrTimer = undefined;
-      const out = this.#addAddrOut;
-      if (out !== undefined && this.#mode === 'mptcp') {
-        if (out.retrans < ADD_ADDR_RETRANS_MAX) {
-          out.retrans++;
-          this.#addAddrDue = true;
-        } else {
-          this.#addAddrOut = undefined;
-          if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, announcePending: false };
-          this.#pmRun();
-        }
-      }
-    }
-    if (this.#rtxTimer !== undefined && this.#rtxTimer <= now) {
-      this.#rtxTimer = undefined;
+    this.#pm.handleTimeout(now);
+    if (this.#timers.expired(MptcpTimer.Retransmit, now)) {
+      this.#timers.stop(MptcpTimer.Retransmit);
       this.#dataRetransmit();
     }
-    if (this.#dataFinTimer !== undefined && this.#dataFinTimer <= now) {
-      this.#dataFinTimer = undefined;
-      if (!this.#dataFinAcked && this.#mode === 'mptcp') {
+    if (this.#timers.expired(MptcpTimer.DataFin, now)) {
+      this.#timers.stop(MptcpTimer.DataFin);
+      if (!this.#dataFinAcked && this.#isMptcp) {
         this.#dataFinDue = true;
         this.#dataFinRto = Math.min(this.#dataFinRto * 2, DATA_FIN_RTO_MAX);
       }
@@ -821,18 +647,18 @@ export class MptcpConnection implements StreamConnection {
       control = this.#controlSubflow();
       control?.tcp.requestPureAck();
     }
-    if (this.#mode === 'mptcp') {
-      for (const s of this.#subflows) if (s.prioDue && this.#subflowUsable(s)) s.tcp.requestPureAck();
+    if (this.#isMptcp) {
+      for (const s of this.#subflows) if (s.prioDue && s.usable) s.tcp.requestPureAck();
     }
     this.#schedule(now, control);
     for (const s of this.#subflows) {
       const repr = s.tcp.pollTransmit(now);
       if (repr !== undefined) return { repr, subflow: s };
     }
-    if (this.#dataFinDue && this.#mode === 'mptcp' && !this.#dataFinAcked && this.#allDataSent()) {
+    if (this.#dataFinDue && this.#isMptcp && !this.#dataFinAcked && this.#allDataSent()) {
       let first: { repr: TcpSegmentRepr; subflow: Subflow } | undefined;
       for (const s of this.#subflows) {
-        if (!this.#subflowUsable(s)) continue;
+        if (!s.usable) continue;
         s.tcp.requestAck();
         if (first === undefined) {
           const ack = s.tcp.pollTransmit(now);
@@ -841,22 +667,20 @@ export class MptcpConnection implements StreamConnection {
       }
       if (first === undefined) return undefined;
       this.#dataFinDue = false; // once per timer expiry, whatever the ACKs carried
-      if (this.#dataFinTimer === undefined) this.#dataFinTimer = now + Math.max(this.#dataFinRto, this.#subflowRto());
+      if (!this.#timers.isArmed(MptcpTimer.DataFin)) this.#timers.set(MptcpTimer.DataFin, now + Math.max(this.#dataFinRto, this.#subflowRto()));
       return first;
     }
     return undefined;
   }
 
   pollTimeout(): Micros | undefined {
-    let min = this.#dataFinTimer;
-    const t = this.#addAddrTimer;
+    let min = this.#timers.next();
+    const t = this.#pm.pollTimeout();
     if (t !== undefined && (min === undefined || t < min)) min = t;
-    const r = this.#rtxTimer;
-    if (r !== undefined && (min === undefined || r < min)) min = r;
     for (const s of this.#subflows) {
       const a = s.tcp.pollTimeout();
       if (a !== undefined && (min === undefined || a < min)) min = a;
-      const j = s.joinAckTimer;
+      const j = s.joinHandshake?.ackTimer;
       if (j !== undefined && (min === undefined || j < min)) min = j;
     }
     return min;
@@ -869,6 +693,11 @@ export class MptcpConnection implements StreamConnection {
 
   // ---- internals ----
 
+  /** MPTCP at the data level (fast closing included). */
+  get #isMptcp(): boolean {
+    return isMptcp(this.#state);
+  }
+
   #subflowRto(): Micros {
     return this.#primary().info().rtoMicros;
   }
@@ -878,115 +707,54 @@ export class MptcpConnection implements StreamConnection {
    * Bytes stuck on a stale subflow do not hold it back (they were reinjected elsewhere).
    */
   #allDataSent(): boolean {
-    if (this.#scheduled < this.#sendNext || this.#reinject.length > 0) return false;
-    if (this.#sendUna >= this.#sendNext) return true;
-    for (const s of this.#subflows) if (!s.closed && !s.stale && s.sentEnd < s.written + 1) return false;
+    const send = this.#send;
+    if (send.scheduled < send.written || this.#reinject.length > 0) return false;
+    if (send.acked >= send.written) return true;
+    for (const s of this.#subflows) if (!s.closed && !s.stale && s.send.sentEnd < s.send.written + 1) return false;
     return true;
-  }
-
-  /** The subflow may carry data now. */
-  #subflowUsable(s: Subflow): boolean {
-    if (s.closed || s.abortPending) return false;
-    const st = s.tcp.state;
-    if (st !== 'ESTABLISHED' && st !== 'CLOSE-WAIT') return false;
-    if (s.join) return s.joinState === 'full';
-    return true;
-  }
-
-  #view(s: Subflow): SubflowView {
-    const tcp = s.tcp;
-    const inFlight = tcp.bytesInFlight;
-    return {
-      id: s.id,
-      established: this.#subflowUsable(s),
-      backupLocal: s.backupLocal,
-      backupPeer: s.backupPeer,
-      srttMicros: tcp.srttMicros,
-      cwndBytes: tcp.cwndBytes,
-      bytesInFlight: inFlight,
-      sendWindowBytes: Math.max(0, tcp.sendWindowBytes - inFlight),
-      mss: tcp.sendMss,
-      // Handed to the subflow and not yet on the wire (segments never span two mappings: `segmentLimit`).
-      queuedBytes: Math.max(0, s.written + 1 - s.sentEnd),
-      stale: s.stale,
-      family: s.tcp.endpoints.localAddress.length === 16 ? 6 : 4,
-    };
-  }
-
-  /** `length` bytes (at most; one buffered chunk) of written data at `offset`. */
-  #bufSlice(offset: number, length: number): Uint8Array {
-    let at = this.#sendBufBase;
-    for (const chunk of this.#sendBuf) {
-      if (offset < at + chunk.length) {
-        const from = offset - at;
-        return chunk.subarray(from, Math.min(chunk.length, from + length));
-      }
-      at += chunk.length;
-    }
-    return EMPTY;
-  }
-
-  /** Hands `length` data bytes at `offset` to subflow `s`; returns the bytes it accepted. */
-  #push(s: Subflow, offset: number, length: number): number {
-    let done = 0;
-    while (done < length) {
-      const bytes = this.#bufSlice(offset + done, length - done);
-      if (bytes.length === 0) break;
-      const n = s.tcp.write(bytes);
-      if (n === 0) break;
-      const seq = s.written + 1;
-      const maps = s.sendMaps;
-      const last = maps[maps.length - 1];
-      if (last && last.subflowSeq + last.length === seq && last.dataOffset + last.length === offset + done) last.length += n;
-      else maps.push({ subflowSeq: seq, dataOffset: offset + done, length: n });
-      s.written += n;
-      s.dataBytesSent += n;
-      done += n;
-      if (n < bytes.length) break;
-    }
-    return done;
   }
 
   /** The scheduler's turn: reinjections first, then new data, on the subflows it picks. */
   #schedule(now: Micros, hold?: Subflow): void {
-    if (this.#mode === 'fallback') {
+    if (this.#state.kind === 'fallback') {
       // Drain what was buffered before the fallback into the subflow, then write directly.
-      while (this.#scheduled < this.#sendNext) {
-        const bytes = this.#bufSlice(this.#scheduled, this.#sendNext - this.#scheduled);
+      const send = this.#send;
+      while (send.scheduled < send.written) {
+        const bytes = send.slice(send.scheduled, send.written - send.scheduled);
         if (bytes.length === 0) break;
         const n = this.subflow.write(bytes);
-        this.#scheduled += n;
+        send.markScheduled(n);
         if (n < bytes.length) break;
       }
-      if (this.#scheduled === this.#sendNext) {
-        this.#sendBuf.length = 0;
-        this.#sendBufBase = this.#sendNext;
+      if (send.scheduled === send.written) {
+        send.clear();
         if (this.#writeShutdown && !this.#fallbackShutdown) {
           this.#fallbackShutdown = true;
-          if (this.#readClosed) this.subflow.close();
+          if (this.#receive.readClosed) this.subflow.close();
           else this.subflow.shutdown();
         }
       }
       return;
     }
-    if (this.#mode !== 'mptcp') return;
-    const sendLimit = Math.min(this.#sendNext, this.#dataWndEnd);
-    if (this.#reinject.length === 0 && this.#scheduled >= sendLimit) return;
+    if (!this.#isMptcp) return;
+    const send = this.#send;
+    const sendLimit = Math.min(send.written, send.windowEnd);
+    if (this.#reinject.length === 0 && send.scheduled >= sendLimit) return;
     let views: SubflowView[] | undefined;
     // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
-    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => this.#view(s)));
+    const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => s.view()));
     while (this.#reinject.length > 0) {
       const r = this.#reinject[0]!;
-      if (r.end <= this.#sendUna) {
+      if (r.end <= send.acked) {
         this.#reinject.shift();
         continue;
       }
-      if (r.start < this.#sendUna) r.start = this.#sendUna;
+      if (r.start < send.acked) r.start = send.acked;
       const d = this.#scheduler.selectRetransmit(now, live(), { lostOn: r.lostOn, pendingBytes: r.end - r.start });
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
-      const n = this.#push(s, r.start, Math.min(d.maxBytes, r.end - r.start));
+      const n = s.push(this.#send, r.start, Math.min(d.maxBytes, r.end - r.start));
       views = undefined;
       if (n === 0) return;
       this.counters.MPTCPRetrans++;
@@ -994,20 +762,20 @@ export class MptcpConnection implements StreamConnection {
       r.start += n;
       if (r.start >= r.end) this.#reinject.shift();
     }
-    while (this.#scheduled < sendLimit) {
-      const d = this.#scheduler.selectSend(now, live(), sendLimit - this.#scheduled);
+    while (send.scheduled < sendLimit) {
+      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled);
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
-      const n = this.#push(s, this.#scheduled, Math.min(d.maxBytes, sendLimit - this.#scheduled));
+      const n = s.push(this.#send, send.scheduled, Math.min(d.maxBytes, sendLimit - send.scheduled));
       views = undefined;
       if (n === 0) return;
       // A redundant scheduler's copies: the same DSN range on each other subflow it chose (best effort).
       for (const id of d.duplicateOn) {
         const dup = this.#subflows.find((x) => x.id === id);
-        if (dup !== undefined && dup !== s && this.#subflowUsable(dup)) this.#push(dup, this.#scheduled, n);
+        if (dup !== undefined && dup !== s && dup.usable) dup.push(this.#send, send.scheduled, n);
       }
-      this.#scheduled += n;
+      send.markScheduled(n);
     }
   }
 
@@ -1019,7 +787,7 @@ export class MptcpConnection implements StreamConnection {
       return;
     }
     const ep = this.subflow.endpoints;
-    const flags = (this.server ? MPTCP_EVENT_FLAG.serverSide : 0) | (this.#peerDenyJoinId0 ? MPTCP_EVENT_FLAG.denyJoinId0 : 0);
+    const flags = (this.server ? MPTCP_EVENT_FLAG.serverSide : 0) | (this.#handshake.peerDenyJoinId0 ? MPTCP_EVENT_FLAG.denyJoinId0 : 0);
     this.#onMonitor({
       type,
       token: this.localToken,
@@ -1034,9 +802,9 @@ export class MptcpConnection implements StreamConnection {
   }
 
   /** A joined subflow may carry data: SF_ESTABLISHED (once). */
-  #subflowEstablished(sf: Subflow): void {
-    if (sf.announced) return;
-    sf.announced = true;
+  #subflowEstablished(sf: Subflow, hs: JoinHandshake): void {
+    if (hs.announced) return;
+    hs.announced = true;
     this.#monitorSubflow('SF_ESTABLISHED', sf);
   }
 
@@ -1047,7 +815,7 @@ export class MptcpConnection implements StreamConnection {
     this.#onMonitor({
       type,
       token: this.localToken,
-      remoteId: this.#remoteIdOf(sf),
+      remoteId: sf.remoteId,
       localId: sf.localAddressId,
       localAddress: ep.localAddress,
       remoteAddress: ep.remoteAddress,
@@ -1060,13 +828,14 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #fallBack(): void {
-    if (this.#mode === 'fallback') return;
-    const wasHandshake = this.#mode === 'handshake';
-    this.#mode = 'fallback';
+    const from = this.#state;
+    if (from.kind === 'fallback') return;
+    const wasHandshake = from.kind === 'handshake';
+    this.#state = { kind: 'fallback', fastClose: from.kind === 'fastClosing' ? from.fastClose : undefined };
     for (const s of this.#subflows) {
-      s.sendMaps.length = 0;
+      s.send.maps.length = 0;
       // Bytes of a mapping read so far but held for its checksum are TCP's from now on.
-      for (const m of s.receiveMaps) {
+      for (const m of s.receive.maps) {
         if (m.pieces === undefined) continue;
         let at = m.dataOffset;
         for (const p of m.pieces) {
@@ -1074,48 +843,59 @@ export class MptcpConnection implements StreamConnection {
           at += p.length;
         }
       }
-      s.receiveMaps.length = 0;
+      s.receive.maps.length = 0;
     }
-    if (wasHandshake) this.#scheduled = 0;
+    if (wasHandshake) this.#send.unschedule();
     // A shutdown asked before the fallback was a DATA_FIN: it becomes a subflow FIN once the buffer drained
     // (see #schedule).
   }
 
-  #setRemoteKey(key: U64): void {
-    this.#remoteKey = key;
-    const derived = keyTokenAndIdsn(key);
-    this.#remoteToken = derived.token;
-    this.#remoteIdsn = derived.idsn;
-  }
-
   #enterMptcp(): void {
-    this.#mode = 'mptcp';
+    this.#state = MPTCP;
     this.#monitor('CREATED');
     const ep = this.subflow.endpoints;
-    this.#pmState = initialPmState({
-      endpoints: this.#pm.endpoints(),
-      limits: this.#pm.limits(),
+    this.#pm.created({
       initialLocal: { address: ep.localAddress, port: ep.localPort },
       initialRemote: { address: ep.remoteAddress, port: ep.remotePort },
-      denyJoinId0: this.#peerDenyJoinId0,
+      denyJoinId0: this.#handshake.peerDenyJoinId0,
     });
     if (this.#writeShutdown && this.#dataFinOffset === undefined) {
-      this.#dataFinOffset = this.#sendNext;
+      this.#dataFinOffset = this.#send.written;
       this.#dataFinDue = true;
     }
   }
 
   #becomeFullyEstablished(): void {
-    if (this.#fullyEstablished) return;
-    this.#fullyEstablished = true;
+    if (this.#handshake.fullyEstablished) return;
+    this.#handshake.fullyEstablished = true;
     this.#monitor('ESTABLISHED');
-    if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, fullyEstablished: true };
-    this.#pmRun();
+    this.#pm.fullyEstablished();
   }
 
   // ---- path manager ----
 
-  /** Live subflows (and requested ones) as the path manager sees them. */
+  /** The connection as its path manager sees it and acts on it (built once). */
+  #pmConnection(options: MptcpConnectionOptions): PmConnection {
+    const self = this;
+    return {
+      get isMptcp() {
+        return isMptcp(self.#state);
+      },
+      get mayAct() {
+        return self.#state.kind === 'mptcp' && self.#keys.remoteKey !== undefined && !self.#subflowClosing && !self.#closedReported;
+      },
+      subflows: () => this.#pmSubflows(),
+      closeSubflows: (localId, remoteId, byPeer) => this.#closeSubflows(localId, remoteId, byPeer),
+      setInitialBackup: (backup) => {
+        const initial = this.#subflows.find((s) => !s.join);
+        if (initial !== undefined) this.setBackup(initial.id, backup);
+      },
+      addAddrHmac: (id, address, port) => addAddrHmac(this.localKey, this.#keys.remoteKey!, id, address, port),
+      subflowRequested: () => options.pendingJoins?.add(this),
+    };
+  }
+
+  /** Live subflows as the path manager counts them. */
   #pmSubflows(): PmSubflow[] {
     const out: PmSubflow[] = [];
     for (const s of this.#subflows) {
@@ -1131,60 +911,20 @@ export class MptcpConnection implements StreamConnection {
         endpointId: s.endpointId,
       });
     }
-    for (const r of this.#subflowRequests) {
-      out.push({
-        localId: r.localId,
-        localAddress: r.localAddress ?? new Uint8Array(r.remoteAddress.length),
-        remoteId: r.remoteId,
-        remoteAddress: r.remoteAddress,
-        remotePort: r.remotePort,
-        initial: false,
-        endpointId: r.endpointId,
-      });
-    }
     return out;
   }
 
-  /** One turn of the in-kernel path manager; its actions are carried out (subflows: queued for the host). */
-  #pmRun(): void {
-    if (this.#pmState === undefined || this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
-    if (this.#subflowClosing || this.#closedReported || this.#fastClosing) return;
-    const r = pmStep({ ...this.#pmState, endpoints: this.#pm.endpoints(), limits: this.#pm.limits(), subflows: this.#pmSubflows() });
-    this.#pmState = r.state;
-    for (const a of r.actions) {
-      switch (a.kind) {
-        case 'announce': {
-          const port = a.port;
-          const hmac = addAddrHmac(this.localKey, this.#remoteKey, a.id, a.address, port || undefined);
-          this.#addAddrOut = { id: a.id, address: a.address, port, hmac, retrans: 0 };
-          this.#addAddrDue = true;
-          this.#addAddrTimer = undefined;
-          break;
-        }
-        case 'echoAddAddr':
-          this.#echoOut.push({ id: a.id, address: a.address, port: a.port });
-          break;
-        case 'createSubflow':
-          this.#subflowRequests.push(a);
-          break;
-        case 'setBackup': {
-          const initial = this.#subflows.find((s) => !s.join);
-          if (initial !== undefined) this.setBackup(initial.id, a.backup);
-          break;
-        }
-        case 'removeAddress':
-          this.#queueRmAddr(a.id);
-          break;
-        case 'closeSubflow':
-          for (const s of this.#subflows) {
-            if (!this.#subflowLive(s)) continue;
-            if (a.localId !== undefined && !(s.join && s.localAddressId === a.localId)) continue;
-            if (a.remoteId !== undefined && this.#remoteIdOf(s) !== a.remoteId) continue;
-            this.#closeRemovedSubflow(s);
-          }
-          break;
-      }
+  /** The path manager's "close subflow": the live subflows matching both ids are reset. */
+  #closeSubflows(localId: number | undefined, remoteId: number | undefined, byPeer: boolean): number {
+    let closed = 0;
+    for (const s of this.#subflows) {
+      if (!s.live) continue;
+      if (localId !== undefined && !(s.join && s.localAddressId === localId)) continue;
+      if (remoteId !== undefined && s.remoteId !== remoteId) continue;
+      this.#closeRemovedSubflow(s, byPeer);
+      closed++;
     }
+    return closed;
   }
 
   /**
@@ -1193,31 +933,16 @@ export class MptcpConnection implements StreamConnection {
    */
   endpointsChanged(now: Micros): void {
     this.#now = now;
-    this.#pmRun();
-  }
-
-  /** Not closed, not being reset, not CLOSED. */
-  #subflowLive(s: Subflow): boolean {
-    return !s.closed && !s.abortPending && s.joinState !== 'failed' && s.tcp.state !== 'CLOSED';
-  }
-
-  /** The peer's address id of a subflow (the announced id we joined, or the one of its MP_JOIN / 0). */
-  #remoteIdOf(s: Subflow): number {
-    return s.pmRemoteId ?? s.remoteAddressId ?? 0;
-  }
-
-  #queueRmAddr(id: number): void {
-    if (!this.#rmAddrOut.includes(id)) this.#rmAddrOut.push(id);
+    this.#pm.endpointsChanged();
   }
 
   /**
    * A subflow whose address was removed (RM_ADDR, ours or the peer's): reset with MP_TCPRST (unspecified)
    * at the end of the current input or driver call; its data not DATA_ACKed is reinjected on the others.
    */
-  #closeRemovedSubflow(s: Subflow): void {
+  #closeRemovedSubflow(s: Subflow, byPeer: boolean): void {
     // Linux counts RmSubflow for the subflows it removes for its own endpoints, not for the peer's RM_ADDR.
-    if (!this.#peerRemoval) this.counters.RmSubflow++;
-    this.#removedSubflows++;
+    if (!byPeer) this.counters.RmSubflow++;
     s.resetReason = MpTcpRstReason.UNSPECIFIED;
     s.abortPending = true;
     this.#reinjectUnacked(s, false);
@@ -1231,28 +956,16 @@ export class MptcpConnection implements StreamConnection {
    */
   removeLocalAddress(now: Micros, endpoint: { readonly id: number; readonly address: Uint8Array }): number {
     this.#now = now;
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined || this.#pmState === undefined) return 0;
-    if (this.#closedReported || this.#fastClosing) return 0;
+    // MPTCP implies the path manager was told (`created`, when the mode became MPTCP).
+    if (this.#state.kind !== 'mptcp' || this.#keys.remoteKey === undefined) return 0;
+    if (this.#closedReported) return 0;
     const id = endpoint.id;
     const matches = this.#subflows.filter(
-      (s) => s.join && this.#subflowLive(s) && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
+      (s) => s.join && s.live && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
     );
-    const announced = this.#pmState.announcedIds.has(id);
-    if (announced || matches.length > 0) this.#queueRmAddr(id);
-    if (this.#addAddrOut !== undefined && this.#addAddrOut.id === id) {
-      this.#addAddrOut = undefined;
-      this.#addAddrDue = false;
-      this.#addAddrTimer = undefined;
-      this.#pmState = { ...this.#pmState, announcePending: false };
-    }
-    const announcedIds = new Set(this.#pmState.announcedIds);
-    announcedIds.delete(id);
-    const subflowEndpointIds = new Set(this.#pmState.subflowEndpointIds);
-    subflowEndpointIds.delete(id);
-    this.#pmState = { ...this.#pmState, announcedIds, subflowEndpointIds };
-    for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (this.#subflowRequests[i]!.endpointId === id) this.#subflowRequests.splice(i, 1);
-    for (const s of matches) this.#closeRemovedSubflow(s);
-    this.#pmRun();
+    // The subflows first, then the manager's RM_ADDR and its turn (the two touch nothing of each other's).
+    for (const s of matches) this.#closeRemovedSubflow(s, false);
+    this.#pm.addressRemoved(endpoint, matches.length > 0);
     this.#afterInput(now);
     return matches.length;
   }
@@ -1261,52 +974,35 @@ export class MptcpConnection implements StreamConnection {
   #onRmAddr(ids: readonly number[]): void {
     this.counters.RmAddr += ids.length;
     for (const id of ids) this.#onMonitor?.({ type: 'REMOVED', token: this.localToken, remoteId: id });
-    for (let i = this.#subflowRequests.length - 1; i >= 0; i--) if (ids.includes(this.#subflowRequests[i]!.remoteId)) this.#subflowRequests.splice(i, 1);
-    if (this.#pmState !== undefined) {
-      this.#pmState = {
-        ...this.#pmState,
-        receivedAddAddrs: this.#pmState.receivedAddAddrs.filter((a) => !ids.includes(a.id)),
-        removedRemoteIds: [...this.#pmState.removedRemoteIds, ...ids],
-      };
-    }
-    this.#peerRemoval = true;
-    const before = this.#removedSubflows;
-    this.#pmRun();
-    if (this.#pmState === undefined || this.#removedSubflows === before) {
+    if (this.#pm.rmAddrReceived(ids) === 0) {
       // The path manager did not run (closing) or did not see them: close them here.
-      for (const s of this.#subflows) if (this.#subflowLive(s) && ids.includes(this.#remoteIdOf(s))) this.#closeRemovedSubflow(s);
+      for (const s of this.#subflows) if (s.live && ids.includes(s.remoteId)) this.#closeRemovedSubflow(s, true);
     }
-    this.#peerRemoval = false;
   }
 
   /** A pure ACK must carry ADD_ADDR, its echo or MP_PRIO. */
   #controlDue(): boolean {
-    if (this.#mode !== 'mptcp') return false;
-    return this.#echoOut.length > 0 || this.#rmAddrOut.length > 0 || (this.#addAddrDue && this.#addAddrOut !== undefined);
+    if (!this.#isMptcp) return false;
+    return this.#pm.signalDue();
   }
 
   /** The subflow that carries ADD_ADDR and echoes (the first usable one, as the kernel's pm picks one). */
   #controlSubflow(): Subflow | undefined {
-    return this.#subflows.find((s) => this.#subflowUsable(s));
+    return this.#subflows.find((s) => s.usable);
   }
 
   /** ADD_ADDR, echo or MP_PRIO for a pure ACK of `sf` (sent alone, as Linux drops other suboptions). */
   #controlOption(sf: Subflow): MptcpOption | undefined {
-    if (this.#rmAddrOut.length > 0) {
-      this.counters.RmAddrTx++;
-      return { subtype: 'RM_ADDR', addressIds: this.#rmAddrOut.splice(0) };
-    }
-    const echo = this.#echoOut.shift();
-    if (echo !== undefined) {
-      this.counters.EchoAddTx++;
-      return { subtype: 'ADD_ADDR', echo: true, addressId: echo.id, address: echo.address, ...(echo.port ? { port: echo.port } : {}) };
-    }
-    const out = this.#addAddrOut;
-    if (this.#addAddrDue && out !== undefined) {
-      this.#addAddrDue = false;
-      this.counters.AddAddrTx++;
-      this.#addAddrTimer = this.#now + (this.#pm.addAddrTimeoutMicros ?? ADD_ADDR_TIMEOUT);
-      return { subtype: 'ADD_ADDR', echo: false, addressId: out.id, address: out.address, ...(out.port ? { port: out.port } : {}), hmac: out.hmac };
+    // Linux options.c asks the path manager for what fits in the bytes left; the signal goes alone on a pure
+    // ACK, and our TCP writes an extension's options first (it drops its own to fit), so all 40 are left.
+    const signal = this.#pm.pollSignal(this.#now, PURE_ACK_OPTION_SPACE);
+    if (signal !== undefined) {
+      if (signal.subtype === 'RM_ADDR') this.counters.RmAddrTx++;
+      else if (signal.subtype === 'ADD_ADDR') {
+        if (signal.echo) this.counters.EchoAddTx++;
+        else this.counters.AddAddrTx++;
+      }
+      return signal;
     }
     if (sf.prioDue) {
       sf.prioDue = false;
@@ -1329,7 +1025,7 @@ export class MptcpConnection implements StreamConnection {
       }
       if (opt.subtype === 'MP_FAIL') this.#onMpFail(sf, flags);
     }
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return;
+    if (!this.#isMptcp || this.#keys.remoteKey === undefined) return;
     if (sf.join && sf.joinState !== 'full' && sf.joinState !== 'ackSent') return;
     for (const o of segment.options) {
       if (o.kind !== 'mptcp') continue;
@@ -1365,13 +1061,13 @@ export class MptcpConnection implements StreamConnection {
    */
   #onMpFail(sf: Subflow, flags: number): void {
     this.counters.MPFailRx++;
-    if (flags & TcpFlags.RST || this.#mode !== 'mptcp') return;
+    if (flags & TcpFlags.RST || !this.#isMptcp) return;
     if (this.#mpFailSent) {
       this.#mpFailSent = false; // the answer to ours; the infinite mapping follows
       return;
     }
     if (sf.failDsn !== undefined || this.#infiniteMapDue) return;
-    sf.failDsn = dsnFromOffset(this.localIdsn, this.#sendUna);
+    sf.failDsn = dsnFromOffset(this.localIdsn, this.#send.acked);
     this.#infiniteMapDue = true;
     sf.tcp.requestPureAck();
   }
@@ -1379,17 +1075,10 @@ export class MptcpConnection implements StreamConnection {
   #onAddAddr(opt: Extract<MptcpOption, { subtype: 'ADD_ADDR' }>): void {
     if (opt.echo) {
       this.counters.EchoAdd++;
-      const out = this.#addAddrOut;
-      if (out !== undefined && out.id === opt.addressId && addressesEqual(out.address, opt.address)) {
-        this.#addAddrOut = undefined;
-        this.#addAddrDue = false;
-        this.#addAddrTimer = undefined;
-        if (this.#pmState !== undefined) this.#pmState = { ...this.#pmState, announcePending: false };
-        this.#pmRun();
-      }
+      this.#pm.addAddrEchoed(opt.addressId, opt.address);
       return;
     }
-    const expected = addAddrHmac(this.#remoteKey!, this.localKey, opt.addressId, opt.address, opt.port);
+    const expected = addAddrHmac(this.#keys.remoteKey!, this.localKey, opt.addressId, opt.address, opt.port);
     if (opt.hmac === undefined || !hmacEqual(opt.hmac, expected)) {
       this.counters.AddAddrDrop++;
       return;
@@ -1397,7 +1086,7 @@ export class MptcpConnection implements StreamConnection {
     this.counters.AddAddr++;
     // A valid HMAC proves the peer has our key: the handshake is over for the client too (ESTABLISHED
     // is reported before ANNOUNCED, as Linux checks full establishment before the options).
-    if (!this.#fullyEstablished) this.#becomeFullyEstablished();
+    if (!this.#handshake.fullyEstablished) this.#becomeFullyEstablished();
     this.#onMonitor?.({
       type: 'ANNOUNCED',
       token: this.localToken,
@@ -1405,10 +1094,7 @@ export class MptcpConnection implements StreamConnection {
       remoteAddress: opt.address,
       ...(opt.port ? { remotePort: opt.port } : {}),
     });
-    if (this.#pmState !== undefined) {
-      this.#pmState = { ...this.#pmState, receivedAddAddrs: [...this.#pmState.receivedAddAddrs, { id: opt.addressId, address: opt.address, port: opt.port ?? 0 }] };
-    }
-    this.#pmRun();
+    this.#pm.addAddrReceived({ id: opt.addressId, address: opt.address, port: opt.port ?? 0 });
   }
 
   /**
@@ -1418,7 +1104,7 @@ export class MptcpConnection implements StreamConnection {
    * the subflow is unknown or closed, or the connection is not MPTCP.
    */
   setBackup(subflowId: number, backup: boolean): boolean {
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) return false;
+    if (!this.#isMptcp || this.#keys.remoteKey === undefined) return false;
     const sf = this.#subflows.find((s) => s.id === subflowId);
     if (sf === undefined || sf.closed || sf.tcp.state === 'CLOSED') return false;
     if (sf.backupLocal === backup && !sf.prioDue) return true;
@@ -1430,9 +1116,8 @@ export class MptcpConnection implements StreamConnection {
   /** RFC 8684 3.5: a valid MP_FASTCLOSE: every subflow is reset and the connection aborts (ECONNRESET). */
   #onFastclose(_sf: Subflow): void {
     this.counters.MPFastcloseRx++;
-    if (this.#fastClosing) return;
-    this.#fastClosing = true;
-    this.#fastcloseError = { code: 'ECONNRESET', message: 'MPTCP connection reset by the peer (MP_FASTCLOSE)' };
+    if (this.#state.kind === 'fastClosing') return;
+    this.#state = { kind: 'fastClosing', fastClose: { sent: false, error: { code: 'ECONNRESET', message: 'MPTCP connection reset by the peer (MP_FASTCLOSE)' } } };
     for (const s of this.#subflows) if (!s.closed && s.tcp.state !== 'CLOSED') s.abortPending = true;
   }
 
@@ -1442,14 +1127,12 @@ export class MptcpConnection implements StreamConnection {
    * Before the keys are known (or after a fallback) this is a plain abort.
    */
   fastClose(): void {
-    if (this.#mode !== 'mptcp' || this.#remoteKey === undefined) {
+    if (!this.#isMptcp || this.#keys.remoteKey === undefined) {
       for (const s of this.#subflows) s.tcp.abort();
       return;
     }
-    if (this.#fastClosing) return;
-    this.#fastClosing = true;
-    this.#fastcloseSent = true;
-    this.#fastcloseError = { code: 'ECONNABORTED', message: 'MPTCP connection closed with MP_FASTCLOSE' };
+    if (this.#state.kind === 'fastClosing') return;
+    this.#state = { kind: 'fastClosing', fastClose: { sent: true, error: { code: 'ECONNABORTED', message: 'MPTCP connection closed with MP_FASTCLOSE' } } };
     for (const s of this.#subflows) {
       if (s.closed || s.tcp.state === 'CLOSED') continue;
       s.resetReason ??= MpTcpRstReason.MPTCP_SPECIFIC;
@@ -1457,21 +1140,13 @@ export class MptcpConnection implements StreamConnection {
     }
   }
 
-  #capableFlags(): number {
-    return MpCapableFlag.H | (this.#checksum ? MpCapableFlag.A : 0);
-  }
-
   #outgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
-    if (sf.join) return this.#joinOutgoing(sf, kind, draft);
+    if (sf.joinHandshake !== undefined) return this.#joinOutgoing(sf, sf.joinHandshake, kind, draft);
     switch (kind) {
       case 'syn':
-        sf.localIsn = draft.seq >>> 0;
-        this.counters.MPCapableSYNTX++;
-        return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags() } }];
+        return this.#handshake.capableSyn(sf, draft);
       case 'synAck':
-        sf.localIsn = draft.seq >>> 0;
-        if (this.#mode !== 'handshake' || !this.server) return undefined;
-        return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey } }];
+        return this.#handshake.capableSynAck(sf, draft);
       case 'ack':
         return this.#failOption(sf) ?? this.#ackOptions(sf);
       case 'data':
@@ -1493,11 +1168,11 @@ export class MptcpConnection implements StreamConnection {
   }
 
   #rstOptions(sf: Subflow): readonly TcpOption[] | undefined {
-    if (this.#fastcloseSent && this.#remoteKey !== undefined) {
+    if (fastCloseOf(this.#state)?.sent === true && this.#keys.remoteKey !== undefined) {
       this.counters.MPFastcloseTx++;
       this.counters.MPRstTx++;
       return [
-        { kind: 'mptcp', option: { subtype: 'MP_FASTCLOSE', receiverKey: this.#remoteKey } },
+        { kind: 'mptcp', option: { subtype: 'MP_FASTCLOSE', receiverKey: this.#keys.remoteKey } },
         { kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: sf.resetReason ?? MpTcpRstReason.MPTCP_SPECIFIC } },
       ];
     }
@@ -1508,38 +1183,18 @@ export class MptcpConnection implements StreamConnection {
     return fail === undefined ? [rst] : [...fail, rst];
   }
 
-  #joinOutgoing(sf: Subflow, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
+  #joinOutgoing(sf: Subflow, hs: JoinHandshake, kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
     switch (kind) {
-      case 'syn': {
-        sf.localIsn = draft.seq >>> 0;
-        this.counters.MPJoinSynTx++;
-        const option: MpJoinSynOption = {
-          subtype: 'MP_JOIN',
-          form: 'syn',
-          backup: sf.backupLocal,
-          addressId: sf.localAddressId,
-          token: this.#remoteToken!,
-          nonce: sf.localNonce,
-        };
-        return [{ kind: 'mptcp', option }];
-      }
-      case 'synAck': {
-        sf.localIsn = draft.seq >>> 0;
-        const hmac = joinSynAckHmac(this.localKey, this.#remoteKey!, sf.localNonce, sf.remoteNonce);
-        const option: MpJoinOption = { subtype: 'MP_JOIN', form: 'synack', backup: sf.backupLocal, addressId: sf.localAddressId, hmac, nonce: sf.localNonce };
-        return [{ kind: 'mptcp', option }];
-      }
+      case 'syn':
+        return this.#handshake.joinSyn(sf, hs, draft);
+      case 'synAck':
+        return this.#handshake.joinSynAck(sf, hs, draft);
       case 'ack':
-        if (sf.joinState === 'ackSent') {
-          // RFC 8684 3.2: the third ACK carries the 160-bit HMAC; repeated until the fourth ACK arrives.
-          const hmac = joinAckHmac(this.localKey, this.#remoteKey!, sf.localNonce, sf.remoteNonce);
-          if (sf.joinAckTimer === undefined) sf.joinAckTimer = this.#now + Math.max(sf.joinAckRto, sf.tcp.info().rtoMicros);
-          return [{ kind: 'mptcp', option: { subtype: 'MP_JOIN', form: 'ack', hmac } }];
-        }
-        if (sf.joinState !== 'full') return undefined;
+        if (hs.state === 'ackSent') return this.#handshake.joinAck(sf, hs);
+        if (hs.state !== 'full') return undefined;
         return this.#ackOptions(sf);
       case 'data':
-        if (sf.joinState !== 'full') return undefined;
+        if (hs.state !== 'full') return undefined;
         return this.#dataOptions(sf, draft);
       case 'rst':
         return this.#rstOptions(sf);
@@ -1552,14 +1207,10 @@ export class MptcpConnection implements StreamConnection {
   #now: Micros = 0;
 
   #ackOptions(sf: Subflow): readonly TcpOption[] | undefined {
-    if (this.#mode !== 'mptcp') return undefined;
+    if (!this.#isMptcp) return undefined;
     const dataFinNow = this.#dataFinOffset !== undefined && !this.#dataFinAcked && this.#allDataSent();
-    if (!sf.join && !this.server && !this.#fullyEstablished && (!dataFinNow || !this.#capableAckSent)) {
-      // RFC 8684 3.1: the third ACK carries both keys, and is repeated until a DSS arrives (Linux stops
-      // repeating it once a DATA_FIN is due: that needs the DSS).
-      this.#capableAckSent = true;
-      return [{ kind: 'mptcp', option: { subtype: 'MP_CAPABLE', version: VERSION, flags: this.#capableFlags(), senderKey: this.localKey, receiverKey: this.#remoteKey! } }];
-    }
+    const capable = this.#handshake.capableAck(sf, dataFinNow);
+    if (capable !== undefined) return capable;
     const control = this.#controlOption(sf);
     if (control !== undefined) return [{ kind: 'mptcp', option: control }];
     let mapping: DssMapping | undefined;
@@ -1572,7 +1223,7 @@ export class MptcpConnection implements StreamConnection {
         dsn64: true,
         subflowSeq: 0,
         dataLength: 1,
-        ...(this.#checksum ? { checksum: dssChecksum(dsn, 0, 1, EMPTY) } : {}),
+        ...(this.#handshake.checksum ? { checksum: dssChecksum(dsn, 0, 1, EMPTY) } : {}),
       };
       dataFin = true;
       if (this.#dataFinDue) {
@@ -1587,43 +1238,32 @@ export class MptcpConnection implements StreamConnection {
     return {
       subtype: 'DSS',
       dataFin,
-      dataAck: dsnFromOffset(this.#remoteIdsn!, this.#recvNext),
+      dataAck: dsnFromOffset(this.#keys.remoteIdsn!, this.#receive.next),
       dataAck64: true,
       ...(mapping ? { mapping } : {}),
     };
   }
 
   #dataOptions(sf: Subflow, draft: TcpSegmentDraft): readonly TcpOption[] | undefined {
-    if (this.#mode !== 'mptcp' || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions(sf) : undefined;
-    const subflowSeq = (draft.seq - sf.localIsn) >>> 0;
+    if (!this.#isMptcp || draft.payloadLength === 0) return draft.payloadLength === 0 ? this.#ackOptions(sf) : undefined;
+    const subflowSeq = (draft.seq - sf.send.isn) >>> 0;
     const end = subflowSeq + draft.payloadLength;
-    if (end > sf.sentEnd) sf.sentEnd = end;
-    const map = sendMapFor(sf.sendMaps, subflowSeq);
+    if (end > sf.send.sentEnd) sf.send.sentEnd = end;
+    const map = sf.send.mapAt(subflowSeq);
     if (map === undefined) return this.#ackOptions(sf); // cannot happen: every written byte is mapped
     const dataOffset = map.dataOffset + (subflowSeq - map.subflowSeq);
     const length = Math.min(draft.payloadLength, map.subflowSeq + map.length - subflowSeq);
     const dsn = dsnFromOffset(this.localIdsn, dataOffset);
     const payload = draft.payload ?? EMPTY;
-    const checksum = this.#checksum ? dssChecksum(dsn, subflowSeq, length, payload.subarray(0, length)) : undefined;
-    if (!sf.join && !this.server && !this.#fullyEstablished && subflowSeq === 1) {
-      // RFC 8684 3.1 / Linux: the first data carries MP_CAPABLE with both keys and the data-level length (22/24).
-      const option: MpCapableOption = {
-        subtype: 'MP_CAPABLE',
-        version: VERSION,
-        flags: this.#capableFlags(),
-        senderKey: this.localKey,
-        receiverKey: this.#remoteKey!,
-        dataLength: length,
-        ...(checksum !== undefined ? { checksum } : {}),
-      };
-      return [{ kind: 'mptcp', option }];
-    }
+    const checksum = this.#handshake.checksum ? dssChecksum(dsn, subflowSeq, length, payload.subarray(0, length)) : undefined;
+    const first = this.#handshake.capableData(sf, subflowSeq, length, checksum);
+    if (first !== undefined) return first;
     if (this.#infiniteMapDue && !sf.join) {
       // RFC 8684 3.7 / Linux `mptcp_update_infinite_map`: this segment's mapping with data-level length 0
       // (infinite), then plain TCP from here on.
       this.#infiniteMapDue = false;
       this.counters.InfiniteMapTx++;
-      const infinite: DssMapping = { dsn, dsn64: true, subflowSeq, dataLength: 0, ...(this.#checksum ? { checksum: dssChecksum(dsn, subflowSeq, 0, EMPTY) } : {}) };
+      const infinite: DssMapping = { dsn, dsn64: true, subflowSeq, dataLength: 0, ...(this.#handshake.checksum ? { checksum: dssChecksum(dsn, subflowSeq, 0, EMPTY) } : {}) };
       const options: TcpOption[] = [{ kind: 'mptcp', option: this.#dss(false, infinite) }];
       this.#fallBack();
       return options;
@@ -1634,41 +1274,20 @@ export class MptcpConnection implements StreamConnection {
 
   #incoming(sf: Subflow, segment: TcpSegment): void {
     this.#controlOptions(sf, segment);
-    if (sf.join) {
-      this.#joinIncoming(sf, segment);
+    if (sf.joinHandshake !== undefined) {
+      const dss = this.#handshake.joinInput(sf, sf.joinHandshake, segment);
+      if (dss !== undefined) this.#onDss(sf, segment, dss);
       return;
     }
-    const flags = segment.flags;
     let capable: MpCapableOption | undefined;
-    let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
+    let dss: DssOption | undefined;
     for (const o of segment.options) {
       if (o.kind !== 'mptcp') continue;
       if (o.option.subtype === 'MP_CAPABLE') capable ??= o.option;
       else if (o.option.subtype === 'DSS') dss ??= o.option;
     }
-    if (flags & TcpFlags.RST) return;
-    if (flags & TcpFlags.SYN) {
-      if (flags & TcpFlags.ACK) {
-        if (this.server || this.#mode !== 'handshake') return;
-        sf.remoteIsn = segment.seq >>> 0;
-        if (capable && capable.version === VERSION && capable.senderKey && capable.receiverKey === undefined) {
-          this.counters.MPCapableSYNACKRX++;
-          this.#peerDenyJoinId0 = (capable.flags & MpCapableFlag.C) !== 0;
-          this.#setRemoteKey(capable.senderKey);
-          if (capable.flags & MpCapableFlag.A) this.#checksum = true;
-          this.#enterMptcp();
-        } else {
-          this.counters.MPCapableFallbackSYNACK++;
-          this.#fallBack();
-        }
-      } else if (this.server && this.#mode === 'handshake') {
-        sf.remoteIsn = segment.seq >>> 0;
-        this.counters.MPCapableSYNRX++;
-        if (capable && capable.flags & MpCapableFlag.A) this.#checksum = true;
-      }
-      return;
-    }
-    if (this.#mode === 'fallback') {
+    if (!this.#handshake.capableInput(sf, segment, capable)) return;
+    if (this.#state.kind === 'fallback') {
       // The infinite mapping answering our MP_FAIL (we fell back when we sent it).
       if (dss?.mapping && dss.mapping.dataLength === 0 && !dss.dataFin && !this.#infiniteMapSeen) {
         this.#infiniteMapSeen = true;
@@ -1676,26 +1295,11 @@ export class MptcpConnection implements StreamConnection {
       }
       return;
     }
-    if (this.server && this.#mode === 'handshake') {
-      if (!(flags & TcpFlags.ACK)) return;
-      // The third ACK (or the first data, if it was lost): both keys, ours echoed.
-      if (capable && capable.senderKey && capable.receiverKey && capable.receiverKey.hi === this.localKey.hi && capable.receiverKey.lo === this.localKey.lo) {
-        this.counters.MPCapableACKRX++;
-        this.#setRemoteKey(capable.senderKey);
-        if (capable.flags & MpCapableFlag.A) this.#checksum = true;
-        this.#enterMptcp();
-        this.#becomeFullyEstablished();
-      } else {
-        this.counters.MPCapableFallbackACK++;
-        this.#fallBack();
-        return;
-      }
-    }
-    if (this.#mode !== 'mptcp') return;
+    if (!this.#isMptcp) return;
     if (capable && capable.dataLength !== undefined && this.server && segment.payload.length > 0) {
       // MP_CAPABLE with data: the mapping of the peer's first data byte (DSN IDSN + 1, subflow sequence 1).
       this.#addReceiveMap(sf, segment, {
-        dsn: dsnFromOffset(this.#remoteIdsn!, 0),
+        dsn: dsnFromOffset(this.#keys.remoteIdsn!, 0),
         dsn64: true,
         subflowSeq: 1,
         dataLength: capable.dataLength,
@@ -1705,144 +1309,45 @@ export class MptcpConnection implements StreamConnection {
     if (dss) this.#onDss(sf, segment, dss);
   }
 
-  #onDss(sf: Subflow, segment: TcpSegment, dss: Extract<MptcpOption, { subtype: 'DSS' }>): void {
+  #onDss(sf: Subflow, segment: TcpSegment, dss: DssOption): void {
     if (!this.server) this.#becomeFullyEstablished(); // RFC 8684 3.1: a DSS from the server ends the MP_CAPABLE repeats
     if (dss.dataAck) {
       const acked = this.#onDataAck(dss.dataAck, dss.dataAck64);
       if (acked !== undefined) {
         const end = acked + segment.window * 2 ** sf.tcp.sendWindowShift;
-        if (end > this.#dataWndEnd || this.#dataWndEnd === Infinity) this.#dataWndEnd = end;
+        this.#send.openWindow(end);
       }
     }
     if (dss.mapping) this.#addReceiveMap(sf, segment, dss.mapping, dss.dataFin);
   }
 
-  #failJoin(sf: Subflow): void {
-    sf.joinState = 'failed';
-    sf.resetReason = MpTcpRstReason.MPTCP_SPECIFIC;
-    sf.abortPending = true;
-  }
-
-  #joinIncoming(sf: Subflow, segment: TcpSegment): void {
-    const flags = segment.flags;
-    let join: MpJoinOption | undefined;
-    let dss: Extract<MptcpOption, { subtype: 'DSS' }> | undefined;
-    for (const o of segment.options) {
-      if (o.kind !== 'mptcp') continue;
-      if (o.option.subtype === 'MP_JOIN') join ??= o.option;
-      else if (o.option.subtype === 'DSS') dss ??= o.option;
-      else if (o.option.subtype === 'MP_TCPRST' && flags & TcpFlags.RST) this.counters.MPRstRx++;
-    }
-    if (flags & TcpFlags.RST) return;
-    if (sf.joinState === 'failed') return;
-    if (flags & TcpFlags.SYN) {
-      if (flags & TcpFlags.ACK) {
-        // Client: the SYN/ACK must carry MP_JOIN with HMAC-B = HMAC(Key-B || Key-A, R-B || R-A), truncated.
-        if (this.server || sf.joinState !== 'synSent') return;
-        sf.remoteIsn = segment.seq >>> 0;
-        if (join === undefined || join.form !== 'synack') {
-          this.#failJoin(sf);
-          return;
-        }
-        const expected = joinSynAckHmac(this.#remoteKey!, this.localKey, join.nonce, sf.localNonce);
-        if (!hmacEqual(join.hmac, expected)) {
-          this.counters.MPJoinSynAckHMacFailure++;
-          this.#failJoin(sf);
-          return;
-        }
-        this.counters.MPJoinSynAckRx++;
-        if (join.backup) this.counters.MPJoinSynAckBackupRx++;
-        sf.remoteNonce = join.nonce;
-        sf.remoteAddressId = join.addressId;
-        sf.backupPeer = join.backup;
-        sf.joinState = 'ackSent';
-      } else if (join !== undefined && join.form === 'syn') {
-        // Server: the SYN (the host already matched the token).
-        sf.remoteIsn = segment.seq >>> 0;
-        sf.remoteNonce = join.nonce;
-        sf.remoteAddressId = join.addressId;
-        sf.backupPeer = join.backup;
-        this.counters.MPJoinSynRx++;
-        if (join.backup) this.counters.MPJoinSynBackupRx++;
-      }
-      return;
-    }
-    if (!(flags & TcpFlags.ACK)) return;
-    if (sf.joinState === 'synReceived') {
-      // Server: the third ACK with HMAC-A = HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
-      if (join === undefined || join.form !== 'ack') {
-        this.#failJoin(sf);
-        return;
-      }
-      const expected = joinAckHmac(this.#remoteKey!, this.localKey, sf.remoteNonce, sf.localNonce);
-      if (!hmacEqual(join.hmac, expected)) {
-        this.counters.MPJoinAckHMacFailure++;
-        this.#failJoin(sf);
-        return;
-      }
-      this.counters.MPJoinAckRx++;
-      sf.joinState = 'full';
-      this.#allowInfiniteFallback = false;
-      this.#subflowEstablished(sf);
-      sf.tcp.requestAck(); // the fourth ACK (RFC 8684 3.2)
-      return;
-    }
-    if (sf.joinState === 'ackSent') {
-      // Client: the peer acknowledged the third ACK (the fourth ACK): the subflow may carry data.
-      sf.joinState = 'full';
-      this.#allowInfiniteFallback = false;
-      sf.joinAckTimer = undefined;
-      this.#subflowEstablished(sf);
-      this.#subflowEstablished(sf);
-    }
-    if (sf.joinState !== 'full' || this.#mode !== 'mptcp') return;
-    if (dss) this.#onDss(sf, segment, dss);
-  }
-
   /** A DATA_ACK: returns its data offset when plausible (not beyond anything sent), else undefined. */
   #onDataAck(value: U64, is64: boolean): number | undefined {
-    const offset = is64 ? offsetFromDsn64(this.localIdsn, value) : offsetFromDsn32(this.localIdsn, value.lo, this.#sendUna);
-    const limit = this.#scheduled + (this.#dataFinOffset !== undefined ? 1 : 0);
+    const send = this.#send;
+    const offset = is64 ? offsetFromDsn64(this.localIdsn, value) : offsetFromDsn32(this.localIdsn, value.lo, send.acked);
+    const limit = send.scheduled + (this.#dataFinOffset !== undefined ? 1 : 0);
     if (offset > limit) return undefined; // beyond anything sent
-    if (offset <= this.#sendUna) return offset; // old
-    this.#sendUna = offset;
-    this.#rtxTimer = undefined;
+    if (offset <= send.acked) return offset; // old
+    send.ack(offset);
+    this.#timers.stop(MptcpTimer.Retransmit);
     this.#rtxBackoff = 1;
     if (this.#dataFinOffset !== undefined && offset > this.#dataFinOffset && !this.#dataFinAcked) {
       this.#dataFinAcked = true;
-      this.#dataFinTimer = undefined;
+      this.#timers.stop(MptcpTimer.DataFin);
       this.#dataFinDue = false;
     }
-    // Release the buffered bytes acknowledged at the data level.
-    const buf = this.#sendBuf;
-    let n = 0;
-    let base = this.#sendBufBase;
-    while (n < buf.length && base + buf[n]!.length <= offset) base += buf[n++]!.length;
-    if (n > 0) {
-      buf.splice(0, n);
-      this.#sendBufBase = base;
-    }
-    if (this.#writeBlocked && this.writableBytes >= this.#sendLimit / 2) {
-      this.#writeBlocked = false;
+    if (send.blocked && this.writableBytes >= send.limit / 2) {
+      send.unblock();
       this.#events.push({ type: 'writable' });
     }
-    // Trim send maps acknowledged at the data level and sent at least once (the subflow may still
-    // retransmit bytes of a trimmed map only if they were never acknowledged at the subflow level, which a
-    // DATA_ACK covering them on the same subflow rules out; on other subflows the last maps are kept).
-    for (const s of this.#subflows) {
-      const maps = s.sendMaps;
-      if (maps.length < 64) continue;
-      const acked = 1 + s.tcp.bytesAcked;
-      let k = 0;
-      while (k < maps.length - 1 && maps[k]!.dataOffset + maps[k]!.length <= offset && maps[k]!.subflowSeq + maps[k]!.length <= acked) k++;
-      if (k > 0) maps.splice(0, k);
-    }
+    // Trim send maps acknowledged at the data level and sent at least once (see SubflowSendMaps.trim).
+    for (const s of this.#subflows) s.send.trim(offset, s.tcp);
     return offset;
   }
 
   /** Records a received mapping after validating it against the segment and the mappings in use. */
   #addReceiveMap(sf: Subflow, segment: TcpSegment, mapping: DssMapping, dataFin: boolean): void {
-    const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#remoteIdsn!, mapping.dsn.lo, this.#recvNext);
+    const dataOffset = mapping.dsn64 ? offsetFromDsn64(this.#keys.remoteIdsn!, mapping.dsn) : offsetFromDsn32(this.#keys.remoteIdsn!, mapping.dsn.lo, this.#receive.next);
     if (mapping.dataLength === 0 && !dataFin) {
       // An infinite mapping (RFC 8684 3.7): the peer fell back to TCP; so do we (single subflow).
       if (!this.#infiniteMapSeen) this.counters.InfiniteMapRx++;
@@ -1857,7 +1362,7 @@ export class MptcpConnection implements StreamConnection {
     if (dataLength <= 0 || mapping.subflowSeq === 0) {
       // A DATA_FIN on a segment without data (Linux: data-level length 1, subflow sequence 0).
       if (dataFin) {
-        if (mapping.checksum !== undefined && dataLength === 0 && this.#checksum && !verifyDssChecksum(mapping.dsn, mapping.subflowSeq, mapping.dataLength, EMPTY, mapping.checksum)) {
+        if (mapping.checksum !== undefined && dataLength === 0 && this.#handshake.checksum && !verifyDssChecksum(mapping.dsn, mapping.subflowSeq, mapping.dataLength, EMPTY, mapping.checksum)) {
           this.counters.DataCsumErr++;
           return;
         }
@@ -1869,7 +1374,7 @@ export class MptcpConnection implements StreamConnection {
     if (mapping.dataLength === 0 && mapping.subflowSeq === 0) return; // infinite mapping: not in this slice
     const subflowSeq = mapping.subflowSeq >>> 0;
     if (segment.payload.length > 0) {
-      const segSeq = (segment.seq - sf.remoteIsn) >>> 0;
+      const segSeq = (segment.seq - sf.receive.isn) >>> 0;
       if (segSeq < subflowSeq || segSeq >= subflowSeq + dataLength) {
         this.counters.DSSNoMatchTCP++;
         return;
@@ -1877,11 +1382,11 @@ export class MptcpConnection implements StreamConnection {
     }
     // From here the mapping matches the segment it came with: a DATA_FIN on it is credible (Linux takes a
     // DATA_FIN on a data mapping only with the mapping).
-    if (subflowSeq + dataLength <= sf.readSeq) {
+    if (subflowSeq + dataLength <= sf.receive.readSeq) {
       if (dataFin) this.#noteDataFin(dataOffset + dataLength);
       return; // for bytes already consumed
     }
-    const maps = sf.receiveMaps;
+    const maps = sf.receive.maps;
     for (const m of maps) {
       if (subflowSeq < m.subflowSeq + m.length && m.subflowSeq < subflowSeq + dataLength) {
         const same = m.subflowSeq === subflowSeq && m.dataOffset === dataOffset && m.length === dataLength;
@@ -1895,10 +1400,10 @@ export class MptcpConnection implements StreamConnection {
       subflowSeq,
       dataOffset,
       length: dataLength,
-      checksum: this.#checksum ? mapping.checksum : undefined,
-      dsn: mapping.dsn.hi === 0 && !mapping.dsn64 ? dsnFromOffset(this.#remoteIdsn!, dataOffset) : mapping.dsn,
+      checksum: this.#handshake.checksum ? mapping.checksum : undefined,
+      dsn: mapping.dsn.hi === 0 && !mapping.dsn64 ? dsnFromOffset(this.#keys.remoteIdsn!, dataOffset) : mapping.dsn,
       wireLength: mapping.dataLength,
-      pieces: this.#checksum ? [] : undefined,
+      pieces: this.#handshake.checksum ? [] : undefined,
       received: 0,
     };
     let i = maps.length;
@@ -1912,7 +1417,7 @@ export class MptcpConnection implements StreamConnection {
    * retransmitted one; a DATA_FIN before data already delivered is ignored.
    */
   #noteDataFin(finOffset: number): void {
-    if (this.#dataFinReceived || finOffset < this.#recvNext) return;
+    if (this.#dataFinReceived || finOffset < this.#receive.next) return;
     if (this.#remoteFinOffset === undefined) this.counters.DataFinRx++;
     this.#remoteFinOffset = finOffset;
   }
@@ -1930,22 +1435,6 @@ export class MptcpConnection implements StreamConnection {
     this.#armRetransmit(now);
   }
 
-  /** RTOs of `s` since it last made progress (Linux `stale_count`); progress clears the stale mark. */
-  #staleCount(s: Subflow): number {
-    const tcp = s.tcp;
-    const acked = tcp.bytesAcked;
-    const timeouts = tcp.timeouts;
-    if (acked !== s.progressAcked) {
-      s.progressAcked = acked;
-      s.progressTimeouts = timeouts;
-      if (s.stale) {
-        s.stale = false;
-        this.counters.SubflowRecover++;
-      }
-    }
-    return timeouts - s.progressTimeouts;
-  }
-
   /**
    * Linux `mptcp_pm_subflows_chk_stale`: a subflow with data outstanding and more than STALE_LOSS_CNT RTOs
    * since its last progress, while another usable subflow has fewer than STALE_LOSS_CNT - 1, is marked
@@ -1953,17 +1442,17 @@ export class MptcpConnection implements StreamConnection {
    * It keeps its own retransmissions (and mappings), and recovers when its ACKs move again.
    */
   #checkStale(): void {
-    if (this.#mode !== 'mptcp' || this.#subflows.length < 2) return;
+    if (!this.#isMptcp || this.#subflows.length < 2) return;
     for (const s of this.#subflows) {
       if (s.closed) continue;
-      const count = this.#staleCount(s);
-      if (s.stale || count <= STALE_LOSS_CNT || !this.#subflowUsable(s)) continue;
-      if (s.tcp.bytesInFlight === 0 && s.sentEnd >= s.written + 1) continue;
+      const count = s.staleCount();
+      if (s.stale || count <= STALE_LOSS_CNT || !s.usable) continue;
+      if (s.tcp.bytesInFlight === 0 && s.send.sentEnd >= s.send.written + 1) continue;
       const alternative = this.#subflows.some(
-        (o) => o !== s && !o.closed && !o.stale && this.#subflowUsable(o) && this.#staleCount(o) < Math.max(STALE_LOSS_CNT - 1, 1),
+        (o) => o !== s && !o.closed && !o.stale && o.usable && o.staleCount() < Math.max(STALE_LOSS_CNT - 1, 1),
       );
       if (!alternative) continue;
-      s.stale = true;
+      s.progress.stale = true;
       this.counters.SubflowStale++;
       this.#reinjectUnacked(s, true);
     }
@@ -1971,24 +1460,24 @@ export class MptcpConnection implements StreamConnection {
 
   /** Arms the data-level retransmission timer while data is unacknowledged at the data level. */
   #armRetransmit(now: Micros): void {
-    if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) {
-      this.#rtxTimer = undefined;
+    if (!this.#isMptcp || this.#send.acked >= this.#send.scheduled) {
+      this.#timers.stop(MptcpTimer.Retransmit);
       this.#rtxBackoff = 1;
       return;
     }
-    if (this.#rtxTimer !== undefined) return;
+    if (this.#timers.isArmed(MptcpTimer.Retransmit)) return;
     // The largest RTO of the subflows that are moving: a dead subflow's backed-off RTO (seconds) would
     // otherwise set the pace of the very timer that rescues its data. All subflows if none is moving.
     let healthy = 0;
     let any = 0;
     for (const s of this.#subflows) {
-      if (!this.#subflowUsable(s)) continue;
+      if (!s.usable) continue;
       const rto = s.tcp.rtoMicros;
       any = Math.max(any, rto);
-      if (!s.stale && this.#staleCount(s) === 0) healthy = Math.max(healthy, rto);
+      if (!s.stale && s.staleCount() === 0) healthy = Math.max(healthy, rto);
     }
     const rto = Math.max(DATA_RTX_MIN, healthy > 0 ? healthy : any);
-    this.#rtxTimer = now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX);
+    this.#timers.set(MptcpTimer.Retransmit, now + Math.min(rto * this.#rtxBackoff, DATA_RTX_MAX));
   }
 
   /**
@@ -1998,35 +1487,35 @@ export class MptcpConnection implements StreamConnection {
    * check runs, as Linux runs it for the busy subflows it skips.
    */
   #dataRetransmit(): void {
-    if (this.#mode !== 'mptcp' || this.#sendUna >= this.#scheduled) return;
+    if (!this.#isMptcp || this.#send.acked >= this.#send.scheduled) return;
     this.#rtxBackoff = Math.min(this.#rtxBackoff * 2, 64);
-    const una = this.#sendUna;
-    const holds = (s: Subflow): boolean => s.sendMaps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
+    const una = this.#send.acked;
+    const holds = (s: Subflow): boolean => s.send.maps.some((m) => m.dataOffset <= una && una < m.dataOffset + m.length);
     // The subflow holding the oldest unacknowledged data is in RTO recovery itself (its path is not moving):
     // everything it holds beyond the DATA_ACK is reinjected on the others at once (once per stall), as Linux
     // does for a stale subflow, rather than one chunk per data-level timeout while the window stays shut.
     const holder = this.#subflows.find((s) => !s.closed && holds(s));
     if (
       holder !== undefined &&
-      (holder.bulkReinjectedAt !== holder.progressAcked || una >= holder.bulkReinjectedTo) &&
-      this.#staleCount(holder) >= 1 &&
-      this.#subflows.some((o) => o !== holder && !o.stale && this.#subflowUsable(o))
+      (holder.progress.bulkReinjectedAt !== holder.progress.acked || una >= holder.progress.bulkReinjectedTo) &&
+      holder.staleCount() >= 1 &&
+      this.#subflows.some((o) => o !== holder && !o.stale && o.usable)
     ) {
-      holder.bulkReinjectedAt = holder.progressAcked;
-      holder.bulkReinjectedTo = this.#scheduled;
+      holder.progress.bulkReinjectedAt = holder.progress.acked;
+      holder.progress.bulkReinjectedTo = this.#send.scheduled;
       this.#reinjectUnacked(holder, true);
       return;
     }
     let target: Subflow | undefined;
     for (const s of this.#subflows) {
-      if (s.stale || !this.#subflowUsable(s)) continue;
+      if (s.stale || !s.usable) continue;
       if (holds(s)) continue;
-      if (s.tcp.bytesInFlight > 0 || s.sentEnd < s.written + 1) continue;
+      if (s.tcp.bytesInFlight > 0 || s.send.sentEnd < s.send.written + 1) continue;
       const backup = s.backupLocal || s.backupPeer;
       if (target === undefined || (!backup && (target.backupLocal || target.backupPeer))) target = s;
     }
     if (target === undefined) return;
-    const n = this.#push(target, una, Math.min(DATA_RTX_CHUNK, this.#scheduled - una));
+    const n = target.push(this.#send, una, Math.min(DATA_RTX_CHUNK, this.#send.scheduled - una));
     if (n > 0) {
       this.counters.MPTCPRetrans++;
       this.#allowInfiniteFallback = false;
@@ -2036,30 +1525,30 @@ export class MptcpConnection implements StreamConnection {
   #pullSubflows(): void {
     for (const s of this.#subflows) {
       this.#pullSubflow(s);
-      if (this.#mode === 'fallback') return;
+      if (this.#state.kind === 'fallback') return;
     }
   }
 
   /** Moves a subflow's in-order bytes to the connection level through the mappings. */
   #pullSubflow(sf: Subflow): void {
-    if (this.#mode !== 'mptcp') return;
+    if (!this.#isMptcp) return;
     if (sf.join && sf.joinState !== 'full') return;
     const tcp = sf.tcp;
-    while (this.#readable < this.#receiveLimit) {
-      const map = sf.receiveMaps[0];
-      if (map === undefined || map.subflowSeq > sf.readSeq) {
+    while (this.#receive.hasRoom) {
+      const map = sf.receive.maps[0];
+      if (map === undefined || map.subflowSeq > sf.receive.readSeq) {
         if (tcp.readableBytes > 0) this.#unmappedData(sf);
         return;
       }
-      const skip = sf.readSeq - map.subflowSeq;
+      const skip = sf.receive.readSeq - map.subflowSeq;
       const want = map.length - skip;
       const bytes = tcp.read(want);
       if (bytes === undefined) return;
       const dataOffset = map.dataOffset + skip;
-      sf.readSeq += bytes.length;
-      sf.dataBytesReceived += bytes.length;
+      sf.receive.readSeq += bytes.length;
+      sf.receive.dataBytesReceived += bytes.length;
       const done = bytes.length === want;
-      if (done) sf.receiveMaps.shift();
+      if (done) sf.receive.maps.shift();
       if (map.pieces !== undefined) {
         map.pieces.push(bytes);
         map.received += bytes.length;
@@ -2126,73 +1615,17 @@ export class MptcpConnection implements StreamConnection {
     sf.tcp.abort();
   }
 
-  /** Data-level reassembly: in-order data to the application, the rest kept by offset, duplicates dropped. */
+  /** Data-level reassembly (reassembly.ts); a DATA_FIN at the new in-order end counts now. */
   #insertData(offset: number, bytes: Uint8Array): void {
-    let data = bytes;
-    let at = offset;
-    if (at + data.length <= this.#recvNext) {
-      this.counters.DuplicateData++;
-      return;
-    }
-    if (at < this.#recvNext) {
-      data = data.subarray(this.#recvNext - at);
-      at = this.#recvNext;
-    }
-    if (at > this.#recvNext) {
-      this.#queueOutOfOrder(at, data);
-      return;
-    }
-    this.#deliver(data);
-    // The queued data that now follows in order (copies that end at or before #recvNext are dropped).
-    const q = this.#outOfOrder;
-    while (this.#oooHead < q.length && q[this.#oooHead]!.at <= this.#recvNext) {
-      const e = q[this.#oooHead++]!;
-      const end = e.at + e.data.length;
-      if (end > this.#recvNext) this.#deliver(e.data.subarray(this.#recvNext - e.at));
-    }
-    if (this.#oooHead === q.length) {
-      q.length = 0;
-      this.#oooHead = 0;
-    } else if (this.#oooHead > 1024 && this.#oooHead * 2 > q.length) {
-      q.splice(0, this.#oooHead);
-      this.#oooHead = 0;
-    }
-    this.#checkDataFin();
-  }
-
-  /** Keeps `data` (at data offset `at` > #recvNext) in offset order; a same-offset copy keeps the longer. */
-  #queueOutOfOrder(at: number, data: Uint8Array): void {
-    const q = this.#outOfOrder;
-    let lo = this.#oooHead;
-    let hi = q.length;
-    if (hi > lo && q[hi - 1]!.at < at) lo = hi; // the common case: beyond everything queued
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (q[mid]!.at < at) lo = mid + 1;
-      else hi = mid;
-    }
-    const same = q[lo];
-    if (same !== undefined && same.at === at) {
-      if (same.data.length < data.length) same.data = data;
-      return;
-    }
-    q.splice(lo, 0, { at, data });
-  }
-
-  #deliver(data: Uint8Array): void {
-    this.#recvNext += data.length;
-    if (this.#readClosed) return;
-    this.#newData = true;
-    this.#ready.push(data);
-    this.#readable += data.length;
+    if (this.#receive.insert(offset, bytes)) this.#checkDataFin();
   }
 
   #checkDataFin(): void {
-    if (this.#dataFinReceived || this.#remoteFinOffset === undefined || this.#recvNext !== this.#remoteFinOffset) return;
+    if (this.#dataFinReceived || this.#remoteFinOffset === undefined || this.#receive.next !== this.#remoteFinOffset) return;
     this.#dataFinReceived = true;
-    this.#recvNext += 1; // the DATA_FIN takes one data sequence number
+    this.#receive.consumeDataFin();
     // RFC 8684 3.3.3: acknowledge it with a DATA_ACK.
-    for (const s of this.#subflows) if (this.#subflowUsable(s)) s.tcp.requestAck();
+    for (const s of this.#subflows) if (s.usable) s.tcp.requestAck();
   }
 
   /** A subflow is gone: its data not acknowledged at the data level goes to the reinjection queue. */
@@ -2206,13 +1639,13 @@ export class MptcpConnection implements StreamConnection {
    * lives on (stale) keeps its mappings: its own retransmissions still need them.
    */
   #reinjectUnacked(sf: Subflow, keepMaps: boolean): void {
-    if (this.#mode !== 'mptcp') return;
-    for (const m of sf.sendMaps) {
+    if (!this.#isMptcp) return;
+    for (const m of sf.send.maps) {
       const end = m.dataOffset + m.length;
-      if (end <= this.#sendUna) continue;
-      this.#reinject.push({ start: Math.max(m.dataOffset, this.#sendUna), end, lostOn: sf.id });
+      if (end <= this.#send.acked) continue;
+      this.#reinject.push({ start: Math.max(m.dataOffset, this.#send.acked), end, lostOn: sf.id });
     }
-    if (!keepMaps) sf.sendMaps.length = 0;
+    if (!keepMaps) sf.send.maps.length = 0;
     this.#reinject.sort((a, b) => a.start - b.start);
   }
 
@@ -2225,57 +1658,55 @@ export class MptcpConnection implements StreamConnection {
             if (initial) this.#events.push(e);
             break;
           case 'readable':
-            if (this.#mode === 'fallback') {
+            if (this.#state.kind === 'fallback') {
               if (initial) this.#events.push(e);
             } else {
               this.#pullSubflow(sf);
-              if ((this.#mode as Mode) === 'fallback' && initial) this.#events.push(e);
+              if (this.fallback && initial) this.#events.push(e); // the pull may have fallen back
             }
             break;
           case 'writable':
-            if (initial && this.#mode === 'fallback') this.#events.push(e);
+            if (initial && this.#state.kind === 'fallback') this.#events.push(e);
             break;
           case 'end':
-            if (this.#mode === 'fallback') {
+            if (this.#state.kind === 'fallback') {
               if (initial) this.#events.push(e);
             } else if (this.#remoteFinOffset === undefined && this.#subflows.length === 1) {
               // A subflow FIN without DATA_FIN: with one subflow, the end of the data stream.
               this.#pullSubflow(sf);
-              this.#remoteFinOffset = this.#recvNext;
+              this.#remoteFinOffset = this.#receive.next;
               this.#checkDataFin();
             }
             break;
           case 'closed': {
-            sf.closed = true;
-            sf.closedError = e.error;
+            sf.markClosed(e.error);
             // Linux (`mptcp_close_ssk`) reports SF_CLOSED only while the connection is established.
-            if (this.#mode === 'mptcp' && !this.#subflowClosing && !this.#closedReported && !this.#fastClosing) {
+            if (this.#state.kind === 'mptcp' && !this.#subflowClosing && !this.#closedReported) {
               this.#monitorSubflow('SF_CLOSED', sf, errnoOf(e.error));
             }
-            const cleanEnd = this.#mode === 'mptcp' && this.#dataFinReceived && this.#dataFinAcked;
+            const cleanEnd = this.#isMptcp && this.#dataFinReceived && this.#dataFinAcked;
             const liveOthers = this.#subflows.some((s) => !s.closed);
             if (!liveOthers) {
-              const error: TcpError | undefined = this.#fastcloseError ?? (cleanEnd ? undefined : e.error ?? this.subflowErrorOf());
+              const error: TcpError | undefined = fastCloseOf(this.#state)?.error ?? (cleanEnd ? undefined : e.error ?? this.subflowErrorOf());
               this.#reportClosed(error);
             } else if (!cleanEnd) {
               this.#onSubflowLost(sf);
-              this.#pmRun();
+              this.#pm.subflowClosed();
             }
             break;
           }
         }
       }
     }
-    if (this.#mode === 'fallback' && this.#writeBlocked && this.#direct()) {
-      this.#writeBlocked = false;
+    if (this.#state.kind === 'fallback' && this.#send.blocked && this.#direct()) {
+      this.#send.unblock();
       this.#events.push({ type: 'writable' });
     }
-    if (this.#newData) {
-      this.#newData = false;
+    if (this.#receive.takeNewData()) {
       this.#events.push({ type: 'readable' });
     }
-    if (this.#mode === 'mptcp') {
-      if (this.#dataFinReceived && !this.#endReported && this.#readable === 0) {
+    if (this.#isMptcp) {
+      if (this.#dataFinReceived && !this.#endReported && this.#receive.readable === 0) {
         this.#endReported = true;
         this.#events.push({ type: 'end' });
       }
@@ -2304,41 +1735,9 @@ export class MptcpConnection implements StreamConnection {
   #reportClosed(error: TcpError | undefined): void {
     if (this.#closedReported) return;
     this.#closedReported = true;
-    if (this.#mode === 'mptcp') this.#monitor('CLOSED');
+    if (this.#isMptcp) this.#monitor('CLOSED');
     this.#events.push(error ? { type: 'closed', error } : { type: 'closed' });
   }
-}
-
-function sendMapFor(maps: readonly SendMap[], subflowSeq: number): SendMap | undefined {
-  let lo = 0;
-  let hi = maps.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const m = maps[mid]!;
-    if (subflowSeq < m.subflowSeq) hi = mid - 1;
-    else if (subflowSeq >= m.subflowSeq + m.length) lo = mid + 1;
-    else return m;
-  }
-  return undefined;
-}
-
-/** The MP_CAPABLE option of a SYN when it asks for MPTCP v1 (what a listener answers with MPTCP). */
-export function synMpCapable(syn: TcpSegment): MpCapableOption | undefined {
-  for (const o of syn.options) {
-    if (o.kind === 'mptcp' && o.option.subtype === 'MP_CAPABLE') {
-      const c = o.option;
-      return c.version === VERSION && c.senderKey === undefined ? c : undefined;
-    }
-  }
-  return undefined;
-}
-
-/** The MP_JOIN option of a SYN (a request to join the connection with `token`). */
-export function synMpJoin(syn: TcpSegment): MpJoinSynOption | undefined {
-  for (const o of syn.options) {
-    if (o.kind === 'mptcp' && o.option.subtype === 'MP_JOIN' && o.option.form === 'syn') return o.option;
-  }
-  return undefined;
 }
 
 /** Linux errno values of subflow errors. A subflow we reset ourselves (ECONNABORTED here) has none in Linux. */

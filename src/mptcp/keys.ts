@@ -143,3 +143,51 @@ export function randomNonce(randomBytes: RandomBytes): number {
   if (b.length < 4) throw new RangeError('randomBytes returned fewer than 4 bytes');
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
+
+/** A key with the token and IDSN derived from it. */
+export interface KeyMaterial {
+  readonly key: U64;
+  readonly token: number;
+  readonly idsn: U64;
+}
+
+/**
+ * The keys of one connection: ours, drawn when it is created, and the peer's, learnt from its MP_CAPABLE
+ * (RFC 8684 3.1), each with its token and IDSN.
+ */
+export class ConnectionKeys {
+  readonly localKey: U64;
+  readonly localToken: number;
+  readonly localIdsn: U64;
+  #remote: KeyMaterial | undefined;
+
+  constructor(local: KeyMaterial) {
+    this.localKey = local.key;
+    this.localToken = local.token;
+    this.localIdsn = local.idsn;
+  }
+
+  /** The peer's key, once its MP_CAPABLE carried it. */
+  get remoteKey(): U64 | undefined {
+    return this.#remote?.key;
+  }
+
+  get remoteToken(): number | undefined {
+    return this.#remote?.token;
+  }
+
+  get remoteIdsn(): U64 | undefined {
+    return this.#remote?.idsn;
+  }
+
+  /** The peer's key arrived (SYN/ACK for the client, third ACK for the server). */
+  setRemoteKey(key: U64): void {
+    const { token, idsn } = keyTokenAndIdsn(key);
+    this.#remote = { key, token, idsn };
+  }
+
+  /** `key` is our key (MP_FASTCLOSE and the MP_CAPABLE third ACK echo it). */
+  isLocalKey(key: U64): boolean {
+    return key.hi === this.localKey.hi && key.lo === this.localKey.lo;
+  }
+}

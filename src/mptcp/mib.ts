@@ -1,5 +1,6 @@
 /**
- * MPTCP counters with the Linux kernel's MIB names, printed and parsed like `nstat -az`.
+ * MPTCP counters with the Linux kernel's MIB names: the one list of names, the counter object every
+ * connection and host increments, and `nstat -az` text printed and parsed.
  *
  * Read first: Linux `net/mptcp/mib.c` (`mptcp_snmp_list`) and `mib.h` (what each counts). The list below
  * is the `MPTcpExt` line of /proc/net/netstat of Linux 6.18, in the kernel's order; nstat prefixes each
@@ -25,6 +26,50 @@ export const MPTCP_MIB_NAMES = [
 
 /** One MPTcpExt counter name (without the `MPTcpExt` prefix). */
 export type MptcpMibName = (typeof MPTCP_MIB_NAMES)[number];
+
+/**
+ * The counters this stack moves, each a kernel MIB name (the compiler checks it against
+ * {@link MPTCP_MIB_NAMES}) except `DataFinTx` / `DataFinRx`, two additions the kernel has no name for (useful
+ * in tests). A counter object has exactly these keys, in this order: reports serialise the object as it is
+ * (`JSON.stringify`, the demo's non-zero list), so the order is the order they were added to the stack, not
+ * the kernel's, and a name the stack never moves is absent rather than a zero that reads as "counted". To
+ * count another kernel counter, add its name here.
+ *
+ * What each counts (Linux `mib.h`): MPCapable* the MP_CAPABLE handshake (SYN sent / received, SYN/ACK and
+ * third ACK received, fallbacks for a missing option); DSSNotMatching a mapping conflicting with the one in
+ * use; DSSNoMatchTCP a mapping not covering its segment; DssFallback data without a mapping (fallback, RFC
+ * 8684 3.7); DataCsumErr a DSS checksum that failed; DuplicateData data already received at the data level;
+ * MPJoin* the MP_JOIN handshake (SYNs sent / received, SYN/ACKs received, third ACKs verified, HMAC failures,
+ * unknown tokens, refused by the `subflows` limit); MPRstTx/Rx RSTs with MP_TCPRST; MPTCPRetrans data-level
+ * bytes reinjected (the kernel counts segments); AddAddr / EchoAdd received, AddAddrTx / EchoAddTx sent,
+ * AddAddrDrop a bad HMAC; MPFastclose*, MPPrio*, MPFail* the options of those names; RmAddr address ids
+ * received, RmAddrTx options sent, RmSubflow subflows closed for our own removed address; SubflowStale /
+ * SubflowRecover the stale mark set and cleared; DSSCorruptionFallback / DSSCorruptionReset a checksum
+ * failure handled by fallback / by a reset; InfiniteMapTx/Rx infinite mappings.
+ */
+export const MPTCP_COUNTERS = [
+  'MPCapableSYNRX', 'MPCapableSYNTX', 'MPCapableSYNACKRX', 'MPCapableACKRX', 'MPCapableFallbackACK',
+  'MPCapableFallbackSYNACK', 'DSSNotMatching', 'DSSNoMatchTCP', 'DssFallback', 'DataCsumErr', 'DuplicateData',
+  'DataFinTx', 'DataFinRx', 'MPJoinSynTx', 'MPJoinSynRx', 'MPJoinSynBackupRx', 'MPJoinSynAckRx',
+  'MPJoinSynAckBackupRx', 'MPJoinSynAckHMacFailure', 'MPJoinAckRx', 'MPJoinAckHMacFailure', 'MPJoinNoTokenFound',
+  'MPRstTx', 'MPRstRx', 'MPTCPRetrans', 'SubflowStale', 'SubflowRecover', 'MPFailTx', 'DSSCorruptionFallback',
+  'DSSCorruptionReset', 'MPFailRx', 'InfiniteMapTx', 'InfiniteMapRx', 'AddAddr', 'EchoAdd', 'AddAddrTx',
+  'EchoAddTx', 'AddAddrDrop', 'MPFastcloseTx', 'MPFastcloseRx', 'MPPrioTx', 'MPPrioRx', 'MPJoinRejected', 'RmAddr',
+  'RmAddrTx', 'RmSubflow',
+] as const satisfies readonly (MptcpMibName | 'DataFinTx' | 'DataFinRx')[];
+
+/** One counter of {@link MPTCP_COUNTERS}. */
+export type MptcpCounterName = (typeof MPTCP_COUNTERS)[number];
+
+/** The counters of one connection or one host (shared by its connections): kernel names, plain numbers. */
+export type MptcpCounters = Record<MptcpCounterName, number>;
+
+/** A fresh counter object, all zero, with the keys in {@link MPTCP_COUNTERS} order. */
+export function createMptcpCounters(): MptcpCounters {
+  const counters = {} as MptcpCounters;
+  for (const name of MPTCP_COUNTERS) counters[name] = 0;
+  return counters;
+}
 
 /** The prefix nstat and /proc/net/netstat put before each name. */
 export const MPTCP_MIB_PREFIX = 'MPTcpExt';

@@ -154,6 +154,14 @@ export class PerfError extends Error {
   override name = 'PerfError';
 }
 
+/**
+ * A set-up that cannot be as asked (a server address that is not an IP address, a client address of the
+ * other family, a TUN device name given twice): the caller's mistake, which the CLI reports as bad usage.
+ */
+export class PerfConfigError extends PerfError {
+  override name = 'PerfConfigError';
+}
+
 /** An iperf3 protocol failure: peer misbehaviour, refusal, or a closed connection. */
 export class PerfProtocolError extends PerfError {
   override name = 'PerfProtocolError';

@@ -10,39 +10,15 @@
  * 3.1 (the C flag: "the sender of this SYN/ACK will not accept additional MPTCP subflows to the source
  * address and port of the SYN").
  *
- * No I/O, no clock: the connection keeps a {@link KernelPmState}, calls {@link step} after anything the
- * path manager reacts to (connection fully established, a subflow established or closed, an ADD_ADDR or
- * its echo, an RM_ADDR, an endpoint added or deleted), carries out the returned actions and keeps the
- * returned state. {@link nextActions} is the same without the new state.
+ * No I/O, no clock: its owner (the KernelPathManager of ./kernel.ts) keeps a {@link KernelPmState}, calls
+ * {@link step} after anything the path manager reacts to (connection fully established, a subflow
+ * established or closed, an ADD_ADDR or its echo, an RM_ADDR, an endpoint added or deleted), carries out the
+ * returned actions and keeps the returned state. {@link nextActions} is the same without the new state.
  */
 import { addressesEqual, type Limits, type TableEndpoint } from './config.js';
+import type { PmAddress, PmPeerAddress, PmSubflow, SubflowRequest } from './types.js';
 
-/** An address and port (port 0 = the connection's own port, as in ADD_ADDR without a port). */
-export interface PmAddress {
-  readonly address: Uint8Array;
-  readonly port: number;
-}
-
-/** An address the peer announced with ADD_ADDR, with its address id. */
-export interface PmPeerAddress extends PmAddress {
-  readonly id: number;
-}
-
-/** One live subflow (the caller drops closed ones). Ids are the wire address ids (0 = initial address). */
-export interface PmSubflow {
-  readonly localId: number;
-  readonly localAddress: Uint8Array;
-  readonly remoteId: number;
-  readonly remoteAddress: Uint8Array;
-  readonly remotePort: number;
-  /** The MP_CAPABLE subflow, not counted against the `subflows` limit. */
-  readonly initial: boolean;
-  /**
-   * The endpoint this subflow was created from (undefined for the initial subflow, joins the peer
-   * opened, and ADD_ADDR joins from "any" local address).
-   */
-  readonly endpointId?: number | undefined;
-}
+export type { PmAddress, PmPeerAddress, PmSubflow } from './types.js';
 
 /** Everything the kernel path manager looks at for one connection (`struct mptcp_pm_data` + pernet). */
 export interface KernelPmState {
@@ -87,20 +63,8 @@ export type PmAction =
   | { readonly kind: 'announce'; readonly endpointId: number; readonly id: number; readonly address: Uint8Array; readonly port: number }
   /** Echo a received ADD_ADDR (always done, accepted or not). */
   | { readonly kind: 'echoAddAddr'; readonly id: number; readonly address: Uint8Array; readonly port: number }
-  /**
-   * Open a subflow with MP_JOIN. `localAddress` undefined means "whatever local address routing picks"
-   * (the kernel's IPADDRANY local for an ADD_ADDR without fullmesh endpoints).
-   */
-  | {
-      readonly kind: 'createSubflow';
-      readonly endpointId: number | undefined;
-      readonly localId: number;
-      readonly localAddress: Uint8Array | undefined;
-      readonly remoteId: number;
-      readonly remoteAddress: Uint8Array;
-      readonly remotePort: number;
-      readonly backup: boolean;
-    }
+  /** Open a subflow with MP_JOIN (see {@link SubflowRequest}). */
+  | SubflowRequest
   /** Send RM_ADDR for our address id. */
   | { readonly kind: 'removeAddress'; readonly id: number }
   /** Close (RST with MP_TCPRST or FIN) the subflow(s) matching these ids. */

@@ -19,3 +19,7 @@ export {
 export { createDefaultScheduler } from './default.js';
 export { createRoundRobinScheduler } from './roundrobin.js';
 export { createRedundantScheduler } from './redundant.js';
+export { BLEST_LAMBDA, createBlestScheduler } from './blest.js';
+export type { BlestPolicy } from './blest.js';
+export { ECF_BETA, createEcfScheduler } from './ecf.js';
+export type { EcfPolicy } from './ecf.js';

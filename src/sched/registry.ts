@@ -1,9 +1,12 @@
 /**
  * Schedulers by name (STYLE.md 10; the counterpart of Linux's `mptcp_register_scheduler` and the
  * `net.mptcp.scheduler` sysctl). A connection picks one with `createScheduler(name)`; "default",
- * "roundrobin" and "redundant" are always registered, and "default" is the default, as on Linux.
+ * "roundrobin", "redundant", "blest" and "ecf" are always registered, and "default" is the default, as on
+ * Linux (which ships only "default" upstream; the out-of-tree kernel had blest and ecf).
  */
+import { createBlestScheduler } from './blest.js';
 import { createDefaultScheduler } from './default.js';
+import { createEcfScheduler } from './ecf.js';
 import { createRedundantScheduler } from './redundant.js';
 import { createRoundRobinScheduler } from './roundrobin.js';
 import type { Scheduler, SchedulerFactory, SchedulerParams, SchedulerPolicy } from './types.js';
@@ -15,6 +18,8 @@ const factories = new Map<string, SchedulerFactory>([
   ['default', createDefaultScheduler],
   ['roundrobin', createRoundRobinScheduler],
   ['redundant', createRedundantScheduler],
+  ['blest', createBlestScheduler],
+  ['ecf', createEcfScheduler],
 ]);
 
 /**
@@ -47,7 +52,7 @@ export function schedulerNames(): string[] {
 export function withDefaultHooks(policy: SchedulerPolicy): Scheduler {
   return {
     name: policy.name,
-    selectSend: (now, views, pendingBytes) => policy.selectSend(now, views, pendingBytes),
+    selectSend: (now, views, pendingBytes, connection) => policy.selectSend(now, views, pendingBytes, connection),
     selectRetransmit: (now, views, request) => policy.selectRetransmit(now, views, request),
     onSubflowAdded: (now, view) => policy.onSubflowAdded?.(now, view),
     onSubflowRemoved: (now, subflowId) => policy.onSubflowRemoved?.(now, subflowId),

@@ -13,8 +13,12 @@
  * Call order, from the connection:
  * - `onSubflowAdded` when a subflow joins the connection (before it is established is fine);
  * - `selectSend` whenever data-level bytes wait to be sent, repeatedly until it answers `undefined`
- *   (no subflow has room) or nothing is left; each answer is a promise to send at most `maxBytes` new
- *   data-level bytes, as one DSN range, on `subflowId` and on every subflow of `duplicateOn`;
+ *   (no subflow has room, or a delay-aware scheduler chose to wait for a faster subflow) or nothing is
+ *   left; each answer is a promise to send at most `maxBytes` new data-level bytes, as one DSN range, on
+ *   `subflowId` and on every subflow of `duplicateOn`. The connection also passes a `ConnectionView` of
+ *   its data level when it has one (optional: BLEST and ECF use it, the other schedulers ignore it). A
+ *   scheduler that waits relies on the connection calling `selectSend` again when a subflow's ACK (or
+ *   window update) arrives, as it already does;
  * - `selectRetransmit` when data-level bytes must be reinjected (a subflow failed, went stale, or was
  *   closed with unacknowledged data; RFC 8684 section 3.3.6);
  * - `onAck` when a subflow's ACK acknowledges bytes (optional information, e.g. for a throughput estimate);
@@ -47,6 +51,11 @@ export interface SubflowView {
   readonly backupPeer: boolean;
   /** Smoothed RTT (RFC 6298 SRTT); undefined before the first sample. */
   readonly srttMicros: Micros | undefined;
+  /**
+   * RTT variation (RFC 6298 RTTVAR, the smoothed mean deviation of the RTT samples); undefined before the
+   * first sample or when the connection does not report it. Optional: ECF's delta term reads it (absent = 0).
+   */
+  readonly rttvarMicros?: Micros;
   /** Congestion window in bytes. */
   readonly cwndBytes: number;
   /** Bytes sent and not yet acknowledged (SND.NXT - SND.UNA, less SACKed/lost bytes if known). */
@@ -68,6 +77,36 @@ export interface SubflowView {
    */
   readonly stale: boolean;
   readonly family: AddressFamily;
+}
+
+/**
+ * A read-only snapshot of the connection's data level (the meta socket), for schedulers that weigh the
+ * connection-level send window or the data still waiting (BLEST, ECF). Optional everywhere: a connection
+ * that passes none gets each scheduler's behaviour without it (see each scheduler's file). Byte counts
+ * are data-level bytes, >= 0.
+ */
+export interface ConnectionView {
+  /**
+   * The window the peer last advertised, relative to its DATA_ACK (RFC 8684 section 3.3.4): the right edge
+   * DATA_ACK + window minus the DATA_ACK, i.e. how many data-level bytes may be outstanding at once. This is
+   * BLEST's |MPTCP_SW|: the whole window, not what is left of it (that is this minus `outstandingBytes`).
+   * `Infinity` before the first DATA_ACK (no bound known yet).
+   */
+  readonly sendWindowBytes: number;
+  /** Data-level bytes handed to subflows and not yet covered by a DATA_ACK (from DATA_UNA to the send head). */
+  readonly outstandingBytes: number;
+  /**
+   * Bytes the application wrote that no subflow has been given yet (the connection-level send buffer's
+   * unsent part; ECF's k), whether or not the peer's window allows them now. Reinjections are not counted.
+   */
+  readonly unsentBytes: number;
+  /**
+   * How many times, since the connection started, the connection-level window stopped new data while the
+   * application had data waiting (the send head reached DATA_ACK + window). Only increases; the scheduler
+   * compares it with what it saw last. Incrementing it once per blocked scheduling pass is fine (any
+   * increase means "it blocked"). Optional: without it BLEST keeps its lambda fixed.
+   */
+  readonly sendWindowBlockedCount?: number;
 }
 
 /** A scheduler's answer: where the next chunk of data-level bytes goes, and how much of it. */
@@ -96,10 +135,17 @@ export interface SchedulerPolicy {
   /** Registry name, e.g. "default", "roundrobin". */
   readonly name: string;
   /**
-   * Chooses the subflow(s) for the next chunk of up to `pendingBytes` new data-level bytes; undefined
-   * when no subflow may send now (or `pendingBytes` is 0). Never throws.
+   * Chooses the subflow(s) for the next chunk of up to `pendingBytes` new data-level bytes (already bounded
+   * by the peer's connection-level window); undefined when no subflow may send now, when `pendingBytes` is
+   * 0, or when the policy prefers to wait for a busy faster subflow. `connection`, when given, describes the
+   * data level (schedulers that do not need it ignore it). Never throws.
    */
-  selectSend(now: Micros, views: readonly SubflowView[], pendingBytes: number): SendDecision | undefined;
+  selectSend(
+    now: Micros,
+    views: readonly SubflowView[],
+    pendingBytes: number,
+    connection?: ConnectionView,
+  ): SendDecision | undefined;
   /**
    * Chooses a subflow to reinject data-level bytes on, preferring one other than `request.lostOn`;
    * undefined when none may send now. Never throws.

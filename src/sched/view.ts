@@ -15,7 +15,7 @@ export const UNKNOWN_SRTT_MICROS = 1_000_000;
 const NO_DUPLICATES: readonly SubflowId[] = Object.freeze([]);
 
 /** A non-negative finite number, or 0 (NaN, negatives and infinities count as nothing). */
-function nonNegative(value: number | undefined): number {
+export function nonNegative(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
@@ -56,6 +56,44 @@ export function eligibleSubflows(views: readonly SubflowView[]): SubflowView[] {
   return active.length > 0 ? active : usable;
 }
 
+/**
+ * The rule `usableSubflows` / `eligibleSubflows` apply, found in one pass without allocating (for schedulers
+ * whose decisions must not allocate): bit `SKIP_STALE` when some established subflow is not stale, bit
+ * `SKIP_BACKUP` when some usable subflow is not backup. Read it with `isUsable` / `isEligible`.
+ */
+export type EligibilityRule = number;
+const SKIP_STALE = 1;
+const SKIP_BACKUP = 2;
+
+/** One pass over `views`: which of them the shared usability and backup rules leave out. */
+export function eligibilityOf(views: readonly SubflowView[]): EligibilityRule {
+  let fresh = false;
+  let freshActive = false;
+  let staleActive = false;
+  for (const view of views) {
+    if (view.established !== true) continue;
+    if (!view.stale) {
+      fresh = true;
+      if (!isBackup(view)) freshActive = true;
+    } else if (!isBackup(view)) {
+      staleActive = true;
+    }
+  }
+  // With a fresh subflow the stale ones are out, so only fresh non-backup ones count as "active".
+  const activeExists = fresh ? freshActive : staleActive;
+  return (fresh ? SKIP_STALE : 0) | (activeExists ? SKIP_BACKUP : 0);
+}
+
+/** `view` is one of `usableSubflows(views)`, given `rule = eligibilityOf(views)`. */
+export function isUsable(view: SubflowView, rule: EligibilityRule): boolean {
+  return view.established === true && !((rule & SKIP_STALE) !== 0 && view.stale);
+}
+
+/** `view` is one of `eligibleSubflows(views)`, given `rule = eligibilityOf(views)`. */
+export function isEligible(view: SubflowView, rule: EligibilityRule): boolean {
+  return isUsable(view, rule) && !((rule & SKIP_BACKUP) !== 0 && isBackup(view));
+}
+
 /** The SRTT used for ranking, with `UNKNOWN_SRTT_MICROS` standing in for a missing sample. */
 export function rankingSrttMicros(view: SubflowView): number {
   const srtt = nonNegative(view.srttMicros);
@@ -84,6 +122,31 @@ export function compareByLinger(a: SubflowView, b: SubflowView): number {
   return a.id - b.id;
 }
 
+/** Orders subflows by SRTT (unknown = `UNKNOWN_SRTT_MICROS`), then id: the MinRTT ranking BLEST and ECF build on. */
+export function compareBySrtt(a: SubflowView, b: SubflowView): number {
+  const srtt = rankingSrttMicros(a) - rankingSrttMicros(b);
+  if (srtt !== 0) return srtt < 0 ? -1 : 1;
+  return a.id - b.id;
+}
+
+/**
+ * The eligible subflow with the lowest SRTT (`compareBySrtt`); with `withRoom`, only among those with
+ * room. One pass, no allocation. `rule` is `eligibilityOf(views)`.
+ */
+export function lowestSrttEligible(
+  views: readonly SubflowView[],
+  rule: EligibilityRule,
+  withRoom: boolean,
+): SubflowView | undefined {
+  let best: SubflowView | undefined;
+  for (const view of views) {
+    if (!isEligible(view, rule)) continue;
+    if (withRoom && roomBytes(view) <= 0) continue;
+    if (best === undefined || compareBySrtt(view, best) < 0) best = view;
+  }
+  return best;
+}
+
 /** The usable byte count of a request: a non-negative integer, or Infinity for "unbounded". */
 export function pendingOf(pendingBytes: number): number {
   if (pendingBytes === Number.POSITIVE_INFINITY) return pendingBytes;
@@ -96,9 +159,17 @@ export function burstOf(burstBytes: number | undefined, fallback: number): numbe
   return burst >= 1 ? burst : fallback;
 }
 
-/** A single-subflow decision of min(room, burst, pending) bytes; undefined when that is 0. */
-export function decide(view: SubflowView, pendingBytes: number, burstBytes: number): SendDecision | undefined {
-  const maxBytes = Math.min(roomBytes(view), burstBytes, pendingOf(pendingBytes));
+/**
+ * A single-subflow decision of min(room, burst, pending, limit) bytes (`limitBytes` rounded down; none by
+ * default); undefined when that is 0.
+ */
+export function decide(
+  view: SubflowView,
+  pendingBytes: number,
+  burstBytes: number,
+  limitBytes: number = Number.POSITIVE_INFINITY,
+): SendDecision | undefined {
+  const maxBytes = Math.min(roomBytes(view), burstBytes, pendingOf(pendingBytes), Math.floor(limitBytes));
   if (!(maxBytes >= 1)) return undefined;
   return { subflowId: view.id, maxBytes, duplicateOn: NO_DUPLICATES };
 }
@@ -126,4 +197,28 @@ export function selectRetransmitByTiers(
     if (best !== undefined) return decide(best, pendingBytes, burstBytes);
   }
   return undefined;
+}
+
+/**
+ * `selectRetransmitByTiers`'s choice of subflow, in one pass without allocating: among usable subflows with
+ * room, the best tier (non-backup other than `lostOn`, then backup other than `lostOn`, then `lostOn`
+ * itself), and within a tier the lowest linger time (`compareByLinger`, a total order, so the first of a
+ * sort and the minimum of a scan agree).
+ */
+export function retransmitTarget(
+  views: readonly SubflowView[],
+  lostOn: SubflowId | undefined,
+): SubflowView | undefined {
+  const rule = eligibilityOf(views);
+  let best: SubflowView | undefined;
+  let bestTier = 3;
+  for (const view of views) {
+    if (!isUsable(view, rule) || roomBytes(view) <= 0) continue;
+    const tier = view.id === lostOn ? 2 : isBackup(view) ? 1 : 0;
+    if (tier < bestTier || (tier === bestTier && best !== undefined && compareByLinger(view, best) < 0)) {
+      best = view;
+      bestTier = tier;
+    }
+  }
+  return best;
 }

@@ -21,10 +21,11 @@ import { RoutingTable, type HostInterface } from './routing.js';
 import { createHash } from 'node:crypto';
 import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
-import { createMptcpCounters, type MptcpCounters } from '../mptcp/counters.js';
+import { createMptcpCounters, type MptcpCounters } from '../mptcp/mib.js';
 import type { MptcpEvent } from '../mptcp/events.js';
 import { schedulerNames } from '../sched/registry.js';
 import type { RandomBytes } from '../mptcp/keys.js';
+import { TokenTable } from '../mptcp/token.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
 import { DEFAULT_LIMITS, EndpointTable, parseLimits, type Endpoint, type Limits } from '../pm/config.js';
 
@@ -171,6 +172,10 @@ export class Host {
   /** MPTcpExt-like counters of every MPTCP connection of this host. */
   readonly mptcpCounters: MptcpCounters = createMptcpCounters();
   private readonly randomBytes: RandomBytes;
+  /** Live MPTCP connections by local token (unique per host, as Linux's per-namespace table). */
+  private readonly tokens = new TokenTable<MptcpConnection>();
+  /** MPTCP connections whose path manager asked for subflows since they were last served. */
+  private readonly pendingJoins = new Set<MptcpConnection>();
   private cursor = 0;
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
@@ -394,8 +399,23 @@ export class Host {
     return subflow;
   }
 
+  /**
+   * Opens the subflows every waiting connection's path manager asked for, in the order of the connection
+   * table (so the ports and nonces they draw come in the same order whatever order they asked in).
+   */
+  private runPathManagers(now: Micros): void {
+    if (this.pendingJoins.size === 1) {
+      for (const connection of this.pendingJoins) this.runPathManager(now, connection);
+      return;
+    }
+    for (const e of this.entries) {
+      if (e.connection instanceof MptcpConnection && this.pendingJoins.has(e.connection)) this.runPathManager(now, e.connection);
+    }
+  }
+
   /** Opens the subflows a connection's path manager asked for (failures are ignored, as the kernel's are). */
   private runPathManager(now: Micros, connection: MptcpConnection): void {
+    this.pendingJoins.delete(connection);
     if (!connection.hasSubflowRequests) return;
     for (const r of connection.takeSubflowRequests()) {
       try {
@@ -453,6 +473,8 @@ export class Host {
   private mptcpOptions(checksum: boolean): MptcpConnectionOptions {
     return {
       randomBytes: this.randomBytes,
+      tokens: this.tokens,
+      pendingJoins: this.pendingJoins,
       scheduler: this.scheduler,
       checksum,
       counters: this.mptcpCounters,
@@ -496,7 +518,9 @@ export class Host {
     if (entry) {
       if (entry.subflow !== undefined) (entry.connection as MptcpConnection).handleSubflowSegment(now, entry.subflow, seg);
       else entry.connection.handleSegment(now, seg);
-      if (entry.connection instanceof MptcpConnection) this.runPathManager(now, entry.connection);
+      if (this.pendingJoins.size > 0 && entry.connection instanceof MptcpConnection && this.pendingJoins.has(entry.connection)) {
+        this.runPathManager(now, entry.connection);
+      }
       return;
     }
     const listener = this.findListener(ip.dst, seg.dstPort);
@@ -537,7 +561,7 @@ export class Host {
       this.counters.packetsOut++;
       return queued;
     }
-    for (const e of this.entries) if (e.connection instanceof MptcpConnection) this.runPathManager(now, e.connection);
+    if (this.pendingJoins.size > 0) this.runPathManagers(now);
     const n = this.entries.length;
     for (let i = 0; i < n; i++) {
       const idx = (this.cursor + i) % n;
@@ -580,7 +604,7 @@ export class Host {
       const d = e.connection.pollTimeout();
       if (d !== undefined && d <= now) e.connection.handleTimeout(now);
     }
-    for (const e of [...this.entries]) if (e.connection instanceof MptcpConnection) this.runPathManager(now, e.connection);
+    if (this.pendingJoins.size > 0) this.runPathManagers(now);
   }
 
   pollEvent(): HostEvent | undefined {
@@ -687,6 +711,10 @@ export class Host {
   }
 
   private unregister(entry: ConnectionEntry): void {
+    if (entry.connection instanceof MptcpConnection) {
+      this.tokens.delete(entry.connection.localToken, entry.connection);
+      this.pendingJoins.delete(entry.connection);
+    }
     for (const j of entry.joins ?? []) this.unregisterPorts(j);
     this.unregisterPorts(entry);
     const j = this.entries.indexOf(entry);
@@ -739,13 +767,13 @@ export class Host {
   }
 
   private acceptJoin(now: Micros, arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment, token: number): void {
-    const main = this.entries.find((e) => e.connection instanceof MptcpConnection && e.connection.localToken === token && e.connection.canJoin);
-    if (main === undefined) {
+    const connection = this.tokens.get(token);
+    const main = connection !== undefined && connection.canJoin ? this.entryOf(connection) : undefined;
+    if (connection === undefined || main === undefined) {
       this.mptcpCounters.MPJoinNoTokenFound++;
       this.sendReset(arrivalIface, local, remote, seg, MpTcpRstReason.MPTCP_SPECIFIC);
       return;
     }
-    const connection = main.connection as MptcpConnection;
     if (!connection.acceptsJoin()) {
       // mptcp_pm_allow_new_subflow refused (the `subflows` limit): Linux resets with MP_TCPRST.
       this.mptcpCounters.MPJoinRejected++;
@@ -758,6 +786,13 @@ export class Host {
     const iss = initialSequenceNumber(this.secret, endpoints, now);
     const subflow = connection.acceptJoin(now, endpoints, iss, seg, config, { addressId: this.addressIdOf(connection, local), tag: ifaceId });
     this.registerJoin(main, subflow, ifaceId);
+  }
+
+  /** The entry of an MPTCP connection: found by its initial subflow's 4-tuple, which it is registered under. */
+  private entryOf(connection: MptcpConnection): ConnectionEntry | undefined {
+    const ep = connection.endpoints;
+    const entry = this.find(ep.localAddress, ep.localPort, ep.remoteAddress, ep.remotePort);
+    return entry?.connection === connection ? entry : undefined;
   }
 
   /**

@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { decodeCapture } from '../../src/cli/decode.js';
+import { decodeCapture } from '../../src/capture/output.js';
 import { haveTshark, kernelFixtureFiles, KERNEL_FIXTURES, TSHARK_SKIP_REASON } from '../support/kernel-fixtures.js';
 import { MptcpSubtypeCode } from '../../src/wire/mptcp-option.js';
 

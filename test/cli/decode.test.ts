@@ -5,8 +5,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decodeCapture, decodeFrame, frameJson, frameText, runDecode, type DecodeOptions } from '../../src/cli/decode.js';
-import { MptcpSummary } from '../../src/cli/summary.js';
+import { runDecode } from '../../src/cli/decode.js';
+import { decodeFrame } from '../../src/capture/decode.js';
+import { frameJson, frameText, summaryText } from '../../src/capture/format.js';
+import { decodeCapture, type DecodeOptions } from '../../src/capture/output.js';
+import { MptcpSummary } from '../../src/capture/summary.js';
 import { runCli } from '../../src/cli/cli.js';
 import { emitIpHeader, ipHeaderLength, IpProtocol } from '../../src/wire/ip.js';
 import { emitTcpSegment, TcpFlags, tcpHeaderLength, type TcpOption } from '../../src/wire/tcp.js';
@@ -384,5 +387,5 @@ test('property: decoding, formatting and summarising never throw on arbitrary or
     }),
     { numRuns: 10_000 },
   );
-  summary.text(summary.finish());
+  summaryText(summary.finish());
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runDemo, type DemoResult } from '../../src/cli/demo.js';
+import { runDemo, type DemoResult } from '../../src/harness/demo.js';
 import { runCli } from '../../src/cli/cli.js';
 
 const MiB = 1024 * 1024;

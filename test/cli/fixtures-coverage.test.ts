@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCapture } from '../../src/wire/pcap.js';
 import { isWireError } from '../../src/wire/errors.js';
-import { decodeFrame } from '../../src/cli/decode.js';
+import { decodeFrame } from '../../src/capture/decode.js';
 import { MpCapableFlag } from '../../src/wire/mptcp-option.js';
 
 const dir = 'fixtures/kernel';

@@ -18,7 +18,7 @@ import { OptionStripper, PayloadCorrupter, afterSyn } from '../../src/emu/middle
 import { PcapWriter } from '../../src/wire/pcap.js';
 import { demoCommand } from '../../src/cli/demo.js';
 import { MptcpConnection } from '../../src/mptcp/connection.js';
-import { MB, scenario, summary, type Scenario, type ScenarioOptions } from '../mptcp/helpers-scenarios.js';
+import { MB, scenario, summary, type Scenario, type ScenarioOptions } from '../../src/harness/scenario.js';
 
 /** One output of one run. */
 export interface GoldenOutput {

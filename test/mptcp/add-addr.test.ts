@@ -10,7 +10,7 @@ import type { LinkConfig } from '../../src/emu/link.js';
 import type { MptcpOption } from '../../src/wire/mptcp-option.js';
 import type { StreamConnection } from '../../src/mptcp/connection.js';
 import type { TcpEvent } from '../../src/tcp/types.js';
-import { MB, mptcpOptionsOf, mptcpServer, scenario, sha256, type Scenario, type ScenarioOptions } from './helpers-scenarios.js';
+import { MB, mptcpOptionsOf, mptcpServer, scenario, sha256, type Scenario, type ScenarioOptions } from '../../src/harness/scenario.js';
 
 const fast: LinkConfig = { rateBitsPerSecond: 100e6, delayMicros: 10_000, queueLimitBytes: 500_000 };
 const slow: LinkConfig = { rateBitsPerSecond: 40e6, delayMicros: 15_000, queueLimitBytes: 300_000 };

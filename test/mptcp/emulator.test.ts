@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Network } from '../../src/emu/network.js';
-import { MptcpApp } from '../../src/emu/host-app.js';
-import { pattern } from '../../src/emu/stream-flow.js';
-import { Host } from '../../src/stack/host.js';
+import { MptcpApp } from '../../src/harness/host-app.js';
+import { HostPair } from '../../src/harness/pair.js';
+import { pattern } from '../../src/harness/stream-flow.js';
+import type { Host } from '../../src/stack/host.js';
 import type { MptcpConnection } from '../../src/mptcp/connection.js';
 import type { StreamConnection } from '../../src/mptcp/connection.js';
 import type { LinkConfig } from '../../src/emu/link.js';
@@ -29,11 +29,6 @@ interface Result {
 
 function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = false): Result {
   const data = pattern(bytes, 0x12345678);
-  const net = new Network({ seed: 7 });
-  const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(1) });
-  const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(2) });
-  clientHost.addInterface('eth0', ['198.18.0.1/24']);
-  serverHost.addInterface('eth0', ['198.18.0.2/24']);
   let written = 0;
   const hash = createHash('sha256');
   let received = 0;
@@ -51,7 +46,7 @@ function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = f
     c.shutdown();
   };
   // Both TCP and MPTCP host events (the fallback case's server is plain TCP).
-  const ch = new MptcpApp(clientHost, (c, e) => {
+  const clientApp = (clientHost: Host) => new MptcpApp(clientHost, (c, e) => {
     if (e === 'accepted') return;
     if (e.type === 'established' || e.type === 'writable') pump(c);
     if (e.type === 'closed') {
@@ -59,7 +54,7 @@ function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = f
       clientClosedError = e.error;
     }
   }, { tcpEvents: true });
-  const sh = new MptcpApp(serverHost, (c, e) => {
+  const serverApp = (serverHost: Host) => new MptcpApp(serverHost, (c, e) => {
     if (e === 'accepted') {
       server = c;
       return;
@@ -76,13 +71,21 @@ function run(bytes: number, link: LinkConfig, serverMptcp: boolean, checksum = f
       serverClosedError = e.error;
     }
   }, { tcpEvents: true });
-  const c = net.addHost('c', ch);
-  const s = net.addHost('s', sh);
-  net.connect([c, 0], [s, 0], { config: link });
+  const pair = new HostPair(
+    {
+      seed: 7,
+      names: ['c', 's'],
+      client: { name: 'client', secret: new Uint8Array(32).fill(1) },
+      server: { name: 'server', secret: new Uint8Array(32).fill(2) },
+      paths: [{ clientAddress: '198.18.0.1/24', serverAddress: '198.18.0.2/24', link: { config: link } }],
+    },
+    { client: clientApp, server: serverApp },
+  );
+  const { clientHost, serverHost } = pair;
   serverHost.listen(5201, serverMptcp ? { mptcp: true, checksum } : {});
   const client = clientHost.connect(0, '198.18.0.2', 5201, { mptcp: true, checksum });
-  net.wake(c);
-  net.driveBounded(600_000_000, 50_000_000);
+  pair.wakeClient();
+  pair.driveBounded(600_000_000, 50_000_000);
   return {
     received,
     sentSha: createHash('sha256').update(data).digest('hex'),

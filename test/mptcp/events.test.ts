@@ -55,7 +55,7 @@ test('formatMonitorLine: newer iproute2 width, listener events, reset reason', (
 });
 
 test('a connection reports the monitor events Linux would, with their attributes (emulator, two subflows, MP_PRIO, RM_ADDR, close)', async () => {
-  const { scenario, MB } = await import('./helpers-scenarios.js');
+  const { scenario, MB } = await import('../../src/harness/scenario.js');
   const s = scenario({
     seed: 51,
     up: 4 * MB,

@@ -16,7 +16,7 @@ import { parseTcpSegment, emitTcpSegment, tcpHeaderLength, type TcpOption } from
 import { isWireError } from '../../src/wire/errors.js';
 import type { MptcpOption } from '../../src/wire/mptcp-option.js';
 import { mptcpOptionArb } from '../support/arbitraries.js';
-import { MB, scenario } from './helpers-scenarios.js';
+import { MB, scenario } from '../../src/harness/scenario.js';
 
 /** Rewrites `bytes` with its MPTCP options replaced by `replacement` (if the result fits 40 option bytes). */
 function withOptions(bytes: Uint8Array, replacement: MptcpOption): Uint8Array | undefined {

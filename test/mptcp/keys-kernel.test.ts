@@ -18,7 +18,7 @@ import { addAddrHmac, joinHmac, keyIdsn, keyToken } from '../../src/mptcp/keys.j
 import { u64FromBigInt, u64ToDecimal, u64ToHex, type U64 } from '../../src/wire/u64.js';
 import { readCapture } from '../../src/wire/pcap.js';
 import { WireError } from '../../src/wire/errors.js';
-import { decodeFrame } from '../../src/cli/decode.js';
+import { decodeFrame } from '../../src/capture/decode.js';
 import type { MptcpOption } from '../../src/wire/mptcp-option.js';
 import { haveTshark, kernelFixtureFiles, KERNEL_FIXTURES, TSHARK_SKIP_REASON } from '../support/kernel-fixtures.js';
 

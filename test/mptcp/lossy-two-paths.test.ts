@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Link, LinkConfig } from '../../src/emu/link.js';
-import { MB, mptcpServer, scenario, summary } from './helpers-scenarios.js';
+import { MB, mptcpServer, scenario, summary } from '../../src/harness/scenario.js';
 
 const impaired = (rate: number, delay: number): LinkConfig => ({
   rateBitsPerSecond: rate,

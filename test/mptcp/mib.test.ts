@@ -62,7 +62,7 @@ test('parseNstat reads a captured sample; MptcpMib counts', () => {
 });
 
 test('every counter the stack keeps has its kernel MIB name (DataFinTx/Rx are the only additions)', async () => {
-  const { createMptcpCounters } = await import('../../src/mptcp/counters.js');
+  const { createMptcpCounters } = await import('../../src/mptcp/mib.js');
   const extra = Object.keys(createMptcpCounters()).filter((k) => !isMptcpMibName(k));
   assert.deepEqual(extra.sort(), ['DataFinRx', 'DataFinTx']);
 });

@@ -19,7 +19,7 @@ import { MptcpConnection } from '../../src/mptcp/connection.js';
 import { parseIpPacket } from '../../src/wire/ip.js';
 import { parseTcpSegment, TcpFlags } from '../../src/wire/tcp.js';
 import { isWireError } from '../../src/wire/errors.js';
-import { MB, scenario, summary } from './helpers-scenarios.js';
+import { MB, scenario, summary } from '../../src/harness/scenario.js';
 
 const path: LinkConfig = { rateBitsPerSecond: 100e6, delayMicros: 10_000, queueLimitBytes: 500_000, loss: 0.002 };
 

@@ -18,7 +18,7 @@ import { parseIpPacket } from '../../src/wire/ip.js';
 import { parseTcpSegment } from '../../src/wire/tcp.js';
 import { isWireError } from '../../src/wire/errors.js';
 import { MpTcpRstReason } from '../../src/wire/mptcp-option.js';
-import { MB, mptcpServer, scenario, sha256, summary } from './helpers-scenarios.js';
+import { MB, mptcpServer, scenario, sha256, summary } from '../../src/harness/scenario.js';
 
 const path: LinkConfig = { rateBitsPerSecond: 100e6, delayMicros: 5_000, queueLimitBytes: 400_000 };
 

@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LinkConfig } from '../../src/emu/link.js';
-import { MB, mptcpServer, scenario, summary } from './helpers-scenarios.js';
+import { MB, mptcpServer, scenario, summary } from '../../src/harness/scenario.js';
 
 const fast: LinkConfig = { rateBitsPerSecond: 100e6, delayMicros: 10_000, queueLimitBytes: 500_000 };
 const slow: LinkConfig = { rateBitsPerSecond: 60e6, delayMicros: 15_000, queueLimitBytes: 300_000 };

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Host } from '../../src/stack/host.js';
-import { MB, scenario, summary } from './helpers-scenarios.js';
+import { MB, scenario, summary } from '../../src/harness/scenario.js';
 
 const path = { config: { rateBitsPerSecond: 40e6, delayMicros: 5_000, queueLimitBytes: 200_000 } };
 

@@ -1,7 +1,8 @@
 /** `mptcp perf` on the command line (in-process through runCli). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, type CliIo } from '../../src/cli/cli.js';
+import { runCli } from '../../src/cli/cli.js';
+import type { CliIo } from '../../src/cli/command.js';
 import { formatBytes } from '../../src/perf/units.js';
 import { createSocket } from 'node:dgram';
 import { freePort, freeUdpPort } from './helpers.js';

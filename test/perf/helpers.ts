@@ -3,7 +3,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { PerfOutput } from '../../src/perf/report.js';
-import { runCli, type CliIo } from '../../src/cli/cli.js';
+import { runCli } from '../../src/cli/cli.js';
+import type { CliIo } from '../../src/cli/command.js';
 
 export const haveIperf3 = spawnSync('iperf3', ['--version'], { encoding: 'utf8' }).status === 0;
 export const IPERF3_SKIP_REASON = 'iperf3 not installed';

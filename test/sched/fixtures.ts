@@ -1,5 +1,5 @@
-/** Subflow views for scheduler tests: an idle, established, non-backup IPv4 subflow unless overridden. */
-import type { SubflowView } from '../../src/sched/types.js';
+/** Views for scheduler tests: an idle, established, non-backup IPv4 subflow unless overridden, and a connection. */
+import type { ConnectionView, SubflowView } from '../../src/sched/types.js';
 
 export const MSS = 1460;
 
@@ -18,6 +18,17 @@ export function view(id: number, overrides: Partial<SubflowView> = {}): SubflowV
     queuedBytes: 0,
     stale: false,
     family: 4,
+    ...overrides,
+  };
+}
+
+/** A connection view: a 64-segment window, nothing outstanding, plenty unsent, no window blocking yet. */
+export function connection(overrides: Partial<ConnectionView> = {}): ConnectionView {
+  return {
+    sendWindowBytes: 64 * MSS,
+    outstandingBytes: 0,
+    unsentBytes: 10_000_000,
+    sendWindowBlockedCount: 0,
     ...overrides,
   };
 }

@@ -1,40 +1,26 @@
-/** Property tests over random subflow views, for every built-in scheduler. */
+/** Property tests over random subflow views: the shared rules, for every built-in scheduler (BLEST and ECF, which may wait for a busy fast path, have their send properties in their own files). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createScheduler, schedulerNames } from '../../src/sched/registry.js';
 import type { SendDecision, SubflowView } from '../../src/sched/types.js';
-import { MPTCP_SEND_BURST_SIZE, isBackup, roomBytes } from '../../src/sched/view.js';
+import {
+  MPTCP_SEND_BURST_SIZE,
+  eligibilityOf,
+  eligibleSubflows,
+  isBackup,
+  isEligible,
+  isUsable,
+  retransmitTarget,
+  roomBytes,
+  selectRetransmitByTiers,
+  usableSubflows,
+} from '../../src/sched/view.js';
+import { byteCount, subflowViews } from './arbitraries.js';
 
 const BUILTINS = ['default', 'roundrobin', 'redundant'] as const;
-
-const byteCount = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: 0, max: 200_000 }) },
-  { weight: 1, arbitrary: fc.constantFrom(0, 1, 1460, -5, Number.NaN, Number.POSITIVE_INFINITY) },
-);
-
-const subflowView = (id: number): fc.Arbitrary<SubflowView> =>
-  fc.record({
-    id: fc.constant(id),
-    established: fc.boolean(),
-    backupLocal: fc.boolean(),
-    backupPeer: fc.boolean(),
-    srttMicros: fc.option(fc.integer({ min: 0, max: 2_000_000 }), { nil: undefined }),
-    cwndBytes: byteCount,
-    bytesInFlight: byteCount,
-    sendWindowBytes: byteCount,
-    mss: fc.integer({ min: 0, max: 9000 }),
-    pacingRateBytesPerSecond: fc.option(fc.oneof(fc.integer({ min: 0, max: 1e9 }), fc.constant(Number.NaN)), {
-      nil: undefined,
-    }),
-    queuedBytes: byteCount,
-    stale: fc.boolean(),
-    family: fc.constantFrom(4 as const, 6 as const),
-  });
-
-const subflowViews: fc.Arbitrary<SubflowView[]> = fc
-  .uniqueArray(fc.integer({ min: 0, max: 20 }), { maxLength: 6 })
-  .chain((ids) => fc.tuple(...ids.map(subflowView)));
+/** Every built-in follows the same reinjection rules (BLEST and ECF never wait to reinject). */
+const ALL_BUILTINS = [...BUILTINS, 'blest', 'ecf'] as const;
 
 /** Usable = established, and not stale unless every established subflow is. */
 function usable(views: readonly SubflowView[]): SubflowView[] {
@@ -84,9 +70,10 @@ test('property_everySchedulerChoiceIsEstablishedWithRoomAndRespectsBackup', () =
 });
 
 test('property_retransmitChoiceHasRoomAndAvoidsLostSubflowWhenPossible', () => {
+  assert.ok(ALL_BUILTINS.every((name) => schedulerNames().includes(name)));
   fc.assert(
     fc.property(
-      fc.constantFrom(...BUILTINS),
+      fc.constantFrom(...ALL_BUILTINS),
       subflowViews,
       fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
       byteCount,
@@ -106,6 +93,21 @@ test('property_retransmitChoiceHasRoomAndAvoidsLostSubflowWhenPossible', () => {
         }
       },
     ),
+    { numRuns: 10_000 },
+  );
+});
+
+test('property_allocationFreeRulesAgreeWithTheArrayHelpers', () => {
+  fc.assert(
+    fc.property(subflowViews, fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }), (views, lostOn) => {
+      const rule = eligibilityOf(views);
+      assert.deepEqual(views.filter((v) => isUsable(v, rule)), usableSubflows(views));
+      assert.deepEqual(views.filter((v) => isEligible(v, rule)), eligibleSubflows(views));
+      const target = retransmitTarget(views, lostOn);
+      // One pending byte: any subflow with room can take it, so the two differ only if their choices do.
+      const byTiers = selectRetransmitByTiers(views, lostOn, 1, MPTCP_SEND_BURST_SIZE);
+      assert.equal(target?.id, byTiers?.subflowId);
+    }),
     { numRuns: 10_000 },
   );
 });

@@ -10,7 +10,7 @@ import { emitTcpSegment, parseTcpSegment, tcpHeaderLength, TcpFlags, type TcpSeg
 import { parseAddress } from '../../src/wire/address.js';
 import { isWireError } from '../../src/wire/errors.js';
 import { Network } from '../../src/emu/network.js';
-import { AppHost } from '../../src/emu/bulk.js';
+import { AppHost } from '../../src/harness/host-app.js';
 
 const a = (s: string) => parseAddress(s)!;
 const EMPTY = new Uint8Array(0);

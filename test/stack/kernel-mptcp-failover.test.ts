@@ -21,11 +21,12 @@ async function failPathMidTransfer(paths: TunPaths, run: PeerConnection, down: n
   const { connection } = run;
   const transfer = startTransfer(run);
   const atDown = await joinedAndUnderway(connection);
+  const inFlightAtDown = connection.subflowInfo()[down]!.tcp.bytesInFlight;
   paths.setDown(down, true);
   const outcome = await transfer.finish(120_000);
   logAndAssertIntact(run, outcome, `path ${down} down at ${atDown} bytes received`);
   assert.ok(atDown < BYTES, 'the path went down in mid-transfer');
-  return { ...outcome, atDown, subflows: connection.subflowInfo() };
+  return { ...outcome, atDown, inFlightAtDown, subflows: connection.subflowInfo() };
 }
 
 test('MPTCP scenario 6: the initial path of our client goes down in mid-transfer; the transfer completes on the joined path', { skip, timeout: 150_000 }, async () => {
@@ -34,9 +35,13 @@ test('MPTCP scenario 6: the initial path of our client goes down in mid-transfer
     configurePathManagers(paths, { kernel: { limits: 'subflows 2 add_addr_accepted 2' } });
     const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', localAddress: '198.18.1.2', bytes: BYTES, flags: ['--mptcp', '--keep-listening'] });
     paths.runtime.addSubflow(run.socket, '198.18.2.2');
-    const { atDown, subflows, counters: c } = await failPathMidTransfer(paths, run, 0);
+    const { atDown, inFlightAtDown, subflows, counters: c } = await failPathMidTransfer(paths, run, 0);
     assert.ok(subflows[1]!.dataBytesReceived > BYTES - atDown - 5_000_000, 'the joined subflow carried the rest down');
-    assert.ok(c.SubflowStale >= 1 || c.MPTCPRetrans >= 1, 'our side moved the dead subflow\'s data to the other path');
+    // Whether our side had to move anything is not visible from here: bytes in flight on the dead subflow at the
+    // cut may all have reached the kernel already, which then acknowledges them at the data level on the other path
+    // (its subflow-level ACKs are what the cut lost). So the counters are reported, and the check is that the whole
+    // exchange arrived intact (logAndAssertIntact) with the joined subflow carrying the rest.
+    console.log(`# bytes in flight on the dead subflow at the cut: ${inFlightAtDown}; SubflowStale ${c.SubflowStale}, MPTCPRetrans ${c.MPTCPRetrans}`);
     await closeRun(run);
   } finally {
     paths.dispose();

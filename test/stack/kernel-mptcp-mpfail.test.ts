@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { kernelSkipReason, tunPaths } from '../support/kernel.js';
 import { ONE_PATH, SEED, closeRun, nonZero, ourClientToKernelServer, transfer } from '../support/kernel-mptcp.js';
-import { PatternSource } from '../../src/emu/bulk.js';
+import { PatternSource } from '../../src/harness/bulk.js';
 import { PayloadCorrupter } from '../../src/emu/middlebox.js';
 
 const skip = kernelSkipReason();

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runBulkTransfer, type BulkOptions, type BulkResult } from '../../src/emu/bulk.js';
+import { runBulkTransfer, type BulkOptions, type BulkResult } from '../../src/harness/bulk.js';
 
 const MB = 1_000_000;
 

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { PatternSource } from '../../src/emu/bulk.js';
+import { PatternSource } from '../../src/harness/bulk.js';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';

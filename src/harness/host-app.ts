@@ -5,8 +5,8 @@
  * connection events), optionally followed by the TCP ones. Used by the bulk transfers, the demo, the
  * benchmarks and the emulator tests.
  */
-import type { EmuHost } from './network.js';
-import type { Micros } from './sim.js';
+import type { EmuHost } from '../emu/network.js';
+import type { Micros } from '../time/micros.js';
 import type { Host, HostEvent } from '../stack/host.js';
 import type { MptcpConnection, StreamConnection } from '../mptcp/connection.js';
 import type { TcpEvent } from '../tcp/types.js';
@@ -64,7 +64,9 @@ export class AppHost extends HostApp {
 
 /** What a `MptcpApp` callback gets: a connection's event, or 'accepted' for a connection a listener accepted. */
 export type AppEvent = TcpEvent | 'accepted';
+/** A `MptcpApp` callback that sees MPTCP connections only (and those that fell back to TCP). */
 export type MptcpAppHandler = (connection: MptcpConnection, event: AppEvent, now: Micros) => void;
+/** A `MptcpApp` callback that also sees plain-TCP connections (`tcpEvents: true`). */
 export type StreamAppHandler = (connection: StreamConnection, event: AppEvent, now: Micros) => void;
 
 /** An EmuHost handing the host's MPTCP events (accepted connections and connection events) to a callback. */

@@ -1,19 +1,18 @@
 /**
  * A bulk-transfer scenario on the emulator: two hosts joined by a duplex link, one connection, `bytes` of
  * deterministic pseudo-random data sent one way (or both ways), SHA-256 of what was sent and of what was
- * received. Used by the transfer tests, the goodput benchmark and the demo. Virtual time only.
+ * received, on a `HostPair`. Also the pattern sources and the backpressured writer the demo and the
+ * benchmarks share. Used by the transfer tests, the goodput benchmark and the demo. Virtual time only.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Network } from './network.js';
+import type { Network } from '../emu/network.js';
+import type { LinkConfig } from '../emu/link.js';
+import type { Micros } from '../time/micros.js';
+import type { HostEvent } from '../stack/host.js';
 import { AppHost } from './host-app.js';
-import type { LinkConfig } from './link.js';
-import type { Micros } from './sim.js';
-import { Host } from '../stack/host.js';
+import { HostPair } from './pair.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpConfig, TcpError, TcpInfo } from '../tcp/types.js';
-
-/** The TCP adapter lives in host-app.ts; re-exported for existing importers. */
-export { AppHost };
 
 /** Deterministic pseudo-random bytes (xorshift32), produced in chunks, hashed as they are produced. */
 export class PatternSource {
@@ -171,13 +170,7 @@ const SECRET_SERVER = new Uint8Array(32).fill(2);
 
 /** Runs one bulk transfer between 198.18.0.1 (client) and 198.18.0.2 (server), port 5201. */
 export function runBulkTransfer(options: BulkOptions): BulkResult {
-  const network = new Network({ seed: options.seed ?? 1 });
   const offload = options.checksumOffload ?? false;
-  const clientHost = new Host({ name: 'client', secret: SECRET_CLIENT, tcp: { ...options.tcp, ...options.clientTcp }, checksumOffload: offload });
-  const serverHost = new Host({ name: 'server', secret: SECRET_SERVER, tcp: { ...options.tcp, ...options.serverTcp }, checksumOffload: offload });
-  clientHost.addInterface('eth0', ['198.18.0.1/24'], options.forward.mtu ?? 1500);
-  serverHost.addInterface('eth0', ['198.18.0.2/24'], options.forward.mtu ?? 1500);
-
   const verify = options.verify ?? true;
   const up = new Flow(new PatternSource(options.bytes, (options.seed ?? 1) * 7919, undefined, !verify), verify);
   const down = options.bidirectional
@@ -194,85 +187,96 @@ export function runBulkTransfer(options: BulkOptions): BulkResult {
     if (doneAt === undefined && up.finished && (!down || down.finished)) doneAt = now;
   };
 
-  const client = new AppHost(
-    clientHost,
-    (now, e) => {
-      if (e.type !== 'tcp') return;
-      const c = e.connection;
-      switch (e.event.type) {
-        case 'established':
-        case 'writable':
-          up.pump(c);
-          break;
-        case 'readable':
-          if (down) down.drainReads(c);
-          break;
-        case 'end':
-          if (down) {
-            down.drainReads(c);
-            down.finished = true;
-            checkDone(now);
-          }
-          break;
-        case 'closed':
-          clientError = e.event.error;
-          break;
-      }
-    },
-  );
-  const server = new AppHost(
-    serverHost,
-    (now, e) => {
-      if (e.type === 'connection') {
-        serverConn = e.connection;
-        if (down) down.pump(e.connection);
-        return;
-      }
-      const c = e.connection;
-      switch (e.event.type) {
-        case 'writable':
-          if (down) down.pump(c);
-          break;
-        case 'readable':
-          up.drainReads(c);
-          break;
-        case 'end':
-          up.drainReads(c);
-          if (!up.paused) {
-            up.finished = true;
-            if (!down) c.shutdown();
-            checkDone(now);
-          }
-          break;
-        case 'closed':
-          serverError = e.event.error;
-          break;
-      }
-    },
-    (now) => {
-      if (!pause || !serverConn) return;
-      const paused = now >= pause.startMicros && now < pause.endMicros;
-      if (up.paused && !paused) {
-        up.paused = false;
-        up.drainReads(serverConn);
-        if (serverConn.state === 'CLOSE-WAIT' && serverConn.readableBytes === 0 && !up.finished) {
-          up.finished = true;
-          if (!down) serverConn.shutdown();
+  const onClientEvent = (now: Micros, e: HostEvent): void => {
+    if (e.type !== 'tcp') return;
+    const c = e.connection;
+    switch (e.event.type) {
+      case 'established':
+      case 'writable':
+        up.pump(c);
+        break;
+      case 'readable':
+        if (down) down.drainReads(c);
+        break;
+      case 'end':
+        if (down) {
+          down.drainReads(c);
+          down.finished = true;
           checkDone(now);
         }
-      } else if (paused) up.paused = true;
+        break;
+      case 'closed':
+        clientError = e.event.error;
+        break;
+    }
+  };
+  const onServerEvent = (now: Micros, e: HostEvent): void => {
+    if (e.type === 'connection') {
+      serverConn = e.connection;
+      if (down) down.pump(e.connection);
+      return;
+    }
+    const c = e.connection;
+    switch (e.event.type) {
+      case 'writable':
+        if (down) down.pump(c);
+        break;
+      case 'readable':
+        up.drainReads(c);
+        break;
+      case 'end':
+        up.drainReads(c);
+        if (!up.paused) {
+          up.finished = true;
+          if (!down) c.shutdown();
+          checkDone(now);
+        }
+        break;
+      case 'closed':
+        serverError = e.event.error;
+        break;
+    }
+  };
+  const afterServerInput = (now: Micros): void => {
+    if (!pause || !serverConn) return;
+    const paused = now >= pause.startMicros && now < pause.endMicros;
+    if (up.paused && !paused) {
+      up.paused = false;
+      up.drainReads(serverConn);
+      if (serverConn.state === 'CLOSE-WAIT' && serverConn.readableBytes === 0 && !up.finished) {
+        up.finished = true;
+        if (!down) serverConn.shutdown();
+        checkDone(now);
+      }
+    } else if (paused) up.paused = true;
+  };
+
+  const pair = new HostPair(
+    {
+      seed: options.seed ?? 1,
+      client: { name: 'client', secret: SECRET_CLIENT, tcp: { ...options.tcp, ...options.clientTcp }, checksumOffload: offload },
+      server: { name: 'server', secret: SECRET_SERVER, tcp: { ...options.tcp, ...options.serverTcp }, checksumOffload: offload },
+      paths: [
+        {
+          clientAddress: '198.18.0.1/24',
+          serverAddress: '198.18.0.2/24',
+          mtu: options.forward.mtu ?? 1500,
+          link: { config: options.forward, backward: options.backward ?? options.forward },
+        },
+      ],
+    },
+    {
+      client: (host) => new AppHost(host, onClientEvent),
+      server: (host) => new AppHost(host, onServerEvent, afterServerInput),
     },
   );
-
-  const c = network.addHost('client', client);
-  const s = network.addHost('server', server);
-  network.connect([c, 0], [s, 0], { config: options.forward, backward: options.backward ?? options.forward });
+  const { net: network, clientHost, serverHost, server } = pair;
   options.setup?.(network);
   if (pause) {
     // Wake the server at the end of the pause so it resumes reading even if no packet arrives then.
     network.sim.schedule(pause.endMicros, () => {
       server.drain(network.sim.now);
-      network.wake(s);
+      pair.wakeServer();
     });
     network.sim.schedule(pause.startMicros, () => server.drain(network.sim.now));
   }
@@ -280,9 +284,9 @@ export function runBulkTransfer(options: BulkOptions): BulkResult {
   serverHost.listen(5201);
   const start = network.sim.now;
   clientConn = clientHost.connect(start, '198.18.0.2', 5201);
-  network.wake(c);
+  pair.wakeClient();
   const maxTime = start + (options.maxVirtualMicros ?? 600_000_000);
-  network.driveBounded(maxTime, options.maxEvents ?? 50_000_000);
+  pair.driveBounded(maxTime, options.maxEvents ?? 50_000_000);
 
   const closedCleanly = [clientConn, serverConn].every((x) => x !== undefined && (x.state === 'CLOSED' || x.state === 'TIME-WAIT'));
   return {

@@ -4,7 +4,7 @@
  * MPTCP emulator tests and scenarios.
  */
 import { createHash } from 'node:crypto';
-import type { Micros } from './sim.js';
+import type { Micros } from '../time/micros.js';
 import type { StreamConnection } from '../mptcp/connection.js';
 import type { TcpError } from '../tcp/types.js';
 

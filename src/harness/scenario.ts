@@ -1,28 +1,35 @@
 /**
- * A two-host, one- or two-path MPTCP scenario on the emulator for the issue-4 tests (MP_JOIN, ADD_ADDR,
- * RM_ADDR, MP_PRIO; loss and reordering, a path that fails and returns, an address removed and re-added,
- * fastclose, middleboxes):
+ * `scenario()`: a two-host, one- or two-path MPTCP scenario on a `HostPair`, the harness of the MPTCP tests
+ * (MP_JOIN, ADD_ADDR, RM_ADDR, MP_PRIO; loss and reordering, a path that fails and returns, an address
+ * removed and re-added, fastclose, MP_FAIL, middleboxes) and of the golden runs:
  * a client and a server of this stack, each with one address per path (198.18.<path+1>.2 and .1), a
  * transfer in both directions with SHA-256 of what crossed, close times and a one-line summary.
  * Virtual time, seeded. Delivers both plain-TCP and MPTCP host events, so a fallback is seen either way.
+ * Also small helpers for what such tests look at: the TCP segment and MPTCP options of a packet, bytes and
+ * retransmissions per subflow.
  */
 import { createHash } from 'node:crypto';
-import { Network, type DuplexLink } from '../../src/emu/network.js';
-import type { LinkConfig } from '../../src/emu/link.js';
-import { MptcpApp } from '../../src/emu/host-app.js';
-import { pattern, StreamFlow } from '../../src/emu/stream-flow.js';
-import { Host } from '../../src/stack/host.js';
-import { MptcpConnection, type StreamConnection } from '../../src/mptcp/connection.js';
-import type { Micros, TcpConfig, TcpEvent } from '../../src/tcp/types.js';
-import { parseIpPacket } from '../../src/wire/ip.js';
-import { parseTcpSegment, type TcpSegment } from '../../src/wire/tcp.js';
-import { isWireError } from '../../src/wire/errors.js';
-import type { MptcpOption } from '../../src/wire/mptcp-option.js';
+import type { Network, DuplexLink } from '../emu/network.js';
+import type { LinkConfig } from '../emu/link.js';
+import type { Host } from '../stack/host.js';
+import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
+import type { Micros } from '../time/micros.js';
+import type { TcpConfig, TcpEvent } from '../tcp/types.js';
+import { parseIpPacket } from '../wire/ip.js';
+import { parseTcpSegment, type TcpSegment } from '../wire/tcp.js';
+import { isWireError } from '../wire/errors.js';
+import type { MptcpOption } from '../wire/mptcp-option.js';
+import { MptcpApp } from './host-app.js';
+import { HostPair } from './pair.js';
+import { pattern, StreamFlow } from './stream-flow.js';
 
+/** A megabyte (10^6 bytes), the unit scenario sizes are written in. */
 export const MB = 1_000_000;
 
+/** SHA-256 of some bytes, in hex. */
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
+/** One path's link: the same both ways, or each direction of its own. */
 export interface PathSpec {
   /** Both directions, unless overridden. */
   readonly config?: LinkConfig;
@@ -30,6 +37,7 @@ export interface PathSpec {
   readonly backward?: LinkConfig;
 }
 
+/** What `scenario()` builds: seeds, data sizes, paths, path-manager settings, hooks into events and packets. */
 export interface ScenarioOptions {
   readonly seed: number;
   /** The bytes the client's and the server's host secrets are filled with (default 9 and 10). */
@@ -64,7 +72,10 @@ export interface ScenarioOptions {
   readonly onPacketToServer?: (bytes: Uint8Array) => void;
 }
 
+/** A running scenario: its hosts, connections and flows, and how to advance it. */
 export interface Scenario {
+  /** The driver underneath (both hosts, their applications, the network). */
+  readonly pair: HostPair<MptcpApp, MptcpApp>;
   readonly net: Network;
   readonly clientHost: Host;
   readonly serverHost: Host;
@@ -92,23 +103,9 @@ export function mptcpServer(s: Scenario): MptcpConnection {
   return s.server;
 }
 
+/** Builds the scenario and starts it: the server listens on port 5201, the client connects over path 0. */
 export function scenario(o: ScenarioOptions): Scenario {
-  const net = new Network({ seed: o.seed });
   const [clientSecret, serverSecret] = o.secrets ?? [9, 10];
-  const clientHost = new Host({ name: 'client', secret: new Uint8Array(32).fill(clientSecret), tcp: o.tcp ?? {} });
-  const serverHost = new Host({ name: 'server', secret: new Uint8Array(32).fill(serverSecret), tcp: o.tcp ?? {} });
-  o.paths.forEach((_, i) => {
-    clientHost.addInterface(`eth${i}`, [`198.18.${i + 1}.2/24`]);
-    serverHost.addInterface(`eth${i}`, [`198.18.${i + 1}.1/24`]);
-  });
-  if (o.clientEndpoints) clientHost.setMptcpEndpoints(o.clientEndpoints);
-  if (o.serverEndpoints) serverHost.setMptcpEndpoints(o.serverEndpoints);
-  if (o.scheduler) {
-    clientHost.setMptcpScheduler(o.scheduler);
-    serverHost.setMptcpScheduler(o.scheduler);
-  }
-  if (o.clientLimits) clientHost.setMptcpLimits(o.clientLimits);
-  if (o.serverLimits) serverHost.setMptcpLimits(o.serverLimits);
   const [upSeed, downSeed] = o.dataSeeds ?? [0x5eed01 ^ o.seed, 0x5eed02 ^ o.seed];
   const up = new StreamFlow(pattern(o.up, upSeed));
   const down = new StreamFlow(pattern(o.down, downSeed));
@@ -116,60 +113,87 @@ export function scenario(o: ScenarioOptions): Scenario {
   // eslint-disable-next-line prefer-const
   let s: Scenario;
   // Both plain-TCP and MPTCP host events, so a fallback is seen either way.
-  const ch = new MptcpApp(
-    clientHost,
-    (c, e, now) => {
-      if (e === 'accepted') return;
-      if (e.type === 'established' || e.type === 'writable') up.pump(c);
-      if (e.type === 'readable' || e.type === 'end') down.drain(c);
-      if (e.type === 'end') down.ended = true;
-      if (e.type === 'closed' && !up.closed) {
-        up.closed = true;
-        up.closedAt = now;
-        up.closedError = e.error;
-      }
-      o.onClientEvent?.(s, c, e, now);
+  const clientApp = (host: Host): MptcpApp => {
+    const app = new MptcpApp(
+      host,
+      (c, e, now) => {
+        if (e === 'accepted') return;
+        if (e.type === 'established' || e.type === 'writable') up.pump(c);
+        if (e.type === 'readable' || e.type === 'end') down.drain(c);
+        if (e.type === 'end') down.ended = true;
+        if (e.type === 'closed' && !up.closed) {
+          up.closed = true;
+          up.closedAt = now;
+          up.closedError = e.error;
+        }
+        o.onClientEvent?.(s, c, e, now);
+      },
+      { tcpEvents: true },
+    );
+    app.beforePacket = o.onPacketToClient;
+    return app;
+  };
+  const serverApp = (host: Host): MptcpApp => {
+    const app = new MptcpApp(
+      host,
+      (c, e, now) => {
+        if (e === 'accepted') {
+          s.server = c;
+          down.pump(c);
+          return;
+        }
+        if (e.type === 'writable') down.pump(c);
+        if (e.type === 'readable' || e.type === 'end') up.drain(c);
+        if (e.type === 'end') {
+          up.ended = true;
+          if (down.holdShutdown) down.release(c);
+        }
+        if (e.type === 'closed' && !down.closed) {
+          down.closed = true;
+          down.closedAt = now;
+          down.closedError = e.error;
+        }
+        o.onServerEvent?.(s, c, e, now);
+      },
+      { tcpEvents: true },
+    );
+    app.beforePacket = o.onPacketToServer;
+    return app;
+  };
+  const pair = new HostPair(
+    {
+      seed: o.seed,
+      names: ['c', 's'],
+      client: { name: 'client', secret: new Uint8Array(32).fill(clientSecret), tcp: o.tcp ?? {} },
+      server: { name: 'server', secret: new Uint8Array(32).fill(serverSecret), tcp: o.tcp ?? {} },
+      paths: o.paths.map((p, i) => ({
+        clientAddress: `198.18.${i + 1}.2/24`,
+        serverAddress: `198.18.${i + 1}.1/24`,
+        link: {
+          name: `path${i}`,
+          ...(p.config ? { config: p.config } : {}),
+          ...(p.forward ? { forward: p.forward } : {}),
+          ...(p.backward ? { backward: p.backward } : {}),
+        },
+      })),
+      setUp: (clientHost, serverHost) => {
+        if (o.clientEndpoints) clientHost.setMptcpEndpoints(o.clientEndpoints);
+        if (o.serverEndpoints) serverHost.setMptcpEndpoints(o.serverEndpoints);
+        if (o.scheduler) {
+          clientHost.setMptcpScheduler(o.scheduler);
+          serverHost.setMptcpScheduler(o.scheduler);
+        }
+        if (o.clientLimits) clientHost.setMptcpLimits(o.clientLimits);
+        if (o.serverLimits) serverHost.setMptcpLimits(o.serverLimits);
+      },
     },
-    { tcpEvents: true },
+    { client: clientApp, server: serverApp },
   );
-  const sh = new MptcpApp(
-    serverHost,
-    (c, e, now) => {
-      if (e === 'accepted') {
-        s.server = c;
-        down.pump(c);
-        return;
-      }
-      if (e.type === 'writable') down.pump(c);
-      if (e.type === 'readable' || e.type === 'end') up.drain(c);
-      if (e.type === 'end') {
-        up.ended = true;
-        if (down.holdShutdown) down.release(c);
-      }
-      if (e.type === 'closed' && !down.closed) {
-        down.closed = true;
-        down.closedAt = now;
-        down.closedError = e.error;
-      }
-      o.onServerEvent?.(s, c, e, now);
-    },
-    { tcpEvents: true },
-  );
-  ch.beforePacket = o.onPacketToClient;
-  sh.beforePacket = o.onPacketToServer;
-  const c = net.addHost('c', ch);
-  const sv = net.addHost('s', sh);
-  const paths = o.paths.map((p, i) =>
-    net.connect([c, i], [sv, i], {
-      name: `path${i}`,
-      ...(p.config ? { config: p.config } : {}),
-      ...(p.forward ? { forward: p.forward } : {}),
-      ...(p.backward ? { backward: p.backward } : {}),
-    }),
-  );
+  const { net, clientHost, serverHost } = pair;
   serverHost.listen(5201, { mptcp: o.serverMptcp ?? true, checksum: o.serverChecksum ?? false });
   const client = clientHost.connect(0, '198.18.1.1', 5201, { mptcp: true, checksum: o.clientChecksum ?? false });
   s = {
+    pair,
     net,
     clientHost,
     serverHost,
@@ -177,27 +201,24 @@ export function scenario(o: ScenarioOptions): Scenario {
     server: undefined,
     up,
     down,
-    paths,
+    paths: pair.paths,
     startedAt: net.now,
     wake() {
-      net.wake(c);
-      net.wake(sv);
+      pair.wake();
     },
     step(until, limit) {
-      const end = net.now + limit;
-      while (!until() && net.now < end) net.runFor(10_000);
-      return until();
+      return pair.drive(until, limit);
     },
     finish(maxTime = 600_000_000) {
       try {
-        net.driveBounded(net.now + maxTime, 200_000_000);
+        pair.driveBounded(net.now + maxTime, 200_000_000);
         return undefined;
       } catch (e) {
         return e as Error;
       }
     },
   };
-  net.wake(c);
+  pair.wakeClient();
   return s;
 }
 

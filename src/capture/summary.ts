@@ -1,5 +1,6 @@
 /**
- * `mptcp decode --summary`: groups TCP subflows into MPTCP connections by token, as mptcptrace does.
+ * The per-connection summary of a capture (`mptcp decode --summary`): groups TCP subflows into MPTCP
+ * connections by token, as mptcptrace does, into a typed report (`SummaryReport`; ./format.ts has its text).
  *
  * RFC 8684 section 3.1: each side's token is the most significant 32 bits of SHA-256 of its key; the
  * client's key travels in the third ACK's MP_CAPABLE (and in a v0 SYN), the server's in the SYN/ACK (and
@@ -160,7 +161,7 @@ interface Connection {
   dataFinServer?: { frame: number; dsn?: string };
 }
 
-/** Accumulates decoded frames (`add`), then builds the report (`finish`) and its text (`text`). */
+/** Accumulates decoded frames (`add`), then builds the report (`finish`; its text: `summaryText` in ./format.ts). */
 export class MptcpSummary {
   private frames = 0;
   private readonly connections: Connection[] = [];
@@ -171,6 +172,7 @@ export class MptcpSummary {
   private plainTcp = 0;
   private unattached = 0;
 
+  /** Takes the next frame of the capture (frames in file order; any kind: only TCP frames count). */
   add(frame: DecodedFrame): void {
     this.frames++;
     if (frame.kind !== 'tcp') return;
@@ -504,68 +506,13 @@ export class MptcpSummary {
     report['fallback'] = c.subflows.some((sf) => sf.kind === 'initial' && sf.fallback);
     return report as unknown as ConnectionReport;
   }
+}
 
-  /** The report as text, a block per connection. */
-  text(report: SummaryReport): string {
-    const lines: string[] = [];
-    lines.push(
-      `${report.connections.length} MPTCP connection${report.connections.length === 1 ? '' : 's'} in ${report.frames} frames` +
-        (report.plainTcpConnections ? `; ${report.plainTcpConnections} plain TCP connection${report.plainTcpConnections === 1 ? '' : 's'}` : '') +
-        (report.unattachedSubflows ? `; ${report.unattachedSubflows} MPTCP subflow(s) without a captured handshake` : ''),
-    );
-    for (const c of report.connections) {
-      lines.push('');
-      const who = c.client && c.server ? `${c.client} -> ${c.server}` : `token ${(c.tokens ?? []).map(hexToken).join(', ')} (handshake not captured)`;
-      lines.push(`MPTCP connection ${c.connection}: ${who}  frames ${c.firstFrame}-${c.lastFrame}${c.fallback ? '  FALLBACK to TCP' : ''}`);
-      if (c.version !== undefined) lines.push(`  version ${c.version}, checksums ${c.checksums ? 'on' : 'off'}`);
-      for (const [side, k] of [
-        ['client', c.clientKey],
-        ['server', c.serverKey],
-      ] as const) {
-        if (k) lines.push(`  ${side} key ${k.key}  token ${hexToken(k.token)} (${k.token})  idsn ${k.idsn}`);
-      }
-      lines.push(`  bytes client->server ${c.bytes.clientToServer}, server->client ${c.bytes.serverToClient}`);
-      lines.push(`  subflows: ${c.subflows.length}`);
-      c.subflows.forEach((sf, i) => {
-        const ids =
-          sf.initiatorAddressId !== undefined || sf.listenerAddressId !== undefined
-            ? ` ids ${sf.initiatorAddressId ?? '?'}/${sf.listenerAddressId ?? '?'}`
-            : '';
-        const backup =
-          sf.initiatorBackup !== undefined || sf.listenerBackup !== undefined
-            ? ` backup ${sf.initiatorBackup ? 1 : 0}/${sf.listenerBackup ? 1 : 0}`
-            : '';
-        const by = sf.initiatedBy === 'server' ? ' (opened by the server)' : '';
-        const state = [
-          sf.established ? 'established' : 'not established',
-          sf.fallback ? 'fallback' : '',
-          sf.fin.fromInitiator || sf.fin.fromListener ? `FIN ${sf.fin.fromInitiator ? '>' : ''}${sf.fin.fromListener ? '<' : ''}` : '',
-          sf.reset ? 'RST' : '',
-          sf.prio ? `MP_PRIO backup ${sf.prio.fromInitiator === undefined ? '-' : Number(sf.prio.fromInitiator)}/${sf.prio.fromListener === undefined ? '-' : Number(sf.prio.fromListener)}` : '',
-        ]
-          .filter((x) => x !== '')
-          .join(', ');
-        lines.push(
-          `    #${i + 1} ${sf.kind.padEnd(7)} ${sf.initiator} -> ${sf.listener}${by}${ids}${backup}${sf.token !== undefined ? ` token ${hexToken(sf.token)}` : ''}`,
-        );
-        lines.push(
-          `       frames ${sf.firstFrame}-${sf.lastFrame}  packets ${sf.packets.fromInitiator}/${sf.packets.fromListener}` +
-            `  bytes ${sf.bytes.fromInitiator}/${sf.bytes.fromListener} (initiator/listener)  ${state}`,
-        );
-      });
-      const optionNames = Object.entries(c.options);
-      lines.push(`  options: ${optionNames.length === 0 ? 'none besides MP_CAPABLE/MP_JOIN/DSS' : optionNames.map(([n, k]) => `${n} x${k}`).join(', ')}`);
-      for (const ev of c.events) lines.push(`    frame ${ev.frame} ${ev.from}: ${ev.option} ${ev.detail}`.trimEnd());
-      const total = Object.values(c.options).reduce((a, b) => a + b, 0);
-      if (total > c.events.length) lines.push(`    ... ${total - c.events.length} more`);
-      const fin = (side: 'client' | 'server') => {
-        const f = c.dataFin[side];
-        return f ? `${side} frame ${f.frame}${f.dsn !== undefined ? ` (dsn ${f.dsn})` : ''}` : `${side} none`;
-      };
-      lines.push(`  DATA_FIN: ${fin('client')}, ${fin('server')}`);
-    }
-    return lines.join('\n') + '\n';
-  }
+/** The summary of a whole capture's frames (`readFrames(bytes).frames`), in one call. */
+export function summarizeFrames(frames: Iterable<DecodedFrame>): SummaryReport {
+  const summary = new MptcpSummary();
+  for (const frame of frames) summary.add(frame);
+  return summary.finish();
 }
 
 function resolve(conn: Connection | undefined): Connection | undefined {
@@ -576,10 +523,6 @@ function resolve(conn: Connection | undefined): Connection | undefined {
 function keyInfo(key: U64): KeyInfo {
   const d = keyTokenAndIdsn(key);
   return { key: u64ToHex(key), token: d.token, idsn: u64ToDecimal(d.idsn) };
-}
-
-function hexToken(token: number): string {
-  return (token >>> 0).toString(16).padStart(8, '0');
 }
 
 function endpointText(address: string, port: number, ipVersion: 4 | 6): string {

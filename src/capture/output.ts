@@ -1,0 +1,75 @@
+/**
+ * What `mptcp decode` prints for a whole capture, as text chunks handed to a sink: one line per frame (text
+ * or NDJSON, optionally only the frames that carry MPTCP options; frame numbers are kept), or with `summary`
+ * the MPTCP connections in it (./summary.ts; text blocks, or one JSON object per connection).
+ *
+ * A bad or truncated file: the frames before the problem are written, then the WireError is returned (its
+ * message gives the file offset). Reading is streamed frame by frame; output is written in large chunks.
+ */
+import { WireError } from '../wire/errors.js';
+import { FrameReader } from './decode.js';
+import { frameJson, frameText, summaryText } from './format.js';
+import { MptcpSummary } from './summary.js';
+
+/** What to print of a capture (`mptcp decode`'s options). */
+export interface DecodeOptions {
+  readonly json: boolean;
+  readonly summary: boolean;
+  readonly filterMptcp: boolean;
+}
+
+/**
+ * Decodes a whole capture to `write` (text chunks) as `options` say. Returns the WireError that stopped
+ * reading a bad/truncated file (after everything before it was written), or undefined.
+ */
+export function decodeCapture(bytes: Uint8Array, options: DecodeOptions, write: (text: string) => void): WireError | undefined {
+  const reader = FrameReader.open(bytes);
+  if (reader instanceof WireError) return reader;
+  const out = new ChunkedWriter(write);
+  const summary = options.summary ? new MptcpSummary() : undefined;
+  let firstMicros: number | undefined;
+  let error: WireError | undefined;
+  for (;;) {
+    const decoded = reader.next();
+    if (decoded === undefined) break;
+    if (decoded instanceof WireError) {
+      error = decoded;
+      break;
+    }
+    firstMicros ??= decoded.timestampMicros;
+    if (summary) {
+      summary.add(decoded);
+      continue;
+    }
+    if (options.filterMptcp && (decoded.kind !== 'tcp' || decoded.mptcp.length === 0)) continue;
+    out.line(options.json ? JSON.stringify(frameJson(decoded, firstMicros)) : frameText(decoded, firstMicros));
+  }
+  if (summary) {
+    const report = summary.finish();
+    if (options.json) for (const c of report.connections) out.line(JSON.stringify(c));
+    else out.write(summaryText(report));
+  }
+  out.flush();
+  return error;
+}
+
+/** Buffers output lines and hands them on in ~64 KiB chunks (one write per line is slow on big files). */
+class ChunkedWriter {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly sink: (text: string) => void) {}
+  line(text: string): void {
+    this.write(text + '\n');
+  }
+  write(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 65536) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    this.sink(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+}

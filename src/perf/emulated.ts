@@ -1,0 +1,134 @@
+/**
+ * `mptcp perf` with both ends in this process: two hosts of our stack on a `RealtimeEmulation`, joined by one
+ * emulated link per `--link` (several links are several paths), each host with a perf transport on its
+ * sockets. Addresses that cannot be are `PerfConfigError`s; the MPTCP settings go to the client host.
+ */
+import { isIP } from 'node:net';
+import { RealtimeEmulation } from '../api/emulation.js';
+import type { HostSockets } from '../api/runtime.js';
+import type { Limits } from '../pm/config.js';
+import { prefixContains } from '../stack/routing.js';
+import { parseAddress } from '../wire/address.js';
+import { PerfConfigError } from './iperf3-protocol.js';
+import { describeLink, linkConfig, type PerfLink } from './link.js';
+import { applyMptcp, PERF_PLAIN_TCP, type PerfMptcp } from './mptcp-config.js';
+import type { PerfTransport } from './transport.js';
+import { userspaceTransport } from './userspace-transport.js';
+
+/** Client and server hosts of our stack on one emulated link per path. */
+export interface EmulatedPair {
+  readonly client: PerfTransport;
+  readonly server: PerfTransport;
+  readonly clientAddress: string;
+  readonly serverAddress: string;
+  /** The hosts (for their MPTCP counters and endpoints). */
+  readonly clientHost: HostSockets;
+  readonly serverHost: HostSockets;
+  /** One line per path: "path 1: 198.19.1.1 <-> 198.19.1.2, 100 Mbit/s, ...". */
+  readonly descriptions: readonly string[];
+  close(): void;
+}
+
+/**
+ * Send buffers of the emulated hosts, sized to the link. iperf3's sender ends a test (TEST_END) once its last
+ * block is in the send buffer, and the receiver stops counting shortly after: with the default 4 MiB buffer
+ * on a slow link, megabytes would still be queued and the receiver's total would fall short. Two
+ * bandwidth-delay products keep the link busy; 0.1 s of data (at most 100 Mbit/s worth: this process runs
+ * both stacks, and is slower than a fast link) bounds the tail that is still in flight at TEST_END.
+ */
+function emulatedSendBuffer(link: PerfLink): number {
+  const twoBdp = (2 * link.rateBitsPerSecond * 2 * link.delayMicros) / 8e6;
+  const tenthOfASecond = (Math.min(link.rateBitsPerSecond, 100e6) * 0.1) / 8;
+  return Math.round(Math.min(4 << 20, Math.max(64 << 10, twoBdp, tenthOfASecond)));
+}
+
+/** Adds a default route through interface 0 of a host (so any address is reachable over its one link). */
+function addDefaultRoute(sockets: HostSockets, family: 4 | 6): void {
+  sockets.host.routing.addRoute({ prefix: new Uint8Array(family === 4 ? 4 : 16), prefixLength: 0, ifaceId: 0 });
+}
+
+/**
+ * Addresses of the emulated path `index` >= 1 (path 0 is HOST's): client 198.19.N.1/24 and server
+ * 198.19.N.2/24, or 2001:2:0:N::1/64 and ::2 for IPv6.
+ */
+export function emulatedPathAddresses(index: number, family: 4 | 6): { client: string; server: string; prefix: number } {
+  return family === 4
+    ? { client: `198.19.${index}.1`, server: `198.19.${index}.2`, prefix: 24 }
+    : { client: `2001:2:0:${index.toString(16)}::1`, server: `2001:2:0:${index.toString(16)}::2`, prefix: 64 };
+}
+
+/**
+ * The server host at `serverAddress` (an IP literal), the client host at `clientAddress` (default 198.18.0.1,
+ * or 2001:2::1 for IPv6; the other of .1/.2 if the server took it), joined by `links[0]` both ways; each
+ * further link is another path between another interface of each host (addresses from
+ * `emulatedPathAddresses`). With MPTCP, `mptcp`'s endpoints and limits go to the client host; without
+ * `--endpoint` the client gets a `subflow` endpoint on each further path's address (so it joins every path,
+ * as `ip mptcp endpoint add ADDR subflow` would make the kernel do), and both hosts get `subflows` limits
+ * of at least the number of further paths.
+ */
+export function emulatedPair(serverAddress: string, clientAddress: string | undefined, links: PerfLink | readonly PerfLink[], mptcp: PerfMptcp = PERF_PLAIN_TCP): EmulatedPair {
+  const linkList: readonly PerfLink[] = Array.isArray(links) ? links : [links as PerfLink];
+  const family = isIP(serverAddress);
+  if (family !== 4 && family !== 6) {
+    throw new PerfConfigError(
+      `-c ${serverAddress}: on the emulator (no --iface, no --kernel) HOST is the emulated server's address and must be an IP address, e.g. -c 198.18.0.2`,
+    );
+  }
+  const canonical = (a: string): string => Array.from(parseAddress(a)!).join('.');
+  let client = clientAddress;
+  if (client === undefined) {
+    const [first, second] = family === 4 ? ['198.18.0.1', '198.18.0.2'] : ['2001:2::1', '2001:2::2'];
+    client = canonical(first) === canonical(serverAddress) ? second : first;
+  } else {
+    if (isIP(client) !== family) throw new PerfConfigError(`-B ${client}: the client address must be an IPv${family} address like HOST`);
+    if (canonical(client) === canonical(serverAddress)) throw new PerfConfigError(`-B ${client}: the client address must differ from HOST`);
+  }
+  const prefix = family === 4 ? 24 : 64;
+  const extra = linkList.slice(1).map((_, i) => emulatedPathAddresses(i + 1, family));
+  for (const p of extra) {
+    for (const a of [client, serverAddress]) {
+      if (prefixContains(parseAddress(p.client)!, p.prefix, parseAddress(a)!)) {
+        throw new PerfConfigError(`${a} is inside ${p.client}/${p.prefix}, which the emulator uses for its extra paths: pick another address`);
+      }
+    }
+  }
+  // One connection's data is spread over all the paths: room for each path's share.
+  const sendBufferBytes = Math.min(4 << 20, linkList.reduce((a, l) => a + emulatedSendBuffer(l), 0));
+  const emu = new RealtimeEmulation(1);
+  const tcp = { sendBufferBytes };
+  try {
+    const c = emu.addHost('client', [[`${client}/${prefix}`], ...extra.map((p) => [`${p.client}/${p.prefix}`])], { tcp });
+    const s = emu.addHost('server', [[`${serverAddress}/${prefix}`], ...extra.map((p) => [`${p.server}/${p.prefix}`])], { tcp });
+    addDefaultRoute(c, family);
+    addDefaultRoute(s, family);
+    linkList.forEach((l, i) => emu.connect('client', i, 'server', i, linkConfig(l)));
+    if (mptcp.enabled) {
+      const further = extra.length;
+      if (further > 0) {
+        const atLeast = (l: Limits): Limits => ({ ...l, subflows: Math.max(l.subflows, Math.min(8, further)) });
+        s.host.setMptcpLimits(atLeast(s.host.mptcpLimits));
+        if (mptcp.limits === undefined) c.host.setMptcpLimits(atLeast(c.host.mptcpLimits));
+        if (mptcp.endpoints === undefined) c.host.setMptcpEndpoints(extra.map((p) => `${p.client} subflow`));
+      }
+      applyMptcp(c, mptcp);
+    }
+    const kind = mptcp.enabled ? 'MPTCP' : 'TCP';
+    const descriptions = linkList.map((l, i) => {
+      const [a, b] = i === 0 ? [client, serverAddress] : [extra[i - 1]!.client, extra[i - 1]!.server];
+      return `path ${i}: client ${a} <-> server ${b}, ${describeLink(l)}`;
+    });
+    return {
+      client: userspaceTransport(c, `userspace ${kind} (this stack, emulated client)`, { mptcp: mptcp.enabled }),
+      server: userspaceTransport(s, `userspace ${kind} (this stack, emulated server)`, { mptcp: mptcp.enabled }),
+      clientAddress: client,
+      serverAddress,
+      clientHost: c,
+      serverHost: s,
+      descriptions,
+      close: () => emu.close(),
+    };
+  } catch (err) {
+    emu.close();
+    throw err;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The seam between one TCP connection and what rides on it (MPTCP, issue 4): the 4-tuple, and the hooks an
+ * extension uses to add options to outgoing segments and to see incoming ones.
+ *
+ * Before changing these hooks read RFC 9293 section 3.1 (40 bytes of options in all) and RFC 8684 section
+ * 3.3.1 (a DSS mapping must not be split across segments: `segmentLimit`).
+ */
+import type { TcpOption, TcpSegment } from '../wire/tcp.js';
+
+/** The 4-tuple of a connection, from our point of view. */
+export interface TcpEndpoints {
+  readonly localAddress: Uint8Array;
+  readonly localPort: number;
+  readonly remoteAddress: Uint8Array;
+  readonly remotePort: number;
+}
+
+/** Which kind of segment is being built, for `TcpExtension.outgoingOptions`. */
+export type TcpSegmentKind = 'syn' | 'synAck' | 'ack' | 'data' | 'rst';
+
+/** What an extension sees of a segment under construction. */
+export interface TcpSegmentDraft {
+  readonly seq: number;
+  readonly ack: number;
+  readonly flags: number;
+  /** Payload bytes in the segment (0 for pure ACKs, SYN, RST). */
+  readonly payloadLength: number;
+  /** The payload itself (data segments only), e.g. for MPTCP's DSS checksum. */
+  readonly payload?: Uint8Array;
+}
+
+/**
+ * The seam for MPTCP (issue 4): a subflow adds options to outgoing segments and sees incoming ones.
+ * Every hook is optional.
+ */
+export interface TcpExtension {
+  /** Option bytes to keep free on every data segment (payload is shortened by this much). */
+  readonly reservedOptionBytes?: number;
+  /** Option bytes to keep free on pure ACKs (fewer SACK blocks are sent); default 0. */
+  readonly reservedAckOptionBytes?: number;
+  /** Extra options for a segment; must fit in 40 bytes together with ours (and the reservation). */
+  outgoingOptions?(kind: TcpSegmentKind, draft: TcpSegmentDraft): readonly TcpOption[] | undefined;
+  /**
+   * The most payload bytes a new segment starting at relative sequence `position` (1 = the first data
+   * byte) may carry: MPTCP's mapping boundary, so that one segment never spans two DSS mappings (Linux
+   * never collapses skbs of different mappings). Unbounded when absent.
+   */
+  segmentLimit?(position: number): number;
+  /** Every incoming segment, before the connection processes it. */
+  onOptions?(segment: TcpSegment): void;
+}
