@@ -2,7 +2,10 @@
 export type * from './types.js';
 export {
   DEFAULT_CONGESTION_CONTROL,
+  checkCongestionControl,
   congestionControlNames,
+  isCoupledCongestionControl,
+  type CongestionControlRegistration,
   createCongestionControl,
   registerCongestionControl,
 } from './registry.js';

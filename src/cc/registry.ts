@@ -22,24 +22,51 @@ const factories = new Map<string, CongestionControlFactory>([
   ['olia', createOlia],
   ['balia', createBalia],
 ]);
+/** The registered names whose controllers are coupled: they want `params.coupling` (an MPTCP connection's group). */
+const coupled = new Set<string>(['lia', 'olia', 'balia']);
+
+/** Options of `registerCongestionControl`. */
+export interface CongestionControlRegistration {
+  /**
+   * The controller is coupled across an MPTCP connection's subflows: the connection then creates a
+   * `CoupledGroup` and hands each subflow's controller its slot in `params.coupling`. Default false.
+   */
+  readonly coupled?: boolean;
+}
 
 /**
  * Adds (or replaces) a controller under `name`. Replacing lets tests and experiments swap a built-in.
  * Throws on an empty name.
  */
-export function registerCongestionControl(name: string, factory: CongestionControlFactory): void {
+export function registerCongestionControl(name: string, factory: CongestionControlFactory, options: CongestionControlRegistration = {}): void {
   if (name.length === 0) throw new Error('congestion control name must not be empty');
   factories.set(name, factory);
+  if (options.coupled === true) coupled.add(name);
+  else coupled.delete(name);
+}
+
+/** Whether `name` is a registered coupled controller (an MPTCP connection using it keeps a `CoupledGroup`). */
+export function isCoupledCongestionControl(name: string): boolean {
+  return coupled.has(name) && factories.has(name);
+}
+
+/**
+ * Checks a controller name given by a user (a host setting, a socket option, a command line): returns it,
+ * or throws an Error naming the available controllers.
+ */
+export function checkCongestionControl(name: string): string {
+  if (!factories.has(name)) throw new Error(unknownMessage(name));
+  return name;
+}
+
+function unknownMessage(name: string): string {
+  return `unknown congestion control "${name}"; available: ${congestionControlNames().join(', ')}`;
 }
 
 /** Creates a fresh controller for one subflow. Throws an Error naming the available controllers. */
 export function createCongestionControl(name: string, params: CongestionControlParams): CongestionController {
   const factory = factories.get(name);
-  if (factory === undefined) {
-    throw new Error(
-      `unknown congestion control "${name}"; available: ${congestionControlNames().join(', ')}`,
-    );
-  }
+  if (factory === undefined) throw new Error(unknownMessage(name));
   return factory(params);
 }
 

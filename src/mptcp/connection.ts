@@ -56,6 +56,8 @@ import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import { MPTCP_EVENT_FLAG, type MptcpEvent } from './events.js';
 import { dsnFromOffset, offsetFromDsn32, offsetFromDsn64 } from './dsn.js';
 import { createScheduler } from '../sched/registry.js';
+import { CoupledGroup } from '../cc/coupled.js';
+import { DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import { SendBuffer } from './send-buffer.js';
 import { Reassembly } from './reassembly.js';
@@ -217,6 +219,8 @@ export class MptcpConnection implements StreamConnection {
 
   readonly #subflows: Subflow[] = [];
   #nextSubflowId = 0;
+  /** With a coupled congestion controller (lia, olia, balia): the group every subflow's controller joins. */
+  readonly #coupling: CoupledGroup | undefined;
   /** What every subflow calls back into (options out, segments in). */
   readonly #subflowOwner: SubflowOwner;
 
@@ -275,6 +279,7 @@ export class MptcpConnection implements StreamConnection {
     this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#randomBytes = options.randomBytes;
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
+    this.#coupling = isCoupledCongestionControl(config?.congestionControl ?? DEFAULT_CONGESTION_CONTROL) ? new CoupledGroup() : undefined;
     this.#pm = createPathManager(options.pathManager ?? DEFAULT_PATH_MANAGER, { config: options.pm ?? NO_PM, connection: this.#pmConnection(options) });
     this.#keys = new ConnectionKeys(options.tokens !== undefined ? options.tokens.add(options.randomBytes, this) : drawLocalKey(options.randomBytes));
     this.#ctx = this.#context();
@@ -332,7 +337,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Creates a subflow record and its TCP connection (the record first, so no placeholder is needed). */
   #newSubflow(init: Omit<SubflowInit, 'id'>, open: (extension: TcpExtension) => TcpConnection): Subflow {
-    return new Subflow(this.#subflowOwner, { ...init, id: this.#nextSubflowId++ }, open);
+    return new Subflow(this.#subflowOwner, { ...init, id: this.#nextSubflowId++, coupling: this.#coupling?.join() }, open);
   }
 
   /** Active open: the SYN carries MP_CAPABLE (4 bytes). */
@@ -1452,7 +1457,7 @@ export class MptcpConnection implements StreamConnection {
         (o) => o !== s && !o.closed && !o.stale && o.usable && o.staleCount() < Math.max(STALE_LOSS_CNT - 1, 1),
       );
       if (!alternative) continue;
-      s.progress.stale = true;
+      s.markStale();
       this.counters.SubflowStale++;
       this.#reinjectUnacked(s, true);
     }
