@@ -24,6 +24,7 @@ import { MpTcpRstReason } from '../wire/mptcp-option.js';
 import { createMptcpCounters, type MptcpCounters } from '../mptcp/mib.js';
 import type { MptcpEvent } from '../mptcp/events.js';
 import { schedulerNames } from '../sched/registry.js';
+import { checkCongestionControl, DEFAULT_CONGESTION_CONTROL } from '../cc/registry.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { TokenTable } from '../mptcp/token.js';
 import { EPHEMERAL_PORT_RANGE, EphemeralPorts, initialSequenceNumber } from './isn.js';
@@ -155,7 +156,7 @@ export class Host {
   };
 
   private readonly secret: Uint8Array;
-  private readonly tcpDefaults: TcpConfig;
+  private tcpDefaults: TcpConfig;
   private readonly verify: boolean;
   private readonly offload: boolean;
   private readonly ports: EphemeralPorts;
@@ -194,6 +195,20 @@ export class Host {
     this.ports = new EphemeralPorts(options.secret);
     this.randomBytes = options.randomBytes ?? secretStream(options.secret);
     if (options.mptcpScheduler !== undefined) this.setMptcpScheduler(options.mptcpScheduler);
+    if (this.tcpDefaults.congestionControl !== undefined) checkCongestionControl(this.tcpDefaults.congestionControl);
+  }
+
+  /**
+   * `sysctl net.ipv4.tcp_congestion_control=NAME`: the congestion controller of connections created from now
+   * on ("cubic", the default, "reno", the coupled "lia", "olia", "balia", or one registered with
+   * src/cc/registry.ts); a connection's own `config.congestionControl` overrides it. Throws for an unknown name.
+   */
+  setCongestionControl(name: string): void {
+    this.tcpDefaults = { ...this.tcpDefaults, congestionControl: checkCongestionControl(name) };
+  }
+
+  get congestionControl(): string {
+    return this.tcpDefaults.congestionControl ?? DEFAULT_CONGESTION_CONTROL;
   }
 
   /**
