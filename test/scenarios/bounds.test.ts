@@ -1,0 +1,73 @@
+/**
+ * The fixed subset of the scenario suite (issue 9) that `npm test` asserts: the simult_flows.sh bounds, the
+ * RFC 6356 bounds of Wi-Fi + 3G (goal 1: >= 1.0 x plain TCP on Wi-Fi) and of the shared bottleneck (goal 2:
+ * <= 1.3 x TCP for a coupled controller), and re-creation of a subflow reset by the peer. A bound today's
+ * stack misses, or a policy not registered yet, is a `todo` test that still runs (when it can) and prints
+ * its number: it becomes a plain assertion once the policy lands (drop the todo). Virtual time, seeded.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { congestionControlNames } from '../../src/cc/registry.js';
+import { COUPLED_CC, FAILOVER, SHARED_BOTTLENECK, SIMULT_FLOWS, WIFI_3G } from '../../src/harness/scenarios/definitions.js';
+import { runScenario } from '../../src/harness/scenarios/runners.js';
+import type { Row, SuiteEnvironment } from '../../src/harness/scenarios/types.js';
+
+const env: SuiteEnvironment = { loadTrace: () => undefined };
+const show = (rows: readonly Row[]): void => {
+  for (const r of rows) console.log(`# ${r.scenario} | ${r.case} | ${r.scheduler}/${r.cc} | ${JSON.stringify(r.metrics)} | ${r.bound} | ${r.status}${r.note ? ` (${r.note})` : ''}`);
+};
+const notRegistered = (cc: string): string | false =>
+  congestionControlNames().includes(cc) ? false : `"${cc}" is not in the congestion control registry yet (issue 9, coupled-cc)`;
+
+test('simult_flows.sh: the five cases both ways, 16 MiB, within the kernel bound with the default scheduler and cubic', () => {
+  const rows = runScenario(SIMULT_FLOWS, { scheduler: 'default', cc: 'cubic' }, env);
+  show(rows);
+  assert.equal(rows.length, 10);
+  for (const r of rows) {
+    assert.equal(r.metrics.intact, 'yes', `${r.case}: every byte arrived, SHA-256 equal`);
+    assert.ok((r.metrics['time (s)'] as number) <= (r.metrics['bound (s)'] as number), `${r.case}: ${r.metrics['time (s)']} s <= ${r.metrics['bound (s)']} s`);
+    assert.equal(r.status, 'pass');
+  }
+});
+
+test('Wi-Fi + 3G (NSDI 2012 fig. 7), 60 s: MPTCP with the default scheduler and cubic gets at least plain TCP on Wi-Fi (RFC 6356 goal 1)', () => {
+  const [r] = runScenario(WIFI_3G, { scheduler: 'default', cc: 'cubic' }, env);
+  show([r!]);
+  assert.ok((r!.metrics['MPTCP / TCP'] as number) >= 1.0, `MPTCP / TCP = ${r!.metrics['MPTCP / TCP']}`);
+  assert.equal(r!.status, 'pass');
+});
+
+for (const cc of COUPLED_CC) {
+  test(`Wi-Fi + 3G, 60 s: MPTCP with ${cc} gets at least plain TCP on Wi-Fi (RFC 6356 goal 1)`, { todo: notRegistered(cc) }, () => {
+    const [r] = runScenario(WIFI_3G, { scheduler: 'default', cc }, env);
+    show([r!]);
+    assert.ok((r!.metrics['MPTCP / TCP'] as number) >= 1.0, `MPTCP / TCP = ${r!.metrics['MPTCP / TCP']}`);
+  });
+
+  test(`shared bottleneck: MPTCP (two subflows, ${cc}) takes at most 1.3 x the TCP connection's share (RFC 6356 goal 2)`, { todo: notRegistered(cc) }, () => {
+    const [r] = runScenario(SHARED_BOTTLENECK, { scheduler: 'default', cc }, env);
+    show([r!]);
+    assert.ok((r!.metrics['MPTCP / TCP'] as number) <= 1.3, `MPTCP / TCP = ${r!.metrics['MPTCP / TCP']}`);
+  });
+}
+
+test('shared bottleneck with cubic (uncoupled): both connections get a share; the ratio is printed (about 2 expected, not bounded)', () => {
+  const [r] = runScenario(SHARED_BOTTLENECK, { scheduler: 'default', cc: 'cubic' }, env);
+  show([r!]);
+  assert.ok((r!.metrics['MPTCP (Mbit/s)'] as number) > 1 && (r!.metrics['TCP (Mbit/s)'] as number) > 1, 'both flows moved data');
+  // Together they fill most of the 20 Mbit/s bottleneck.
+  assert.ok((r!.metrics['MPTCP (Mbit/s)'] as number) + (r!.metrics['TCP (Mbit/s)'] as number) > 0.8 * 20);
+});
+
+const resetCase = { ...FAILOVER, cases: FAILOVER.cases.filter((c) => c.paths.some((p) => p.outages?.some((o) => o.kind === 'reset'))) };
+
+test(
+  'a subflow reset by the peer is re-created by the path manager within 5 s (issue 9, mptcp_net-next #440)',
+  { todo: 'not implemented yet: no new subflow on path 2 in the 20 s after the reset (the re-creation policy of issue 9)' },
+  () => {
+    const rows = runScenario(resetCase, { scheduler: 'default', cc: 'cubic' }, env);
+    show(rows);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.status, 'pass', `re-created: ${rows[0]!.metrics['subflow re-created (ms)']}`);
+  },
+);
