@@ -89,11 +89,12 @@ export const SHARED_BOTTLENECK: SharedBottleneckScenario = {
   title: 'Shared bottleneck: an MPTCP connection with two subflows and a TCP connection through one link',
   source:
     'RFC 6356 section 2 goal 2 ("do no harm"; Wischik et al., NSDI 2011 figure 1 topology): 20 Mbit/s, 20 ms one way, ' +
-    '100 KB queue (one BDP), 60 s, shares from 10 s on; coupled controllers at most 1.3 x TCP, cubic about 2',
+    '100 KB queue (one BDP), 60 s, shares from 10 s on; coupled controllers at most 1.3 x TCP, cubic about 2 with two ' +
+    'subflows; one subflow is the control (about 1)',
   policies: EVERY_CC,
   seeds: [1, 2],
   bottleneck: { name: 'bottleneck', rateMbps: 20, delayMs: 20, queueBytes: 100_000 },
-  subflows: 2,
+  subflows: [1, 2],
   seconds: 60,
   measureFromSeconds: 10,
   maxRatio: 1.3,

@@ -192,11 +192,13 @@ export function twoHosts(o: TwoHostOptions): TwoHosts {
   return { pair, client, links: pair.paths, server: () => server };
 }
 
-/** The subflows of an MPTCP connection on path `i` (by local or remote address), or none. */
+/**
+ * The subflows of an MPTCP connection on path `i`, by the client's address (the server's end of a join has
+ * the server's first address whatever path it is on: the client joins to 198.18.1.1 from each of its own).
+ */
 export function subflowsOnPath(c: StreamConnection | undefined, i: number) {
   if (!(c instanceof MptcpConnection)) return [];
-  const addresses = [clientAddress(i), serverAddress(i)];
-  return c.subflows().filter((s) => addresses.includes(formatV4(s.tcp.endpoints.localAddress)));
+  return c.subflows().filter((s) => formatV4(c.server ? s.tcp.endpoints.remoteAddress : s.tcp.endpoints.localAddress) === clientAddress(i));
 }
 
 const formatV4 = (a: Uint8Array): string => Array.from(a).join('.');

@@ -106,7 +106,8 @@ export interface DownloadsScenario extends ScenarioBase {
 export interface SharedBottleneckScenario extends ScenarioBase {
   readonly kind: 'shared_bottleneck';
   readonly bottleneck: PathDef;
-  readonly subflows: number;
+  /** One row per count: 1 is the control (an MPTCP connection alone should get about a TCP share). */
+  readonly subflows: readonly number[];
   readonly seconds: number;
   /** Goodput counted from this instant on (after slow start). */
   readonly measureFromSeconds: number;
