@@ -21,9 +21,9 @@ export function tally(rows: readonly Row[]): string {
 
 /** The Markdown report: a summary line per scenario, then each scenario's table. */
 export function toMarkdown(defs: readonly ScenarioDef[], rows: readonly Row[], header: string): string {
-  const out: string[] = [header, '', '| scenario | rows | source |', '| --- | --- | --- |'];
+  const out: string[] = [header, '', '| scenario | rows | what |', '| --- | --- | --- |'];
   const shown = defs.filter((d) => rows.some((r) => r.scenario === d.id));
-  for (const d of shown) out.push(`| [${d.id}](#${d.id.replace(/_/g, '_')}) | ${tally(rows.filter((r) => r.scenario === d.id))} | ${cell(d.source.split(' (')[0])} |`);
+  for (const d of shown) out.push(`| [${d.id}](#${d.id}) | ${tally(rows.filter((r) => r.scenario === d.id))} | ${cell(d.title)} |`);
   for (const d of shown) {
     const mine = rows.filter((r) => r.scenario === d.id);
     const keys: string[] = [];

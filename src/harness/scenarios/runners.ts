@@ -55,6 +55,18 @@ function runTo(run: TwoHosts, until: Micros): void {
   run.pair.driveBounded(until, MAX_EVENTS);
 }
 
+/** Results cached per definition object (a baseline that several rows compare with is run once). */
+const memos = new WeakMap<object, Map<string, unknown>>();
+function memo<T>(def: object, key: string, compute: () => T): T {
+  let m = memos.get(def);
+  if (m === undefined) memos.set(def, (m = new Map()));
+  if (!m.has(key)) m.set(key, compute());
+  return m.get(key) as T;
+}
+
+const isDefault = (p: Policy): boolean => p.scheduler === DEFAULT_SCHEDULER && p.cc === DEFAULT_CONGESTION_CONTROL;
+const DEFAULT_POLICY: Policy = { scheduler: DEFAULT_SCHEDULER, cc: DEFAULT_CONGESTION_CONTROL };
+
 /** Whether the bound applies to a policy: the default pair, or a wanted controller with the default scheduler. */
 function bounded(def: ScenarioDef, policy: Policy): boolean {
   if (policy.scheduler !== DEFAULT_SCHEDULER) return false;
@@ -176,16 +188,9 @@ function download(o: { seed: number; paths: readonly PathDef[]; env: SuiteEnviro
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** Plain TCP over path 0 with a controller, averaged over the seeds (cached per scenario and controller). */
-const baselines = new Map<string, number>();
+/** Plain TCP over path 0 with a controller, averaged over the seeds (once per definition and controller). */
 function tcpBaseline(def: GoodputScenario, cc: string, env: SuiteEnvironment): number {
-  const key = `${def.id}/${cc}/${def.seeds.join(',')}`;
-  let v = baselines.get(key);
-  if (v === undefined) {
-    v = mean(def.seeds.map((seed) => downloadGoodput(def, { scheduler: DEFAULT_SCHEDULER, cc }, seed, env, false).mbps));
-    baselines.set(key, v);
-  }
-  return v;
+  return memo(def, `tcp/${cc}`, () => mean(def.seeds.map((seed) => downloadGoodput(def, { scheduler: DEFAULT_SCHEDULER, cc }, seed, env, false).mbps)));
 }
 
 function runGoodput(def: GoodputScenario, policy: Policy, env: SuiteEnvironment): Row[] {
@@ -216,23 +221,28 @@ function runGoodput(def: GoodputScenario, policy: Policy, env: SuiteEnvironment)
 
 // --- 3. object downloads -----------------------------------------------------------------------------
 
+/** Completion times (ms) of one object size over the seeds, Infinity for a download that did not finish intact. */
+function downloadTimes(def: DownloadsScenario, size: number, policy: Policy, env: SuiteEnvironment): number[] {
+  return memo(def, `${size}/${policy.scheduler}/${policy.cc}`, () =>
+    def.seeds.map((seed) => {
+      const { run, reader, writer } = download({ seed, paths: def.paths, env, policy, mptcp: true, bytes: size });
+      run.pair.drive(() => reader.endedAt !== undefined, 120 * SECOND);
+      return reader.endedAt !== undefined && reader.digest() === writer.digest() ? reader.endedAt / 1000 : Infinity;
+    }),
+  );
+}
+
 function runDownloads(def: DownloadsScenario, policy: Policy, env: SuiteEnvironment): Row[] {
   const missing = missingTraces(def.paths, env);
   if (missing.length > 0) return [row(def, 'all sizes', policy, {}, '', 'skipped', `trace missing: ${missing.join(', ')}`)];
-  const rows: Row[] = [];
-  for (const size of def.sizes) {
-    const times: number[] = [];
-    for (const seed of def.seeds) {
-      const { run, reader, writer: down } = download({ seed, paths: def.paths, env, policy, mptcp: true, bytes: size });
-      run.pair.drive(() => reader.endedAt !== undefined, 120 * SECOND);
-      const ok = reader.endedAt !== undefined && reader.digest() === down.digest();
-      times.push(ok ? reader.endedAt! / 1000 : Infinity);
-    }
-    rows.push(
-      row(def, `${formatSize(size)} object`, policy, { 'median (ms)': round(quantile(times, 0.5), 1), 'p90 (ms)': round(quantile(times, 0.9), 1), seeds: times.length }, '', 'info'),
-    );
-  }
-  return rows;
+  return def.sizes.map((size) => {
+    const times = downloadTimes(def, size, policy, env);
+    const median = quantile(times, 0.5);
+    const metrics: Record<string, number> = { 'median (ms)': round(median, 1), 'p90 (ms)': round(quantile(times, 0.9), 1), seeds: times.length };
+    if (!isDefault(policy)) metrics['median / default'] = round(median / quantile(downloadTimes(def, size, DEFAULT_POLICY, env), 0.5));
+    const failed = times.filter((t) => !Number.isFinite(t)).length;
+    return row(def, `${formatSize(size)} object`, policy, metrics, '', failed > 0 ? 'fail' : 'info', failed > 0 ? `${failed} downloads did not finish intact` : undefined);
+  });
 }
 
 function formatSize(bytes: number): string {
@@ -324,13 +334,19 @@ function runSharedBottleneck(def: SharedBottleneckScenario, policy: Policy, env:
 
 // --- 5. request/response messages --------------------------------------------------------------------
 
-function runMessages(def: MessagesScenario, policy: Policy, env: SuiteEnvironment): Row[] {
-  const rows: Row[] = [];
-  for (const c of def.cases) {
+/** Latencies (ms) of every answered request over the seeds, requests left unanswered, bytes sent / application bytes. */
+interface MessageStats {
+  readonly latencies: readonly number[];
+  readonly unanswered: number;
+  readonly overhead: number;
+}
+
+function messageStats(def: MessagesScenario, c: MessagesScenario['cases'][number], policy: Policy, env: SuiteEnvironment): MessageStats {
+  return memo(def, `${c.name}/${policy.scheduler}/${policy.cc}`, () => {
     const latencies: number[] = [];
     let appBytes = 0;
     let wireBytes = 0;
-    let lost = 0;
+    let unanswered = 0;
     for (const seed of def.seeds) {
       const sentAt: Micros[] = [];
       let responsesRead = 0;
@@ -372,28 +388,38 @@ function runMessages(def: MessagesScenario, policy: Policy, env: SuiteEnvironmen
         });
       }
       runTo(run, start + def.count * def.intervalMs * 1000 + 30 * SECOND);
-      lost += def.count - responsesRead;
+      unanswered += def.count - responsesRead;
       appBytes += def.count * (def.requestBytes + def.responseBytes);
       wireBytes += wireDataBytes(run.client) + wireDataBytes(run.server());
     }
-    rows.push(
-      row(
-        def,
-        c.name,
-        policy,
-        {
-          'p50 (ms)': round(quantile(latencies, 0.5), 1),
-          'p99 (ms)': round(quantile(latencies, 0.99), 1),
-          'bytes sent / app bytes': round(wireBytes / appBytes),
-          unanswered: lost,
-        },
-        '',
-        lost > 0 ? 'fail' : 'info',
-        lost > 0 ? `${lost} requests without a response` : undefined,
-      ),
-    );
-  }
-  return rows;
+    return { latencies, unanswered, overhead: wireBytes / appBytes };
+  });
+}
+
+function runMessages(def: MessagesScenario, policy: Policy, env: SuiteEnvironment): Row[] {
+  return def.cases.map((c) => {
+    const m = messageStats(def, c, policy, env);
+    const p99 = quantile(m.latencies, 0.99);
+    const metrics: Record<string, number> = {
+      'p50 (ms)': round(quantile(m.latencies, 0.5), 1),
+      'p99 (ms)': round(p99, 1),
+      'bytes sent / app bytes': round(m.overhead),
+      unanswered: m.unanswered,
+    };
+    let bound = '';
+    let status: RowStatus = 'info';
+    if (!isDefault(policy)) {
+      const defaultP99 = quantile(messageStats(def, c, DEFAULT_POLICY, env).latencies, 0.99);
+      metrics['p99 / default'] = round(p99 / defaultP99);
+      // Issue 9's acceptance for duplicate mode: a lower p99 than the default scheduler under loss.
+      if (policy.scheduler === 'redundant') {
+        bound = `p99 < default's (${round(defaultP99, 1)} ms)`;
+        status = p99 < defaultP99 ? 'pass' : 'fail';
+      }
+    }
+    if (m.unanswered > 0) status = 'fail';
+    return row(def, c.name, policy, metrics, bound, status, m.unanswered > 0 ? `${m.unanswered} requests without a response` : undefined);
+  });
 }
 
 // --- 6. failover and failback ------------------------------------------------------------------------
