@@ -1,7 +1,8 @@
 /**
  * The suite takes its policies from the registries by name: a scheduler or controller registered later
  * appears in every scenario that selects 'registry' without a change to the suite; a controller a bound is
- * about but the registry lacks is listed and reported "not available" instead of failing the run.
+ * about but the registry lacks is listed and reported "not available" instead of failing the run; a missing
+ * trace skips its scenario with the reason.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { registerCongestionControl, congestionControlNames } from '../../src/cc/
 import { createReno } from '../../src/cc/reno.js';
 import { policiesOf, available } from '../../src/harness/scenarios/policies.js';
 import { runDefinition } from '../../src/harness/scenarios/suite.js';
-import { SIMULT_FLOWS } from '../../src/harness/scenarios/definitions.js';
+import { SIMULT_FLOWS, WIFI_LTE } from '../../src/harness/scenarios/definitions.js';
+import { runScenario } from '../../src/harness/scenarios/runners.js';
 
 test('star: every scheduler with cubic, every controller with default, the default pair first, each pair once', () => {
   const p = policiesOf({ schedulers: ['default', 'blest'], cc: ['cubic', 'reno'], combine: 'star', wantedCc: ['zz-wanted'] });
@@ -42,4 +44,10 @@ test('a wanted controller that is not registered gets one "not available" row, a
   const rows = runDefinition(def, { loadTrace: () => undefined });
   assert.deepEqual(rows.map((r) => [r.cc, r.status]), [[name, 'not available']]);
   assert.match(rows[0]!.note ?? '', /not registered/);
+});
+
+test('a scenario whose Mahimahi trace is missing is skipped with the file named, not failed', () => {
+  const rows = runScenario(WIFI_LTE, { scheduler: 'default', cc: 'cubic' }, { loadTrace: () => undefined });
+  assert.deepEqual(rows.map((r) => r.status), ['skipped']);
+  assert.match(rows[0]!.note ?? '', /trace missing: TMobile-LTE-short\.down/);
 });
