@@ -30,6 +30,8 @@ export type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' 
 
 /** MP_JOIN third-ACK retransmission: start (Linux retransmits it with the subflow's RTO). */
 export const JOIN_ACK_RTO_MIN: Micros = 200_000;
+/** ... and its cap (as the DATA_FIN's). */
+export const JOIN_ACK_RTO_MAX: Micros = 60_000_000;
 
 /**
  * The MP_JOIN handshake state of one joined subflow (Linux keeps it in the subflow context: nonces, thmac):
