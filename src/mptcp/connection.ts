@@ -17,7 +17,7 @@
  *   fallback.ts    fallback to TCP, MP_FAIL, checksum failure                  subflow.c, pm.c
  *   close.ts       DATA_FIN both ways, the subflows' close, MP_FASTCLOSE        protocol.c, options.c
  *   info.ts        MPTCP_INFO, subflow info, monitor events                    sockopt.c, pm_netlink.c
- *   send-buffer.ts, reassembly.ts, subflow.ts, keys.ts, token.ts, timers.ts, mib.ts, dsn.ts
+ *   send-buffer.ts, reassembly.ts, subflow.ts, keys.ts, token.ts, timers.ts, mib.ts, dsn.ts, types.ts
  *
  * The class groups, as quinn-proto's `Connection` does: getters (keys, tokens, state, byte counts, info);
  * handle_* (`handleSegment`, `handleSubflowSegment`, `handleTimeout`); application commands (`write`,
@@ -31,13 +31,10 @@
  *   then pollTransmit(now) (or pollTransmitFrom) until undefined, then pollEvent() until undefined, then
  *   pollTimeout().
  *
- * Data sequence numbers are offsets from IDSN + 1 (./dsn.ts); the 64-bit values exist only in options.
- * Send side: the application's bytes are kept at the connection level (send-buffer.ts, from the DATA_ACK up)
- * and handed to subflows by the scheduler (src/sched, "default"), chunk by chunk, as much as each subflow can
- * send now; each subflow's `sendMaps` records which data offsets went to which of its bytes. A subflow that
- * dies with data not acknowledged at the data level has those ranges reinjected on another subflow. Receive
- * side: mappings are validated and kept by subflow sequence per subflow; each subflow's in-order bytes are
- * placed by data offset into one reassembly queue (duplicates dropped), from which the application reads.
+ * Data sequence numbers are offsets from IDSN + 1 (./dsn.ts); the 64-bit values exist only in options. The
+ * application's bytes are kept at the connection level (send-buffer.ts) and handed to subflows by the
+ * scheduler (src/sched), chunk by chunk, as much as each subflow can send now (`#schedule`, Linux
+ * `__mptcp_push_pending`); received bytes go from each subflow through its mappings into one reassembly.
  */
 import type { TcpConnection, TcpEndpoints, TcpExtension } from '../tcp/connection.js';
 import { TcpConnection as Tcp } from '../tcp/connection.js';
@@ -46,7 +43,7 @@ import type { TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
 import type { U64 } from '../wire/u64.js';
 import type { RandomBytes } from './keys.js';
 import { ConnectionKeys } from './keys.js';
-import type { PathManagerConfig, SubflowRequest } from '../pm/types.js';
+import type { SubflowRequest } from '../pm/types.js';
 import { DEFAULT_LIMITS } from '../pm/config.js';
 import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import type { MptcpEvent } from './events.js';
@@ -55,7 +52,8 @@ import type { Scheduler, SubflowView } from '../sched/types.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import { SendBuffer } from './send-buffer.js';
 import { Reassembly } from './reassembly.js';
-import { Subflow, type JoinHandshake, type SubflowInit } from './subflow.js';
+import { Subflow, subflowConfig, type JoinHandshake, type SubflowInit } from './subflow.js';
+import type { JoinOptions, MptcpPathManagerConfig, StreamConnection } from './types.js';
 import { Handshake } from './handshake.js';
 import { drawLocalKey, type TokenTable } from './token.js';
 import { HANDSHAKE, isMptcp, modeOf, MPTCP, primarySubflow, type ConnectionContext, type ConnectionState } from './context.js';
@@ -70,6 +68,7 @@ import { Closing } from './close.js';
 export { synMpCapable, synMpJoin } from './handshake.js';
 export { Subflow } from './subflow.js';
 export type { MptcpInfo, MptcpSubflowInfo } from './info.js';
+export type { JoinOptions, MptcpPathManagerConfig, StreamConnection, SubflowRequest } from './types.js';
 
 /** Options of one MPTCP connection. */
 export interface MptcpConnectionOptions {
@@ -79,7 +78,6 @@ export interface MptcpConnectionOptions {
   readonly checksum?: boolean;
   /** Counters to add to (e.g. the host's); default a private object. */
   readonly counters?: MptcpCounters;
-  /** Monitor events (CREATED, ESTABLISHED, CLOSED). */
   /** `ip mptcp monitor` events of this connection (with the kernel's attributes). */
   readonly onMonitorEvent?: (event: MptcpEvent) => void;
   /** Most bytes kept at the connection level for the application before the subflow stops being read. */
@@ -106,45 +104,6 @@ export interface MptcpConnectionOptions {
   readonly pendingJoins?: { add(connection: MptcpConnection): unknown };
 }
 
-/** What the connection's path manager reads (the host's `ip mptcp endpoint` table and limits). */
-export type MptcpPathManagerConfig = PathManagerConfig;
-
-/** A subflow the path manager wants opened (the host carries it out with MP_JOIN). */
-export type { SubflowRequest } from '../pm/types.js';
-
-/** What TcpSocket and the host need of a byte-stream connection (TCP or MPTCP). */
-export interface StreamConnection {
-  readonly endpoints: TcpEndpoints;
-  readonly state: TcpStateName;
-  readonly readableBytes: number;
-  readonly writableBytes: number;
-  write(data: Uint8Array): number;
-  read(maxBytes?: number): Uint8Array | undefined;
-  shutdown(): void;
-  close(): void;
-  abort(): void;
-  setNoDelay(noDelay: boolean): void;
-  info(): TcpInfo;
-  pollEvent(): TcpEvent | undefined;
-}
-
-/** Options of `MptcpConnection.joinSubflow`. */
-export interface JoinOptions {
-  /** Ask the peer to use the subflow as backup only (B flag). */
-  readonly backup?: boolean;
-  /** Our address id for the local address (1..255). */
-  readonly addressId: number;
-  /** Opaque tag stored in the subflow (the host's interface id). */
-  readonly tag?: number;
-  /** The path-manager endpoint the subflow comes from. */
-  readonly endpointId?: number;
-  /** The peer's address id of the remote address (when it was announced). */
-  readonly remoteId?: number;
-}
-
-/** Initial and largest receive buffer of a subflow (see `subflowConfig`). */
-const SUBFLOW_RCVBUF = 4 * 1024 * 1024;
-const SUBFLOW_RCVBUF_MAX = 8 * 1024 * 1024;
 const NO_PM: MptcpPathManagerConfig = { endpoints: () => [], limits: () => DEFAULT_LIMITS };
 
 /** An MPTCP connection. See the file comment for the call order. */
@@ -506,14 +465,7 @@ export class MptcpConnection implements StreamConnection {
    */
   joinSubflow(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
     if (!this.canJoin) throw new Error('MPTCP connection cannot be joined (not fully MPTCP, or closing)');
-    const handshake = this.#handshake.newJoin('synSent');
-    const sf = this.#newSubflow(
-      { localAddressId: options.addressId, backup: options.backup ?? false, tag: options.tag ?? -1, localIsn: iss >>> 0, joinHandshake: handshake, endpointId: options.endpointId, remoteId: options.remoteId },
-      (extension) => Tcp.connect(now, endpoints, iss, subflowConfig(config), extension),
-    );
-    this.#subflows.push(sf);
-    this.#scheduler.onSubflowAdded(0, sf.view());
-    return sf.tcp;
+    return this.#addJoin(0, iss, options, this.#handshake.newJoin('synSent'), (extension) => Tcp.connect(now, endpoints, iss, subflowConfig(config), extension));
   }
 
   /**
@@ -522,12 +474,15 @@ export class MptcpConnection implements StreamConnection {
    */
   acceptJoin(now: Micros, endpoints: TcpEndpoints, iss: number, syn: TcpSegment, config: TcpConfig | undefined, options: JoinOptions): TcpConnection {
     const handshake = this.#handshake.newJoin('synReceived');
-    const sf = this.#newSubflow(
-      { localAddressId: options.addressId, backup: options.backup ?? false, tag: options.tag ?? -1, localIsn: iss >>> 0, joinHandshake: handshake, endpointId: options.endpointId },
-      (extension) => Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), extension),
-    );
+    return this.#addJoin(now, iss, { ...options, remoteId: undefined }, handshake, (extension) => Tcp.accept(now, endpoints, iss, syn, subflowConfig(config), extension));
+  }
+
+  /** A joined subflow, added to the list and to the scheduler (at `addedAt`). */
+  #addJoin(addedAt: Micros, iss: number, options: JoinOptions, joinHandshake: JoinHandshake, open: (extension: TcpExtension) => TcpConnection): TcpConnection {
+    const { addressId, backup, tag, endpointId, remoteId } = options;
+    const sf = this.#newSubflow({ localAddressId: addressId, backup: backup ?? false, tag: tag ?? -1, localIsn: iss >>> 0, joinHandshake, endpointId, remoteId }, open);
     this.#subflows.push(sf);
-    this.#scheduler.onSubflowAdded(now, sf.view());
+    this.#scheduler.onSubflowAdded(addedAt, sf.view());
     return sf.tcp;
   }
 
@@ -762,17 +717,4 @@ export class MptcpConnection implements StreamConnection {
     }
     if (isMptcp(this.#state)) closing.afterEvents();
   }
-}
-
-/**
- * A subflow's TCP configuration. RFC 8684 3.3.4: the window a subflow advertises is read by the peer as the
- * connection-level window, relative to the DATA_ACK, and shared by every subflow; a subflow's own
- * receive-buffer autotuning (which sees only its share of the data) would keep it far too small while
- * another, slower subflow holds the DATA_ACK back. Like Linux, which sizes subflow windows from the
- * connection's receive space, subflows start with a larger buffer (SUBFLOW_RCVBUF, or the configured one if
- * larger) and autotune from there.
- */
-function subflowConfig(config: TcpConfig | undefined): TcpConfig {
-  const start = Math.max(config?.receiveBufferBytes ?? 0, SUBFLOW_RCVBUF);
-  return { ...config, receiveBufferBytes: start, receiveBufferMaxBytes: Math.max(config?.receiveBufferMaxBytes ?? 0, start, SUBFLOW_RCVBUF_MAX) };
 }
