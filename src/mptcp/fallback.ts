@@ -43,7 +43,7 @@ export class Fallback {
   }
 
   /**
-   * The state just became 'fallback' (from `from`): every subflow forgets its mappings; bytes of a mapping
+   * The state just became 'fallback' (`wasHandshake`: from the handshake): every subflow forgets its mappings; bytes of a mapping
    * read so far but held for its checksum are TCP's from now on. A fallback in the handshake mapped
    * nothing: the send buffer goes to the subflow from its start. A shutdown asked before the fallback was a
    * DATA_FIN: it becomes a subflow FIN once the buffer drained (`drain`).
