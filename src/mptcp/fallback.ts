@@ -96,12 +96,13 @@ export class Fallback {
    * RFC 8684 3.7, as Linux (`mptcp_pm_mp_fail_received`): the peer's checksum failed on data we sent. With a
    * RST (several subflows) the subflow just closes and its data is reinjected elsewhere. On our single
    * subflow we answer with MP_FAIL and put an infinite mapping on the next data segment, then fall back to
-   * TCP. An MP_FAIL answering ours needs nothing more.
+   * TCP, but only while an infinite fallback is allowed (Linux returns at once when `allow_infinite_fallback`
+   * is off: a second subflow joined or data was reinjected). An MP_FAIL answering ours needs nothing more.
    */
   mpFailReceived(sf: Subflow, flags: number): void {
     const ctx = this.#ctx;
     ctx.counters.MPFailRx++;
-    if (flags & TcpFlags.RST || !isMptcp(ctx.state)) return;
+    if (flags & TcpFlags.RST || !isMptcp(ctx.state) || !this.#allowInfinite) return;
     if (this.#mpFailSent) {
       this.#mpFailSent = false; // the answer to ours; the infinite mapping follows
       return;

@@ -445,3 +445,44 @@ test('joinSynSent_synAckWithBadHmac: the subflow is reset with MP_TCPRST (MPTCP-
   assert.equal(f.conn.state, 'ESTABLISHED', 'the initial subflow is not affected');
   assert.equal(f.conn.mptcpInfo().mode, 'mptcp');
 });
+
+// ---- MP_FAIL ----
+
+/** Client with a joined subflow that may carry data (the fourth ACK came): no infinite fallback any more. */
+function clientWithJoin(): Fixture {
+  const f = clientFullyEstablished();
+  const { nonce } = joinSynSent(f);
+  const peerNonce = 0x55667788;
+  const hmac = joinSynAckHmac(PEER_KEY, f.conn.localKey, peerNonce, nonce);
+  f.send({ flags: TcpFlags.SYN | TcpFlags.ACK, options: [opt({ subtype: 'MP_JOIN', form: 'synack', backup: false, addressId: 0, hmac, nonce: peerNonce })] }, 1);
+  f.expect(TcpFlags.ACK, 1); // the third ACK with HMAC-A
+  f.send({ flags: TcpFlags.ACK, options: [f.dss(0)] }, 1); // the fourth ACK
+  assert.equal(f.conn.subflows()[1]!.usable, true);
+  return f;
+}
+
+test('established_mpFailOnSingleSubflow: MP_FAIL answered, the next data carries the infinite mapping, then TCP', () => {
+  const f = clientFullyEstablished();
+  f.send({ flags: TcpFlags.ACK, options: [opt({ subtype: 'MP_FAIL', dsn: u64AddNumber(f.conn.localIdsn, 1) })] });
+  assert.equal(f.conn.counters.MPFailRx, 1);
+  assert.ok(mptcp(f.expect(TcpFlags.ACK)).some((o) => o.subtype === 'MP_FAIL'), 'our MP_FAIL answer');
+  f.conn.write(new Uint8Array(10));
+  const data = f.expect(TcpFlags.ACK);
+  assert.equal(only(data, 'DSS').mapping?.dataLength, 0, 'the infinite mapping');
+  assert.equal(f.conn.fallback, true);
+});
+
+test('withJoin_mpFailWithoutRst: no infinite fallback once a second subflow joined (Linux allow_infinite_fallback)', () => {
+  const f = clientWithJoin();
+  f.send({ flags: TcpFlags.ACK, options: [opt({ subtype: 'MP_FAIL', dsn: u64AddNumber(f.conn.localIdsn, 1) })] });
+  assert.equal(f.conn.counters.MPFailRx, 1);
+  f.conn.write(new Uint8Array(10));
+  const out: TcpSegment[] = [];
+  for (let p = f.poll(); p; p = f.poll()) out.push(p.segment);
+  assert.ok(!out.some((s) => mptcp(s).some((o) => o.subtype === 'MP_FAIL')), 'no MP_FAIL answer');
+  const mappings = out.flatMap((s) => mptcp(s)).flatMap((o) => (o.subtype === 'DSS' && o.mapping ? [o.mapping.dataLength] : []));
+  assert.ok(mappings.length > 0 && !mappings.includes(0), `no infinite mapping: ${mappings.join(',')}`);
+  assert.equal(f.conn.fallback, false);
+  assert.equal(f.conn.counters.MPFailTx, 0);
+  assert.equal(f.conn.counters.InfiniteMapTx, 0);
+});
