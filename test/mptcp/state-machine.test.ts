@@ -486,3 +486,14 @@ test('withJoin_mpFailWithoutRst: no infinite fallback once a second subflow join
   assert.equal(f.conn.counters.MPFailTx, 0);
   assert.equal(f.conn.counters.InfiniteMapTx, 0);
 });
+
+test('withJoin_dataWithoutDss: with several subflows the subflow is reset (MP_TCPRST), the connection stays MPTCP', () => {
+  const f = clientWithJoin();
+  f.send({ flags: TcpFlags.ACK | TcpFlags.PSH, payload: new Uint8Array(20).fill(9) }, 1);
+  assert.equal(f.conn.counters.DssFallback, 1);
+  const rst = f.expect(TcpFlags.RST | TcpFlags.ACK, 1);
+  assert.equal(only(rst, 'MP_TCPRST').reason, MpTcpRstReason.MPTCP_SPECIFIC);
+  assert.equal(f.conn.fallback, false);
+  assert.equal(f.conn.mptcpInfo().mode, 'mptcp');
+  assert.equal(f.conn.readableBytes, 0, 'the unmapped bytes are not delivered');
+});
