@@ -61,7 +61,6 @@ export class Mappings {
       closing.checkDataFin();
       return;
     }
-    if (mapping.dataLength === 0 && mapping.subflowSeq === 0) return; // infinite mapping: not in this slice
     const subflowSeq = mapping.subflowSeq >>> 0;
     if (segment.payload.length > 0) {
       const segSeq = (segment.seq - sf.receive.isn) >>> 0;
