@@ -173,8 +173,9 @@ function processSackBlocks(tcb: Tcb, now: Micros, blocks: ReadonlyArray<readonly
         continue;
       }
     }
-    // Ignore blocks that are below SND.UNA, beyond SND.MAX or inverted.
-    if (start <= una - 1 || end > tcb.send.nxt) continue;
+    // Ignore blocks wholly below SND.UNA or beyond SND.MAX (inverted ones were skipped above); a block that
+    // straddles SND.UNA is clipped to it (Linux tcp_is_sackblock_valid, tcp_sacktag_walk).
+    if (end <= una || end > tcb.send.nxt) continue;
     const scoreboard = (tcb.recovery.scoreboard ??= new Scoreboard());
     added += scoreboard.add(Math.max(start, una), end, tcb.onNewlySacked);
   }

@@ -125,8 +125,6 @@ function segmentSynchronized(tcb: Tcb, now: Micros, seg: TcpSegment): void {
   const rcvNxt = receive.nxt;
   const position = rcvNxt + seqDiff(seg.seq, tcb.wireReceive(rcvNxt));
   const segLength = payload.length + (isSyn ? 1 : 0) + (isFin ? 1 : 0);
-  tcb.probes.lastReceiveAt = now;
-  tcb.probes.keepaliveProbes = 0;
 
   // RFC 7323 5.3 R1 (PAWS), before the sequence check; RSTs are exempt (Linux tcp_paws_discard).
   if (tcb.negotiated.timestamps && o.hasTimestamps && !isRst) {
@@ -150,6 +148,11 @@ function segmentSynchronized(tcb: Tcb, now: Micros, seg: TcpSegment): void {
     }
     return;
   }
+
+  // Acceptable: the peer is alive (keepalive's idle period and probe count restart; an unacceptable or
+  // PAWS-rejected segment above proves nothing, as in Linux, which refreshes only after tcp_validate_incoming).
+  tcb.probes.lastReceiveAt = now;
+  tcb.probes.keepaliveProbes = 0;
 
   // Second: RST (RFC 5961 3.2).
   if (isRst) {

@@ -153,6 +153,18 @@ describe('SACK loss recovery (RFC 6675)', () => {
     assert.equal(conn.info().retransmits, 2);
   });
 
+  test('sack_blockStraddlingSndUnaIsClippedNotDropped', () => {
+    // ACKs reordered: the later cumulative ACK (4 segments) arrives first, then an older one whose SACK block
+    // starts below the new SND.UNA. Its part above SND.UNA is still news (RFC 2018 5; Linux
+    // tcp_is_sackblock_valid accepts it and tcp_sacktag_walk skips what is already acknowledged).
+    const { conn, at } = sending(10);
+    const t = at + ms(100);
+    conn.handleSegment(t, ack(s(4)));
+    assert.equal(conn.info().bytesInFlight, 6 * MSS);
+    conn.handleSegment(t, ack(s(2), { sack: [[s(3), s(7)]] }));
+    assert.equal(conn.info().bytesInFlight, 3 * MSS); // segments 4, 5, 6 SACKed: 7, 8, 9 in flight
+  });
+
   test('sack_newDataSentWhenPipeAllows', () => {
     const { conn, at } = sending(10);
     conn.write(new Uint8Array(10 * MSS));
@@ -303,6 +315,29 @@ describe('persist, keepalive, Nagle, delayed ACK', () => {
       expect(conn, t, { seq: ISS });
       t += ms(1000);
       assert.equal(conn.pollTimeout(), t);
+    }
+    conn.handleTimeout(t);
+    assert.equal(conn.state, 'CLOSED');
+    const closed = events(conn).at(-1);
+    assert.ok(closed?.type === 'closed' && closed.error?.code === 'ETIMEDOUT');
+  });
+
+  test('keepalive_unacceptableSegmentsDoNotCountAsAnswers', () => {
+    // RFC 9293 3.10.7.4: a segment that fails the sequence check is answered with an ACK and dropped; it
+    // tells nothing about the connection being alive (Linux refreshes its receive time only in tcp_ack /
+    // tcp_event_data_recv, after tcp_validate_incoming). Out-of-window segments between the probes must
+    // not restart the idle period or the probe count.
+    const keepalive = { idleMicros: ms(10_000), intervalMicros: ms(1000), probes: 3 };
+    const { conn, at } = established({ timestamps: false, keepalive });
+    let t = at + ms(10_000);
+    for (let k = 0; k < 3; k++) {
+      assert.equal(conn.pollTimeout(), t);
+      conn.handleTimeout(t);
+      expect(conn, t, { seq: ISS });
+      const stray = seg({ seq: PEER + 1 + 50_000_000, ack: ISS + 1, flags: ACK, window: 1024, payload: new Uint8Array(10) });
+      conn.handleSegment(t + ms(5), stray);
+      expect(conn, t + ms(5), { seq: ISS + 1, ack: PEER + 1, flags: ACK }); // "send an acknowledgment and drop"
+      t += ms(1000);
     }
     conn.handleTimeout(t);
     assert.equal(conn.state, 'CLOSED');
