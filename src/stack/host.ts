@@ -18,6 +18,7 @@ import { isWireError } from '../wire/errors.js';
 import { TcpConnection, type TcpEndpoints } from '../tcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { RoutingTable, type HostInterface } from './routing.js';
+import { resetReply } from './rst.js';
 import { createHash } from 'node:crypto';
 import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
@@ -795,23 +796,11 @@ export class Host {
     return entry?.connection === connection ? entry : undefined;
   }
 
-  /**
-   * RFC 9293 3.10.7.1: "If the ACK bit is off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN>
-   * <CTL=RST,ACK>. If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>." An incoming RST is never answered.
-   */
+  /** Queues the RST answering `seg` (src/stack/rst.ts), if one is due. */
   private sendReset(arrivalIface: number, local: Uint8Array, remote: Uint8Array, seg: TcpSegment, mptcpReason?: number): void {
-    if (seg.flags & TcpFlags.RST) return;
-    let repr: TcpSegmentRepr;
-    if (seg.flags & TcpFlags.ACK) {
-      repr = { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: TcpFlags.RST, window: 0, options: [], payload: EMPTY };
-    } else {
-      const segLen = seg.payload.length + (seg.flags & TcpFlags.SYN ? 1 : 0) + (seg.flags & TcpFlags.FIN ? 1 : 0);
-      repr = { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: (seg.seq + segLen) >>> 0, flags: TcpFlags.RST | TcpFlags.ACK, window: 0, options: [], payload: EMPTY };
-    }
-    if (mptcpReason !== undefined) {
-      repr = { ...repr, options: [{ kind: 'mptcp', option: { subtype: 'MP_TCPRST', flags: 0, reason: mptcpReason } }] };
-      this.mptcpCounters.MPRstTx++;
-    }
+    const repr = resetReply(seg, mptcpReason);
+    if (repr === undefined) return;
+    if (mptcpReason !== undefined) this.mptcpCounters.MPRstTx++;
     const route = this.routing.routeFor(remote);
     this.outbox.push({ ifaceId: route?.ifaceId ?? arrivalIface, bytes: this.buildPacket(local, remote, repr) });
     this.counters.resetsSent++;
@@ -827,8 +816,6 @@ export class Host {
     return bytes;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** A deterministic byte stream from a secret: SHA-256(secret || counter), for MPTCP keys. */
 function secretStream(secret: Uint8Array): RandomBytes {
