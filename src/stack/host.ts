@@ -24,7 +24,7 @@ import { resetReply } from './rst.js';
 import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
 import { createMptcpCounters, type MptcpCounters } from '../mptcp/mib.js';
-import type { MptcpEvent } from '../mptcp/events.js';
+import { MonitorLog, type HostEvent } from './events.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { secretStream } from './isn.js';
 import type { EndpointTable, Endpoint, Limits } from '../pm/config.js';
@@ -37,21 +37,7 @@ import { createHostCounters, type HostCounters, type HostOptions } from './types
 
 export { Listener, type MptcpHostOptions } from './listeners.js';
 export type { HostCounters, HostOptions } from './types.js';
-
-/** What `pollEvent` reports. */
-export type HostEvent =
-  /** A connection to a listener completed its handshake (like accept(2) returning). */
-  | { readonly type: 'connection'; readonly listener: Listener; readonly connection: TcpConnection }
-  /** An event of one connection. */
-  | { readonly type: 'tcp'; readonly connection: TcpConnection; readonly event: TcpEvent };
-
-/**
- * What `pollMptcpEvent` reports: the same as `HostEvent`, for MPTCP connections (kept apart so that code
- * written for TCP connections only keeps its types).
- */
-export type MptcpHostEvent =
-  | { readonly type: 'mptcpConnection'; readonly listener: Listener; readonly connection: MptcpConnection }
-  | { readonly type: 'mptcp'; readonly connection: MptcpConnection; readonly event: TcpEvent };
+export type { HostEvent, HostConnectionEvent } from './events.js';
 
 type ConnectOptions = { localAddress?: string; localPort?: number; config?: TcpConfig } & MptcpHostOptions;
 
@@ -74,9 +60,12 @@ export class Host {
   private readonly joins: MptcpJoins;
   /** Packets generated outside connections (RSTs), sent before connection output. */
   private readonly outbox: OutPacket[] = [];
+  /** The second event of an accept (the connection's 'established'), for the next `pollEvent`. */
   private readonly events: HostEvent[] = [];
-  private readonly mptcpEvents: MptcpHostEvent[] = [];
-  private readonly monitorEvents: MptcpEvent[] = [];
+  /** Monitor events not polled yet (the latest 1024). */
+  private readonly monitor = new MonitorLog();
+  /** Which part of the stream `pollEvent` is in (see there). */
+  private phase: 'mptcp' | 'tcp' | 'monitor' = 'mptcp';
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
   private readonly build: PacketBuilder = (src, dst, repr) => this.buildPacket(src, dst, repr);
@@ -240,15 +229,6 @@ export class Host {
     return this.joins.addSubflow(now, connection, localAddress, options);
   }
 
-  /**
-   * The next `ip mptcp monitor` event of this host's connections (CREATED, ESTABLISHED, ANNOUNCED, REMOVED,
-   * SF_ESTABLISHED, SF_CLOSED, SF_PRIO, CLOSED) with the kernel's attributes; print one with
-   * `formatMonitorLine`. The last 1024 are kept.
-   */
-  pollMonitorEvent(): MptcpEvent | undefined {
-    return this.monitorEvents.shift();
-  }
-
   private mptcpOptions(checksum: boolean): MptcpConnectionOptions {
     return {
       randomBytes: this.randomBytes,
@@ -259,10 +239,7 @@ export class Host {
       checksum,
       counters: this.mptcpCounters,
       pm: this.mptcpSettings.pathManagerConfig(),
-      onMonitorEvent: (event) => {
-        if (this.monitorEvents.length >= 1024) this.monitorEvents.shift();
-        this.monitorEvents.push(event);
-      },
+      onMonitorEvent: (event) => this.monitor.push(event),
     };
   }
 
@@ -358,38 +335,44 @@ export class Host {
     if (this.joins.pending.size > 0) this.joins.runPending(now);
   }
 
+  /**
+   * The host's next event (events.ts): a connection accepted by a listener, an event of a connection, or an
+   * `ip mptcp monitor` event. A drain (calls until undefined) reports, in this order, the MPTCP connections'
+   * accepts and events (connection-table order, each connection's events together), then the plain TCP
+   * connections', then the monitor events since the last drain (the latest 1024). A connection that is
+   * closed and has nothing left to report is forgotten on the way.
+   *
+   * That order is the one the applications saw when these were three separate polls (pollMptcpEvent,
+   * pollEvent, pollMonitorEvent, drained one after the other) and is kept so that their output is byte for
+   * byte what it was. Monitor events coming after the connection events of the same turn is an artefact of
+   * that (the kernel's netlink messages interleave with socket wake-ups): do not rely on it. Events that
+   * a handler causes while an earlier part is drained wait for the next drain, as they did.
+   */
   pollEvent(): HostEvent | undefined {
     const queued = this.events.shift();
     if (queued) return queued;
-    const entries = this.table.entries;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      if (entry.kind !== 'tcp') continue; // see pollMptcpEvent
-      const event = entry.connection.pollEvent();
-      if (!event) {
-        if (entry.isClosed) {
-          this.forget(entry);
-          i--;
-        }
-        continue;
-      }
-      const child = this.childEvent(entry, event);
-      if (child === 'hide') continue;
-      if (child === 'accept') this.events.push({ type: 'connection', listener: entry.listener!, connection: entry.connection });
-      this.events.push({ type: 'tcp', connection: entry.connection, event });
-      return this.events.shift();
+    if (this.phase === 'mptcp') {
+      const e = this.pollConnections('mptcp');
+      if (e) return e;
+      this.phase = 'tcp';
     }
+    if (this.phase === 'tcp') {
+      const e = this.pollConnections('tcp');
+      if (e) return e;
+      this.phase = 'monitor';
+    }
+    const m = this.monitor.shift();
+    if (m) return { type: 'monitor', event: m };
+    this.phase = 'mptcp';
     return undefined;
   }
 
-  /** Like `pollEvent`, for MPTCP connections (including those that fell back to TCP). */
-  pollMptcpEvent(): MptcpHostEvent | undefined {
-    const queued = this.mptcpEvents.shift();
-    if (queued) return queued;
+  /** The next accept or event of the connections of one kind, in table order. */
+  private pollConnections(kind: ConnectionEntry['kind']): HostEvent | undefined {
     const entries = this.table.entries;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (entry.kind !== 'mptcp') continue;
+      if (entry.kind !== kind) continue;
       const event = entry.connection.pollEvent();
       if (!event) {
         if (entry.isClosed) {
@@ -400,9 +383,14 @@ export class Host {
       }
       const child = this.childEvent(entry, event);
       if (child === 'hide') continue;
-      if (child === 'accept') this.mptcpEvents.push({ type: 'mptcpConnection', listener: entry.listener!, connection: entry.connection });
-      this.mptcpEvents.push({ type: 'mptcp', connection: entry.connection, event });
-      return this.mptcpEvents.shift();
+      if (entry.kind === 'mptcp') {
+        if (child === 'accept') this.events.push({ type: 'mptcpConnection', listener: entry.listener!, connection: entry.connection });
+        this.events.push({ type: 'mptcp', connection: entry.connection, event });
+      } else {
+        if (child === 'accept') this.events.push({ type: 'connection', listener: entry.listener!, connection: entry.connection });
+        this.events.push({ type: 'tcp', connection: entry.connection, event });
+      }
+      return this.events.shift();
     }
     return undefined;
   }
