@@ -4,7 +4,8 @@
  * (`EmuHost`) and into the real-time driver (`DrivenStack`) unchanged. Its parts, one file each:
  * listeners.ts (passive sockets), connection-table.ts (connections by 4-tuple, one entry interface for TCP
  * and MPTCP), settings.ts (the `ip mptcp` state and sysctls, Linux's ctrl.c), joins.ts (MP_JOIN subflows and
- * tokens), setup.ts (ports, ISNs, per-connection config), rst.ts (the RST for a segment nobody takes).
+ * tokens), setup.ts (ports, ISNs, per-connection config), rst.ts (the RST for a segment nobody takes),
+ * events.ts (the one event stream: connection and monitor events).
  *
  * Call order: `handlePacket` / `handleTimeout` / application calls on connections, then
  * `pollTransmit` until undefined, `pollEvent` until undefined, and arm one timer at `pollTimeout()`.
@@ -24,7 +25,7 @@ import { resetReply } from './rst.js';
 import { MptcpConnection, synMpCapable, synMpJoin, type MptcpConnectionOptions } from '../mptcp/connection.js';
 import { MpTcpRstReason } from '../wire/mptcp-option.js';
 import { createMptcpCounters, type MptcpCounters } from '../mptcp/mib.js';
-import { MonitorLog, type HostEvent } from './events.js';
+import { HostEventStream, type HostEvent } from './events.js';
 import type { RandomBytes } from '../mptcp/keys.js';
 import { secretStream } from './isn.js';
 import type { EndpointTable, Endpoint, Limits } from '../pm/config.js';
@@ -60,12 +61,7 @@ export class Host {
   private readonly joins: MptcpJoins;
   /** Packets generated outside connections (RSTs), sent before connection output. */
   private readonly outbox: OutPacket[] = [];
-  /** The second event of an accept (the connection's 'established'), for the next `pollEvent`. */
-  private readonly events: HostEvent[] = [];
-  /** Monitor events not polled yet (the latest 1024). */
-  private readonly monitor = new MonitorLog();
-  /** Which part of the stream `pollEvent` is in (see there). */
-  private phase: 'mptcp' | 'tcp' | 'monitor' = 'mptcp';
+  private readonly stream = new HostEventStream(this.table, (entry) => this.forget(entry));
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
   private readonly build: PacketBuilder = (src, dst, repr) => this.buildPacket(src, dst, repr);
@@ -239,7 +235,7 @@ export class Host {
       checksum,
       counters: this.mptcpCounters,
       pm: this.mptcpSettings.pathManagerConfig(),
-      onMonitorEvent: (event) => this.monitor.push(event),
+      onMonitorEvent: (event) => this.stream.monitor.push(event),
     };
   }
 
@@ -335,90 +331,14 @@ export class Host {
     if (this.joins.pending.size > 0) this.joins.runPending(now);
   }
 
-  /**
-   * The host's next event (events.ts): a connection accepted by a listener, an event of a connection, or an
-   * `ip mptcp monitor` event. A drain (calls until undefined) reports, in this order, the MPTCP connections'
-   * accepts and events (connection-table order, each connection's events together), then the plain TCP
-   * connections', then the monitor events since the last drain (the latest 1024). A connection that is
-   * closed and has nothing left to report is forgotten on the way.
-   *
-   * That order is the one the applications saw when these were three separate polls (pollMptcpEvent,
-   * pollEvent, pollMonitorEvent, drained one after the other) and is kept so that their output is byte for
-   * byte what it was. Monitor events coming after the connection events of the same turn is an artefact of
-   * that (the kernel's netlink messages interleave with socket wake-ups): do not rely on it. Events that
-   * a handler causes while an earlier part is drained wait for the next drain, as they did.
-   */
+  /** The host's next event: see `HostEventStream.poll` (events.ts) for what a drain reports, in which order. */
   pollEvent(): HostEvent | undefined {
-    const queued = this.events.shift();
-    if (queued) return queued;
-    if (this.phase === 'mptcp') {
-      const e = this.pollConnections('mptcp');
-      if (e) return e;
-      this.phase = 'tcp';
-    }
-    if (this.phase === 'tcp') {
-      const e = this.pollConnections('tcp');
-      if (e) return e;
-      this.phase = 'monitor';
-    }
-    const m = this.monitor.shift();
-    if (m) return { type: 'monitor', event: m };
-    this.phase = 'mptcp';
-    return undefined;
-  }
-
-  /** The next accept or event of the connections of one kind, in table order. */
-  private pollConnections(kind: ConnectionEntry['kind']): HostEvent | undefined {
-    const entries = this.table.entries;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      if (entry.kind !== kind) continue;
-      const event = entry.connection.pollEvent();
-      if (!event) {
-        if (entry.isClosed) {
-          this.forget(entry);
-          i--;
-        }
-        continue;
-      }
-      const child = this.childEvent(entry, event);
-      if (child === 'hide') continue;
-      if (entry.kind === 'mptcp') {
-        if (child === 'accept') this.events.push({ type: 'mptcpConnection', listener: entry.listener!, connection: entry.connection });
-        this.events.push({ type: 'mptcp', connection: entry.connection, event });
-      } else {
-        if (child === 'accept') this.events.push({ type: 'connection', listener: entry.listener!, connection: entry.connection });
-        this.events.push({ type: 'tcp', connection: entry.connection, event });
-      }
-      return this.events.shift();
-    }
-    return undefined;
+    return this.stream.poll();
   }
 
   // -------------------------------------------------------------------------------------------------
 
-  /**
-   * A listener's child and its event: 'accept' when it was just established and its listener is open (the
-   * application hears of it before the event), 'hide' when it died in SYN-RECEIVED (never reported).
-   * Established under a closed listener, it is aborted.
-   */
-  private childEvent(entry: ConnectionEntry, event: TcpEvent): 'accept' | 'hide' | undefined {
-    if (!entry.listener || entry.reported) return undefined;
-    if (event.type === 'established') {
-      entry.reported = true;
-      entry.listener.pending--;
-      if (!entry.listener.closed) return 'accept';
-      entry.connection.abort();
-      return undefined;
-    }
-    if (event.type === 'closed') {
-      entry.reported = true; // died in SYN-RECEIVED: never reported to the application
-      entry.listener.pending--;
-      return 'hide';
-    }
-    return undefined;
-  }
-
+  /** Forgets a closed connection that has nothing left to report (the event stream calls this). */
   private forget(entry: ConnectionEntry): void {
     if (entry.kind === 'mptcp') {
       // RSTs of a connection closed by an application call (abort, MP_FASTCLOSE) still leave.
