@@ -12,7 +12,7 @@ import { MonitorLog } from '../stack/events.js';
 import type { MptcpConnection, StreamConnection } from '../mptcp/connection.js';
 import type { TcpEvent } from '../tcp/types.js';
 
-/** Drives a `Host` on the emulator; subclasses say which events go where (`drain`). */
+/** Drives a `Host` on the emulator; subclasses say what the application does with each connection event (`deliver`). */
 export abstract class HostApp implements EmuHost {
   /** Virtual time of the latest input. */
   now: Micros = 0;
