@@ -22,8 +22,13 @@ export interface OutPacket {
 /** Builds the IP packet of a TCP segment from `src` to `dst` (the host's). */
 export type PacketBuilder = (src: Uint8Array, dst: Uint8Array, repr: TcpSegmentRepr) => Uint8Array;
 
-/** What a connection's entry holds whatever its kind. */
+/**
+ * What the host asks of a connection of its table, whatever its kind: segments in, packets out (with the
+ * interface they leave by), whether it is closed, its TCP connections; and of `connection`, what TCP and
+ * MPTCP connections share (events, timers, abort).
+ */
 abstract class EntryBase<C extends TcpConnection | MptcpConnection> {
+  abstract readonly kind: 'tcp' | 'mptcp';
   /** The listener was told about this child. */
   reported = false;
 
@@ -43,6 +48,13 @@ abstract class EntryBase<C extends TcpConnection | MptcpConnection> {
   handleSegment(now: Micros, seg: TcpSegment): void {
     this.connection.handleSegment(now, seg);
   }
+
+  /** Closed and done: the host forgets it once it has no event left. */
+  abstract get isClosed(): boolean;
+  /** Its next packet, or undefined when it has nothing to send now. */
+  abstract pollPacket(now: Micros, build: PacketBuilder): OutPacket | undefined;
+  /** Appends its TCP connections (a plain one itself, an MPTCP one its subflows) to `out`. */
+  abstract collectTcp(out: TcpConnection[]): void;
 }
 
 /** A plain TCP connection of the table. */
@@ -60,7 +72,6 @@ export class TcpEntry extends EntryBase<TcpConnection> {
     return { ifaceId: this.ifaceId, bytes: build(endpoints.localAddress, endpoints.remoteAddress, repr) };
   }
 
-  /** Appends its TCP connections (itself) to `out`. */
   collectTcp(out: TcpConnection[]): void {
     out.push(this.connection);
   }
