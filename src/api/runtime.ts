@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions, type Listener } from '../stack/host.js';
+import { MonitorLog } from '../stack/events.js';
 import { monotonicMicros, RealtimeDriver, type PacketOutput, type TimerApi } from '../io/driver.js';
 import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
@@ -102,6 +103,8 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
   private readonly dispatchListeners: (() => void)[] = [];
   /** How long a closed socket's lingering connection may keep the process alive. */
   lingerMs = DEFAULT_LINGER_MS;
+  /** The host's `ip mptcp monitor` events not taken yet (the latest 1024), in order. */
+  readonly monitor = new MonitorLog();
 
   constructor(
     readonly host: Host,
@@ -248,25 +251,15 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
     return this.stopped;
   }
 
-  /** Delivers the host's pending events to sockets and servers. */
+  /**
+   * Delivers the host's pending events to sockets and servers; its monitor events go to `monitor` (for the
+   * stack's 'monitor' listeners, after the sockets saw the turn's events).
+   */
   dispatchEvents(): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.accepted(e.listener, e.connection);
-      else this.connectionEvent(e.connection, e.event);
-    }
     for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
-      if (e.type === 'connection') {
-        const server = this.servers.get(e.listener);
-        if (!server) {
-          e.connection.abort();
-          continue;
-        }
-        const socket = this.track(new MptcpSocket(e.connection, this));
-        socket.handleEvent({ type: 'established' });
-        server.emit('connection', socket);
-        continue;
-      }
-      this.connectionEvent(e.connection, e.event);
+      if (e.type === 'monitor') this.monitor.push(e.event);
+      else if (e.type === 'mptcpConnection' || e.type === 'connection') this.accepted(e.listener, e.connection);
+      else this.connectionEvent(e.connection, e.event);
     }
     this.afterEvents();
     for (const listener of this.dispatchListeners) listener();
