@@ -8,6 +8,7 @@ import { DEFAULT_PATHS, runDemo, type DemoInterval, type DemoOptions, type DemoP
 import type { Micros } from '../time/micros.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
+import { CAPTURE_OPTIONS, captureOptions, openCapture, type CaptureRequest } from './capture-options.js';
 
 const SECOND: Micros = 1_000_000;
 
@@ -71,7 +72,7 @@ export function formatSummary(r: DemoResult): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json]
+const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--pcap FILE]
 
 A multipath transfer on the in-process network emulator (virtual time: it runs as fast as the CPU allows
 and the same seed gives the same run). Two hosts of this stack, each with two interfaces:
@@ -91,18 +92,24 @@ Options:
       --outage FROM-TO   the outage in seconds of virtual time, e.g. 3-5               default 3-5
       --fail-path N      which path fails (1 or 2)                                     default 1
       --json             one JSON document (every interval, the subflows, the verdict) instead of text
+      --pcap FILE        capture every packet both hosts send (as offered to the links, dropped ones
+                         too; virtual time from 0) to FILE (pcap, LINKTYPE_RAW); read it with mptcp
+                         decode, mptcp report, tshark or Wireshark
+      --pcap-snaplen N   bytes kept of each packet: 'headers' (IP and TCP headers with every option,
+                         no payload; the default, about 100 bytes a segment) or 1-262144
   -h, --help             show this help
 
 Exit status: 0 the data verified, 1 it did not (or the transfer stalled), 2 bad usage.
 `;
 
-function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean } {
+function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined } {
   const { values, positionals } = parseCommandArgs(args, {
     bytes: { type: 'string' },
     seed: { type: 'string' },
     outage: { type: 'string' },
     'fail-path': { type: 'string' },
     json: { type: 'boolean' },
+    ...CAPTURE_OPTIONS,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const options: { -readonly [K in keyof DemoOptions]: DemoOptions[K] } = {};
@@ -128,7 +135,8 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     if (values['fail-path'] !== '1' && values['fail-path'] !== '2') throw new UsageError(`bad --fail-path '${values['fail-path']}' (1 or 2)`);
     options.failPath = Number(values['fail-path']) - 1;
   }
-  return { options, json: values['json'] === true };
+  const capture = captureOptions(values['pcap'] as string | undefined, values['pcap-snaplen'] as string | undefined);
+  return { options, json: values['json'] === true, capture };
 }
 
 /** The `mptcp demo` command. */
@@ -137,7 +145,9 @@ export const demoCommand: Command = {
   summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): number {
-    const { options, json } = parseOptions(args);
+    const { options: parsed, json, capture } = parseOptions(args);
+    const captureFile = capture ? openCapture(capture) : undefined;
+    const options: DemoOptions = captureFile ? { ...parsed, capture: captureFile } : parsed;
     const header = {
       bytes: options.bytes ?? 48 * 1024 * 1024,
       seed: options.seed ?? 1,
@@ -152,7 +162,10 @@ export const demoCommand: Command = {
       result = runDemo(options, json ? undefined : (row) => io.stdout(formatInterval(row, DEFAULT_PATHS)));
     } catch (err) {
       throw new CliError(err instanceof Error ? err.message : String(err));
+    } finally {
+      captureFile?.close();
     }
+    if (captureFile?.error) io.stderr(`mptcp demo: ${captureFile.error}\n`);
     if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
     else io.stdout(formatSummary(result));
     return result.verified ? 0 : 1;

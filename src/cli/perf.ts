@@ -27,6 +27,9 @@ import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
+import { captureNetwork, captureRuntime } from '../api/capture.js';
+import type { CaptureFile } from '../io/capture-file.js';
+import { captureOptions, openCapture } from './capture-options.js';
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -88,6 +91,14 @@ Common options:
                          emulator: the client host's address)
       --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
                          and sum_received: bytes, bits_per_second, seconds, retransmits where known)
+      --pcap FILE        capture every packet of every interface of our stack to FILE as the run goes
+                         (pcap, LINKTYPE_RAW: one file for all interfaces; --iface: what each interface
+                         sent and received, wall-clock time; emulator: what each host's interfaces sent,
+                         as offered to the links, so dropped packets are in it). Not with --kernel
+                         (capture the kernel with tcpdump). Read it with mptcp decode, mptcp report,
+                         tshark or Wireshark
+      --pcap-snaplen N   bytes kept of each packet: 'headers' (IP and TCP headers with every option,
+                         no payload; the default, about 100 bytes a segment) or 1-262144
   -h, --help             show this help
 
 Server options:
@@ -188,6 +199,8 @@ const OPTIONS = {
   endpoint: { type: 'string', multiple: true },
   limits: { type: 'string' },
   scheduler: { type: 'string' },
+  pcap: { type: 'string' },
+  'pcap-snaplen': { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -283,6 +296,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     }
   }
   const json = values['json'] === true;
+  const capture = captureOptions(str('pcap'), str('pcap-snaplen'), kernel ? "--pcap captures our stack's interfaces; with --kernel capture with tcpdump" : undefined);
   const bind = str('bind');
   const version = `mptcp perf ${packageVersion()} (iperf3 protocol)`;
 
@@ -332,6 +346,8 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   let stack: InterfaceStack | undefined;
   let emulated: EmulatedPair | undefined;
   let emulatedServer: PerfServer | undefined;
+  let captureFile: CaptureFile | undefined;
+  let stopCapture: (() => void) | undefined;
   const serverDone = deferred();
   try {
     let transport: PerfTransport = nodeNetTransport;
@@ -340,6 +356,10 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       });
       transport = stack.transport;
+      if (capture) {
+        captureFile = openCapture(capture);
+        stopCapture = captureRuntime(stack.runtime, captureFile);
+      }
       if (!json) io.stdout(`${stack.descriptions.join('\n')}\n`);
       if (controller.signal.aborted) throw new CliError('interrupted');
     }
@@ -369,6 +389,11 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       }
       transport = emulated.client;
+      if (capture) {
+        captureFile = openCapture(capture);
+        const emulation = emulated.emulation;
+        stopCapture = captureNetwork(emulation.network, captureFile, { epochMicros: Date.now() * 1000 - emulation.now() });
+      }
       emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
@@ -405,5 +430,8 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     await emulatedServer?.close().catch(() => undefined);
     emulated?.close();
     await stack?.close();
+    stopCapture?.();
+    captureFile?.close();
+    if (captureFile?.error) io.stderr(`mptcp perf: ${captureFile.error}\n`);
   }
 }

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LinkConfig, LinkState } from '../emu/link.js';
+import { attachPcap, type PacketRecordSink } from '../emu/tap.js';
 import type { MptcpConnection } from '../mptcp/connection.js';
 import type { Micros } from '../time/micros.js';
 import { formatAddress } from '../wire/address.js';
@@ -48,6 +49,11 @@ export interface DemoOptions {
   readonly maxMicros?: Micros;
   /** The paths (default: 50 Mbit/s 10 ms and 20 Mbit/s 40 ms). */
   readonly paths?: readonly DemoPath[];
+  /**
+   * Records every packet each host's interfaces send, as offered to the links (dropped ones too), at its
+   * virtual time (a `CaptureFile`, a `CaptureWriter`, a `PcapWriter`). Captures change nothing in the run.
+   */
+  readonly capture?: PacketRecordSink;
 }
 
 /** One report interval. */
@@ -215,6 +221,7 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
     },
   );
   const { clientHost, serverHost } = pair;
+  if (options.capture) attachPcap(pair.paths.flatMap((p) => [p.forward, p.backward]), options.capture, { point: 'offer' });
   serverHost.listen(PORT, { mptcp: true });
   // Default TCP config (Nagle on): segments never span two DSS mappings and a subflow takes new data while
   // earlier data is queued, so Nagle holds nothing back in a bulk transfer (TCP_NODELAY gives the same run).
