@@ -9,6 +9,20 @@ import type { Micros } from '../time/micros.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { CAPTURE_OPTIONS, captureOptions, openCapture, type CaptureRequest } from './capture-options.js';
+import { CaptureWriter } from '../capture/writer.js';
+import { buildReport, demoRunData } from '../report/index.js';
+import { writeOutput } from './report.js';
+import type { DemoSample } from '../harness/demo.js';
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
 
 const SECOND: Micros = 1_000_000;
 
@@ -72,7 +86,7 @@ export function formatSummary(r: DemoResult): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--pcap FILE]
+const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--report FILE] [--pcap FILE]
 
 A multipath transfer on the in-process network emulator (virtual time: it runs as fast as the CPU allows
 and the same seed gives the same run). Two hosts of this stack, each with two interfaces:
@@ -92,6 +106,9 @@ Options:
       --outage FROM-TO   the outage in seconds of virtual time, e.g. 3-5               default 3-5
       --fail-path N      which path fails (1 or 2)                                     default 1
       --json             one JSON document (every interval, the subflows, the verdict) instead of text
+      --report FILE      write mptcp report's HTML page of the run to FILE: goodput and data sequence
+                         per subflow from the run's capture, RTT and cwnd sampled every 50 ms, the
+                         outage, stalls, events (the run itself is the same)
       --pcap FILE        capture every packet both hosts send (as offered to the links, dropped ones
                          too; virtual time from 0) to FILE (pcap, LINKTYPE_RAW); read it with mptcp
                          decode, mptcp report, tshark or Wireshark
@@ -102,7 +119,7 @@ Options:
 Exit status: 0 the data verified, 1 it did not (or the transfer stalled), 2 bad usage.
 `;
 
-function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined } {
+function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined; report: string | undefined } {
   const { values, positionals } = parseCommandArgs(args, {
     bytes: { type: 'string' },
     seed: { type: 'string' },
@@ -110,7 +127,9 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     'fail-path': { type: 'string' },
     json: { type: 'boolean' },
     ...CAPTURE_OPTIONS,
+    report: { type: 'string' },
   });
+  if (values['report'] === '') throw new UsageError('--report needs a file name');
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const options: { -readonly [K in keyof DemoOptions]: DemoOptions[K] } = {};
   if (typeof values['bytes'] === 'string') {
@@ -136,7 +155,7 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     options.failPath = Number(values['fail-path']) - 1;
   }
   const capture = captureOptions(values['pcap'] as string | undefined, values['pcap-snaplen'] as string | undefined);
-  return { options, json: values['json'] === true, capture };
+  return { options, json: values['json'] === true, capture, report: values['report'] as string | undefined };
 }
 
 /** The `mptcp demo` command. */
@@ -145,9 +164,18 @@ export const demoCommand: Command = {
   summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): number {
-    const { options: parsed, json, capture } = parseOptions(args);
+    const { options: parsed, json, capture, report } = parseOptions(args);
     const captureFile = capture ? openCapture(capture) : undefined;
-    const options: DemoOptions = captureFile ? { ...parsed, capture: captureFile } : parsed;
+    // --report: the run's packets in memory too (headers only), and RTT/cwnd samples.
+    const reportChunks: Uint8Array[] = [];
+    const reportCapture = report !== undefined ? new CaptureWriter((c) => reportChunks.push(c)) : undefined;
+    const samples: DemoSample[] = [];
+    const sinks = [captureFile, reportCapture].filter((s) => s !== undefined);
+    const options: DemoOptions = {
+      ...parsed,
+      ...(sinks.length > 0 ? { capture: { writePacket: (t: number, b: Uint8Array) => sinks.forEach((s) => s.writePacket(t, b)) } } : {}),
+      ...(report !== undefined ? { onSample: (s: DemoSample) => samples.push(s) } : {}),
+    };
     const header = {
       bytes: options.bytes ?? 48 * 1024 * 1024,
       seed: options.seed ?? 1,
@@ -168,6 +196,15 @@ export const demoCommand: Command = {
     if (captureFile?.error) io.stderr(`mptcp demo: ${captureFile.error}\n`);
     if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
     else io.stdout(formatSummary(result));
+    if (report !== undefined) {
+      const run = demoRunData('mptcp demo', result, samples);
+      const page = buildReport([{ name: 'the run (captured as offered to the links)', bytes: concat(reportChunks) }], {
+        runs: 'error' in run ? [] : [run],
+        title: `MPTCP demo report: seed ${result.seed}, ${result.bytes} bytes, ${result.paths[result.failPath]?.name ?? 'a path'} down ${result.outageStartMicros / SECOND}-${result.outageEndMicros / SECOND} s`,
+      });
+      writeOutput(report, page.html, io);
+      (json ? io.stderr : io.stdout)(`  report: ${report} (${Math.round(page.html.length / 1024)} KB)\n`);
+    }
     return result.verified ? 0 : 1;
   },
 };

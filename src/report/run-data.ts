@@ -6,7 +6,7 @@
  *
  * Parsing never throws: anything that is not one of the two documents is `undefined` with the reason.
  */
-import type { DemoResult } from '../harness/demo.js';
+import type { DemoResult, DemoSample } from '../harness/demo.js';
 
 /** One subflow as the run saw it, with its series (time in seconds from the run's origin). */
 export interface RunSubflow {
@@ -42,13 +42,8 @@ export interface RunData {
   readonly notes: string[];
 }
 
-/** One RTT/cwnd sample of a subflow (demo --report). */
-export interface SubflowSample {
-  readonly atMicros: number;
-  readonly subflow: number;
-  readonly rttMicros: number | undefined;
-  readonly cwndBytes: number;
-}
+/** One RTT/cwnd sample of a subflow (demo --report): the demo's own sample type. */
+export type SubflowSample = DemoSample;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -174,8 +174,54 @@ function uniqueBands(bands: readonly Band[]): Band[] {
   return bands.filter((b) => !seen.has(b.label) && seen.add(b.label) !== undefined);
 }
 
+/** Points drawn per line at most: longer series keep each bucket's first, lowest, highest and last point. */
+export const MAX_LINE_POINTS = 1200;
+
+/**
+ * A long series reduced for drawing: the points in x order bucketed into `max / 4` buckets, each keeping
+ * its first, lowest, highest and last point, so peaks and dips survive (the shape of a 10-minute run).
+ */
+export function downsample(points: ReadonlyArray<readonly [number, number]>, max = MAX_LINE_POINTS): ReadonlyArray<readonly [number, number]> {
+  if (points.length <= max) return points;
+  const buckets = Math.max(1, Math.floor(max / 4));
+  const x0 = points[0]![0];
+  const span = points[points.length - 1]![0] - x0 || 1;
+  const out: (readonly [number, number])[] = [];
+  let bucket = -1;
+  let chosen: (readonly [number, number])[] = [];
+  const flush = () => {
+    const unique = [...new Set(chosen)].sort((a, b) => a[0] - b[0]);
+    out.push(...unique);
+  };
+  let first: readonly [number, number] | undefined;
+  let low: readonly [number, number] | undefined;
+  let high: readonly [number, number] | undefined;
+  let last: readonly [number, number] | undefined;
+  for (const p of points) {
+    const b = Math.min(buckets - 1, Math.floor(((p[0] - x0) / span) * buckets));
+    if (b !== bucket) {
+      if (first) {
+        chosen = [first, low!, high!, last!];
+        flush();
+      }
+      bucket = b;
+      first = low = high = last = p;
+      continue;
+    }
+    if (p[1] < low![1]) low = p;
+    if (p[1] > high![1]) high = p;
+    last = p;
+  }
+  if (first) {
+    chosen = [first, low!, high!, last!];
+    flush();
+  }
+  return out;
+}
+
 function renderSeries(s: Series, sx: (x: number) => number, sy: (y: number) => number): string {
-  const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const finite = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const pts = s.kind === 'line' || s.kind === 'step' ? downsample(finite) : finite;
   const head = `<g class="series ${s.kind}" data-series="${escapeXml(s.name)}" data-points="${pts.length}">`;
   if (pts.length === 0) return `${head}</g>`;
   if (s.kind === 'line' || s.kind === 'step') {

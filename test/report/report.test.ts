@@ -327,3 +327,29 @@ test('report of a fresh kernel-to-kernel MPTCP transfer captured with tcpdump in
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('mptcp demo --report and --pcap change nothing in the run: the same JSON as without them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mptcp-demo-report-'));
+  try {
+    const run = async (extra: readonly string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(['demo', '--json', '--bytes', '3M', '--seed', '2', '--outage', '1-1.5', ...extra], { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+      return { code, out, err };
+    };
+    const plain = await run([]);
+    const page = join(dir, 'r.html');
+    const withReport = await run(['--report', page, '--pcap', join(dir, 'r.pcap')]);
+    assert.equal(plain.code, 0);
+    assert.equal(withReport.code, 0);
+    assert.equal(withReport.out, plain.out);
+    assert.match(withReport.err, /report: .*r\.html \(\d+ KB\)/);
+    const html = readFileSync(page, 'utf8');
+    assert.deepEqual(tagProblems(html), []);
+    const p = plots(html);
+    assert.ok(p.has('c1-1-rtt') && p.has('c1-1-cwnd'), 'RTT and cwnd plots from the samples');
+    for (const name of ['c1-1-rtt', 'c1-1-cwnd']) assert.equal([...p.get(name)!.series.values()].filter((n) => n > 10).length, 2, `${name}: a sampled series per subflow`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
