@@ -13,6 +13,7 @@ import { CaptureWriter } from '../capture/writer.js';
 import { buildReport, demoRunData } from '../report/index.js';
 import { writeOutput } from './report.js';
 import type { DemoSample } from '../harness/demo.js';
+import { formatMonitorLine, type MptcpEvent } from '../mptcp/events.js';
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -86,7 +87,7 @@ export function formatSummary(r: DemoResult): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--report FILE] [--pcap FILE]
+const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--monitor] [--report FILE] [--pcap FILE]
 
 A multipath transfer on the in-process network emulator (virtual time: it runs as fast as the CPU allows
 and the same seed gives the same run). Two hosts of this stack, each with two interfaces:
@@ -106,6 +107,9 @@ Options:
       --outage FROM-TO   the outage in seconds of virtual time, e.g. 3-5               default 3-5
       --fail-path N      which path fails (1 or 2)                                     default 1
       --json             one JSON document (every interval, the subflows, the verdict) instead of text
+      --monitor          print both hosts' MPTCP events as they happen, as 'ip mptcp monitor' prints
+                         them, each line starting with the host ('client' or 'server'); with --json
+                         they go to stderr
       --report FILE      write mptcp report's HTML page of the run to FILE: goodput and data sequence
                          per subflow from the run's capture, RTT and cwnd sampled every 50 ms, the
                          outage, stalls, events (the run itself is the same)
@@ -119,7 +123,7 @@ Options:
 Exit status: 0 the data verified, 1 it did not (or the transfer stalled), 2 bad usage.
 `;
 
-function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined; report: string | undefined } {
+function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined; report: string | undefined; monitor: boolean } {
   const { values, positionals } = parseCommandArgs(args, {
     bytes: { type: 'string' },
     seed: { type: 'string' },
@@ -128,6 +132,7 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     json: { type: 'boolean' },
     ...CAPTURE_OPTIONS,
     report: { type: 'string' },
+    monitor: { type: 'boolean' },
   });
   if (values['report'] === '') throw new UsageError('--report needs a file name');
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -155,7 +160,7 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     options.failPath = Number(values['fail-path']) - 1;
   }
   const capture = captureOptions(values['pcap'] as string | undefined, values['pcap-snaplen'] as string | undefined);
-  return { options, json: values['json'] === true, capture, report: values['report'] as string | undefined };
+  return { options, json: values['json'] === true, capture, report: values['report'] as string | undefined, monitor: values['monitor'] === true };
 }
 
 /** The `mptcp demo` command. */
@@ -164,7 +169,7 @@ export const demoCommand: Command = {
   summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): number {
-    const { options: parsed, json, capture, report } = parseOptions(args);
+    const { options: parsed, json, capture, report, monitor } = parseOptions(args);
     const captureFile = capture ? openCapture(capture) : undefined;
     // --report: the run's packets in memory too (headers only), and RTT/cwnd samples.
     const reportChunks: Uint8Array[] = [];
@@ -175,6 +180,7 @@ export const demoCommand: Command = {
       ...parsed,
       ...(sinks.length > 0 ? { capture: { writePacket: (t: number, b: Uint8Array) => sinks.forEach((s) => s.writePacket(t, b)) } } : {}),
       ...(report !== undefined ? { onSample: (s: DemoSample) => samples.push(s) } : {}),
+      ...(monitor ? { onMonitor: (host: string, e: MptcpEvent) => (json ? io.stderr : io.stdout)(`  ${host} ${formatMonitorLine(e)}\n`) } : {}),
     };
     const header = {
       bytes: options.bytes ?? 48 * 1024 * 1024,

@@ -30,6 +30,8 @@ import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 import { captureNetwork, captureRuntime } from '../api/capture.js';
 import type { CaptureFile } from '../io/capture-file.js';
 import { captureOptions, openCapture } from './capture-options.js';
+import { followMonitorEvents } from '../api/monitor.js';
+import { formatMonitorLine, type MptcpEvent } from '../mptcp/events.js';
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -91,6 +93,10 @@ Common options:
                          emulator: the client host's address)
       --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
                          and sum_received: bytes, bits_per_second, seconds, retransmits where known)
+      --monitor          print our stack's MPTCP events as they happen, as 'ip mptcp monitor' prints
+                         them (CREATED, ESTABLISHED, SF_ESTABLISHED, ANNOUNCED, SF_CLOSED, CLOSED...);
+                         on the emulator each line starts with the host, 'client' or 'server'; with
+                         --json they go to stderr
       --pcap FILE        capture every packet of every interface of our stack to FILE as the run goes
                          (pcap, LINKTYPE_RAW: one file for all interfaces; --iface: what each interface
                          sent and received, wall-clock time; emulator: what each host's interfaces sent,
@@ -199,6 +205,7 @@ const OPTIONS = {
   endpoint: { type: 'string', multiple: true },
   limits: { type: 'string' },
   scheduler: { type: 'string' },
+  monitor: { type: 'boolean' },
   pcap: { type: 'string' },
   'pcap-snaplen': { type: 'string' },
 } as const;
@@ -296,6 +303,9 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     }
   }
   const json = values['json'] === true;
+  const monitor = values['monitor'] === true;
+  if (monitor && kernel) throw new UsageError('--monitor shows our stack\'s MPTCP events; with --kernel run ip mptcp monitor');
+  const printEvent = (prefix: string) => (event: MptcpEvent) => (json ? io.stderr : io.stdout)(`${prefix}${formatMonitorLine(event)}\n`);
   const capture = captureOptions(str('pcap'), str('pcap-snaplen'), kernel ? "--pcap captures our stack's interfaces; with --kernel capture with tcpdump" : undefined);
   const bind = str('bind');
   const version = `mptcp perf ${packageVersion()} (iperf3 protocol)`;
@@ -356,6 +366,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       });
       transport = stack.transport;
+      if (monitor) followMonitorEvents(stack.runtime, printEvent(''));
       if (capture) {
         captureFile = openCapture(capture);
         stopCapture = captureRuntime(stack.runtime, captureFile);
@@ -389,6 +400,10 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       }
       transport = emulated.client;
+      if (monitor) {
+        followMonitorEvents(emulated.clientHost, printEvent('client '));
+        followMonitorEvents(emulated.serverHost, printEvent('server '));
+      }
       if (capture) {
         captureFile = openCapture(capture);
         const emulation = emulated.emulation;
