@@ -4,8 +4,11 @@
  * line reports them. What feeds the file is the command's (src/api/capture.ts, or a harness option).
  */
 import { CaptureFile, CaptureFileError } from '../io/capture-file.js';
+import { BufferedFileError } from '../io/buffered-file.js';
 import { MAX_SNAPLEN, parseSnapLength, type SnapLength } from '../capture/writer.js';
 import { CliError, UsageError } from './command.js';
+import { QlogFile } from '../io/qlog-file.js';
+import type { QlogOptions } from '../capture/qlog.js';
 
 /** What `--pcap` asked for. */
 export interface CaptureRequest {
@@ -14,7 +17,7 @@ export interface CaptureRequest {
 }
 
 /** The capture options of a command line parsed with `pcap` and `pcap-snaplen` string options. */
-export const CAPTURE_OPTIONS = { pcap: { type: 'string' }, 'pcap-snaplen': { type: 'string' } } as const;
+export const CAPTURE_OPTIONS = { pcap: { type: 'string' }, 'pcap-snaplen': { type: 'string' }, qlog: { type: 'string' } } as const;
 
 /**
  * Checks `--pcap FILE` / `--pcap-snaplen N`; undefined for no capture. `refusal`: why this run cannot be
@@ -38,5 +41,16 @@ export function openCapture(request: CaptureRequest): CaptureFile {
     return CaptureFile.open(request.path, { snapLength: request.snapLength });
   } catch (err) {
     throw err instanceof CaptureFileError ? new CliError(err.message) : err;
+  }
+}
+
+/** Opens `--qlog FILE` (undefined: none); a CliError naming the file when it cannot be created. */
+export function openQlog(path: string | undefined, options: QlogOptions): QlogFile | undefined {
+  if (path === undefined) return undefined;
+  if (path === '') throw new UsageError('--qlog needs a file name');
+  try {
+    return QlogFile.open(path, options);
+  } catch (err) {
+    throw err instanceof BufferedFileError ? new CliError(err.message) : err;
   }
 }

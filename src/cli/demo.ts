@@ -8,7 +8,7 @@ import { DEFAULT_PATHS, runDemo, type DemoInterval, type DemoOptions, type DemoP
 import type { Micros } from '../time/micros.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
-import { CAPTURE_OPTIONS, captureOptions, openCapture, type CaptureRequest } from './capture-options.js';
+import { CAPTURE_OPTIONS, captureOptions, openCapture, openQlog, type CaptureRequest } from './capture-options.js';
 import { CaptureWriter } from '../capture/writer.js';
 import { buildReport, demoRunData } from '../report/index.js';
 import { writeOutput } from './report.js';
@@ -87,7 +87,7 @@ export function formatSummary(r: DemoResult): string {
   return lines.join('\n') + '\n';
 }
 
-const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--monitor] [--report FILE] [--pcap FILE]
+const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--monitor] [--report FILE] [--pcap FILE] [--qlog FILE]
 
 A multipath transfer on the in-process network emulator (virtual time: it runs as fast as the CPU allows
 and the same seed gives the same run). Two hosts of this stack, each with two interfaces:
@@ -113,6 +113,8 @@ Options:
       --report FILE      write mptcp report's HTML page of the run to FILE: goodput and data sequence
                          per subflow from the run's capture, RTT and cwnd sampled every 50 ms, the
                          outage, stalls, events (the run itself is the same)
+      --qlog FILE        a qlog event log of the run (JSON-SEQ: both hosts' MPTCP events with a path id
+                         per subflow, and the client subflows' RTT and cwnd every 50 ms)
       --pcap FILE        capture every packet both hosts send (as offered to the links, dropped ones
                          too; virtual time from 0) to FILE (pcap, LINKTYPE_RAW); read it with mptcp
                          decode, mptcp report, tshark or Wireshark
@@ -123,7 +125,7 @@ Options:
 Exit status: 0 the data verified, 1 it did not (or the transfer stalled), 2 bad usage.
 `;
 
-function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined; report: string | undefined; monitor: boolean } {
+function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined; report: string | undefined; monitor: boolean; qlog: string | undefined } {
   const { values, positionals } = parseCommandArgs(args, {
     bytes: { type: 'string' },
     seed: { type: 'string' },
@@ -160,7 +162,7 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     options.failPath = Number(values['fail-path']) - 1;
   }
   const capture = captureOptions(values['pcap'] as string | undefined, values['pcap-snaplen'] as string | undefined);
-  return { options, json: values['json'] === true, capture, report: values['report'] as string | undefined, monitor: values['monitor'] === true };
+  return { options, json: values['json'] === true, capture, report: values['report'] as string | undefined, monitor: values['monitor'] === true, qlog: values['qlog'] as string | undefined };
 }
 
 /** The `mptcp demo` command. */
@@ -169,8 +171,9 @@ export const demoCommand: Command = {
   summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): number {
-    const { options: parsed, json, capture, report, monitor } = parseOptions(args);
+    const { options: parsed, json, capture, report, monitor, qlog } = parseOptions(args);
     const captureFile = capture ? openCapture(capture) : undefined;
+    const qlogFile = openQlog(qlog, { title: 'mptcp demo' });
     // --report: the run's packets in memory too (headers only), and RTT/cwnd samples.
     const reportChunks: Uint8Array[] = [];
     const reportCapture = report !== undefined ? new CaptureWriter((c) => reportChunks.push(c)) : undefined;
@@ -179,8 +182,22 @@ export const demoCommand: Command = {
     const options: DemoOptions = {
       ...parsed,
       ...(sinks.length > 0 ? { capture: { writePacket: (t: number, b: Uint8Array) => sinks.forEach((s) => s.writePacket(t, b)) } } : {}),
-      ...(report !== undefined ? { onSample: (s: DemoSample) => samples.push(s) } : {}),
-      ...(monitor ? { onMonitor: (host: string, e: MptcpEvent) => (json ? io.stderr : io.stdout)(`  ${host} ${formatMonitorLine(e)}\n`) } : {}),
+      ...(report !== undefined || qlogFile
+        ? {
+            onSample: (s: DemoSample) => {
+              if (report !== undefined) samples.push(s);
+              qlogFile?.log.metrics(s.atMicros, 'client', undefined, s.subflow, s);
+            },
+          }
+        : {}),
+      ...(monitor || qlogFile
+        ? {
+            onMonitor: (host: string, e: MptcpEvent, at: number) => {
+              if (monitor) (json ? io.stderr : io.stdout)(`  ${host} ${formatMonitorLine(e)}\n`);
+              qlogFile?.log.monitorEvent(at, host, e);
+            },
+          }
+        : {}),
     };
     const header = {
       bytes: options.bytes ?? 48 * 1024 * 1024,
@@ -198,8 +215,9 @@ export const demoCommand: Command = {
       throw new CliError(err instanceof Error ? err.message : String(err));
     } finally {
       captureFile?.close();
+      qlogFile?.close();
     }
-    if (captureFile?.error) io.stderr(`mptcp demo: ${captureFile.error}\n`);
+    for (const e of [captureFile?.error, qlogFile?.error]) if (e) io.stderr(`mptcp demo: ${e}\n`);
     if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
     else io.stdout(formatSummary(result));
     if (report !== undefined) {

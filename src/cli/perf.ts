@@ -29,9 +29,11 @@ import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, typ
 import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 import { captureNetwork, captureRuntime } from '../api/capture.js';
 import type { CaptureFile } from '../io/capture-file.js';
-import { captureOptions, openCapture } from './capture-options.js';
-import { followMonitorEvents } from '../api/monitor.js';
-import { formatMonitorLine, type MptcpEvent } from '../mptcp/events.js';
+import { captureOptions, openCapture, openQlog } from './capture-options.js';
+import { followMonitorEvents, sampleSubflows } from '../api/monitor.js';
+import { formatMonitorLine } from '../mptcp/events.js';
+import type { QlogFile } from '../io/qlog-file.js';
+import type { HostSockets } from '../api/runtime.js';
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -97,6 +99,8 @@ Common options:
                          them (CREATED, ESTABLISHED, SF_ESTABLISHED, ANNOUNCED, SF_CLOSED, CLOSED...);
                          on the emulator each line starts with the host, 'client' or 'server'; with
                          --json they go to stderr
+      --qlog FILE        a qlog event log of the run (JSON-SEQ: our hosts' MPTCP events with a path id
+                         per subflow, and each subflow's RTT and cwnd every 100 ms)
       --pcap FILE        capture every packet of every interface of our stack to FILE as the run goes
                          (pcap, LINKTYPE_RAW: one file for all interfaces; --iface: what each interface
                          sent and received, wall-clock time; emulator: what each host's interfaces sent,
@@ -208,6 +212,7 @@ const OPTIONS = {
   monitor: { type: 'boolean' },
   pcap: { type: 'string' },
   'pcap-snaplen': { type: 'string' },
+  qlog: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -305,7 +310,20 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   const json = values['json'] === true;
   const monitor = values['monitor'] === true;
   if (monitor && kernel) throw new UsageError('--monitor shows our stack\'s MPTCP events; with --kernel run ip mptcp monitor');
-  const printEvent = (prefix: string) => (event: MptcpEvent) => (json ? io.stderr : io.stdout)(`${prefix}${formatMonitorLine(event)}\n`);
+  if (kernel && str('qlog') !== undefined) throw new UsageError("--qlog logs our stack's MPTCP events; with --kernel use ip mptcp monitor");
+  const qlogPath = str('qlog');
+  const started = Date.now();
+  let qlogFile: QlogFile | undefined;
+  // --monitor prints, --qlog logs, the events of one host (named on the emulator, where both hosts are ours).
+  const follow = (sockets: HostSockets, host: string, prefix: string): void => {
+    if (monitor) followMonitorEvents(sockets, (event) => (json ? io.stderr : io.stdout)(`${prefix}${formatMonitorLine(event)}\n`));
+    if (qlogFile) {
+      const log = qlogFile.log;
+      followMonitorEvents(sockets, (event) => log.monitorEvent((Date.now() - started) * 1000, host, event));
+      stopSampling.push(sampleSubflows(sockets, 100, (token, sf) => log.metrics((Date.now() - started) * 1000, host, token, sf.id, { rttMicros: sf.tcp.srttMicros, cwndBytes: sf.tcp.cwndBytes })));
+    }
+  };
+  const stopSampling: (() => void)[] = [];
   const capture = captureOptions(str('pcap'), str('pcap-snaplen'), kernel ? "--pcap captures our stack's interfaces; with --kernel capture with tcpdump" : undefined);
   const bind = str('bind');
   const version = `mptcp perf ${packageVersion()} (iperf3 protocol)`;
@@ -366,7 +384,8 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       });
       transport = stack.transport;
-      if (monitor) followMonitorEvents(stack.runtime, printEvent(''));
+      qlogFile = openQlog(qlogPath, { title: 'mptcp perf', vantagePoint: isServer ? 'server' : 'client' });
+      follow(stack.runtime, isServer ? 'server' : 'client', '');
       if (capture) {
         captureFile = openCapture(capture);
         stopCapture = captureRuntime(stack.runtime, captureFile);
@@ -400,10 +419,9 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       }
       transport = emulated.client;
-      if (monitor) {
-        followMonitorEvents(emulated.clientHost, printEvent('client '));
-        followMonitorEvents(emulated.serverHost, printEvent('server '));
-      }
+      qlogFile = openQlog(qlogPath, { title: 'mptcp perf (emulated)' });
+      follow(emulated.clientHost, 'client', 'client ');
+      follow(emulated.serverHost, 'server', 'server ');
       if (capture) {
         captureFile = openCapture(capture);
         const emulation = emulated.emulation;
@@ -447,6 +465,8 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     await stack?.close();
     stopCapture?.();
     captureFile?.close();
-    if (captureFile?.error) io.stderr(`mptcp perf: ${captureFile.error}\n`);
+    for (const stop of stopSampling) stop();
+    qlogFile?.close();
+    for (const e of [captureFile?.error, qlogFile?.error]) if (e) io.stderr(`mptcp perf: ${e}\n`);
   }
 }

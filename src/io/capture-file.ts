@@ -1,54 +1,36 @@
 /**
- * `--pcap FILE`: a capture file written as the run goes. Records (src/capture/writer.ts: LINKTYPE_RAW, cut at
- * the snap length) collect in a 64 KiB buffer that is written out when full and every 200 ms (a timer that
- * does not hold the process), so the file can be followed with `tshark -r` or `tail -c` during a long run
- * and holds everything up to the last flush if the process is killed. `close()` writes the rest.
+ * `--pcap FILE`: a capture file written as the run goes (./buffered-file.ts: a 64 KiB buffer written when
+ * full and every 200 ms, so `tshark -r` can follow a long run and a killed process leaves everything up to the
+ * last flush). Records are src/capture/writer.ts's: LINKTYPE_RAW, cut at the snap length.
  *
  * Use: `const file = CaptureFile.open(path)`; hand `file` (a `PacketRecordSink`) to whatever sees the
  * packets (src/api/capture.ts: `captureRuntime`, `captureNetwork`; an emulator tap); `file.close()` at the
  * end. Opening failures are `CaptureFileError`s with a one-line message naming the file.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { CaptureWriter, type CaptureWriterOptions } from '../capture/writer.js';
+import { BufferedFile, BufferedFileError } from './buffered-file.js';
 
-/** The file could not be opened or written. */
-export class CaptureFileError extends Error {}
-
-const BUFFER_BYTES = 64 * 1024;
-const FLUSH_INTERVAL_MS = 200;
+/** The file could not be created. */
+export { BufferedFileError as CaptureFileError };
 
 /** A pcap file being written (see the file comment). */
 export class CaptureFile {
   private readonly writer: CaptureWriter;
-  private buffer = new Uint8Array(BUFFER_BYTES);
-  private used = 0;
-  private fd: number | undefined;
-  private readonly timer: NodeJS.Timeout;
-  private failure: string | undefined;
 
-  private constructor(
-    /** The file's path, as given. */
-    readonly path: string,
-    fd: number,
-    options: CaptureWriterOptions,
-  ) {
-    this.fd = fd;
-    this.writer = new CaptureWriter((chunk) => this.append(chunk), options);
-    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+  private constructor(private readonly file: BufferedFile, options: CaptureWriterOptions) {
+    this.writer = new CaptureWriter((chunk) => file.append(chunk), options);
   }
 
   /** Creates (or truncates) `path` and writes the pcap header; throws `CaptureFileError`. */
   static open(path: string, options: CaptureWriterOptions = {}): CaptureFile {
-    let fd: number;
-    try {
-      fd = openSync(path, 'w');
-    } catch (err) {
-      throw new CaptureFileError(`cannot create capture file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    const file = new CaptureFile(path, fd, options);
+    const file = new CaptureFile(BufferedFile.open(path, 'capture file'), options);
     file.flush();
     return file;
+  }
+
+  /** The file's path, as given. */
+  get path(): string {
+    return this.file.path;
   }
 
   /** Packets recorded so far. */
@@ -63,51 +45,21 @@ export class CaptureFile {
 
   /** Why writing stopped (disk full, ...), if it did: packets after that are not recorded. */
   get error(): string | undefined {
-    return this.failure;
+    return this.file.error;
   }
 
   /** Records a packet (`PacketRecordSink`). */
   writePacket(timestampMicros: number, packet: Uint8Array): void {
-    if (this.fd === undefined) return;
-    this.writer.writePacket(timestampMicros, packet);
+    if (this.file.open) this.writer.writePacket(timestampMicros, packet);
   }
 
   /** Writes what is buffered to the file. */
   flush(): void {
-    if (this.fd === undefined || this.used === 0) return;
-    try {
-      let done = 0;
-      while (done < this.used) done += writeSync(this.fd, this.buffer, done, this.used - done);
-    } catch (err) {
-      this.failure = `cannot write capture file ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-      this.stop();
-    }
-    this.used = 0;
+    this.file.flush();
   }
 
   /** Writes the rest and closes the file. Idempotent. */
   close(): void {
-    this.flush();
-    this.stop();
-  }
-
-  private stop(): void {
-    clearInterval(this.timer);
-    if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // nothing more to save
-    }
-    this.fd = undefined;
-  }
-
-  private append(chunk: Uint8Array): void {
-    if (this.used + chunk.length > this.buffer.length) {
-      this.flush();
-      if (chunk.length > this.buffer.length) this.buffer = new Uint8Array(chunk.length);
-    }
-    this.buffer.set(chunk, this.used);
-    this.used += chunk.length;
+    this.file.close();
   }
 }

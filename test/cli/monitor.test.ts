@@ -68,3 +68,53 @@ test('mptcp perf --monitor (emulated, two paths): both hosts\' events for the co
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--monitor shows our stack's MPTCP events/);
 });
+
+/** The records of a JSON-SEQ file (RFC 7464: RS, JSON, LF), each parsed. */
+function jsonSeq(text: string): Record<string, unknown>[] {
+  assert.ok(text.startsWith('\u001e'), 'records start with RS');
+  return text
+    .split('\u001e')
+    .slice(1)
+    .map((r) => {
+      assert.ok(r.endsWith('\n'), 'records end with LF');
+      return JSON.parse(r) as Record<string, unknown>;
+    });
+}
+
+test('--qlog on demo and perf: a JSON-SEQ qlog, the header then MPTCP events with a path id per subflow and RTT/cwnd metrics per path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mptcp-qlog-'));
+  try {
+    const file = join(dir, 'demo.qlog');
+    const plain = await cli(['demo', '--json', '--bytes', '2M', '--outage', '1-1.5']);
+    const r = await cli(['demo', '--json', '--bytes', '2M', '--outage', '1-1.5', '--qlog', file]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, plain.out, 'the run is the same');
+    const [header, ...events] = jsonSeq(readFileSync(file, 'utf8'));
+    assert.equal(header!['qlog_format'], 'JSON-SEQ');
+    assert.equal(header!['qlog_version'], '0.4');
+    type Event = { time: number; name: string; data: { host: string; path_id?: number; smoothed_rtt?: number; congestion_window?: number; token?: string } };
+    const list = events as unknown as Event[];
+    for (let i = 1; i < list.length; i++) assert.ok(list[i]!.time >= list[i - 1]!.time, 'in time order');
+    const named = (name: string, host: string) => list.filter((e) => e.name === name && e.data.host === host);
+    for (const host of ['client', 'server']) {
+      assert.equal(named('mptcp:connection_created', host)[0]?.data.path_id, 0);
+      assert.equal(named('mptcp:path_established', host)[0]?.data.path_id, 1, `${host}: the join is path 1`);
+      assert.equal(named('mptcp:connection_closed', host).length, 1);
+    }
+    const metrics = named('recovery:metrics_updated', 'client');
+    assert.deepEqual([...new Set(metrics.map((m) => m.data.path_id))].sort(), [0, 1]);
+    assert.ok(metrics.every((m) => (m.data.congestion_window ?? 0) > 0));
+    assert.ok(metrics.filter((m) => m.data.path_id === 1 && (m.data.smoothed_rtt ?? 0) >= 80).length > 5, 'path 2 (80 ms RTT) has an RTT of at least 80 ms');
+
+    const perfFile = join(dir, 'perf.qlog');
+    const p = await cli(['perf', '-c', '198.18.0.2', '-n', '1M', '-i', '0', '--link', 'rate=20M,delay=20ms', '--link', 'rate=20M,delay=30ms', '--qlog', perfFile]);
+    assert.equal(p.code, 0, p.err);
+    const perfEvents = jsonSeq(readFileSync(perfFile, 'utf8')).slice(1) as unknown as Event[];
+    assert.equal(perfEvents.filter((e) => e.name === 'mptcp:path_established').length, 4, 'a join per connection on each host');
+    const perfMetrics = perfEvents.filter((e) => e.name === 'recovery:metrics_updated');
+    assert.ok(perfMetrics.some((m) => m.data.path_id === 1 && m.data.token !== undefined), 'metrics of the joined subflows, with their connection');
+    assert.equal((await cli(['demo', '--qlog', join(dir, 'no', 'such', 'x.qlog')])).code, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
