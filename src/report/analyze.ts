@@ -532,7 +532,8 @@ function subflowFrame(
   let dsnStart: number | undefined;
   if (mine.mapped) {
     const offset = seqDiff(mine.mapSeq, seq);
-    if (offset >= 0 && offset < Math.max(mine.mapLength, 1) + 65536) dsnStart = mine.mapDsn + offset;
+    // Only inside the mapping: beyond it the data level may have moved on (the other subflows' share).
+    if (offset >= 0 && offset < mine.mapLength) dsnStart = mine.mapDsn + offset;
   }
   if (retransmission) {
     d.retransmittedBytes += length;

@@ -287,16 +287,20 @@ test('report of a fresh kernel-to-kernel MPTCP transfer captured with tcpdump in
     }
     client.ip('mptcp', 'endpoint', 'add', '198.18.2.2', 'dev', 'c2', 'subflow');
     const pcap = join(dir, 'kernel.pcap');
-    const dump = client.spawn('tcpdump', ['-i', 'any', '-s', '200', '-U', '-w', pcap, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = client.spawn('tcpdump', ['-Z', 'root', '-i', 'any', '--immediate-mode', '-n', '-s', '200', '-U', '-w', pcap, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let dumpErr = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('tcpdump did not start in 10 s')), 10_000);
+      const timer = setTimeout(() => reject(new Error(`tcpdump did not start in 10 s: ${dumpErr}`)), 10_000);
       dump.stderr!.on('data', (d: Buffer) => {
-        if (/listening on/.test(d.toString())) {
+        dumpErr += d.toString();
+        if (/listening on/.test(dumpErr)) {
           clearTimeout(timer);
           resolve();
         }
       });
     });
+    // Give the capture socket a moment after it says it listens.
+    await new Promise((r) => setTimeout(r, 200));
     const peer = 'scripts/fixtures/mptcp_peer.py';
     const ready = join(dir, 'ready');
     const srv = server.run('python3', [peer, 'server', '--bind', '0.0.0.0', '--port', '10099', '--ready', ready, '--timeout', '20'], { timeoutMs: 30_000 });
@@ -311,7 +315,7 @@ test('report of a fresh kernel-to-kernel MPTCP transfer captured with tcpdump in
     assert.deepEqual(report.warnings, []);
     assert.deepEqual(tagProblems(report.html), []);
     const conns = report.captures[0]!.analysis.connections;
-    assert.equal(conns.length, 1);
+    assert.equal(conns.length, 1, `frames ${report.captures[0]?.analysis.summary.frames}, plain TCP ${report.captures[0]?.analysis.plainTcp.length}; tcpdump: ${dumpErr}`);
     const conn = conns[0]!;
     assert.equal(conn.subflows.length, 2);
     const sent = 1200 + 100 * 5000;
@@ -349,6 +353,28 @@ test('mptcp demo --report and --pcap change nothing in the run: the same JSON as
     const p = plots(html);
     assert.ok(p.has('c1-1-rtt') && p.has('c1-1-cwnd'), 'RTT and cwnd plots from the samples');
     for (const name of ['c1-1-rtt', 'c1-1-cwnd']) assert.equal([...p.get(name)!.series.values()].filter((n) => n > 10).length, 2, `${name}: a sampled series per subflow`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plain TCP in a capture is listed, not hidden: mptcp perf --no-mptcp --pcap, both connections with their bytes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mptcp-report-plain-'));
+  try {
+    const pcap = join(dir, 'plain.pcap');
+    const r = await runCli(['perf', '-c', '198.18.0.2', '-n', '256K', '-i', '0', '--no-mptcp', '--pcap', pcap], { stdout: () => undefined, stderr: () => undefined });
+    assert.equal(r, 0);
+    const report = buildReport([{ name: 'plain.pcap', bytes: readFileSync(pcap) }]);
+    const a = report.captures[0]!.analysis;
+    assert.equal(a.connections.length, 0);
+    assert.equal(a.summary.plainTcpConnections, 2);
+    assert.equal(a.plainTcp.length, 2, 'the control and the data connection');
+    assert.match(report.html, /data-plain-tcp="2"/);
+    assert.match(report.html, /No MPTCP connection in the inputs/);
+    const data = a.plainTcp.find((p) => p.bytesClientToServer >= 256 * 1024);
+    assert.ok(data, 'the data connection with its 256 KiB');
+    assert.ok(data.bytesClientToServer < 256 * 1024 * 1.05 + 4096);
+    assert.deepEqual(tagProblems(report.html), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
