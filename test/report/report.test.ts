@@ -157,7 +157,7 @@ test('report of a fixed emulator run: one SVG per plot, a series per subflow, by
   assert.ok(conn!.directions.clientToServer.highestDsn >= 12 * MiB);
 });
 
-test('report of every kernel fixture capture: a section per connection with its subflows, their bytes as the manifest says (within 1%), plain TCP listed', () => {
+test('report of every kernel fixture capture: a section per connection with its subflows, their bytes as the manifest says (within 1%), a timeline marker and a table row per signalling option', () => {
   const files = kernelFixtureFiles();
   assert.ok(files.length >= 10, 'the fixtures are there');
   const manifest = JSON.parse(readFileSync('fixtures/kernel/manifest.json', 'utf8')) as {
@@ -181,6 +181,11 @@ test('report of every kernel fixture capture: a section per connection with its 
       assert.ok(Math.abs(s2c - sf.payload_s2c) <= 0.01 * sf.payload_s2c, `${file} ${sf.client}: s2c ${s2c} vs ${sf.payload_s2c}`);
     }
     const p = plots(report.html);
+    // The events timeline: a lane per subflow and a marker per signalling option the summary found.
+    const events = p.get('c1-1-events')!;
+    assert.equal(events.series.get('signalling'), conns[0]!.report.events.length, `${file}: signalling markers`);
+    assert.equal([...events.series.keys()].filter((k) => k.startsWith('subflow ')).length, expected.subflows.length);
+    for (const e of conns[0]!.report.events) assert.ok(report.html.includes(`<td>${e.option}</td>`), `${file}: ${e.option} in the events table`);
     for (const [name, plot] of p) {
       if (!name.includes('goodput') && !name.includes('dsn')) continue;
       const perSubflow = [...plot.series.keys()].filter((k) => /^subflow \d/.test(k) && !/retransmission|reinjection/.test(k));
@@ -375,6 +380,41 @@ test('plain TCP in a capture is listed, not hidden: mptcp perf --no-mptcp --pcap
     assert.ok(data, 'the data connection with its 256 KiB');
     assert.ok(data.bytesClientToServer < 256 * 1024 * 1.05 + 4096);
     assert.deepEqual(tagProblems(report.html), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('report of mptcp perf --pcap with its --json: RTT and cwnd per subflow from the JSON, on the subflows of the capture (matched by address and port)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mptcp-report-perf-'));
+  try {
+    const pcap = join(dir, 'p.pcap');
+    let out = '';
+    const code = await runCli(['perf', '-c', '198.18.0.2', '-t', '2', '-i', '0.25', '--link', 'rate=20M,delay=5ms', '--link', 'rate=10M,delay=15ms', '--pcap', pcap, '--json'], { stdout: (t) => (out += t), stderr: () => undefined });
+    assert.equal(code, 0);
+    const json = JSON.parse(out) as { start: { connected: { local_port: number }[] }; intervals: { subflows: { local_port: number; rtt: number }[] }[] };
+    const report = buildReport([
+      { name: 'p.pcap', bytes: readFileSync(pcap) },
+      { name: 'p.json', bytes: new TextEncoder().encode(out) },
+    ]);
+    assert.deepEqual(report.warnings, []);
+    assert.equal(report.runs.length, 1);
+    const conns = report.captures[0]!.analysis.connections;
+    const dataConn = conns.find((c) => c.subflows[0]!.report.initiator.endsWith(`:${json.start.connected[0]!.local_port}`))!;
+    assert.ok(dataConn, 'the data connection is in the capture');
+    const p = plots(report.html);
+    const id = `c1-${dataConn.report.connection}`;
+    const rtt = p.get(`${id}-rtt`);
+    const cwnd = p.get(`${id}-cwnd`);
+    assert.ok(rtt && cwnd, `RTT and cwnd plots of the data connection: ${[...p.keys()].join(', ')}`);
+    const intervals = json.intervals.length;
+    assert.deepEqual([...rtt.series.values()], [intervals, intervals], 'a series per subflow, a point per interval');
+    assert.deepEqual([...rtt.series.keys()].map((k) => k.slice(0, 10)), ['subflow 1 ', 'subflow 2 ']);
+    assert.match(rtt.text, /RTT \(ms\)/);
+    assert.match(cwnd.text, /cwnd \(KB\)/);
+    // The control connection gets none (the JSON has no subflow of it).
+    const other = conns.find((c) => c !== dataConn)!;
+    assert.equal(p.has(`c1-${other.report.connection}-rtt`), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
