@@ -15,6 +15,9 @@ import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { MptcpServer, MptcpSocket, type AddSubflowOptions, type ServerRuntime, type SocketRuntime } from './socket.js';
 
+/** Sees a packet arriving on (`in`) or leaving (`out`) interface `ifaceId` of a runtime. */
+export type PacketTap = (ifaceId: number, direction: 'in' | 'out', bytes: Uint8Array) => void;
+
 /** Sends packets out of one interface; returns false when the packet was dropped. */
 export type InterfaceOutput = (bytes: Uint8Array) => boolean;
 
@@ -333,12 +336,18 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
 export class StackRuntime extends HostSockets {
   readonly driver: RealtimeDriver;
   private readonly outputs: InterfaceOutput[] = [];
+  private packetTaps: readonly PacketTap[] = [];
 
   constructor(options: RuntimeOptions = {}) {
     const host = createHost(options);
     let driver: RealtimeDriver | undefined;
     super(host, monotonicMicros, () => driver?.turn());
-    const output: PacketOutput = { send: (ifaceId, bytes) => this.outputs[ifaceId]?.(bytes) ?? false };
+    const output: PacketOutput = {
+      send: (ifaceId, bytes) => {
+        if (this.packetTaps.length > 0) for (const tap of this.packetTaps) tap(ifaceId, 'out', bytes);
+        return this.outputs[ifaceId]?.(bytes) ?? false;
+      },
+    };
     const timers = options.unrefWhenIdle ? holdTimers(this) : undefined;
     driver = new RealtimeDriver(host, output, { onTurn: () => this.dispatchEvents(), ...(timers ? { timers } : {}) });
     this.driver = driver;
@@ -356,7 +365,23 @@ export class StackRuntime extends HostSockets {
 
   /** Feeds packets that arrived on an interface (from a TUN device or a UDP path). */
   receive(ifaceId: number, packets: Iterable<Uint8Array>): void {
+    if (this.packetTaps.length > 0) {
+      const list = Array.isArray(packets) ? (packets as readonly Uint8Array[]) : [...packets];
+      for (const bytes of list) for (const tap of this.packetTaps) tap(ifaceId, 'in', bytes);
+      packets = list;
+    }
     this.driver.receive(ifaceId, packets);
+  }
+
+  /**
+   * Calls `tap` with every packet that arrives on or leaves an interface (before the stack reads it, after
+   * it wrote it), e.g. to capture them (./capture.ts); returns a function that removes the tap.
+   */
+  addPacketTap(tap: PacketTap): () => void {
+    this.packetTaps = [...this.packetTaps, tap];
+    return () => {
+      this.packetTaps = this.packetTaps.filter((t) => t !== tap);
+    };
   }
 
   /** Stops the timer; sockets stop progressing. */
