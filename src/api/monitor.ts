@@ -12,7 +12,7 @@ import type { HostSockets } from './runtime.js';
 /** Calls `onEvent` with each MPTCP event of `sockets`' host, in order, at the end of every turn. */
 export function followMonitorEvents(sockets: HostSockets, onEvent: (event: MptcpEvent) => void): void {
   sockets.onDispatch(() => {
-    for (let e = sockets.host.pollMonitorEvent(); e; e = sockets.host.pollMonitorEvent()) onEvent(e);
+    for (let e = sockets.monitor.shift(); e; e = sockets.monitor.shift()) onEvent(e);
   });
 }
 

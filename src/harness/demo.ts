@@ -263,8 +263,8 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
 
   // The hosts' `ip mptcp monitor` events, to onMonitor (each host keeps its last 1024 otherwise).
   const drainMonitor = (at: Micros): void => {
-    for (let e = clientHost.pollMonitorEvent(); e; e = clientHost.pollMonitorEvent()) options.onMonitor!('client', e, at);
-    for (let e = serverHost.pollMonitorEvent(); e; e = serverHost.pollMonitorEvent()) options.onMonitor!('server', e, at);
+    for (let e = pair.client.monitor.shift(); e; e = pair.client.monitor.shift()) options.onMonitor!('client', e, at);
+    for (let e = pair.server.monitor.shift(); e; e = pair.server.monitor.shift()) options.onMonitor!('server', e, at);
   };
   const intervals: DemoInterval[] = [];
   let problem: string | undefined;
