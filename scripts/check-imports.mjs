@@ -25,6 +25,8 @@ import { fileURLToPath } from 'node:url';
  *   api, index the package's front door (src/index.ts) and the Node-facing sockets and stacks
  *   io         real-time drivers: UDP, TUN, netns topologies (the last layer that touches the real world:
  *              everything below it is sans-IO)
+ *   report     `mptcp report`: captures and runs' JSON to one HTML page of plots (sans-IO; above harness
+ *              because it reads the demo's result type, above capture because it draws from its summaries)
  *   harness    emulator harnesses and the demo's run (used by cli, api's emulated network and tests)
  *   capture    capture decoding and per-connection summaries (used by cli; below harness so a scenario can
  *              summarise its own capture); it sits on mptcp, not just on wire, because it derives tokens
@@ -39,7 +41,7 @@ import { fileURLToPath } from 'node:url';
  *   wire       pure codecs
  *   time       Micros and the generic timer table
  */
-export const LAYERS = [['cli'], ['perf'], ['api', 'index'], ['io'], ['harness'], ['capture'], ['emu'], ['stack'], ['mptcp'], ['pm', 'sched'], ['tcp'], ['cc'], ['wire'], ['time']];
+export const LAYERS = [['cli'], ['perf'], ['api', 'index'], ['io'], ['report'], ['harness'], ['capture'], ['emu'], ['stack'], ['mptcp'], ['pm', 'sched'], ['tcp'], ['cc'], ['wire'], ['time']];
 
 const RANK = new Map(LAYERS.flatMap((names, rank) => names.map((name) => [name, rank])));
 const ORDER_TEXT = LAYERS.map((names) => names.join('/')).join(' > ');

@@ -313,7 +313,7 @@ export class Stack extends EventEmitter {
     if (options.cc !== undefined) this.setCongestionControl(options.cc);
     this.#sockets.onDispatch(() => {
       if (this.listenerCount('monitor') === 0) return;
-      for (let e = this.host.pollMonitorEvent(); e; e = this.host.pollMonitorEvent()) this.emitMonitor(e);
+      for (let e = this.#sockets.monitor.shift(); e; e = this.#sockets.monitor.shift()) this.emitMonitor(e);
     });
   }
 

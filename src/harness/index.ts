@@ -22,7 +22,7 @@ export {
   type Scenario,
   type ScenarioOptions,
 } from './scenario.js';
-export { runDemo, DEFAULT_PATHS, type DemoInterval, type DemoOptions, type DemoPath, type DemoResult, type DemoSubflow } from './demo.js';
+export { runDemo, DEFAULT_PATHS, type DemoInterval, type DemoOptions, type DemoPath, type DemoResult, type DemoSample, type DemoSubflow } from './demo.js';
 export {
   sharedBottleneck,
   disjointPaths,

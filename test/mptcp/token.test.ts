@@ -110,8 +110,8 @@ function hosts() {
       a.handlePacket(now, 0, p.bytes);
     }
     for (const h of [a, b]) if (h.pollTimeout() !== undefined && h.pollTimeout()! <= now) h.handleTimeout(now);
-    while (a.pollMptcpEvent());
-    while (b.pollMptcpEvent());
+    while (a.pollEvent());
+    while (b.pollEvent());
     return rsts;
   };
   return { a, b, step, now: () => now };
