@@ -5,6 +5,7 @@
  * built by src/perf/ (emulated.ts, interfaces.ts).
  */
 import { schedulerNames } from '../sched/registry.js';
+import { congestionControlNames } from '../cc/registry.js';
 import { EndpointTable, parseLimits, PmConfigError, type Endpoint, type Limits } from '../pm/config.js';
 import { DEFAULT_LINK_DELAY_MICROS, DEFAULT_LINK_RATE, MIN_DEFAULT_QUEUE, type PerfLink } from '../perf/link.js';
 import type { PerfMptcp } from '../perf/mptcp-config.js';
@@ -42,6 +43,21 @@ export function parseMptcpOptions(options: { noMptcp: boolean; endpoints: readon
     }
   }
   return { enabled: !options.noMptcp, endpoints: options.endpoints.length > 0 ? endpoints : undefined, limits, scheduler: options.scheduler };
+}
+
+/**
+ * `--cc NAME` and its iperf3 spellings `-C NAME` / `--congestion NAME` (one of them, or the same name twice):
+ * a registered controller, else a UsageError listing them. Undefined when none is given.
+ */
+export function parseCongestionControl(cc: string | undefined, congestion: string | undefined): string | undefined {
+  if (cc !== undefined && congestion !== undefined && cc !== congestion) {
+    throw new UsageError(`--cc '${cc}' and -C/--congestion '${congestion}' are the same option: give one`);
+  }
+  const name = cc ?? congestion;
+  if (name !== undefined && !congestionControlNames().includes(name)) {
+    throw new UsageError(`unknown congestion control '${name}' (available: ${congestionControlNames().join(', ')})`);
+  }
+  return name;
 }
 
 const RATE_SUFFIX: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };

@@ -20,13 +20,14 @@ import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } 
 import { emulatedPair, type EmulatedPair } from '../perf/emulated.js';
 import { openInterfaces, type InterfaceStack } from '../perf/interfaces.js';
 import { describeLink } from '../perf/link.js';
-import { describeMptcp } from '../perf/mptcp-config.js';
+import { describeCongestionControl, describeMptcp } from '../perf/mptcp-config.js';
 import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
 import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
-import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
+import { parseCongestionControl, parseLinkSpec, parseMptcpOptions } from './perf-options.js';
+import { congestionControlNames, DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
 import { captureNetwork, captureRuntime } from '../api/capture.js';
 import type { CaptureFile } from '../io/capture-file.js';
 import { captureOptions, openCapture, openQlog } from './capture-options.js';
@@ -34,6 +35,8 @@ import { followMonitorEvents, sampleSubflows } from '../api/monitor.js';
 import { formatMonitorLine } from '../mptcp/events.js';
 import type { QlogFile } from '../io/qlog-file.js';
 import type { HostSockets } from '../api/runtime.js';
+
+const COUPLED_NAMES = congestionControlNames().filter(isCoupledCongestionControl).join(', ');
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -82,6 +85,11 @@ MPTCP (this project's stack only: the emulator and --iface):
                          ADD_ADDRs answered with a join. e.g. --limits "subflows 2 add_addr_accepted 2"
       --scheduler NAME   the MPTCP packet scheduler (Linux's net.mptcp.scheduler): default (lowest
                          linger time, as Linux), roundrobin, redundant
+  -C, --congestion NAME, --cc NAME
+                         the congestion controller of our stack's connections, on every subflow
+                         (Linux's net.ipv4.tcp_congestion_control; on the emulator both hosts): one of
+                         ${congestionControlNames().join(', ')} (default ${DEFAULT_CONGESTION_CONTROL}); ${COUPLED_NAMES} are
+                         coupled across the subflows of each MPTCP connection (RFC 6356, OLIA, BALIA)
   The client joins from its 'subflow' endpoints as soon as a connection is established (the control
   connection too, as Linux's path manager does); a server signals its 'signal' endpoints. With several
   --link on the emulator and no --endpoint, the client has one 'subflow' endpoint on each extra path (its
@@ -163,6 +171,9 @@ Examples:
   mptcp perf -s --kernel               a plain iperf3-compatible server on the kernel's TCP
   mptcp perf -c 198.18.0.2 --link rate=50M,delay=5ms --link rate=20M,delay=20ms --json
                                        emulated, MPTCP over two paths: a subflow on each
+  mptcp perf -c 198.18.0.2 --link rate=8M,delay=10ms,loss=2%,queue=15K \\
+      --link rate=2M,delay=75ms,loss=1%,queue=96K --cc lia -t 60
+                                       Wi-Fi + 3G, coupled congestion control (RFC 6356 LIA)
   mptcp perf -s -1 --iface tun:mp1,addr=198.18.1.2/24,peer=198.18.1.1/24,netns=srv \\
       --iface tun:mp2,addr=198.18.2.2/24,peer=198.18.2.1/24,netns=srv --endpoint "198.18.2.2 signal"
                                        our server announcing its second address; then, in netns srv:
@@ -213,6 +224,8 @@ const OPTIONS = {
   pcap: { type: 'string' },
   'pcap-snaplen': { type: 'string' },
   qlog: { type: 'string' },
+  congestion: { type: 'string', short: 'C' },
+  cc: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -289,6 +302,10 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   const schedulerText = str('scheduler');
   if (kernel && schedulerText !== undefined) throw new UsageError('--scheduler chooses our stack\'s MPTCP scheduler; with --kernel set net.mptcp.scheduler instead');
   const mptcp = parseMptcpOptions({ noMptcp: values['no-mptcp'] === true || kernel, endpoints: endpointTexts, limits: limitsText, scheduler: schedulerText });
+  const congestionControl = parseCongestionControl(str('cc'), str('congestion'));
+  if (kernel && congestionControl !== undefined) {
+    throw new UsageError('-C/--congestion/--cc chooses our stack\'s congestion control; with --kernel set net.ipv4.tcp_congestion_control instead');
+  }
   if (linkTexts.length > 1 && !mptcp.enabled) throw new UsageError('several --link are several paths, which need MPTCP: drop --no-mptcp or give one --link');
   if (linkTexts.length > 8) throw new UsageError('at most 8 --link (paths)');
   if (isServer && !kernel && ifaces.length === 0) {
@@ -380,7 +397,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   try {
     let transport: PerfTransport = nodeNetTransport;
     if (ifaces.length > 0) {
-      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp }).catch((err: unknown) => {
+      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp, congestionControl }).catch((err: unknown) => {
         throw setupError(err);
       });
       transport = stack.transport;
@@ -414,7 +431,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     let options: PerfClientOptions = { ...clientOptions!, signal: controller.signal };
     if (link) {
       try {
-        emulated = emulatedPair(host!, bind, links!, mptcp);
+        emulated = emulatedPair(host!, bind, links!, mptcp, congestionControl);
       } catch (err) {
         throw setupError(err);
       }
@@ -434,6 +451,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         if (emulated.descriptions.length === 1) io.stdout(`Emulated: client ${emulated.clientAddress} and server ${emulated.serverAddress} in this process; link ${describeLink(link)}\n`);
         else io.stdout(`Emulated: client and server in this process, ${emulated.descriptions.length} paths:\n${emulated.descriptions.map((d) => `  ${d}\n`).join('')}`);
         if (mptcp.enabled) io.stdout(`${describeMptcp(emulated.clientHost, mptcp)}\n`);
+        if (congestionControl !== undefined) io.stdout(`${describeCongestionControl(congestionControl)}\n`);
       }
     } else if (stack && isIP(host!) === 0) {
       // Our stack does not resolve names: the host's resolver does.

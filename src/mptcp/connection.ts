@@ -49,6 +49,8 @@ import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import type { MptcpEvent } from './events.js';
 import { createScheduler } from '../sched/registry.js';
 import type { Scheduler, SubflowView } from '../sched/types.js';
+import { CoupledGroup } from '../cc/coupled.js';
+import { DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
 import { SendBuffer } from './send-buffer.js';
 import { Reassembly } from './reassembly.js';
@@ -120,6 +122,8 @@ export class MptcpConnection implements StreamConnection {
   readonly #scheduler: Scheduler;
   /** Every subflow ever added, in order (the initial one first; a subflow's id is its index). */
   readonly #subflows: Subflow[] = [];
+  /** With a coupled congestion controller (lia, olia, balia): the group every subflow's controller joins. */
+  readonly #coupling: CoupledGroup | undefined;
   /** Send side: the data-level send buffer (offsets from IDSN + 1). */
   readonly #send: SendBuffer;
   /** Receive side: data-level reassembly and the application's receive queue. */
@@ -156,6 +160,7 @@ export class MptcpConnection implements StreamConnection {
     this.#receive = new Reassembly(options.receiveBufferBytes ?? 8 * 1024 * 1024, this.counters);
     this.#send = new SendBuffer(options.sendBufferBytes ?? config?.sendBufferBytes ?? 4 * 1024 * 1024);
     this.#scheduler = createScheduler(options.scheduler ?? 'default');
+    this.#coupling = isCoupledCongestionControl(config?.congestionControl ?? DEFAULT_CONGESTION_CONTROL) ? new CoupledGroup() : undefined;
     const ctx = this.#context();
     this.#fallback = new Fallback(ctx);
     this.#retransmit = new Retransmit(ctx);
@@ -233,7 +238,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** Creates a subflow record and its TCP connection (the record first, so no placeholder is needed). */
   #newSubflow(init: Omit<SubflowInit, 'id'>, open: (extension: TcpExtension) => TcpConnection): Subflow {
-    return new Subflow(this.#options, { ...init, id: this.#subflows.length }, open);
+    return new Subflow(this.#options, { ...init, id: this.#subflows.length, coupling: this.#coupling?.join() }, open);
   }
 
   // ---- factories ----

@@ -123,7 +123,7 @@ export class Retransmit {
       if (s.tcp.bytesInFlight === 0 && s.send.sentEnd >= s.send.written + 1) continue;
       const alternative = subflows.some((o) => o !== s && !o.closed && !o.stale && o.usable && o.staleCount() < Math.max(STALE_LOSS_CNT - 1, 1));
       if (!alternative) continue;
-      s.progress.stale = true;
+      s.markStale();
       ctx.counters.SubflowStale++;
       this.reinjectUnacked(s, true);
     }

@@ -12,6 +12,7 @@
  *
  * Subflow sequence numbers here are relative: 1 is the first data byte (ISN + 1).
  */
+import type { CoupledSubflow } from '../cc/coupled.js';
 import type { TcpConnection, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from '../tcp/connection.js';
 import type { TcpConfig, TcpError } from '../tcp/types.js';
 import type { Micros } from '../time/micros.js';
@@ -101,6 +102,8 @@ export interface SubflowInit {
   readonly endpointId?: number | undefined;
   /** The peer's address id we joined (an announced address), if known before the SYN/ACK. */
   readonly remoteId?: number | undefined;
+  /** The subflow's slot in the connection's coupled congestion-control group (src/cc/coupled.ts), if coupled. */
+  readonly coupling?: CoupledSubflow | undefined;
 }
 
 /** What this subflow sent: its mappings from subflow bytes to data offsets. */
@@ -225,6 +228,11 @@ export class Subflow {
   /** TCP reported 'closed' (with its error, if any). */
   #closed: { readonly error: TcpError | undefined } | undefined = undefined;
   readonly #owner: SubflowOwner;
+  /**
+   * Its place in the connection's coupled group: its controller (LIA, OLIA, BALIA) publishes there and sees
+   * the siblings; it drops out of the sums while stale and leaves when the subflow closes.
+   */
+  readonly coupling: CoupledSubflow | undefined;
 
   /**
    * The record first, then its TCP connection: `open` is called with this subflow's TCP extension (a
@@ -241,6 +249,7 @@ export class Subflow {
     this.endpointId = init.endpointId;
     this.pmRemoteId = init.remoteId;
     this.send = new SubflowSendMaps(init.localIsn);
+    this.coupling = init.coupling;
     this.tcp = open(this.#extension());
   }
 
@@ -291,6 +300,13 @@ export class Subflow {
   /** TCP reported 'closed' with `error`. */
   markClosed(error: TcpError | undefined): void {
     this.#closed = { error };
+    this.coupling?.leave();
+  }
+
+  /** Linux marks the subflow stale: it cannot send for now, so it leaves the coupled sums (mptcp_sk_can_send). */
+  markStale(): void {
+    this.progress.stale = true;
+    this.coupling?.setCanSend(false);
   }
 
   /** The subflow may carry data now. */
@@ -323,6 +339,7 @@ export class Subflow {
       p.timeouts = timeouts;
       if (p.stale) {
         p.stale = false;
+        this.coupling?.setCanSend(true);
         this.#owner.counters.SubflowRecover++;
       }
     }
@@ -383,6 +400,7 @@ export class Subflow {
         return m === undefined ? Infinity : m.subflowSeq + m.length - position;
       },
       onOptions: (segment) => owner.subflowInput(this, segment),
+      coupling: this.coupling,
     };
   }
 }

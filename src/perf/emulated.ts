@@ -68,7 +68,14 @@ export function emulatedPathAddresses(index: number, family: 4 | 6): { client: s
  * as `ip mptcp endpoint add ADDR subflow` would make the kernel do), and both hosts get `subflows` limits
  * of at least the number of further paths.
  */
-export function emulatedPair(serverAddress: string, clientAddress: string | undefined, links: PerfLink | readonly PerfLink[], mptcp: PerfMptcp = PERF_PLAIN_TCP): EmulatedPair {
+export function emulatedPair(
+  serverAddress: string,
+  clientAddress: string | undefined,
+  links: PerfLink | readonly PerfLink[],
+  mptcp: PerfMptcp = PERF_PLAIN_TCP,
+  /** `--cc`: the congestion controller of both hosts (default cubic). */
+  congestionControl?: string,
+): EmulatedPair {
   const linkList: readonly PerfLink[] = Array.isArray(links) ? links : [links as PerfLink];
   const family = isIP(serverAddress);
   if (family !== 4 && family !== 6) {
@@ -97,7 +104,7 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
   // One connection's data is spread over all the paths: room for each path's share.
   const sendBufferBytes = Math.min(4 << 20, linkList.reduce((a, l) => a + emulatedSendBuffer(l), 0));
   const emu = new RealtimeEmulation(1);
-  const tcp = { sendBufferBytes };
+  const tcp = { sendBufferBytes, ...(congestionControl !== undefined ? { congestionControl } : {}) };
   try {
     const c = emu.addHost('client', [[`${client}/${prefix}`], ...extra.map((p) => [`${p.client}/${p.prefix}`])], { tcp });
     const s = emu.addHost('server', [[`${serverAddress}/${prefix}`], ...extra.map((p) => [`${p.server}/${p.prefix}`])], { tcp });

@@ -35,6 +35,7 @@ import { MptcpSettings } from './settings.js';
 import { MptcpJoins, type AddSubflowHostOptions } from './joins.js';
 import { ConnectionSetup } from './setup.js';
 import { createHostCounters, type HostCounters, type HostOptions } from './types.js';
+import { checkCongestionControl } from '../cc/registry.js';
 
 export { Listener, type MptcpHostOptions } from './listeners.js';
 export type { HostCounters, HostOptions } from './types.js';
@@ -74,6 +75,20 @@ export class Host {
     this.setup = new ConnectionSetup(this.name, options.secret, options.tcp ?? {}, this.routing, this.table);
     this.joins = new MptcpJoins(this.setup, this.routing, this.table, this.mptcpSettings, this.mptcpCounters);
     if (options.mptcpScheduler !== undefined) this.setMptcpScheduler(options.mptcpScheduler);
+    if (options.tcp?.congestionControl !== undefined) checkCongestionControl(options.tcp.congestionControl);
+  }
+
+  /**
+   * `sysctl net.ipv4.tcp_congestion_control=NAME`: the congestion controller of connections created from now
+   * on ("cubic", the default, "reno", the coupled "lia", "olia", "balia", or one registered with
+   * src/cc/registry.ts); a connection's own `config.congestionControl` overrides it. Throws for an unknown name.
+   */
+  setCongestionControl(name: string): void {
+    this.setup.setCongestionControl(checkCongestionControl(name));
+  }
+
+  get congestionControl(): string {
+    return this.setup.congestionControl;
   }
 
   // ---- `ip mptcp` and sysctls ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import type { Micros, TcpConfig } from '../tcp/types.js';
 import type { RoutingTable } from './routing.js';
 import type { ConnectionTable } from './connection-table.js';
 import { EphemeralPorts, initialSequenceNumber } from './isn.js';
+import { DEFAULT_CONGESTION_CONTROL } from '../cc/registry.js';
 
 export class ConnectionSetup {
   private readonly ports: EphemeralPorts;
@@ -17,7 +18,7 @@ export class ConnectionSetup {
     private readonly hostName: string,
     private readonly secret: Uint8Array,
     /** Defaults for every connection of the host. */
-    private readonly tcpDefaults: TcpConfig,
+    private tcpDefaults: TcpConfig,
     private readonly routing: RoutingTable,
     private readonly table: ConnectionTable,
   ) {
@@ -39,6 +40,16 @@ export class ConnectionSetup {
 
   iss(endpoints: TcpEndpoints, now: Micros): number {
     return initialSequenceNumber(this.secret, endpoints, now);
+  }
+
+  /** The host's default congestion controller (net.ipv4.tcp_congestion_control). */
+  get congestionControl(): string {
+    return this.tcpDefaults.congestionControl ?? DEFAULT_CONGESTION_CONTROL;
+  }
+
+  /** Changes it for connections created from now on (the name is checked by the host). */
+  setCongestionControl(name: string): void {
+    this.tcpDefaults = { ...this.tcpDefaults, congestionControl: name };
   }
 
   /** Per-connection config: host defaults, then the caller's, with the MSS capped by the interface MTU. */
