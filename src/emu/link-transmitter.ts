@@ -19,12 +19,20 @@ import { checkMicros } from './link-check.js';
 import type { Micros } from './sim.js';
 import type { DeliveryTrace } from './trace.js';
 
+/** Where a packet that cannot start serialization at once waits (the link's backlog). */
+export interface WaitingRoom {
+  /** Queues a packet offered at `now` that starts at `start` (> now); false if there is no room (a tail drop). */
+  push(now: Micros, start: Micros, size: number): boolean;
+}
+
 /** Serialization of admitted packets, in offer order. */
 export interface Transmitter {
-  /** When a packet offered at `now` would start serialization (later than `now`: it waits in the backlog). */
-  startAt(now: Micros): Micros;
-  /** Serializes a packet of `size` bytes offered at `now`, right after `startAt(now)`; returns when it ends. */
-  serialize(now: Micros, size: number): Micros;
+  /**
+   * Transmits a packet of `size` bytes offered at `now`: one that cannot start at once must get into `room`
+   * first. Returns the instant its serialization ends, or -1 if `room` refused it (nothing else changed then,
+   * but for the trace cursor moving up to `now`).
+   */
+  transmit(now: Micros, size: number, room: WaitingRoom): Micros;
   /** The link went down or came up at `now`: the transmitter is idle from then on. */
   restart(now: Micros): void;
 }
@@ -52,24 +60,16 @@ export class RateTransmitter implements Transmitter {
     this.busyFloor = now;
   }
 
-  /** Whether a packet offered at `now` starts at once. */
-  private idleAt(now: Micros): boolean {
-    return this.rate === Infinity || now > this.busyFloor || (now === this.busyFloor && this.busyFraction === 0);
-  }
-
-  startAt(now: Micros): Micros {
-    if (this.idleAt(now)) return now;
-    return this.busyFraction > 0 ? this.busyFloor + 1 : this.busyFloor;
-  }
-
-  serialize(now: Micros, size: number): Micros {
+  transmit(now: Micros, size: number, room: WaitingRoom): Micros {
     const rate = this.rate;
     if (rate === Infinity) return now;
     let startFloor = now;
     let startFraction = 0;
-    if (!this.idleAt(now)) {
+    if (!(now > this.busyFloor || (now === this.busyFloor && this.busyFraction === 0))) {
+      // Busy: the packet starts at the busy-until instant rounded up, later than now, so it must wait.
       startFloor = this.busyFloor;
       startFraction = this.busyFraction;
+      if (!room.push(now, startFraction > 0 ? startFloor + 1 : startFloor, size)) return -1;
     }
     const numerator = startFraction + size * 8_000_000;
     let whole = Math.floor(numerator / rate);
@@ -125,7 +125,18 @@ export class TraceTransmitter implements Transmitter {
     this.cursorBase = this.traceStart;
   }
 
-  startAt(now: Micros): Micros {
+  transmit(now: Micros, size: number, room: WaitingRoom): Micros {
+    const start = this.startAt(now);
+    if (start > now && !room.push(now, start, size)) return -1;
+    return this.serialize(now, size);
+  }
+
+  restart(): void {
+    this.leftoverBytes = 0;
+  }
+
+  /** When a packet offered at `now` would start: the opportunity with budget left, or the next one. */
+  private startAt(now: Micros): Micros {
     if (this.leftoverBytes > 0 && this.leftoverTime >= now) return this.leftoverTime;
     this.leftoverBytes = 0;
     this.skipTo(now);
@@ -133,7 +144,7 @@ export class TraceTransmitter implements Transmitter {
   }
 
   /** Spends trace budget on a packet of `size` bytes; returns the instant of the opportunity that completes it. */
-  serialize(now: Micros, size: number): Micros {
+  private serialize(now: Micros, size: number): Micros {
     const trace = this.trace;
     let remaining = Math.max(1, size);
     let finish: Micros = 0;
@@ -157,10 +168,6 @@ export class TraceTransmitter implements Transmitter {
       finish = t;
     }
     return finish;
-  }
-
-  restart(): void {
-    this.leftoverBytes = 0;
   }
 
   /** Moves the cursor to the first opportunity at or after `now` (never backwards). */

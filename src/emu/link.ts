@@ -339,11 +339,10 @@ export class Link implements SimHandler {
   /** Queue check, serialization, propagation; schedules the delivery. */
   private admit(now: Micros, bytes: Uint8Array): void {
     const size = bytes.length;
-    // 1. When would serialization start? Packets that must wait are subject to the queue limits.
-    const start = this.transmitter.startAt(now);
-    if (start > now && !this.backlog.push(now, start, size)) return this.drop(now, bytes, 'queue');
-    // 2. When does serialization end? 3. Propagation.
-    const at = this.propagation.arrival(this.transmitter.serialize(now, size));
+    // 1. Serialization; a packet that must wait is subject to the queue limits. 2. Propagation.
+    const finish = this.transmitter.transmit(now, size, this.backlog);
+    if (finish < 0) return this.drop(now, bytes, 'queue');
+    const at = this.propagation.arrival(finish);
     this.inFlight++;
     this.pending.push(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.epoch));
   }
