@@ -110,8 +110,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       process.on('SIGHUP', onSignal);
     });
     const counts = emu.counts();
+    const late = emu.lateness();
     emu.close();
     io.stdout(`stopped (${reason})\n`);
+    io.stdout(`timing: ${late.wakeups} wake-ups with a packet due, late by ${(late.meanMicros / 1000).toFixed(3)} ms on average, ${(late.maxMicros / 1000).toFixed(3)} ms at most\n`);
     for (const [i, c] of counts.entries()) {
       io.stdout(`path ${i} ${c.path.leftCidr} <-> ${c.path.rightCidr}: up ${countsText(c.up)}; down ${countsText(c.down)}\n`);
     }

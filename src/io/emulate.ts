@@ -173,6 +173,10 @@ export class KernelLinkEmulator {
   private timerAt: Micros | undefined;
   private closed = false;
   private pcap: PcapFile | undefined;
+  /** Wake-ups with a delivery due, and how late the earliest due one was (µs): the emulator's own error. */
+  private lateWakeups = 0;
+  private lateSumMicros = 0;
+  private lateMaxMicros = 0;
 
   private constructor() {
     this.sim = new Simulator(0);
@@ -275,7 +279,7 @@ export class KernelLinkEmulator {
     if (this.closed || state === undefined) return;
     const link = fromLeft ? state.up : state.down;
     if (link === undefined) return; // before the links start: nothing is up yet
-    this.sim.run(Math.max(this.now(), this.sim.now));
+    this.advance();
     for (let i = 0; i < packets.length; i++) link.offer(packets[i]!);
     this.arm();
   }
@@ -286,8 +290,26 @@ export class KernelLinkEmulator {
     this.immediate = undefined;
     this.timerAt = undefined;
     if (this.closed) return;
-    this.sim.run(Math.max(this.now(), this.sim.now));
+    this.advance();
     this.arm();
+  }
+
+  /** Runs the simulator to now, noting how late the earliest due event is run. */
+  private advance(): void {
+    const now = Math.max(this.now(), this.sim.now);
+    const due = this.sim.nextEventTime();
+    if (due !== undefined && due <= now) {
+      const late = now - due;
+      this.lateWakeups++;
+      this.lateSumMicros += late;
+      if (late > this.lateMaxMicros) this.lateMaxMicros = late;
+    }
+    this.sim.run(now);
+  }
+
+  /** How late deliveries ran behind their instants: wake-ups with one due, mean and max lateness (µs). */
+  lateness(): { readonly wakeups: number; readonly meanMicros: number; readonly maxMicros: number } {
+    return { wakeups: this.lateWakeups, meanMicros: this.lateWakeups > 0 ? this.lateSumMicros / this.lateWakeups : 0, maxMicros: this.lateMaxMicros };
   }
 
   private arm(): void {

@@ -1,0 +1,137 @@
+/**
+ * `mptcp emulate` between two fresh namespaces, for the accuracy tests and the kernel benchmarks: a
+ * Topology (namespaces `mptcpts-<pid>-...`, removed by dispose, also on exit and signals) and the emulate
+ * CLI as a child process (its own event loop, so the test's work does not delay its packets).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Topology, type Namespace } from '../../src/io/netns.js';
+import { kernelSkipReason } from './kernel.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** Why the emulate tests cannot run here (root, namespaces, TUN, ping, iperf3), or false. */
+export function emulateSkipReason(tools: readonly string[] = ['ping', 'iperf3']): string | false {
+  const kernel = kernelSkipReason();
+  if (kernel) return kernel;
+  for (const tool of tools) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install ${tool === 'ping' ? 'iputils-ping' : tool})`;
+  }
+  return false;
+}
+
+/** A running `mptcp emulate` between `left` and `right`. */
+export interface EmulateRun {
+  readonly topology: Topology;
+  readonly left: Namespace;
+  readonly right: Namespace;
+  readonly child: ChildProcess;
+  /** Date.now() when `ready` was read. */
+  readonly readyAt: number;
+  out(): string;
+  err(): string;
+  /** SIGTERM, then the exit code and full output (SIGKILL after 10 s). */
+  stop(): Promise<{ code: number | null; out: string; err: string }>;
+  /** Stops emulate (if running) and removes the namespaces. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Creates two namespaces and runs `mptcp emulate --left A --right B --path P...` between them until it
+ * prints `ready` (at most `readyMs`). Throws (everything removed) if it does not.
+ */
+export async function startEmulate(paths: readonly string[], options: { extraArgs?: readonly string[]; readyMs?: number; label?: string } = {}): Promise<EmulateRun> {
+  const topology = Topology.create();
+  let child: ChildProcess | undefined;
+  let exit: Promise<number | null> | undefined;
+  const kill = async (): Promise<number | null> => {
+    if (!child || !exit) return null;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child!.kill('SIGKILL'), 10_000);
+    const code = await exit;
+    clearTimeout(timer);
+    return code;
+  };
+  try {
+    const label = options.label ?? 'emu';
+    const left = topology.addNamespace(`${label}-l`);
+    const right = topology.addNamespace(`${label}-r`);
+    const args = ['--import', 'tsx', MAIN, 'emulate', '--left', left.name, '--right', right.name, ...paths.flatMap((p) => ['--path', p]), ...(options.extraArgs ?? [])];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    let out = '';
+    let err = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    exit = new Promise((resolve) => proc.once('close', (code) => resolve(code)));
+    let exited = false;
+    void exit.then(() => (exited = true));
+    const deadline = Date.now() + (options.readyMs ?? 20_000);
+    while (!/^ready$/m.test(out)) {
+      if (exited) throw new Error(`mptcp emulate exited before 'ready': ${err}${out}`);
+      if (Date.now() > deadline) throw new Error(`mptcp emulate did not print 'ready' within ${options.readyMs ?? 20_000} ms: ${err}${out}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const readyAt = Date.now();
+    let stopped: { code: number | null; out: string; err: string } | undefined;
+    const stop = async () => (stopped ??= { code: await kill(), out, err });
+    return {
+      topology,
+      left,
+      right,
+      child: proc,
+      readyAt,
+      out: () => out,
+      err: () => err,
+      stop,
+      dispose: async () => {
+        await stop();
+        topology.dispose();
+      },
+    };
+  } catch (error) {
+    await kill();
+    topology.dispose();
+    throw error;
+  }
+}
+
+/** Parses `ping -q` (or not) output: transmitted, received, and the rtt line's min/avg/max in ms. */
+export function parsePing(text: string): { transmitted: number; received: number; rtt?: { min: number; avg: number; max: number } } {
+  const counts = /(\d+) packets transmitted, (\d+) received/.exec(text);
+  if (!counts) throw new Error(`no ping summary in: ${text}`);
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(text);
+  return {
+    transmitted: Number(counts[1]),
+    received: Number(counts[2]),
+    ...(rtt ? { rtt: { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]) } } : {}),
+  };
+}
+
+/** iperf3 -c ... -J in `client` against iperf3 -s -1 in `server`: the receiver's bit/s. */
+export async function iperf3(client: Namespace, server: Namespace, address: string, args: readonly string[], timeoutMs = 60_000, wrap: readonly string[] = []): Promise<{ receivedBps: number; sentBps: number; json: unknown }> {
+  const srv = server.spawn(wrap[0] ?? 'iperf3', [...wrap.slice(1), ...(wrap.length > 0 ? ['iperf3'] : []), '-s', '-1', '-B', address], { stdio: 'ignore' });
+  const srvExit = new Promise<void>((resolve) => srv.once('close', () => resolve()));
+  try {
+    // Wait until it listens (bounded).
+    for (let i = 0; i < 200; i++) {
+      const ss = spawnSync('ip', ['netns', 'exec', server.name, 'ss', '-Hltn', `sport = :5201`], { encoding: 'utf8' });
+      if (ss.stdout.trim() !== '') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const cmd = wrap.length > 0 ? wrap[0]! : 'iperf3';
+    const r = await client.run(cmd, [...wrap.slice(1), ...(wrap.length > 0 ? ['iperf3'] : []), '-c', address, '-J', ...args], { timeoutMs });
+    if (r.code !== 0) throw new Error(`iperf3 -c failed (${r.code ?? r.signal}${r.timedOut ? ', timed out' : ''}): ${r.stderr}${r.stdout.slice(0, 2000)}`);
+    const json = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number }; sum_sent: { bits_per_second: number } } };
+    return { receivedBps: json.end.sum_received.bits_per_second, sentBps: json.end.sum_sent.bits_per_second, json };
+  } finally {
+    if (srv.exitCode === null) {
+      try {
+        process.kill(-srv.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await Promise.race([srvExit, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
