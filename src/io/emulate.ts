@@ -140,6 +140,12 @@ interface PathState {
   down: Link | undefined;
   writeFailedUp: number;
   writeFailedDown: number;
+  /** Serialization time per byte of each direction (0: no fixed rate), for arrival estimates. */
+  upMicrosPerByte: number;
+  downMicrosPerByte: number;
+  /** When each device was last read (its queue empty then). */
+  leftDrainedAt: Micros;
+  rightDrainedAt: Micros;
 }
 
 /** Says why emulate cannot run here, or undefined: root/TUN, the namespaces, iproute2. */
@@ -155,6 +161,9 @@ export function emulatePreflight(left: string, right: string): string | undefine
   if (left === right) return `--left and --right are the same namespace (${left}): the two kernels need one each`;
   return undefined;
 }
+
+/** Most packets read from a device per event-loop turn: more than a fast sender's window, so one read drains it. */
+const READ_BATCH = 2048;
 
 /** TUN device queue length in the namespaces (as perf's TUN interfaces): a burst of a fast sender fits. */
 const TXQUEUELEN = '10000';
@@ -177,6 +186,7 @@ export class KernelLinkEmulator {
   private lateWakeups = 0;
   private lateSumMicros = 0;
   private lateMaxMicros = 0;
+  private arrivals = new Float64Array(256);
 
   private constructor() {
     this.sim = new Simulator(0);
@@ -219,7 +229,7 @@ export class KernelLinkEmulator {
       let state: PathState | undefined;
       const open = (name: string, onPackets: (packets: Buffer[]) => void): TunDevice => {
         try {
-          return TunDevice.open(name, { onPackets, onError: () => undefined, batchLimit: 256 });
+          return TunDevice.open(name, { onPackets, onError: () => undefined, batchLimit: READ_BATCH });
         } catch (err) {
           throw new EmulateError(`cannot create TUN device ${name}: ${(err as Error).message}`);
         }
@@ -232,7 +242,20 @@ export class KernelLinkEmulator {
         left.close();
         throw err;
       }
-      state = { path, left, right, up: undefined, down: undefined, writeFailedUp: 0, writeFailedDown: 0 };
+      const perByte = (rate: number | undefined): number => (rate === undefined || !Number.isFinite(rate) ? 0 : 8e6 / rate);
+      state = {
+        path,
+        left,
+        right,
+        up: undefined,
+        down: undefined,
+        writeFailedUp: 0,
+        writeFailedDown: 0,
+        upMicrosPerByte: perByte(path.link.up.rateBitsPerSecond),
+        downMicrosPerByte: perByte(path.link.down.rateBitsPerSecond),
+        leftDrainedAt: 0,
+        rightDrainedAt: 0,
+      };
       this.states.push(state);
       const mtu = path.link.up.mtu ?? path.link.down.mtu;
       for (const [device, ns, cidr] of [[left, options.left, path.leftCidr], [right, options.right, path.rightCidr]] as const) {
@@ -279,8 +302,30 @@ export class KernelLinkEmulator {
     if (this.closed || state === undefined) return;
     const link = fromLeft ? state.up : state.down;
     if (link === undefined) return; // before the links start: nothing is up yet
-    this.advance();
-    for (let i = 0; i < packets.length; i++) link.offer(packets[i]!);
+    const now = this.advance();
+    // Arrival instants: a batch read at `now` arrived after the device was last drained, and (the estimate)
+    // as late as possible without coming in faster than the link's rate. Without it a batch that waited
+    // in the device while this process was descheduled would hit the link's queue all in one instant and
+    // overflow it, a burst the sender never sent.
+    const n = packets.length;
+    const microsPerByte = fromLeft ? state.upMicrosPerByte : state.downMicrosPerByte;
+    const drainedAt = fromLeft ? state.leftDrainedAt : state.rightDrainedAt;
+    if (n === 1 || microsPerByte === 0) {
+      for (let i = 0; i < n; i++) link.offer(packets[i]!);
+    } else {
+      let arrivals = this.arrivals;
+      if (arrivals.length < n) arrivals = this.arrivals = new Float64Array(Math.max(n, arrivals.length * 2));
+      let t = now;
+      for (let i = n - 1; i >= 0; i--) {
+        arrivals[i] = t;
+        t -= packets[i]!.length * microsPerByte;
+      }
+      for (let i = 0; i < n; i++) link.offer(packets[i]!, Math.max(drainedAt, Math.floor(arrivals[i]!)));
+    }
+    // A full batch left packets in the device: they arrived before now, after these.
+    const drained = n < READ_BATCH ? now : Math.floor(arrivals(this.arrivals, n));
+    if (fromLeft) state.leftDrainedAt = drained;
+    else state.rightDrainedAt = drained;
     this.arm();
   }
 
@@ -295,7 +340,7 @@ export class KernelLinkEmulator {
   }
 
   /** Runs the simulator to now, noting how late the earliest due event is run. */
-  private advance(): void {
+  private advance(): Micros {
     const now = Math.max(this.now(), this.sim.now);
     const due = this.sim.nextEventTime();
     if (due !== undefined && due <= now) {
@@ -305,6 +350,7 @@ export class KernelLinkEmulator {
       if (late > this.lateMaxMicros) this.lateMaxMicros = late;
     }
     this.sim.run(now);
+    return now;
   }
 
   /** How late deliveries ran behind their instants: wake-ups with one due, mean and max lateness (µs). */
@@ -369,6 +415,11 @@ export class KernelLinkEmulator {
       this.pcap = undefined;
     }
   }
+}
+
+/** The last arrival estimate of a batch of n (the batch's own arrivals were written from index 0). */
+function arrivals(estimates: Float64Array, n: number): number {
+  return estimates[n - 1] ?? 0;
 }
 
 /** `ip [-n NS] ARGS` that must succeed; an EmulateError with ip's own message otherwise. */
