@@ -135,3 +135,30 @@ export async function iperf3(client: Namespace, server: Namespace, address: stri
     await Promise.race([srvExit, new Promise((r) => setTimeout(r, 2000))]);
   }
 }
+
+/** Per-path counts from emulate's closing lines: bytes offered up (left to right) and down. */
+export function pathBytes(out: string): Array<{ up: number; down: number }> {
+  return [...out.matchAll(/^path \d+ \S+ <-> \S+: up \d+ packets \((\d+) bytes\).*; down \d+ packets \((\d+) bytes\)/gm)].map((m) => ({ up: Number(m[1]), down: Number(m[2]) }));
+}
+
+/** The device names emulate printed for each path, [left, right]. */
+export function pathDevices(out: string): Array<readonly [string, string]> {
+  return [...out.matchAll(/^path \d+: \S+ (\S+) \S+ <-> \S+ (\S+) /gm)].map((m) => [m[1]!, m[2]!] as const);
+}
+
+/**
+ * Linux MPTCP between the namespaces of `run` (left = client, right = server at the first path's right
+ * address), the way the kernel selftests and the seeds set it up: both ends `ip mptcp limits set subflows N`
+ * and the client one `subflow` endpoint on each further path's left address, then `mptcpize run iperf3`.
+ * `reverse`: the server sends (iperf3 -R). Returns iperf3's receiver figures.
+ */
+export async function kernelMptcpIperf(run: EmulateRun, cidrs: ReadonlyArray<readonly [string, string]>, args: readonly string[], timeoutMs = 120_000): Promise<{ receivedBps: number; seconds: number; bytes: number }> {
+  const devices = pathDevices(run.out());
+  const further = cidrs.length - 1;
+  for (const ns of [run.left, run.right]) ns.ip('mptcp', 'limits', 'set', 'subflows', String(Math.max(further, 1)), 'add_addr_accepted', String(Math.max(further, 1)));
+  cidrs.slice(1).forEach(([left], i) => run.left.ip('mptcp', 'endpoint', 'add', left.split('/')[0]!, 'dev', devices[i + 1]![0], 'subflow'));
+  const server = cidrs[0]![1].split('/')[0]!;
+  const r = await iperf3(run.left, run.right, server, args, timeoutMs, ['mptcpize', 'run']);
+  const end = (r.json as { end: { sum_received: { seconds: number; bytes: number } } }).end.sum_received;
+  return { receivedBps: r.receivedBps, seconds: end.seconds, bytes: end.bytes };
+}
