@@ -1,0 +1,128 @@
+/**
+ * Linux's `simult_flows.sh` (tools/testing/selftests/net/mptcp) kernel <-> kernel through `mptcp emulate`:
+ * the five (rate, delay) cases, each in both directions, 16 MiB over two paths, against the selftest's own
+ * bound: ideal time at the sum of the rates x 10/9 (header overhead) + 450 ms (mptcp_connect's 2 x 200 ms
+ * join sleeps and 50 ms of slack). Real time, root only (namespaces, TUN, iperf3, mptcpize).
+ *
+ *   node --import tsx bench/kernel-simult-flows.ts [--out FILE] [--queue Q] [--cases N]
+ *
+ * Writes its rows as JSON (default bench/results/kernel-simult-flows.json) for the scenario suite's kernel
+ * rows, and prints a Markdown table. The links are the selftest's: on each path netem shapes both ends'
+ * egress (`netem rate R delay D limit L`), so here each path is `rate=R,delay=D,queue=Lp` both ways
+ * (override the queue with --queue). The time judged is the iperf3 client's wall time from
+ * its start to its exit (like the selftest's, which times the whole mptcp_connect run); iperf3's own
+ * receiver seconds (from the data connection's start) are in the row too.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { emulateSkipReason, kernelMptcpIperf, pathBytes, startEmulate } from '../test/support/emulate.js';
+
+/**
+ * The selftest's cases: rate1, rate2 (Mbit/s), delay1, delay2 (ms), netem limit1, limit2 (packets), name.
+ * The limits are the selftest's since "selftests: mptcp: simult_flows: adapt limits" (May 2026; before it,
+ * 50 on every path): "keep the queued pkts number low, or the RTT estimator will see increasing latency".
+ * The kernel's own selftest marks "unbalanced bwidth" flaky (MPTCP_LIB_SUBTEST_FLAKY=1).
+ */
+export const SIMULT_FLOWS_CASES: ReadonlyArray<readonly [number, number, number, number, number, number, string]> = [
+  [10, 10, 0, 0, 20, 20, 'balanced bwidth'],
+  [10, 10, 1, 25, 20, 50, 'balanced bwidth with unbalanced delay'],
+  [10, 3, 0, 0, 30, 20, 'unbalanced bwidth'],
+  [10, 3, 1, 25, 40, 30, 'unbalanced bwidth with unbalanced delay'],
+  [10, 3, 25, 1, 50, 30, 'unbalanced bwidth with opposed, unbalanced delay'],
+];
+
+/** simult_flows.sh's transfer size: 16 MiB. */
+export const SIMULT_FLOWS_BYTES = 2 * 2048 * 4096;
+
+/** The selftest's bound in seconds: size*8*10 / ((r1+r2) Mbit/s * 9) + 0.45 s. */
+export function simultFlowsBound(rate1: number, rate2: number, bytes = SIMULT_FLOWS_BYTES): number {
+  return (bytes * 8 * 10) / ((rate1 + rate2) * 1e6 * 9) + 0.45;
+}
+
+/** One row of the table (the JSON's element). */
+export interface KernelRow {
+  readonly scenario: 'simult_flows';
+  readonly case: string;
+  readonly rows: 'kernel <-> kernel';
+  readonly direction: 'client -> server' | 'server -> client';
+  readonly rateMbps: readonly [number, number];
+  readonly delayMs: readonly [number, number];
+  readonly bytes: number;
+  readonly link: readonly [string, string];
+  /** iperf3 client wall time, s (the judged figure). */
+  readonly seconds: number;
+  /** iperf3's receiver seconds (data only). */
+  readonly iperf3Seconds: number;
+  readonly bound: number;
+  readonly pass: boolean;
+  /** Bytes each path carried in the data direction. */
+  readonly pathBytes: readonly number[];
+  /** emulate's own timing line (how late its deliveries ran). */
+  readonly emulatorTiming: string;
+}
+
+async function runCase(c: (typeof SIMULT_FLOWS_CASES)[number], reverse: boolean, queue: string | undefined): Promise<KernelRow> {
+  const [r1, r2, d1, d2, l1, l2, name] = c;
+  const cidrs = [['198.18.1.1/24', '198.18.1.2/24'], ['198.18.2.1/24', '198.18.2.2/24']] as const;
+  const link = [`rate=${r1}M,delay=${d1}ms,queue=${queue ?? `${l1}p`}`, `rate=${r2}M,delay=${d2}ms,queue=${queue ?? `${l2}p`}`] as const;
+  const run = await startEmulate([`${cidrs[0][0]},${cidrs[0][1]},${link[0]}`, `${cidrs[1][0]},${cidrs[1][1]},${link[1]}`], { label: 'sflows' });
+  try {
+    const t0 = process.hrtime.bigint();
+    const r = await kernelMptcpIperf(run, cidrs, ['-n', String(SIMULT_FLOWS_BYTES), ...(reverse ? ['-R'] : [])], 120_000);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const stopped = await run.stop();
+    const bound = simultFlowsBound(r1, r2);
+    return {
+      scenario: 'simult_flows',
+      case: name,
+      rows: 'kernel <-> kernel',
+      direction: reverse ? 'server -> client' : 'client -> server',
+      rateMbps: [r1, r2],
+      delayMs: [d1, d2],
+      bytes: SIMULT_FLOWS_BYTES,
+      link,
+      seconds: Number(seconds.toFixed(3)),
+      iperf3Seconds: Number(r.seconds.toFixed(3)),
+      bound: Number(bound.toFixed(3)),
+      pass: seconds <= bound,
+      pathBytes: pathBytes(stopped.out).map((p) => (reverse ? p.down : p.up)),
+      emulatorTiming: /timing: .*/.exec(stopped.out)?.[0] ?? '',
+    };
+  } finally {
+    await run.dispose();
+  }
+}
+
+/** Runs the cases (both directions each) and returns the rows. */
+export async function kernelSimultFlows(options: { queue?: string; cases?: number } = {}): Promise<KernelRow[]> {
+  const rows: KernelRow[] = [];
+  for (const c of SIMULT_FLOWS_CASES.slice(0, options.cases ?? SIMULT_FLOWS_CASES.length)) {
+    for (const reverse of [false, true]) rows.push(await runCase(c, reverse, options.queue));
+  }
+  return rows;
+}
+
+/** The rows as a Markdown table. */
+export function kernelRowsTable(rows: readonly KernelRow[]): string {
+  const lines = ['| case | direction | rates (Mbit/s) | delays (ms) | time (s) | iperf3 (s) | bound (s) | pass | bytes per path |', '| --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |'];
+  for (const r of rows) {
+    lines.push(`| ${r.case} | ${r.direction} | ${r.rateMbps.join(' + ')} | ${r.delayMs.join(', ')} | ${r.seconds.toFixed(2)} | ${r.iperf3Seconds.toFixed(2)} | ${r.bound.toFixed(2)} | ${r.pass ? 'yes' : 'NO'} | ${r.pathBytes.map((b) => (b / 2 ** 20).toFixed(1) + ' MiB').join(' / ')} |`);
+  }
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, queue: { type: 'string' }, cases: { type: 'string' } } });
+  const skip = emulateSkipReason(['iperf3', 'mptcpize']);
+  if (skip) {
+    console.error(`kernel simult_flows skipped: ${skip}`);
+    process.exit(0);
+  }
+  const rows = await kernelSimultFlows({ ...(values.queue ? { queue: values.queue } : {}), ...(values.cases ? { cases: Number(values.cases) } : {}) });
+  const out = values.out ?? 'bench/results/kernel-simult-flows.json';
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), emulator: 'mptcp emulate', kernel: (await import('node:os')).release(), rows }, null, 2) + '\n');
+  console.log(kernelRowsTable(rows));
+  console.log(`\nwritten: ${out}`);
+}
