@@ -4,12 +4,15 @@
  * bound: ideal time at the sum of the rates x 10/9 (header overhead) + 450 ms (mptcp_connect's 2 x 200 ms
  * join sleeps and 50 ms of slack). Real time, root only (namespaces, TUN, iperf3, mptcpize).
  *
- *   node --import tsx bench/kernel-simult-flows.ts [--out FILE] [--queue Q] [--cases N]
+ *   node --import tsx bench/kernel-simult-flows.ts [--out FILE] [--queue Q] [--cases N] [--nice N]
+ *
+ * --nice=N runs emulate at that scheduling priority (e.g. --nice=-10: ahead of everything else on a shared machine).
  *
  * Writes its rows as JSON (default bench/results/kernel-simult-flows.json) for the scenario suite's kernel
  * rows, and prints a Markdown table. The links are the selftest's: on each path netem shapes both ends'
- * egress (`netem rate R delay D limit L`), so here each path is `rate=R,delay=D,queue=Lp` both ways
- * (override the queue with --queue). The time judged is the iperf3 client's wall time from
+ * egress (`netem rate R delay D limit L`), so here each path is `rate=R,delay=D,queue=Qp` both ways, Q
+ * the queue netem's limit leaves (`netemQueue`: the limit counts the packets on the wire too; override
+ * with --queue). The time judged is the iperf3 client's wall time from
  * its start to its exit (like the selftest's, which times the whole mptcp_connect run); iperf3's own
  * receiver seconds (from the data connection's start) are in the row too.
  */
@@ -40,6 +43,17 @@ export function simultFlowsBound(rate1: number, rate2: number, bytes = SIMULT_FL
   return (bytes * 8 * 10) / ((rate1 + rate2) * 1e6 * 9) + 0.45;
 }
 
+/**
+ * Our queue (packets waiting behind the one being serialized) equivalent to netem's `limit L` with a rate
+ * and a delay: netem's limit counts every packet in the qdisc, also the ones serialized and waiting out
+ * their delay (its tfifo holds a packet until its time to send), so at R Mbit/s and D ms about R*D/12
+ * full-size packets of the limit are on the wire, one is being sent, and the rest is the queue.
+ */
+export function netemQueue(limit: number, rateMbps: number, delayMs: number): number {
+  const onTheWire = Math.floor((rateMbps * 1e6 * delayMs * 1e-3) / (1500 * 8));
+  return Math.max(1, limit - 1 - onTheWire);
+}
+
 /** One row of the table (the JSON's element). */
 export interface KernelRow {
   readonly scenario: 'simult_flows';
@@ -56,17 +70,19 @@ export interface KernelRow {
   readonly iperf3Seconds: number;
   readonly bound: number;
   readonly pass: boolean;
+  /** The sender's TCP retransmissions (iperf3's sum_sent.retransmits: the MPTCP socket's subflows). */
+  readonly retransmits: number | null;
   /** Bytes each path carried in the data direction. */
   readonly pathBytes: readonly number[];
   /** emulate's own timing line (how late its deliveries ran). */
   readonly emulatorTiming: string;
 }
 
-async function runCase(c: (typeof SIMULT_FLOWS_CASES)[number], reverse: boolean, queue: string | undefined): Promise<KernelRow> {
+async function runCase(c: (typeof SIMULT_FLOWS_CASES)[number], reverse: boolean, queue: string | undefined, nice: number | undefined): Promise<KernelRow> {
   const [r1, r2, d1, d2, l1, l2, name] = c;
   const cidrs = [['198.18.1.1/24', '198.18.1.2/24'], ['198.18.2.1/24', '198.18.2.2/24']] as const;
-  const link = [`rate=${r1}M,delay=${d1}ms,queue=${queue ?? `${l1}p`}`, `rate=${r2}M,delay=${d2}ms,queue=${queue ?? `${l2}p`}`] as const;
-  const run = await startEmulate([`${cidrs[0][0]},${cidrs[0][1]},${link[0]}`, `${cidrs[1][0]},${cidrs[1][1]},${link[1]}`], { label: 'sflows' });
+  const link = [`rate=${r1}M,delay=${d1}ms,queue=${queue ?? `${netemQueue(l1, r1, d1)}p`}`, `rate=${r2}M,delay=${d2}ms,queue=${queue ?? `${netemQueue(l2, r2, d2)}p`}`] as const;
+  const run = await startEmulate([`${cidrs[0][0]},${cidrs[0][1]},${link[0]}`, `${cidrs[1][0]},${cidrs[1][1]},${link[1]}`], { label: 'sflows', ...(nice !== undefined ? { nice } : {}) });
   try {
     const t0 = process.hrtime.bigint();
     const r = await kernelMptcpIperf(run, cidrs, ['-n', String(SIMULT_FLOWS_BYTES), ...(reverse ? ['-R'] : [])], 120_000);
@@ -86,6 +102,7 @@ async function runCase(c: (typeof SIMULT_FLOWS_CASES)[number], reverse: boolean,
       iperf3Seconds: Number(r.seconds.toFixed(3)),
       bound: Number(bound.toFixed(3)),
       pass: seconds <= bound,
+      retransmits: r.retransmits ?? null,
       pathBytes: pathBytes(stopped.out).map((p) => (reverse ? p.down : p.up)),
       emulatorTiming: /timing: .*/.exec(stopped.out)?.[0] ?? '',
     };
@@ -95,34 +112,34 @@ async function runCase(c: (typeof SIMULT_FLOWS_CASES)[number], reverse: boolean,
 }
 
 /** Runs the cases (both directions each) and returns the rows. */
-export async function kernelSimultFlows(options: { queue?: string; cases?: number } = {}): Promise<KernelRow[]> {
+export async function kernelSimultFlows(options: { queue?: string; cases?: number; nice?: number } = {}): Promise<KernelRow[]> {
   const rows: KernelRow[] = [];
   for (const c of SIMULT_FLOWS_CASES.slice(0, options.cases ?? SIMULT_FLOWS_CASES.length)) {
-    for (const reverse of [false, true]) rows.push(await runCase(c, reverse, options.queue));
+    for (const reverse of [false, true]) rows.push(await runCase(c, reverse, options.queue, options.nice));
   }
   return rows;
 }
 
 /** The rows as a Markdown table. */
 export function kernelRowsTable(rows: readonly KernelRow[]): string {
-  const lines = ['| case | direction | rates (Mbit/s) | delays (ms) | time (s) | iperf3 (s) | bound (s) | pass | bytes per path |', '| --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |'];
+  const lines = ['| case | direction | rates (Mbit/s) | delays (ms) | time (s) | iperf3 (s) | bound (s) | pass | retransmits | bytes per path |', '| --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |'];
   for (const r of rows) {
-    lines.push(`| ${r.case} | ${r.direction} | ${r.rateMbps.join(' + ')} | ${r.delayMs.join(', ')} | ${r.seconds.toFixed(2)} | ${r.iperf3Seconds.toFixed(2)} | ${r.bound.toFixed(2)} | ${r.pass ? 'yes' : 'NO'} | ${r.pathBytes.map((b) => (b / 2 ** 20).toFixed(1) + ' MiB').join(' / ')} |`);
+    lines.push(`| ${r.case} | ${r.direction} | ${r.rateMbps.join(' + ')} | ${r.delayMs.join(', ')} | ${r.seconds.toFixed(2)} | ${r.iperf3Seconds.toFixed(2)} | ${r.bound.toFixed(2)} | ${r.pass ? 'yes' : 'NO'} | ${r.retransmits ?? '-'} | ${r.pathBytes.map((b) => (b / 2 ** 20).toFixed(1) + ' MiB').join(' / ')} |`);
   }
   return lines.join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, queue: { type: 'string' }, cases: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, queue: { type: 'string' }, cases: { type: 'string' }, nice: { type: 'string' } } });
   const skip = emulateSkipReason(['iperf3', 'mptcpize']);
   if (skip) {
     console.error(`kernel simult_flows skipped: ${skip}`);
     process.exit(0);
   }
-  const rows = await kernelSimultFlows({ ...(values.queue ? { queue: values.queue } : {}), ...(values.cases ? { cases: Number(values.cases) } : {}) });
+  const rows = await kernelSimultFlows({ ...(values.queue ? { queue: values.queue } : {}), ...(values.cases ? { cases: Number(values.cases) } : {}), ...(values.nice ? { nice: Number(values.nice) } : {}) });
   const out = values.out ?? 'bench/results/kernel-simult-flows.json';
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), emulator: 'mptcp emulate', kernel: (await import('node:os')).release(), rows }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), emulator: 'mptcp emulate', nice: values.nice ?? null, loadAverage: (await import('node:os')).loadavg(), kernel: (await import('node:os')).release(), rows }, null, 2) + '\n');
   console.log(kernelRowsTable(rows));
   console.log(`\nwritten: ${out}`);
 }
