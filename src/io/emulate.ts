@@ -55,7 +55,7 @@ export function parsePathSpec(text: string): EmulatePath | LinkSpecError {
   const left = parseCidr(leftCidr);
   const right = parseCidr(rightCidr);
   for (const [name, cidr, parsed] of [['LEFT_CIDR', leftCidr, left], ['RIGHT_CIDR', rightCidr, right]] as const) {
-    if (parsed === undefined || !cidr.includes('/')) return new LinkSpecError(`${name} '${cidr}': expected an address with its prefix length, e.g. 198.18.1.1/24 or 2001:2:0:1::1/64`);
+    if (parsed === undefined || !/\/\d{1,3}$/.test(cidr)) return new LinkSpecError(`${name} '${cidr}': expected an address with its prefix length, e.g. 198.18.1.1/24 or 2001:2:0:1::1/64`);
   }
   if (left!.address.length !== right!.address.length) return new LinkSpecError(`'${leftCidr}' and '${rightCidr}' are not of one IP version`);
   if (left!.address.every((b, i) => b === right!.address[i])) return new LinkSpecError(`both ends have the address ${leftCidr.split('/')[0]}`);
@@ -279,10 +279,10 @@ export class KernelLinkEmulator {
       s.up = new Link(this.sim, configs[i]!.up, { name: `path${i}-up`, rng: rng.fork(`path${i}-up`) });
       s.down = new Link(this.sim, configs[i]!.down, { name: `path${i}-down`, rng: rng.fork(`path${i}-down`) });
       s.up.setReceiver((_, bytes) => {
-        if (!this.closed && !s.right.write(bytes)) s.writeFailedUp++;
+        if (!this.closed && !writePacket(s.right, bytes)) s.writeFailedUp++;
       });
       s.down.setReceiver((_, bytes) => {
-        if (!this.closed && !s.left.write(bytes)) s.writeFailedDown++;
+        if (!this.closed && !writePacket(s.left, bytes)) s.writeFailedDown++;
       });
       if (pcap) {
         const tap = { onDeliver: (now: Micros, bytes: Uint8Array) => pcap.writer.writePacket(epoch + now, bytes) };
@@ -414,6 +414,18 @@ export class KernelLinkEmulator {
     } finally {
       this.pcap = undefined;
     }
+  }
+}
+
+/**
+ * Writes a delivered packet to a device; false when the device refused it (queue full, or an error such as
+ * EIO while someone set the device down): the packet is lost, as on a real link, and counted.
+ */
+function writePacket(device: TunDevice, bytes: Uint8Array): boolean {
+  try {
+    return device.write(bytes);
+  } catch {
+    return false;
   }
 }
 

@@ -36,6 +36,7 @@ test('emulate: --path words, the same link errors as perf --link', async () => {
     ['198.18.1.1/24', /^expected LEFT_CIDR,RIGHT_CIDR/],
     ['rate=1M,198.18.1.2/24', /^expected LEFT_CIDR,RIGHT_CIDR/],
     ['198.18.1.1,198.18.1.2/24', /^LEFT_CIDR '198\.18\.1\.1': expected an address with its prefix length/],
+    ['198.18.1.1/24,198.18.1.2/', /^RIGHT_CIDR '198\.18\.1\.2\/': expected an address with its prefix length/],
     ['198.18.1.1/24,2001:2::1/64', /not of one IP version/],
     ['198.18.1.1/24,198.18.1.1/24', /both ends have the address 198\.18\.1\.1/],
   ] as const) {
