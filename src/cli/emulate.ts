@@ -89,6 +89,17 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   const onExit = (): void => emu.close();
   process.on('exit', onExit);
+  // Installed until the counts are printed: a second signal during shutdown (timeout(1) forwarding one, a
+  // second Ctrl-C) must not kill the process before it reports.
+  let stop: ((why: string) => void) | undefined;
+  let stopReason: string | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopReason ??= signal;
+    stop?.(stopReason);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     emu.devices.forEach(([l, r], i) => {
       const p = paths[i]!;
@@ -96,18 +107,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     });
     io.stdout('ready\n');
     const reason = await new Promise<string>((resolve) => {
-      const timer = durationMs !== undefined ? setTimeout(() => finish(`${durationMs! / 1000} s`), durationMs) : undefined;
-      const onSignal = (signal: NodeJS.Signals): void => finish(signal);
-      const finish = (why: string): void => {
+      const timer = durationMs !== undefined ? setTimeout(() => stop!(`${durationMs! / 1000} s`), durationMs) : undefined;
+      stop = (why: string): void => {
         if (timer) clearTimeout(timer);
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        process.off('SIGHUP', onSignal);
         resolve(why);
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      process.on('SIGHUP', onSignal);
+      if (stopReason !== undefined) stop(stopReason);
     });
     const counts = emu.counts();
     const late = emu.lateness();
@@ -121,6 +126,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   } finally {
     emu.close();
     process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 
