@@ -52,7 +52,7 @@ const OPTIONS = {
 function countsText(d: DirectionCounts): string {
   const drops = Object.entries(d.dropped).filter(([, n]) => n > 0);
   const total = drops.reduce((a, [, n]) => a + n, 0);
-  return `${d.packets} packets (${d.bytes} bytes), ${d.delivered} delivered, ${total} dropped${drops.length > 0 ? ` (${drops.map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`;
+  return `${d.packets} packets (${d.bytes} bytes), ${d.delivered} delivered, ${total} dropped${drops.length > 0 ? ` (${drops.map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}${d.inFlight > 0 ? `, ${d.inFlight} in flight` : ''}`;
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {

@@ -71,6 +71,8 @@ export interface DirectionCounts {
   readonly bytes: number;
   readonly delivered: number;
   readonly deliveredBytes: number;
+  /** Admitted and not yet delivered when counted (queued, serializing or propagating). */
+  readonly inFlight: number;
   /** Drops by the link (cause) and by the receiving device (`write`: its queue was full). */
   readonly dropped: Readonly<Record<DropCause | 'write', number>>;
 }
@@ -382,6 +384,7 @@ export class KernelLinkEmulator {
         bytes: c?.offeredBytes ?? 0,
         delivered: (c?.deliveredPackets ?? 0) - writeFailed,
         deliveredBytes: c?.deliveredBytes ?? 0,
+        inFlight: link?.inFlightPackets ?? 0,
         dropped: { ...dropped, write: writeFailed },
       };
     };

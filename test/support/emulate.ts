@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Topology, type Namespace } from '../../src/io/netns.js';
-import { kernelSkipReason } from './kernel.js';
+import { KERNEL_PEER, kernelSkipReason } from './kernel.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -162,4 +162,47 @@ export async function kernelMptcpIperf(run: EmulateRun, cidrs: ReadonlyArray<rea
   const r = await iperf3(run.left, run.right, server, args, timeoutMs, ['mptcpize', 'run']);
   const end = (r.json as { end: { sum_received: { seconds: number; bytes: number }; sum_sent: { retransmits?: number } } }).end;
   return { receivedBps: r.receivedBps, seconds: end.sum_received.seconds, bytes: end.sum_received.bytes, retransmits: end.sum_sent.retransmits };
+}
+
+/** A namespace's TcpRetransSegs (nstat, absolute; every TCP socket of the namespace, MPTCP subflows too). */
+export function retransSegs(ns: Namespace): number {
+  const out = ns.execSync('nstat', ['-az', 'TcpRetransSegs']);
+  return Number(/TcpRetransSegs\s+(\d+)/.exec(out)?.[1] ?? NaN);
+}
+
+/**
+ * Linux MPTCP between the namespaces of `run` with the project's kernel peer (test/support/kernel_peer.py,
+ * IPPROTO_MPTCP sockets, no hashing): limits and a client `subflow` endpoint as in `kernelMptcpIperf`; the
+ * client sends `clientBytes` and the server `serverBytes`. `seconds` is the data receiver's time from the
+ * connection's establishment to its EOF (every byte arrived), `wallSeconds` the client's start to both
+ * peers' exit; `retransmits` the sender namespace's TcpRetransSegs during the transfer.
+ */
+export async function kernelMptcpPeers(run: EmulateRun, cidrs: ReadonlyArray<readonly [string, string]>, clientBytes: number, serverBytes: number, timeoutMs = 120_000): Promise<{ seconds: number; wallSeconds: number; received: number; retransmits: number }> {
+  const devices = pathDevices(run.out());
+  const further = cidrs.length - 1;
+  for (const ns of [run.left, run.right]) ns.ip('mptcp', 'limits', 'set', 'subflows', String(Math.max(further, 1)), 'add_addr_accepted', String(Math.max(further, 1)));
+  cidrs.slice(1).forEach(([left], i) => run.left.ip('mptcp', 'endpoint', 'add', left.split('/')[0]!, 'dev', devices[i + 1]![0], 'subflow'));
+  const server = cidrs[0]![1].split('/')[0]!;
+  const sender = clientBytes > 0 ? run.left : run.right;
+  const before = retransSegs(sender);
+  // The receiving side holds its half of the connection open until the data is in (--hold-write), or the
+  // kernel would refuse the joins of a connection that one side has half-closed.
+  const hold = (sends: number): string[] => (sends === 0 ? ['--hold-write'] : []);
+  const srv = run.right.spawn('python3', [KERNEL_PEER, 'server', server, '5201', String(serverBytes), '--mptcp', '--nohash', '--keep-listening', ...hold(serverBytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let srvOut = '';
+  srv.stdout!.on('data', (d: Buffer) => (srvOut += d.toString()));
+  const srvExit = new Promise<number | null>((resolve) => srv.once('close', (c) => resolve(c)));
+  for (let i = 0; i < 500 && !srvOut.includes('listening'); i++) await new Promise((r) => setTimeout(r, 10));
+  const t0 = process.hrtime.bigint();
+  const client = await run.left.run('python3', [KERNEL_PEER, 'client', server, '5201', String(clientBytes), '--mptcp', '--nohash', ...hold(clientBytes)], { timeoutMs });
+  const code = await Promise.race([srvExit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs))]);
+  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (client.code !== 0 || code !== 0) throw new Error(`kernel peers failed: client ${client.code} ${client.stdout}${client.stderr}; server ${code} ${srvOut}`);
+  const lines = `${srvOut}\n${client.stdout}`
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { mode?: string; seconds?: number; received?: number });
+  const receiver = lines.find((l) => l.mode === (clientBytes > 0 ? 'server' : 'client'));
+  if (!receiver || receiver.seconds === undefined) throw new Error(`no receiver result: ${srvOut}${client.stdout}`);
+  return { seconds: receiver.seconds, wallSeconds, received: receiver.received ?? 0, retransmits: retransSegs(sender) - before };
 }
