@@ -21,6 +21,13 @@ try {
   console.error(`emu benchmark unavailable: ${(e as Error).message}`);
 }
 
+try {
+  const emulate = (await import('./emulate.js')) as { benchEmulate?: () => Promise<BenchResult[]> };
+  if (emulate.benchEmulate) suites.push(['emulate', emulate.benchEmulate]);
+} catch (e) {
+  console.error(`emulate benchmark unavailable: ${(e as Error).message}`);
+}
+
 const filter = process.argv[2];
 const all: Array<BenchResult & { suite: string }> = [];
 for (const [suite, fn] of suites) {
