@@ -2,6 +2,7 @@
  * Shared by the proxy tests: bounded waits, and a proxy pair (our client proxy and our server proxy, each on
  * its own stack) joined by emulated links or UDP paths on loopback, with local node:net listeners.
  */
+import { spawn } from 'node:child_process';
 import { createServer as netCreateServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { createEmulatedNetwork, createStack, type Stack } from '../../src/index.js';
@@ -97,6 +98,85 @@ export async function emulatedProxyPair(
       await client.close();
       await server.close();
       await network.close();
+    },
+  };
+}
+
+/** A `mptcp proxy` child process (run from the sources through tsx), bounded in time. */
+export interface ProxyProcess {
+  readonly child: import('node:child_process').ChildProcess;
+  out(): string;
+  err(): string;
+  /** Resolves once stdout matches `pattern` (polling, bounded); rejects if the process exits first. */
+  waitFor(pattern: RegExp, ms: number): Promise<RegExpMatchArray>;
+  readonly exit: Promise<number | null>;
+  kill(): void;
+}
+
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+
+export function spawnProxy(args: readonly string[], timeoutMs: number, spawnWith?: (argv: string[]) => import('node:child_process').ChildProcess): ProxyProcess {
+  const argv = [process.execPath, '--import', 'tsx', MAIN, 'proxy', ...args];
+  const child = spawnWith ? spawnWith(argv) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { out: '', err: '' };
+  child.stdout!.on('data', (d: Buffer) => (output.out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output.err += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => (clearTimeout(killer), resolve(code))));
+  let exited = false;
+  void exit.then(() => (exited = true));
+  return {
+    child,
+    out: () => output.out,
+    err: () => output.err,
+    exit,
+    async waitFor(re, ms) {
+      for (const until = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 25))) {
+        const m = re.exec(output.out);
+        if (m) return m;
+        if (exited || Date.now() > until) throw new Error(`mptcp proxy ${exited ? 'exited' : 'was silent'} before ${re}: ${output.err}${output.out}`);
+      }
+    },
+    kill: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')),
+  };
+}
+
+/**
+ * A UDP forwarder standing in for one network path between the two proxies: datagrams from the client's
+ * path go to `to`, the answers back to the client's last address; it counts bytes, and `cut()` drops
+ * everything from then on (a path that fails).
+ */
+export async function udpForwarder(listenHost: string, to: { address: string; port: number }): Promise<{ port: number; bytes(): number; cut(): void; close(): void }> {
+  const { createSocket } = await import('node:dgram');
+  const front = createSocket('udp4');
+  const back = createSocket('udp4');
+  let client: { address: string; port: number } | undefined;
+  let bytes = 0;
+  let up = true;
+  front.on('message', (m, rinfo) => {
+    client = { address: rinfo.address, port: rinfo.port };
+    if (!up) return;
+    bytes += m.length;
+    back.send(m, to.port, to.address);
+  });
+  back.on('message', (m) => {
+    if (!up || !client) return;
+    bytes += m.length;
+    front.send(m, client.port, client.address);
+  });
+  await new Promise<void>((r) => front.bind(0, listenHost, r));
+  await new Promise<void>((r) => back.bind(0, listenHost, r));
+  for (const s of [front, back]) {
+    s.setRecvBufferSize(4 << 20);
+    s.setSendBufferSize(4 << 20);
+  }
+  return {
+    port: front.address().port,
+    bytes: () => bytes,
+    cut: () => void (up = false),
+    close: () => {
+      front.close();
+      back.close();
     },
   };
 }
