@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { freePort, freeUdpPort } from '../perf/helpers.js';
-import { spawnProxy, udpForwarder, within, type ProxyProcess } from './helpers.js';
+import { spawnProxy, statsUntil, udpForwarder, within, type ProxyProcess } from './helpers.js';
 
 const have = (cmd: string) => spawnSync(cmd, ['-h'], { stdio: 'ignore' }).error === undefined;
 const skip = !have('curl') ? 'curl is not installed (apt-get install curl)' : !have('socat') ? 'socat is not installed (apt-get install socat)' : false;
@@ -109,12 +109,7 @@ test('curl --socks5-hostname and -x http:// and socat --forward through both pro
     assert.ok(path2.bytes() - bytes2Before > (50 * MB - cutAt) * 0.9, 'what came after the cut came over path 2');
 
     // Statistics on SIGUSR1; the MPTCP events with --monitor.
-    // (The last connection may still be closing when curl is done: ask again, a bounded number of times.)
-    for (let i = 0; i < 50 && !/connections open 0, closed 3, refused 0/.test(client.out()); i++) {
-      client.child.kill('SIGUSR1');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await client.waitFor(/connections open 0, closed 3, refused 0/, 1000);
+    await statsUntil(client, /connections open 0, closed 3, refused 0/);
     assert.match(client.out(), /\[SF_ESTABLISHED\] token=\w+ remid=0 locid=1 saddr4=127\.0\.0\.5 daddr4=127\.0\.0\.2/);
     assert.match(client.out(), /127\.0\.0\.5 -> 127\.0\.0\.2: sent \d+ received [1-9]\d{6,}/);
     client.child.kill('SIGTERM');

@@ -180,3 +180,15 @@ export async function udpForwarder(listenHost: string, to: { address: string; po
     },
   };
 }
+
+/**
+ * Asks a proxy for its statistics (SIGUSR1) until its output matches `pattern` (a connection may still be
+ * closing when the application is done), a bounded number of times; throws if it never does.
+ */
+export async function statsUntil(proc: ProxyProcess, pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 50 && !pattern.test(proc.out()); i++) {
+    proc.child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await proc.waitFor(pattern, 1000);
+}
