@@ -164,7 +164,15 @@ export class ProxyClient extends EventEmitter {
       local.destroy();
       return;
     }
-    const record = this.stats.begin(first === SOCKS.VERSION ? 'socks' : 'http', peer);
+    const record = this.stats.begin(first === SOCKS.VERSION || first === 0x04 ? 'socks' : 'http', peer);
+    if (first === 0x04) {
+      // SOCKS 4 is not spoken: its own "request rejected or failed" (VN 0, CD 91), then the end.
+      reader.release();
+      local.end(Uint8Array.of(0, 91, 0, 0, 0, 0, 0, 0));
+      this.#log(`#${record.id} ${peer}: refused: SOCKS 4 (only SOCKS 5 and HTTP are spoken)`);
+      this.stats.refuse(record, 'bad-request');
+      return;
+    }
     try {
       if (first === SOCKS.VERSION) {
         const accepted = await acceptSocks(reader, local, o.credentials);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { encodeConnectRequest, encodeGreeting, SOCKS_REPLY } from '../../src/proxy/socks5.js';
+import { encodeAuthRequest, encodeConnectRequest, encodeGreeting, SOCKS_REPLY } from '../../src/proxy/socks5.js';
 import { emulatedProxyPair, localConnect, localServer, pattern, readAll, within } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -201,6 +201,111 @@ test('back-pressure: a destination that does not read stops the application, mem
     assert.equal(n, written);
   } finally {
     await pair.close();
+    dest.server.close();
+  }
+});
+
+test('bad input on the wire: wrong version, truncated requests, garbage; each closed or answered, the proxy keeps serving', async () => {
+  const dest = await localServer((s) => s.end('still here'));
+  const pair = await emulatedProxyPair({ server: { handshakeTimeoutMs: 2000 }, client: { handshakeTimeoutMs: 2000 } });
+  try {
+    const attempts: [string, Buffer, string][] = [
+      ['SOCKS 4', Buffer.from([4, 1, 0, 80, 127, 0, 0, 1, 0]), '\x00\x5b\x00\x00\x00\x00\x00\x00'], // SOCKS 4's own rejection
+      ['no methods', Buffer.from([5, 0]), ''],
+      ['UDP ASSOCIATE', Buffer.from([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]), '0500050700010000000000'.replace(/../g, (h) => String.fromCharCode(parseInt(h, 16)))],
+      ['address type 9', Buffer.from([5, 1, 0, 5, 1, 0, 9, 1, 2]), '0500050800010000000000'.replace(/../g, (h) => String.fromCharCode(parseInt(h, 16)))],
+      ['HTTP garbage', Buffer.from('\x16\x03\x01 hello\r\n\r\n'), 'HTTP/1.1 400 Bad Request'],
+      ['HTTP/2 preface', Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 'HTTP/1.1 505'],
+    ];
+    for (const [what, bytes, answer] of attempts) {
+      const s = await localConnect(pair.ports[0]!);
+      s.end(bytes);
+      const r = await within(5000, what, readAll(s));
+      assert.ok(r.data.toString('latin1').startsWith(answer) && (answer !== '' || r.data.length === 0), `${what}: ${JSON.stringify(r.data.toString('latin1'))}`);
+    }
+    // Truncated at every byte: the client closes early; each attempt ends without an answer beyond the method choice.
+    const whole = Buffer.concat([Buffer.from([5, 1, 0]), Buffer.from(encodeConnectRequest({ type: 'ipv4', host: '127.0.0.1', port: dest.port }))]);
+    for (let n = 1; n < whole.length; n++) {
+      const s = await localConnect(pair.ports[0]!);
+      s.end(whole.subarray(0, n));
+      const r = await within(5000, `truncated at ${n}`, readAll(s));
+      assert.ok(r.data.length === 0 || (r.data.length === 2 && r.data[0] === 5), `truncated at ${n}: ${[...r.data]}`);
+    }
+    // A stalled client is dropped after the handshake timeout.
+    const slow = await localConnect(pair.ports[0]!);
+    slow.write(Buffer.from([5, 1]));
+    const dropped = await within(10_000, 'stalled handshake', readAll(slow));
+    assert.equal(dropped.data.length, 0);
+    // And after all that, a good request works.
+    const { reply, socket } = await within(10_000, 'good request', socksConnect(pair.ports[0]!, { type: 'ipv4', host: '127.0.0.1', port: dest.port }));
+    assert.equal(reply, 0);
+    assert.equal((await within(10_000, 'data', readAll(socket))).data.toString(), 'still here');
+  } finally {
+    await pair.close();
+    dest.server.close();
+  }
+});
+
+test('the server down: SOCKS reply 0x05 (its stack answers RST), HTTP 502; a connection limit refuses clearly beyond it', async () => {
+  const pair = await emulatedProxyPair({ client: { server: { host: '198.18.1.2', port: 1081 }, connectTimeoutMs: 5000 } });
+  try {
+    const { reply } = await within(10_000, 'SOCKS to a down server', socksConnect(pair.ports[0]!, { type: 'ipv4', host: '127.0.0.1', port: 80 }));
+    assert.equal(reply, SOCKS_REPLY.CONNECTION_REFUSED);
+    const s = await localConnect(pair.ports[0]!);
+    s.write('CONNECT 127.0.0.1:80 HTTP/1.1\r\n\r\n');
+    assert.match((await within(10_000, '502', readAll(s))).data.toString(), /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    assert.equal(pair.client.stats.failed, 2);
+  } finally {
+    await pair.close();
+  }
+  // maxConnections 1: a second connection while one is open is refused with 0x01 (and counted).
+  const dest = await localServer(() => undefined);
+  const limited = await emulatedProxyPair({ server: { maxConnections: 1 } });
+  try {
+    const first = await within(10_000, 'first', socksConnect(limited.ports[0]!, { type: 'ipv4', host: '127.0.0.1', port: dest.port }));
+    assert.equal(first.reply, 0);
+    const second = await within(10_000, 'second', socksConnect(limited.ports[0]!, { type: 'ipv4', host: '127.0.0.1', port: dest.port }));
+    assert.equal(second.reply, SOCKS_REPLY.GENERAL_FAILURE);
+    assert.equal(limited.server.stats.refused.limit, 1);
+    first.socket.destroy();
+  } finally {
+    await limited.close();
+    dest.server.close();
+  }
+});
+
+test('RFC 1929 both ways: the application authenticates to our client, our client to our server; bad credentials are refused', async () => {
+  const dest = await localServer((s) => s.end('authenticated'));
+  const user = { username: 'u', password: 'p4ss' };
+  const pair = await emulatedProxyPair({ server: { credentials: { username: 'proxy', password: 'secret' } }, client: { credentials: user, serverCredentials: { username: 'proxy', password: 'secret' } } });
+  const wrong = await emulatedProxyPair({ server: { credentials: { username: 'proxy', password: 'secret' } }, client: { serverCredentials: { username: 'proxy', password: 'nope' } } });
+  try {
+    const s = await localConnect(pair.ports[0]!);
+    s.write(encodeGreeting(true));
+    assert.deepEqual([...((await once(s, 'data')) as [Buffer])[0]], [5, 2]);
+    s.write(encodeAuthRequest(user));
+    assert.deepEqual([...((await once(s, 'data')) as [Buffer])[0]], [1, 0]);
+    s.write(encodeConnectRequest({ type: 'ipv4', host: '127.0.0.1', port: dest.port }));
+    const all = await within(10_000, 'authenticated relay', readAll(s));
+    assert.deepEqual([...all.data.subarray(0, 2)], [5, 0]);
+    assert.equal(all.data.subarray(10).toString(), 'authenticated');
+    // Without credentials our client refuses the no-auth offer; with wrong ones it answers failure.
+    const none = await localConnect(pair.ports[0]!);
+    none.write(encodeGreeting(false));
+    assert.deepEqual([...(await within(5000, 'no auth', readAll(none))).data], [5, 0xff]);
+    const bad = await localConnect(pair.ports[0]!);
+    bad.write(encodeGreeting(true));
+    await once(bad, 'data');
+    bad.write(encodeAuthRequest({ username: 'u', password: 'wrong' }));
+    assert.deepEqual([...(await within(5000, 'bad auth', readAll(bad))).data], [1, 1]);
+    // Our client with the wrong server password: the application gets a general failure.
+    const viaWrong = await within(10_000, 'wrong server password', socksConnect(wrong.ports[0]!, { type: 'ipv4', host: '127.0.0.1', port: dest.port }));
+    assert.equal(viaWrong.reply, SOCKS_REPLY.GENERAL_FAILURE);
+    assert.equal(wrong.server.stats.refused.auth, 1);
+    assert.equal(pair.client.stats.refused.auth, 2);
+  } finally {
+    await pair.close();
+    await wrong.close();
     dest.server.close();
   }
 });
