@@ -20,8 +20,10 @@ import type { Duplex } from 'node:stream';
 /** Where the memory of one relayed connection goes, for the documentation and `--help`. */
 export const RELAY_MEMORY_NOTE =
   'per direction at most the reading socket\'s readable buffer (16 KiB, Node\'s default highWaterMark) plus ' +
-  'one chunk in the writing socket beyond its 16 KiB writable highWaterMark, besides each stack\'s TCP buffers ' +
-  '(our stack: its send and receive buffers per connection; node:net: the kernel\'s)';
+  'one chunk in the writing socket beyond its 16 KiB writable highWaterMark; under that, our stack holds at most ' +
+  'its send buffer (4 MiB) and its reassembly buffer (8 MiB) per MPTCP connection, filled only as data waits ' +
+  '(about 68 KiB per idle relayed connection for both proxies together, measured: BENCHMARKS.md), and the ' +
+  'kernel its own socket buffers for the node:net side';
 
 /** A socket the relay can reset: node:net's Socket and MptcpSocket both have `resetAndDestroy`. */
 export type RelaySocket = Duplex & { resetAndDestroy?: () => unknown };

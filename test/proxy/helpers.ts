@@ -144,25 +144,59 @@ export function spawnProxy(args: readonly string[], timeoutMs: number, spawnWith
 /**
  * A UDP forwarder standing in for one network path between the two proxies: datagrams from the client's
  * path go to `to`, the answers back to the client's last address; it counts bytes, and `cut()` drops
- * everything from then on (a path that fails).
+ * everything from then on (a path that fails). With `rateBitsPerSecond`, each direction is a drop-tail
+ * queue of `queueBytes` (default 256 KB) drained at that rate (a path of that capacity).
  */
-export async function udpForwarder(listenHost: string, to: { address: string; port: number }): Promise<{ port: number; bytes(): number; cut(): void; close(): void }> {
+export async function udpForwarder(
+  listenHost: string,
+  to: { address: string; port: number },
+  options: { rateBitsPerSecond?: number; queueBytes?: number } = {},
+): Promise<{ port: number; bytes(): number; cut(): void; close(): void }> {
   const { createSocket } = await import('node:dgram');
   const front = createSocket('udp4');
   const back = createSocket('udp4');
   let client: { address: string; port: number } | undefined;
   let bytes = 0;
   let up = true;
+  const send = (sock: typeof front, m: Buffer, dest: { address: string; port: number }) => {
+    bytes += m.length;
+    sock.send(m, dest.port, dest.address);
+  };
+  const shaper = (sock: typeof front, dest: () => { address: string; port: number } | undefined) => {
+    const rate = options.rateBitsPerSecond;
+    if (rate === undefined) return (m: Buffer) => { const d = dest(); if (d) send(sock, m, d); };
+    const limit = options.queueBytes ?? 256 * 1024;
+    const queue: Buffer[] = [];
+    let queued = 0;
+    let nextFree = 0; // when the link is free again (ms, performance.now())
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length > 0 && nextFree <= now + 1) {
+        const m = queue.shift()!;
+        queued -= m.length;
+        nextFree = Math.max(nextFree, now) + (m.length * 8 * 1000) / rate;
+        const d = dest();
+        if (d && up) send(sock, m, d);
+      }
+      if (queue.length > 0) timer = setTimeout(drain, Math.max(0, nextFree - now - 1));
+    };
+    return (m: Buffer) => {
+      if (queued + m.length > limit) return; // drop-tail
+      queue.push(m);
+      queued += m.length;
+      if (!timer) drain();
+    };
+  };
+  const toServer = shaper(back, () => to);
+  const toClient = shaper(front, () => client);
   front.on('message', (m, rinfo) => {
     client = { address: rinfo.address, port: rinfo.port };
-    if (!up) return;
-    bytes += m.length;
-    back.send(m, to.port, to.address);
+    if (up) toServer(m);
   });
   back.on('message', (m) => {
-    if (!up || !client) return;
-    bytes += m.length;
-    front.send(m, client.port, client.address);
+    if (up) toClient(m);
   });
   await new Promise<void>((r) => front.bind(0, listenHost, r));
   await new Promise<void>((r) => back.bind(0, listenHost, r));
@@ -175,6 +209,7 @@ export async function udpForwarder(listenHost: string, to: { address: string; po
     bytes: () => bytes,
     cut: () => void (up = false),
     close: () => {
+      up = false; // a queued datagram's timer must not send on a closed socket
       front.close();
       back.close();
     },
