@@ -309,3 +309,37 @@ test('RFC 1929 both ways: the application authenticates to our client, our clien
     dest.server.close();
   }
 });
+
+test('IPv6 destinations (SOCKS ATYP 4, HTTP CONNECT [::1]:port) and a client on plain TCP (the server falls back)', async (t) => {
+  const { createServer } = await import('node:net');
+  const v6 = createServer((s) => s.on('error', () => undefined).end('over ipv6'));
+  const ok = await new Promise<boolean>((resolve) => {
+    v6.once('error', () => resolve(false));
+    v6.listen(0, '::1', () => resolve(true));
+  });
+  if (!ok) {
+    t.skip('no IPv6 loopback (::1) on this host');
+    return;
+  }
+  const port = (v6.address() as { port: number }).port;
+  const pair = await emulatedProxyPair({ allow: [`[::1]:${port}`] });
+  const plain = await emulatedProxyPair({ allow: [`[::1]:${port}`], client: { mptcp: false } });
+  try {
+    const { reply, socket } = await within(10_000, 'SOCKS IPv6', socksConnect(pair.ports[0]!, { type: 'ipv6', host: '::1', port }));
+    assert.equal(reply, 0);
+    assert.equal((await within(10_000, 'data', readAll(socket))).data.toString(), 'over ipv6');
+    const c = await localConnect(pair.ports[0]!);
+    c.write(`CONNECT [::1]:${port} HTTP/1.1\r\n\r\n`);
+    assert.equal((await within(10_000, 'CONNECT', readAll(c))).data.toString(), 'HTTP/1.1 200 Connection Established\r\n\r\nover ipv6');
+    const viaPlain = await within(10_000, 'plain TCP client', socksConnect(plain.ports[0]!, { type: 'ipv6', host: '::1', port }));
+    assert.equal(viaPlain.reply, 0);
+    assert.equal((await within(10_000, 'data', readAll(viaPlain.socket))).data.toString(), 'over ipv6');
+    viaPlain.socket.end(); // the destination's FIN came through; ours closes the other direction
+    await within(5000, 'stats', (async () => { while (plain.server.stats.closed < 1) await new Promise((r) => setTimeout(r, 10)); })());
+    assert.equal(plain.server.stats.subflowTotals().size, 0, 'the plain TCP connection has no MPTCP subflows');
+  } finally {
+    await pair.close();
+    await plain.close();
+    v6.close();
+  }
+});
