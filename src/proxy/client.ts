@@ -228,8 +228,8 @@ export class ProxyClient extends EventEmitter {
   async #handleForward(local: Socket, destination: HostPort): Promise<void> {
     const record = this.stats.begin('forward', endpointText(local.remoteAddress ?? '?', local.remotePort ?? 0));
     record.destination = endpointText(destination.host, destination.port);
+    // The application's bytes wait in its socket (paused since accept) until the relay resumes it.
     const reader = new MessageReader(local, 0);
-    local.resume();
     if (this.#overLimit()) {
       reader.release();
       local.resetAndDestroy();

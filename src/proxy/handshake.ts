@@ -61,7 +61,11 @@ export class MessageReader {
     merged.set(this.buffer);
     merged.set(chunk, this.buffer.length);
     this.buffer = merged;
-    if (this.buffer.length > MAX_BUFFERED) this.fail(new HandshakeError(`more than ${MAX_BUFFERED} bytes before the handshake completed`));
+    if (this.buffer.length > MAX_BUFFERED) {
+      // Bounded: no more reading until the relay takes over (its resume); a handshake waiting for more fails.
+      this.socket.pause();
+      this.fail(new HandshakeError(`more than ${MAX_BUFFERED} bytes before the handshake completed`));
+    }
     this.waiter?.();
   };
   private readonly onEnd = (): void => this.fail(new HandshakeError('the peer closed during the handshake'));

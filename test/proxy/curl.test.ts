@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { freePort, freeUdpPort } from '../perf/helpers.js';
+import { freePort, freeUdpPort, listening } from '../perf/helpers.js';
 import { spawnProxy, statsUntil, udpForwarder, within, type ProxyProcess } from './helpers.js';
 
 const have = (cmd: string) => spawnSync(cmd, ['-h'], { stdio: 'ignore' }).error === undefined;
@@ -79,18 +79,14 @@ test('curl --socks5-hostname and -x http:// and socat --forward through both pro
     writeFileSync(input, body.subarray(0, 5 * MB));
     const sink = spawn('socat', ['-u', `TCP-LISTEN:${fwdDest},bind=127.0.0.1,reuseaddr`, `CREATE:${output}`], { stdio: 'ignore' });
     sinks.push(sink);
-    for (let i = 0; i < 200 && spawnSync('socat', ['-u', 'OPEN:/dev/null', `TCP:127.0.0.1:${fwdDest}`]).status !== 0 && sink.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
-    // The probe above may have been the sink's one connection: restart it to be sure.
-    await new Promise((r) => setTimeout(r, 50));
-    if (sink.exitCode !== null || sink.signalCode !== null) {
-      const again = spawn('socat', ['-u', `TCP-LISTEN:${fwdDest},bind=127.0.0.1,reuseaddr`, `CREATE:${output}`], { stdio: 'ignore' });
-      sinks.push(again);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const sender = spawnSync('socat', ['-u', `FILE:${input}`, `TCP:127.0.0.1:${forwardPort}`], { timeout: 60_000 });
-    assert.equal(sender.status, 0, sender.stderr?.toString());
-    const last = sinks[sinks.length - 1]!;
-    if (last.exitCode === null) await within(30_000, 'socat sink exit', once(last, 'close'));
+    for (let i = 0; i < 400 && !listening(fwdDest); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(listening(fwdDest), 'the socat sink listens');
+    // Not spawnSync: the paths' forwarders run in this process's event loop.
+    const sender = spawn('socat', ['-u', `FILE:${input}`, `TCP:127.0.0.1:${forwardPort}`], { stdio: 'ignore' });
+    sinks.push(sender);
+    const [senderCode] = (await within(60_000, 'socat sender', once(sender, 'close'))) as [number | null];
+    assert.equal(senderCode, 0);
+    if (sink.exitCode === null) await within(30_000, 'socat sink exit', once(sink, 'close'));
     assert.equal(sha(readFileSync(output)), sha(body.subarray(0, 5 * MB)));
 
     // 3. curl --socks5-hostname (the name 'localhost' resolved by our server); path 1 (the initial
