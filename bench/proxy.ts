@@ -4,6 +4,9 @@
  *   `mptcp proxy` processes) over UDP paths on 127.0.0.x, each path through a forwarder in this process
  *   that shapes it to PATH_RATE (a drop-tail queue drained at that rate): two paths against one, in one run;
  * - the same unshaped (loopback, CPU-bound) against curl straight to the server on the kernel's loopback;
+ * - over TUN to the kernel (root): a kernel client, `mptcpize run curl --socks5`, in a namespace, through our
+ *   proxy server (one TUN path) to a local HTTP server, against the same kernel client fetching straight
+ *   from an HTTP server on our stack over the same kind of TUN path (our stack without the relay);
  * - memory per idle relayed connection: 1,000 SOCKS 5 connections held open through both proxies on the
  *   emulator in this process (both proxies, both stacks and the local sockets counted together).
  */
@@ -16,6 +19,8 @@ import type { BenchResult } from './measure.js';
 import { freeUdpPort } from '../test/perf/helpers.js';
 import { emulatedProxyPair, localConnect, localServer, spawnProxy, udpForwarder, type ProxyProcess } from '../test/proxy/helpers.js';
 import { encodeConnectRequest, encodeGreeting } from '../src/proxy/socks5.js';
+import { Topology, type Namespace } from '../src/io/netns.js';
+import { kernelSkipReason } from '../test/support/kernel.js';
 
 const MB = 1024 * 1024;
 const SIZE = 100 * MB;
@@ -82,8 +87,78 @@ export async function benchProxy(): Promise<BenchResult[]> {
   } finally {
     origin.close();
   }
+  results.push(...(await overTun(body)));
   results.push(await idleMemory(1000));
   return results;
+}
+
+/** Kernel client in a namespace: through our proxy server on TUN, and straight to our stack's HTTP server on TUN. */
+export async function overTun(body: Buffer): Promise<BenchResult[]> {
+  const skip = kernelSkipReason();
+  if (skip) return [{ name: 'over TUN to the kernel', value: 0, unit: 'skipped', note: skip }];
+  const fetch = async (ns: Namespace, args: string[]): Promise<number> => {
+    const r = await ns.run('mptcpize', ['run', 'curl', '-sS', '--fail', '--max-time', '120', '-o', '/dev/null', '-w', '%{time_total} %{size_download}', ...args], { timeoutMs: 130_000 });
+    const [seconds, size] = r.stdout.trim().split(' ').map(Number);
+    if (r.code !== 0 || size !== SIZE) throw new Error(`curl over TUN failed (exit ${r.code}): ${r.stderr.trim()}`);
+    return seconds!;
+  };
+  const mbits = (s: number) => Math.round((SIZE * 8) / s / 1e5) / 10;
+  // Through the proxy: `mptcp proxy server` on a TUN device into the namespace, origin on the host loopback.
+  const origin = http.createServer((_req, res) => res.end(body));
+  origin.listen(0, '127.0.0.1');
+  await once(origin, 'listening');
+  const port = (origin.address() as { port: number }).port;
+  let proxied: number;
+  const t1 = Topology.create();
+  let proc: ProxyProcess | undefined;
+  try {
+    const ns = t1.addNamespace('pxb');
+    proc = spawnProxy(['server', '--listen', '0.0.0.0:1080', '--allow', `127.0.0.1:${port}`, '--iface', `tun:mpb${process.pid},addr=198.18.1.2/24,peer=198.18.1.1/24,netns=${ns.name}`], 300_000);
+    await proc.waitFor(/listening on port 1080/, 30_000);
+    proxied = await fetch(ns, ['--socks5', '198.18.1.2:1080', `http://127.0.0.1:${port}/`]);
+  } finally {
+    proc?.kill();
+    t1.dispose();
+    origin.close();
+  }
+  // Direct: an HTTP server on our stack over a TUN device into a namespace, in its own process as the proxy
+  // server is (so both cases have the stack in one process and the HTTP server's bytes made elsewhere or not).
+  let direct: number;
+  const t2 = Topology.create();
+  const name = `mpd${process.pid}`;
+  const script = `
+    import http from 'node:http';
+    import { createStack } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).pathname)};
+    const body = Buffer.alloc(${SIZE}, 7);
+    const stack = createStack({ name: 'bench-web' });
+    stack.addTunInterface({ name: ${JSON.stringify(name)}, addresses: ['198.18.1.2/24'] });
+    const web = http.createServer((_req, res) => res.end(body));
+    stack.createServer((socket) => web.emit('connection', socket)).listen(80, () => console.log('ready'));
+    process.stdin.on('end', () => stack.close().then(() => process.exit(0))).resume();`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  try {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 400 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!out.includes('ready')) throw new Error('the direct HTTP server on our stack did not start');
+    const ns = t2.addNamespace('pxd');
+    t2.moveToNamespace(name, ns);
+    ns.addAddress(name, '198.18.1.1/24');
+    ns.linkUp(name);
+    direct = await fetch(ns, ['http://198.18.1.2/']);
+  } finally {
+    child.stdin.end();
+    await Promise.race([once(child, 'close'), new Promise((r) => setTimeout(r, 5000))]);
+    child.kill('SIGKILL');
+    clearTimeout(killer);
+    t2.dispose();
+  }
+  return [
+    { name: 'kernel client (mptcpize curl) -> our proxy server over 1 TUN path -> local HTTP server, 100 MB', value: mbits(proxied), unit: 'Mbit/s', note: `${proxied.toFixed(1)} s` },
+    { name: 'the same kernel client -> an HTTP server on our stack over 1 TUN path (no proxy), 100 MB', value: mbits(direct), unit: 'Mbit/s', note: `${direct.toFixed(1)} s` },
+    { name: 'proxy over TUN / direct to our stack over TUN (same run)', value: Math.round((direct / proxied) * 100) / 100, unit: 'x' },
+  ];
 }
 
 /** Memory per idle relayed connection: `n` SOCKS connections open through both proxies on the emulator. */

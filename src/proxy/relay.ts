@@ -22,7 +22,7 @@ export const RELAY_MEMORY_NOTE =
   'per direction at most the reading socket\'s readable buffer (16 KiB, Node\'s default highWaterMark) plus ' +
   'one chunk in the writing socket beyond its 16 KiB writable highWaterMark; under that, our stack holds at most ' +
   'its send buffer (4 MiB) and its reassembly buffer (8 MiB) per MPTCP connection, filled only as data waits ' +
-  '(about 68 KiB per idle relayed connection for both proxies together, measured: BENCHMARKS.md), and the ' +
+  '(about 70 KiB per idle relayed connection for both proxies together, measured: BENCHMARKS.md), and the ' +
   'kernel its own socket buffers for the node:net side';
 
 /** A socket the relay can reset: node:net's Socket and MptcpSocket both have `resetAndDestroy`. */
