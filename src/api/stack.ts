@@ -285,7 +285,7 @@ export class Stack extends EventEmitter {
     if (options.scheduler !== undefined) this.setScheduler(options.scheduler);
     this.#sockets.onDispatch(() => {
       if (this.listenerCount('monitor') === 0) return;
-      for (let e = this.host.pollMonitorEvent(); e; e = this.host.pollMonitorEvent()) this.emitMonitor(e);
+      for (let e = this.#sockets.monitor.shift(); e; e = this.#sockets.monitor.shift()) this.emitMonitor(e);
     });
   }
 

@@ -52,7 +52,8 @@ export function runDecode(args: readonly string[], io: CliIo): number {
   return 0;
 }
 
-function readInput(path: string): Uint8Array {
+/** Reads an input file whole; a CliError naming the file and why it cannot be read. */
+export function readInput(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (err) {

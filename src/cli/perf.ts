@@ -27,6 +27,13 @@ import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
+import { captureNetwork, captureRuntime } from '../api/capture.js';
+import type { CaptureFile } from '../io/capture-file.js';
+import { captureOptions, openCapture, openQlog } from './capture-options.js';
+import { followMonitorEvents, sampleSubflows } from '../api/monitor.js';
+import { formatMonitorLine } from '../mptcp/events.js';
+import type { QlogFile } from '../io/qlog-file.js';
+import type { HostSockets } from '../api/runtime.js';
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -88,6 +95,20 @@ Common options:
                          emulator: the client host's address)
       --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
                          and sum_received: bytes, bits_per_second, seconds, retransmits where known)
+      --monitor          print our stack's MPTCP events as they happen, as 'ip mptcp monitor' prints
+                         them (CREATED, ESTABLISHED, SF_ESTABLISHED, ANNOUNCED, SF_CLOSED, CLOSED...);
+                         on the emulator each line starts with the host, 'client' or 'server'; with
+                         --json they go to stderr
+      --qlog FILE        a qlog event log of the run (JSON-SEQ: our hosts' MPTCP events with a path id
+                         per subflow, and each subflow's RTT and cwnd every 100 ms)
+      --pcap FILE        capture every packet of every interface of our stack to FILE as the run goes
+                         (pcap, LINKTYPE_RAW: one file for all interfaces; --iface: what each interface
+                         sent and received, wall-clock time; emulator: what each host's interfaces sent,
+                         as offered to the links, so dropped packets are in it). Not with --kernel
+                         (capture the kernel with tcpdump). Read it with mptcp decode, mptcp report,
+                         tshark or Wireshark
+      --pcap-snaplen N   bytes kept of each packet: 'headers' (IP and TCP headers with every option,
+                         no payload; the default, about 100 bytes a segment) or 1-262144
   -h, --help             show this help
 
 Server options:
@@ -188,6 +209,10 @@ const OPTIONS = {
   endpoint: { type: 'string', multiple: true },
   limits: { type: 'string' },
   scheduler: { type: 'string' },
+  monitor: { type: 'boolean' },
+  pcap: { type: 'string' },
+  'pcap-snaplen': { type: 'string' },
+  qlog: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -283,6 +308,23 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     }
   }
   const json = values['json'] === true;
+  const monitor = values['monitor'] === true;
+  if (monitor && kernel) throw new UsageError('--monitor shows our stack\'s MPTCP events; with --kernel run ip mptcp monitor');
+  if (kernel && str('qlog') !== undefined) throw new UsageError("--qlog logs our stack's MPTCP events; with --kernel use ip mptcp monitor");
+  const qlogPath = str('qlog');
+  const started = Date.now();
+  let qlogFile: QlogFile | undefined;
+  // --monitor prints, --qlog logs, the events of one host (named on the emulator, where both hosts are ours).
+  const follow = (sockets: HostSockets, host: string, prefix: string): void => {
+    if (monitor) followMonitorEvents(sockets, (event) => (json ? io.stderr : io.stdout)(`${prefix}${formatMonitorLine(event)}\n`));
+    if (qlogFile) {
+      const log = qlogFile.log;
+      followMonitorEvents(sockets, (event) => log.monitorEvent((Date.now() - started) * 1000, host, event));
+      stopSampling.push(sampleSubflows(sockets, 100, (token, sf) => log.metrics((Date.now() - started) * 1000, host, token, sf.id, { rttMicros: sf.tcp.srttMicros, cwndBytes: sf.tcp.cwndBytes })));
+    }
+  };
+  const stopSampling: (() => void)[] = [];
+  const capture = captureOptions(str('pcap'), str('pcap-snaplen'), kernel ? "--pcap captures our stack's interfaces; with --kernel capture with tcpdump" : undefined);
   const bind = str('bind');
   const version = `mptcp perf ${packageVersion()} (iperf3 protocol)`;
 
@@ -332,6 +374,8 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   let stack: InterfaceStack | undefined;
   let emulated: EmulatedPair | undefined;
   let emulatedServer: PerfServer | undefined;
+  let captureFile: CaptureFile | undefined;
+  let stopCapture: (() => void) | undefined;
   const serverDone = deferred();
   try {
     let transport: PerfTransport = nodeNetTransport;
@@ -340,6 +384,12 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       });
       transport = stack.transport;
+      qlogFile = openQlog(qlogPath, { title: 'mptcp perf', vantagePoint: isServer ? 'server' : 'client' });
+      follow(stack.runtime, isServer ? 'server' : 'client', '');
+      if (capture) {
+        captureFile = openCapture(capture);
+        stopCapture = captureRuntime(stack.runtime, captureFile);
+      }
       if (!json) io.stdout(`${stack.descriptions.join('\n')}\n`);
       if (controller.signal.aborted) throw new CliError('interrupted');
     }
@@ -369,6 +419,14 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       }
       transport = emulated.client;
+      qlogFile = openQlog(qlogPath, { title: 'mptcp perf (emulated)' });
+      follow(emulated.clientHost, 'client', 'client ');
+      follow(emulated.serverHost, 'server', 'server ');
+      if (capture) {
+        captureFile = openCapture(capture);
+        const emulation = emulated.emulation;
+        stopCapture = captureNetwork(emulation.network, captureFile, { epochMicros: Date.now() * 1000 - emulation.now() });
+      }
       emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
@@ -405,5 +463,10 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     await emulatedServer?.close().catch(() => undefined);
     emulated?.close();
     await stack?.close();
+    stopCapture?.();
+    captureFile?.close();
+    for (const stop of stopSampling) stop();
+    qlogFile?.close();
+    for (const e of [captureFile?.error, qlogFile?.error]) if (e) io.stderr(`mptcp perf: ${e}\n`);
   }
 }

@@ -22,4 +22,4 @@ export {
   type Scenario,
   type ScenarioOptions,
 } from './scenario.js';
-export { runDemo, DEFAULT_PATHS, type DemoInterval, type DemoOptions, type DemoPath, type DemoResult, type DemoSubflow } from './demo.js';
+export { runDemo, DEFAULT_PATHS, type DemoInterval, type DemoOptions, type DemoPath, type DemoResult, type DemoSample, type DemoSubflow } from './demo.js';

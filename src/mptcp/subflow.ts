@@ -13,7 +13,7 @@
  * Subflow sequence numbers here are relative: 1 is the first data byte (ISN + 1).
  */
 import type { TcpConnection, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from '../tcp/connection.js';
-import type { TcpError } from '../tcp/types.js';
+import type { TcpConfig, TcpError } from '../tcp/types.js';
 import type { Micros } from '../time/micros.js';
 import type { TcpOption, TcpSegment } from '../wire/tcp.js';
 import type { U64 } from '../wire/u64.js';
@@ -30,6 +30,8 @@ export type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' 
 
 /** MP_JOIN third-ACK retransmission: start (Linux retransmits it with the subflow's RTO). */
 export const JOIN_ACK_RTO_MIN: Micros = 200_000;
+/** ... and its cap (as the DATA_FIN's). */
+export const JOIN_ACK_RTO_MAX: Micros = 60_000_000;
 
 /**
  * The MP_JOIN handshake state of one joined subflow (Linux keeps it in the subflow context: nonces, thmac):
@@ -383,4 +385,21 @@ export class Subflow {
       onOptions: (segment) => owner.subflowInput(this, segment),
     };
   }
+}
+
+/** Initial and largest receive buffer of a subflow (see `subflowConfig`). */
+const SUBFLOW_RCVBUF = 4 * 1024 * 1024;
+const SUBFLOW_RCVBUF_MAX = 8 * 1024 * 1024;
+
+/**
+ * A subflow's TCP configuration. RFC 8684 3.3.4: the window a subflow advertises is read by the peer as the
+ * connection-level window, relative to the DATA_ACK, and shared by every subflow; a subflow's own
+ * receive-buffer autotuning (which sees only its share of the data) would keep it far too small while
+ * another, slower subflow holds the DATA_ACK back. Like Linux, which sizes subflow windows from the
+ * connection's receive space, subflows start with a larger buffer (SUBFLOW_RCVBUF, or the configured one if
+ * larger) and autotune from there.
+ */
+export function subflowConfig(config: TcpConfig | undefined): TcpConfig {
+  const start = Math.max(config?.receiveBufferBytes ?? 0, SUBFLOW_RCVBUF);
+  return { ...config, receiveBufferBytes: start, receiveBufferMaxBytes: Math.max(config?.receiveBufferMaxBytes ?? 0, start, SUBFLOW_RCVBUF_MAX) };
 }

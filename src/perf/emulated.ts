@@ -26,6 +26,8 @@ export interface EmulatedPair {
   readonly serverHost: HostSockets;
   /** One line per path: "path 1: 198.19.1.1 <-> 198.19.1.2, 100 Mbit/s, ...". */
   readonly descriptions: readonly string[];
+  /** The emulation both hosts run on (its network's links, for captures). */
+  readonly emulation: RealtimeEmulation;
   close(): void;
 }
 
@@ -125,6 +127,7 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
       clientHost: c,
       serverHost: s,
       descriptions,
+      emulation: emu,
       close: () => emu.close(),
     };
   } catch (err) {

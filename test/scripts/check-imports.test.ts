@@ -58,7 +58,7 @@ test('check-imports: a cycle fails and names it (type-only imports count)', () =
   assert.equal(r.status, 1);
   assert.deepEqual(r.stderr.trim().split('\n'), [
     'import cycle: src/cli/decode.ts -> src/cli/summary.ts -> src/cli/decode.ts',
-    'check-imports: 1 problem in 11 files (layer order cli > perf > proxy > api/index > io > harness > capture > emu > stack > mptcp > pm/sched > tcp > cc > wire > time)',
+    'check-imports: 1 problem in 11 files (layer order cli > perf > proxy > api/index > io > report > harness > capture > emu > stack > mptcp > pm/sched > tcp > cc > wire > time)',
   ]);
 });
 
