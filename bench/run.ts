@@ -7,12 +7,14 @@ import os from 'node:os';
 import { benchWire } from './wire.js';
 import { benchTcp } from './tcp.js';
 import { benchMptcp } from './mptcp.js';
+import { benchProxy } from './proxy.js';
 import type { BenchResult } from './measure.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['wire', benchWire],
   ['tcp', benchTcp],
   ['mptcp', benchMptcp],
+  ['proxy', benchProxy],
 ];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };
