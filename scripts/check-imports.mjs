@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
  * at the same level (they may import each other; the cycle check still applies to files).
  *   cli        the `mptcp` command: thin, parses words and calls the library
  *   perf       iperf3-compatible measurement over any transport
+ *   proxy      `mptcp proxy`: SOCKS5 / HTTP proxying and port forwarding over a public Stack (api)
  *   api, index the package's front door (src/index.ts) and the Node-facing sockets and stacks
  *   io         real-time drivers: UDP, TUN, netns topologies (the last layer that touches the real world:
  *              everything below it is sans-IO)
@@ -41,7 +42,7 @@ import { fileURLToPath } from 'node:url';
  *   wire       pure codecs
  *   time       Micros and the generic timer table
  */
-export const LAYERS = [['cli'], ['perf'], ['api', 'index'], ['io'], ['report'], ['harness'], ['capture'], ['emu'], ['stack'], ['mptcp'], ['pm', 'sched'], ['tcp'], ['cc'], ['wire'], ['time']];
+export const LAYERS = [['cli'], ['perf'], ['proxy'], ['api', 'index'], ['io'], ['report'], ['harness'], ['capture'], ['emu'], ['stack'], ['mptcp'], ['pm', 'sched'], ['tcp'], ['cc'], ['wire'], ['time']];
 
 const RANK = new Map(LAYERS.flatMap((names, rank) => names.map((name) => [name, rank])));
 const ORDER_TEXT = LAYERS.map((names) => names.join('/')).join(' > ');

@@ -28,6 +28,7 @@ import { parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseCongestionControl, parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 import { congestionControlNames, DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
+import { linkSpecHelp } from '../emu/link-spec.js';
 import { captureNetwork, captureRuntime } from '../api/capture.js';
 import type { CaptureFile } from '../io/capture-file.js';
 import { captureOptions, openCapture, openQlog } from './capture-options.js';
@@ -60,14 +61,12 @@ Where it runs (the stack):
       --iface SPEC       this project's userspace stack on a TUN device or UDP path (repeatable: one
                          interface each, in order); see "Interfaces" below
       --kernel           the host kernel's TCP/IP through node:net (what iperf3 itself uses)
-      --link SPEC        the emulated link, the same both ways (default only; repeatable: each --link
-                         is one more path between the two hosts, see "MPTCP"), comma-separated:
-                           rate=R    bits/s, suffixes K/M/G (powers of 1000)        default 1G
-                           delay=D   one-way delay: 10ms, 500us, 0.2s (bare: ms)   default 1ms
-                           loss=L    random loss per packet: 1% or 0.01             default 0
-                           queue=Q   drop-tail backlog in bytes, suffixes K/M (powers of 1024), or
-                                     'unlimited'                    default one BDP, at least 150 KB
+      --link SPEC        the emulated link (default only; repeatable: each --link is one more path
+                         between the two hosts, see "MPTCP"), comma-separated KEY=VALUE fields (the
+                         same words as 'mptcp emulate --path'):
+${linkSpecHelp('                           ')}
                          e.g. --link rate=100M,delay=10ms,loss=1%,queue=500K
+                              --link rate=10M,rate-down=2M,loss=ge:1%,30%,down=5-7
 
 MPTCP (this project's stack only: the emulator and --iface):
       --no-mptcp         plain TCP: no MP_CAPABLE, no subflows (the output is exactly iperf3's)

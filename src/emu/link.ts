@@ -202,6 +202,8 @@ export class Link implements SimHandler {
   private pendingHead = 0;
   private inFlight = 0;
   private epoch = 0;
+  /** The latest arrival instant offered (arrivals in the past never go before it). */
+  private lastArrival: Micros = 0;
 
   // Up/down.
   private isUp: boolean;
@@ -281,10 +283,17 @@ export class Link implements SimHandler {
     return this.inFlight;
   }
 
-  /** Offers a packet to the link at the simulator's current time. */
-  offer(bytes: Uint8Array): void {
-    const now = this.sim.now;
+  /**
+   * Offers a packet to the link at the simulator's current time, or at `arrivedAt`, an instant in the recent
+   * past (not before the previous packet's arrival; clamped to it): a real-time driver that read a batch of
+   * packets late uses it to queue and serialize them as if offered when they arrived (src/io/emulate.ts).
+   * A delivery that would fall before the simulator's now happens now.
+   */
+  offer(bytes: Uint8Array, arrivedAt?: Micros): void {
+    let now = this.sim.now;
     if (now >= this.timeline.nextAt) this.applyTimeline(now);
+    if (arrivedAt !== undefined && arrivedAt < now) now = Math.max(arrivedAt, this.lastArrival);
+    this.lastArrival = now;
     const c = this.counters;
     const size = bytes.length;
     c.offeredPackets++;
@@ -342,7 +351,8 @@ export class Link implements SimHandler {
     // 1. Serialization; a packet that must wait is subject to the queue limits. 2. Propagation.
     const finish = this.transmitter.transmit(now, size, this.backlog);
     if (finish < 0) return this.drop(now, bytes, 'queue');
-    const at = this.propagation.arrival(finish);
+    let at = this.propagation.arrival(finish);
+    if (at < this.sim.now) at = this.sim.now; // an arrival in the past (offer's arrivedAt) due already
     this.inFlight++;
     this.pending.push(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.epoch));
   }

@@ -107,6 +107,8 @@ export interface MptcpConnectionOptions {
 }
 
 const NO_PM: MptcpPathManagerConfig = { endpoints: () => [], limits: () => DEFAULT_LIMITS };
+/** Bytes of DATA_ACK owed after a read before an ACK carries them (see `#announceDataAck`). */
+const DATA_ACK_OWED_MAX = 64 * 1024;
 
 /** An MPTCP connection. See the file comment for the call order. */
 export class MptcpConnection implements StreamConnection {
@@ -399,8 +401,31 @@ export class MptcpConnection implements StreamConnection {
       if (this.#state.kind === 'fallback') return this.subflow.read(maxBytes);
       return undefined;
     }
+    const before = this.#receive.next;
     this.#mappings.pullAll();
+    if (this.#receive.next !== before) this.#announceDataAck();
     return out;
+  }
+
+  /**
+   * The application's read let bytes that waited in the subflows (TCP-acknowledged long ago) move up: the
+   * DATA_ACK advanced with no segment to carry it, and a sender blocked on its send buffer would wait for it
+   * forever. An ACK goes out once 64 KiB are owed or the subflows are empty (Linux mptcp_cleanup_rbuf sends
+   * one when the application's copy freed space). While the application keeps up nothing waits in the
+   * subflows, so this never fires and the ACK clock is TCP's.
+   */
+  #announceDataAck(): void {
+    const owed = this.#receive.dataAckOwed;
+    if (owed <= 0) return;
+    let waiting = 0;
+    for (const s of this.#subflows) waiting += s.tcp.readableBytes;
+    if (owed < DATA_ACK_OWED_MAX && waiting > 0) return;
+    for (const s of this.#subflows) {
+      if (s.usable) {
+        s.tcp.requestAck();
+        return;
+      }
+    }
   }
 
   setNoDelay(noDelay: boolean): void {

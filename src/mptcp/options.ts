@@ -126,7 +126,7 @@ export class Options implements SubflowOwner {
     return {
       subtype: 'DSS',
       dataFin,
-      dataAck: dsnFromOffset(this.#ctx.keys.remoteIdsn!, this.#ctx.receive.next),
+      dataAck: dsnFromOffset(this.#ctx.keys.remoteIdsn!, this.#ctx.receive.dataAckForSegment()),
       dataAck64: true,
       ...(mapping ? { mapping } : {}),
     };

@@ -34,6 +34,8 @@ export class Reassembly {
   #readClosed = false;
   /** Data delivered since the last `takeNewData()` ('readable' owed). */
   #newData = false;
+  /** The DATA_ACK (data offset) on the last segment we built: what the peer may know of `#next`. */
+  #dataAckSent = 0;
 
   constructor(limit: number, counters: MptcpCounters) {
     this.limit = limit;
@@ -43,6 +45,17 @@ export class Reassembly {
   /** Data offset of the next byte expected in order. */
   get next(): number {
     return this.#next;
+  }
+
+  /** The DATA_ACK going out on a segment now (its data offset); remembered as what the peer knows. */
+  dataAckForSegment(): number {
+    this.#dataAckSent = this.#next;
+    return this.#next;
+  }
+
+  /** Bytes acknowledged at the data level that no segment has told the peer of yet. */
+  get dataAckOwed(): number {
+    return this.#next - this.#dataAckSent;
   }
 
   /** Bytes the application can read. */

@@ -10,7 +10,8 @@ import type { Limits } from '../pm/config.js';
 import { prefixContains } from '../stack/routing.js';
 import { parseAddress } from '../wire/address.js';
 import { PerfConfigError } from './iperf3-protocol.js';
-import { describeLink, linkConfig, type PerfLink } from './link.js';
+import { configRate, describeLink, linkConfigs, type PerfLink } from './link.js';
+import type { LinkConfig } from '../emu/link.js';
 import { applyMptcp, PERF_PLAIN_TCP, type PerfMptcp } from './mptcp-config.js';
 import type { PerfTransport } from './transport.js';
 import { userspaceTransport } from './userspace-transport.js';
@@ -38,9 +39,11 @@ export interface EmulatedPair {
  * bandwidth-delay products keep the link busy; 0.1 s of data (at most 100 Mbit/s worth: this process runs
  * both stacks, and is slower than a fast link) bounds the tail that is still in flight at TEST_END.
  */
-function emulatedSendBuffer(link: PerfLink): number {
-  const twoBdp = (2 * link.rateBitsPerSecond * 2 * link.delayMicros) / 8e6;
-  const tenthOfASecond = (Math.min(link.rateBitsPerSecond, 100e6) * 0.1) / 8;
+function emulatedSendBuffer(link: { readonly up: LinkConfig; readonly down: LinkConfig }): number {
+  const rate = Math.min(1e12, Math.max(configRate(link.up), configRate(link.down)));
+  const delayMicros = (link.up.delayMicros ?? 0) + (link.down.delayMicros ?? 0);
+  const twoBdp = (2 * rate * delayMicros) / 8e6;
+  const tenthOfASecond = (Math.min(rate, 100e6) * 0.1) / 8;
   return Math.round(Math.min(4 << 20, Math.max(64 << 10, twoBdp, tenthOfASecond)));
 }
 
@@ -102,7 +105,13 @@ export function emulatedPair(
     }
   }
   // One connection's data is spread over all the paths: room for each path's share.
-  const sendBufferBytes = Math.min(4 << 20, linkList.reduce((a, l) => a + emulatedSendBuffer(l), 0));
+  let configs: Array<{ readonly up: LinkConfig; readonly down: LinkConfig }>;
+  try {
+    configs = linkList.map((l) => linkConfigs(l));
+  } catch (err) {
+    throw new PerfConfigError(`--link: ${(err as Error).message}`);
+  }
+  const sendBufferBytes = Math.min(4 << 20, configs.reduce((a, l) => a + emulatedSendBuffer(l), 0));
   const emu = new RealtimeEmulation(1);
   const tcp = { sendBufferBytes, ...(congestionControl !== undefined ? { congestionControl } : {}) };
   try {
@@ -110,7 +119,7 @@ export function emulatedPair(
     const s = emu.addHost('server', [[`${serverAddress}/${prefix}`], ...extra.map((p) => [`${p.server}/${p.prefix}`])], { tcp });
     addDefaultRoute(c, family);
     addDefaultRoute(s, family);
-    linkList.forEach((l, i) => emu.connect('client', i, 'server', i, linkConfig(l)));
+    configs.forEach((l, i) => emu.connect('client', i, 'server', i, l.up, l.down));
     if (mptcp.enabled) {
       const further = extra.length;
       if (further > 0) {

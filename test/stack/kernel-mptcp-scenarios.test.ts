@@ -199,7 +199,10 @@ test(`MPTCP scenario 10: our MPTCP client -> a plain TCP kernel server falls bac
     assert.equal(c.MPCapableFallbackSYNACK, 1, 'the SYN/ACK had no MP_CAPABLE: fallback');
     assert.equal(connection.fallback, true);
     assert.equal(info.mode, 'fallback');
-    assert.equal(info.subflows, 1);
+    // One subflow, never a join; it may already be CLOSED here if the kernel's FIN came first (MPTCP_INFO's
+    // count is of live subflows: 0 then, 1 before; it read 0 about 1 run in 4).
+    assert.equal(connection.subflowInfo().length, 1, 'one subflow, no join');
+    assert.ok(info.subflows <= 1, `live subflows ${info.subflows}`);
     assert.equal(mib.get('MPCapableSYNRX') ?? 0, 0, 'a plain kernel socket: no MPTCP at all');
     assert.ok(!/\bmptcp\b|tcp-ulp-mptcp/.test(String(kernel['ss'])), 'the kernel socket is plain TCP');
     await closeRun(run);
