@@ -13,7 +13,7 @@
  * backlog and its limits (link-backlog.ts), the transmitter (link-transmitter.ts: exact fixed-rate
  * serialization, mahimahi-style traces), the propagation (link-delay.ts: delay, jitter, reordering, order
  * preservation) and the up/down timeline (link-timeline.ts). `Link` runs the pipeline, owns the counters,
- * the taps and the deliveries in flight, and applies up/down transitions.
+ * the taps, and the deliveries in flight (link-in-flight.ts), and applies up/down transitions.
  *
  * Design notes and the rules that make runs exact
  * - Everything is decided when the packet is offered. The queue is FIFO and the transmitter deterministic,
@@ -41,11 +41,12 @@
 import { Backlog } from './link-backlog.js';
 import { checkLimit, checkMicros, checkProbability } from './link-check.js';
 import { Propagation, type JitterConfig, type ReorderConfig } from './link-delay.js';
+import { InFlight } from './link-in-flight.js';
 import { lossProcess, type LossModel, type LossProcess } from './link-loss.js';
 import { LinkTimeline, type LinkState } from './link-timeline.js';
 import { checkRate, RateTransmitter, TraceTransmitter, type Transmitter } from './link-transmitter.js';
 import { Chance, Rng } from './random.js';
-import type { EventHandle, Micros, SimHandler, Simulator } from './sim.js';
+import type { Micros, SimHandler, Simulator } from './sim.js';
 import type { DeliveryTrace } from './trace.js';
 
 export type { JitterConfig, ReorderConfig } from './link-delay.js';
@@ -197,11 +198,7 @@ export class Link implements SimHandler {
   private readonly transmitter: Transmitter;
   private readonly propagation: Propagation;
 
-  // Deliveries scheduled and not yet fired, in admission order (fired/cancelled ones trimmed lazily).
-  private pending: EventHandle[] = [];
-  private pendingHead = 0;
-  private inFlight = 0;
-  private epoch = 0;
+  private readonly inFlight = new InFlight();
   /** The latest arrival instant offered (arrivals in the past never go before it). */
   private lastArrival: Micros = 0;
 
@@ -280,7 +277,7 @@ export class Link implements SimHandler {
 
   /** Packets admitted and not yet delivered (queued, being serialized or propagating). */
   get inFlightPackets(): number {
-    return this.inFlight;
+    return this.inFlight.packets;
   }
 
   /**
@@ -318,8 +315,8 @@ export class Link implements SimHandler {
     if (kind === KIND_DELIVER) {
       if (now >= this.timeline.nextAt) this.applyTimeline(now);
       const bytes = payload as Uint8Array;
-      this.inFlight--;
-      if (arg !== this.epoch) {
+      this.inFlight.landed();
+      if (arg !== this.inFlight.epoch) {
         // The link went down at this very instant, after this event was dequeued.
         this.drop(now, bytes, 'down');
       } else {
@@ -330,7 +327,7 @@ export class Link implements SimHandler {
         for (let i = 0; i < taps.length; i++) taps[i]!.onDeliver!(now, bytes, this);
         if (this.receiver !== undefined) this.receiver(now, bytes);
       }
-      this.trimPending();
+      this.inFlight.trim();
     } else if (kind === KIND_TIMELINE) {
       this.timeline.fired();
       this.applyTimeline(now);
@@ -353,22 +350,7 @@ export class Link implements SimHandler {
     if (finish < 0) return this.drop(now, bytes, 'queue');
     let at = this.propagation.arrival(finish);
     if (at < this.sim.now) at = this.sim.now; // an arrival in the past (offer's arrivedAt) due already
-    this.inFlight++;
-    this.pending.push(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.epoch));
-  }
-
-  private trimPending(): void {
-    const pending = this.pending;
-    let head = this.pendingHead;
-    while (head < pending.length && !pending[head]!.pending) head++;
-    if (head === pending.length) {
-      pending.length = 0;
-      head = 0;
-    } else if (head >= 1024 && head * 2 >= pending.length) {
-      pending.splice(0, head);
-      head = 0;
-    }
-    this.pendingHead = head;
+    this.inFlight.add(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.inFlight.epoch));
   }
 
   private syncTimeline(now: Micros): void {
@@ -391,18 +373,13 @@ export class Link implements SimHandler {
     this.isUp = up;
     if (!up) {
       // Linux-like: everything queued or on the wire is lost at this instant.
-      this.epoch++;
-      const pending = this.pending;
-      for (let i = this.pendingHead; i < pending.length; i++) {
-        const ev = pending[i]!;
-        if (!ev.pending) continue;
-        const bytes = ev.payload as Uint8Array;
+      const inFlight = this.inFlight;
+      inFlight.cut();
+      for (let ev = inFlight.takeNext(); ev !== undefined; ev = inFlight.takeNext()) {
+        const bytes = ev.payload as Uint8Array; // before cancel, which lets go of the payload
         this.sim.cancel(ev);
-        this.inFlight--;
         this.drop(now, bytes, 'down');
       }
-      pending.length = 0;
-      this.pendingHead = 0;
     }
     // Either way the transmitter restarts idle.
     this.backlog.clear();
