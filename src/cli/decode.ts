@@ -13,6 +13,8 @@ import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from
 
 const USAGE = `Usage: mptcp decode FILE [--json] [--summary] [--filter-mptcp]
 
+FILE '-' reads the capture from standard input (tcpdump -w - ... | mptcp decode -).
+
 Decodes a pcap or pcapng capture (Ethernet, Linux cooked v1/v2, raw IP, loopback/NULL link layers): one line
 per frame with addresses, ports, TCP flags, raw sequence/ack numbers, payload length and every MPTCP
 option fully decoded (keys, tokens and IDSNs derived from them, DSS mappings, ADD_ADDR, ...).
@@ -45,16 +47,18 @@ export function runDecode(args: readonly string[], io: CliIo): number {
   if (positionals.length === 0) throw new UsageError('missing FILE (a pcap or pcapng capture)');
   if (positionals.length > 1) throw new UsageError(`one FILE at a time; got ${positionals.length}: ${positionals.join(' ')}`);
   const path = positionals[0]!;
+  if (path === '-' && process.stdin.isTTY) throw new UsageError("'-' reads a capture from standard input, which is a terminal: pipe one in (tcpdump -w - | mptcp decode -)");
   const bytes = readInput(path);
   const options: DecodeOptions = { json: values['json'] === true, summary: values['summary'] === true, filterMptcp: values['filter-mptcp'] === true };
   const error = decodeCapture(bytes, options, io.stdout);
-  if (error) throw new CliError(`${path}: ${error.message}`);
+  if (error) throw new CliError(`${path === '-' ? 'standard input' : path}: ${error.message}`);
   return 0;
 }
 
 function readInput(path: string): Uint8Array {
   try {
-    return readFileSync(path);
+    // '-': standard input (file descriptor 0), as tcpdump -r - and tshark -r - read it.
+    return readFileSync(path === '-' ? 0 : path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reasons: Record<string, string> = {

@@ -334,6 +334,13 @@ test('the mptcp bin: decode a file, a truncated file (exit 1, offset, no stack t
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown command 'frob'/);
     assert.doesNotMatch(unknown.stderr, /\n\s+at /);
+    // '-' is standard input, as for tcpdump -r - and tshark -r -.
+    const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'decode', '-', '--json'], { encoding: 'utf8', input: bytes, timeout: 60_000 });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal(piped.stdout, ok.stdout, 'decode - reads the same capture from standard input');
+    const pipedCut = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'decode', '-'], { encoding: 'utf8', input: bytes.subarray(0, 200), timeout: 60_000 });
+    assert.equal(pipedCut.status, 1);
+    assert.match(pipedCut.stderr, /^mptcp decode: standard input: truncated packet record at offset \d+/);
     const notCapture = bin('decode', 'package.json');
     assert.equal(notCapture.status, 1);
     assert.match(notCapture.stderr, /^mptcp decode: package\.json: unknown file format at offset 0: magic 0x[0-9a-f]{8} is neither pcap nor pcapng\n$/);
