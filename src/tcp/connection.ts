@@ -30,7 +30,7 @@
  * `state === 'CLOSED'` (after TIME-WAIT expires).
  */
 import type { TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
-import type { TcpEndpoints, TcpExtension } from './extension.js';
+import { printableEndpoints, type TcpEndpoints, type TcpExtension } from './extension.js';
 import { bytesAcked, connectionInfo } from './info.js';
 import { receiveSyn, segmentArrives } from './input.js';
 import { nextSegment } from './output.js';
@@ -58,8 +58,8 @@ export class TcpConnection {
   readonly #tcb: Tcb;
 
   private constructor(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, extension: TcpExtension | undefined, state: ConnState) {
-    this.endpoints = endpoints;
-    this.#tcb = new Tcb(now, endpoints, iss, config, extension, state);
+    this.endpoints = printableEndpoints(endpoints);
+    this.#tcb = new Tcb(now, this.endpoints, iss, config, extension, state);
   }
 
   /** Active open: the SYN goes out at the first pollTransmit. */
