@@ -14,6 +14,7 @@
  * JSON). A peer without MPTCP gets plain TCP, and then the output is exactly the plain iperf3 output.
  */
 import { lookup } from 'node:dns/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseIfaceSpec, IfaceSpecError, type IfaceSpec } from '../perf/iface.js';
 import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
@@ -86,8 +87,11 @@ Common options:
   -i, --interval SEC     seconds between interval reports (default 1; 0: none)
   -B, --bind ADDR        local address: the server listens on it, the client connects from it (on the
                          emulator: the client host's address)
-      --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
+  -J, --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
                          and sum_received: bytes, bits_per_second, seconds, retransmits where known)
+      --logfile FILE     append the output to FILE instead of standard output (as iperf3 does; an
+                         error is also appended, and still printed on standard error)
+  -u, --udp              refused, as iperf3 refuses what it does not implement: the tests are TCP
   -h, --help             show this help
 
 Server options:
@@ -180,7 +184,9 @@ const OPTIONS = {
   version6: { type: 'boolean', short: '6' },
   'connect-timeout': { type: 'string' },
   'one-off': { type: 'boolean', short: '1' },
-  json: { type: 'boolean' },
+  json: { type: 'boolean', short: 'J' },
+  logfile: { type: 'string' },
+  udp: { type: 'boolean', short: 'u' },
   iface: { type: 'string', multiple: true },
   kernel: { type: 'boolean' },
   link: { type: 'string', multiple: true },
@@ -240,6 +246,39 @@ function sleep(ms: number): Promise<void> {
 export async function runPerf(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, OPTIONS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values['udp'] === true) {
+    // iperf3's words for an option it does not implement (IEUNIMP), then what this one does.
+    throw new UsageError('parameter error - an option you are trying to set is not implemented yet (-u, --udp: mptcp perf runs TCP and MPTCP tests only)');
+  }
+  const logfile = values['logfile'] as string | undefined;
+  if (logfile === undefined) return runPerfTest(values, io);
+  if (logfile === '') throw new UsageError('--logfile needs a file name');
+  const toFile = logfileIo(logfile);
+  try {
+    return await runPerfTest(values, toFile);
+  } catch (err) {
+    if (err instanceof CliError) toFile.stdout(`mptcp perf: ${err.message}\n`);
+    throw err;
+  } finally {
+    toFile.close();
+  }
+}
+
+/** Output appended to `path` (iperf3 --logfile opens it "a+"); a file that cannot be opened is a CliError. */
+function logfileIo(path: string): CliIo & { close(): void } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a');
+  } catch (err) {
+    throw new CliError(`unable to open log file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const write = (text: string): void => {
+    writeSync(fd, text);
+  };
+  return { stdout: write, stderr: write, close: () => closeSync(fd) };
+}
+
+async function runPerfTest(values: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   const str = (k: keyof typeof OPTIONS): string | undefined => values[k] as string | undefined;
   const isServer = values['server'] === true;
   const host = str('client');
