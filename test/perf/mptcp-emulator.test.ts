@@ -55,6 +55,10 @@ test('emulator, two --link, text: each interval has a line per subflow under its
   const r = await run(['-c', '198.18.0.2', '-n', '2M', '--link', 'rate=40M', '--link', 'rate=40M']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /MPTCP: on; endpoints 198\.19\.1\.1 id 1 subflow; limits subflows 2 add_addr_accepted 0/);
+  // Paths numbered from 1 in --link order, as mptcp demo numbers them ("path 1", "path 2").
+  assert.match(r.out, /^ {2}path 1: client 198\.18\.0\.1 <-> server 198\.18\.0\.2, 40 Mbit\/s/m);
+  assert.match(r.out, /^ {2}path 2: client 198\.19\.1\.1 <-> server 198\.19\.1\.2, 40 Mbit\/s/m);
+  assert.doesNotMatch(r.out, /path 0/);
   assert.match(r.out, /\[ {2}\d\] {3}subflow 0 .* 198\.18\.0\.1 port \d+ -> 198\.18\.0\.2 port 5201 \(initial\)/);
   assert.match(r.out, /\[ {2}\d\] {3}subflow 1 .* 198\.19\.1\.1 port \d+ -> 198\.18\.0\.2 port 5201 \(join\)/);
   assert.match(r.out, /MPTCP subflows \(data bytes this side sent on each\):/);
