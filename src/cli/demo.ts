@@ -27,7 +27,7 @@ export function formatHeader(options: Required<Pick<DemoResult, 'bytes' | 'seed'
   const lines = [
     `MPTCP demo: ${(options.bytes / 2 ** 20).toFixed(options.bytes % 2 ** 20 === 0 ? 0 : 1)} MiB from client to server over two paths (emulated, virtual time, seed ${options.seed})`,
     ...options.paths.map((p, i) => `  ${p.name}: ${p.clientAddress} -> ${p.serverAddress}, ${describePath(p)}${i === 0 ? ' (initial subflow)' : ' (joined subflow, MP_JOIN)'}`),
-    `  ${options.paths[options.failPath]!.name} goes down at ${options.outageStartMicros / SECOND} s and comes back at ${options.outageEndMicros / SECOND} s`,
+    `  ${options.paths[options.failPath]!.name} is scheduled to go down at ${options.outageStartMicros / SECOND} s and come back at ${options.outageEndMicros / SECOND} s`,
     '',
     `  ${'time'.padEnd(11)}${options.paths.map((p) => `${p.name} Mbit/s`.padStart(16)).join('')}${'total'.padStart(9)}   path states`,
   ];
@@ -37,7 +37,9 @@ export function formatHeader(options: Required<Pick<DemoResult, 'bytes' | 'seed'
 /** One table row: the interval, each path's rate, the total, and the states of the paths. */
 export function formatInterval(row: DemoInterval, paths: readonly DemoPath[]): string {
   const span = row.endMicros - row.startMicros;
-  const time = `${(row.startMicros / SECOND).toFixed(0).padStart(3)}-${(row.endMicros / SECOND).toFixed(0).padEnd(3)} s`;
+  // Whole seconds, except a last row cut short by the end of the transfer ("  2-2.37 s").
+  const seconds = (micros: Micros): string => (micros % SECOND === 0 ? (micros / SECOND).toFixed(0) : (micros / SECOND).toFixed(2));
+  const time = `${seconds(row.startMicros).padStart(3)}-${seconds(row.endMicros).padEnd(3)} s`;
   const rates = row.bytesPerPath.map((b) => mbps(b, span).padStart(16)).join('');
   const total = mbps(
     row.bytesPerPath.reduce((a, b) => a + b, 0),
@@ -62,6 +64,15 @@ export function formatSummary(r: DemoResult): string {
     `  duration ${seconds.toFixed(2)} s of virtual time, goodput ${mbps(r.receivedBytes, r.durationMicros)} Mbit/s; ` +
       `reinjected ${r.reinjectedBytes} bytes (MPTCPRetrans ${r.clientCounters['MPTCPRetrans'] ?? 0})`,
   );
+  const failing = r.paths[r.failPath]?.name ?? '?';
+  if (r.completed && r.durationMicros <= r.outageStartMicros) {
+    lines.push(
+      `  the transfer ended at ${seconds.toFixed(2)} s, before ${failing}'s outage (${r.outageStartMicros / SECOND}-${r.outageEndMicros / SECOND} s): ` +
+        'no path failed during it (a larger --bytes or an earlier --outage shows the failover)',
+    );
+  } else if (r.completed && r.durationMicros < r.outageEndMicros) {
+    lines.push(`  the transfer ended at ${seconds.toFixed(2)} s, while ${failing} was still down (it comes back at ${r.outageEndMicros / SECOND} s)`);
+  }
   if (r.problem) lines.push(`  PROBLEM: ${r.problem}`);
   lines.push(
     r.verified

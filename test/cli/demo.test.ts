@@ -97,3 +97,21 @@ test('mptcp demo: table, summary, exit 0 when verified; --json; bad usage exits 
   assert.equal(await runCli(['demo', '--fail-path', '3'], io), 2);
   assert.equal(await runCli(['demo', '--bytes', 'lots'], io), 2);
 });
+
+test('mptcp demo --bytes 4M: the last row is divided by its real length (it equals the goodput), and the summary says the transfer ended before the outage', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  assert.equal(await runCli(['demo', '--bytes', '4M'], io), 0);
+  assert.match(out, /path 1 is scheduled to go down at 3 s and come back at 5 s/);
+  const rows = out.split('\n').filter((l) => /^ +\d+(\.\d+)?-\d+(\.\d+)? +s /.test(l));
+  assert.equal(rows.length, 1, out);
+  const goodput = /goodput ([\d.]+) Mbit\/s/.exec(out)![1];
+  const duration = /duration ([\d.]+) s of virtual time/.exec(out)![1]!;
+  const total = rows[0]!.trim().split(/ +/)[4];
+  assert.match(rows[0]!, new RegExp(`^ +0-${duration.replace('.', '\\.')} s `), 'the row ends when the transfer did');
+  assert.equal(total, goodput, `the only row's total is the goodput: ${rows[0]}`);
+  assert.match(out, new RegExp(`the transfer ended at ${duration.replace('.', '\\.')} s, before path 1's outage \\(3-5 s\\): no path failed during it`));
+  // And the rows of the scenario function: the last one ends at the duration.
+  const r = runDemo({ bytes: 4 * MiB });
+  assert.equal(r.intervals.at(-1)!.endMicros, r.durationMicros);
+});
