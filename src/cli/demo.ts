@@ -22,10 +22,23 @@ function describePath(p: DemoPath): string {
   return `${p.rateBitsPerSecond / 1e6} Mbit/s, ${p.delayMicros / 1000} ms each way`;
 }
 
+/** A size in the largest binary unit it reaches: "1 KiB", "1.5 MiB", "48 MiB", "512 bytes". */
+export function formatSize(bytes: number): string {
+  const units = [
+    [2 ** 30, 'GiB'],
+    [2 ** 20, 'MiB'],
+    [2 ** 10, 'KiB'],
+  ] as const;
+  for (const [size, unit] of units) {
+    if (bytes >= size) return `${(bytes / size).toFixed(bytes % size === 0 ? 0 : 1)} ${unit}`;
+  }
+  return `${bytes} byte${bytes === 1 ? '' : 's'}`;
+}
+
 /** The header printed before the first interval. */
 export function formatHeader(options: Required<Pick<DemoResult, 'bytes' | 'seed' | 'paths' | 'failPath' | 'outageStartMicros' | 'outageEndMicros'>>): string {
   const lines = [
-    `MPTCP demo: ${(options.bytes / 2 ** 20).toFixed(options.bytes % 2 ** 20 === 0 ? 0 : 1)} MiB from client to server over two paths (emulated, virtual time, seed ${options.seed})`,
+    `MPTCP demo: ${formatSize(options.bytes)} from client to server over two paths (emulated, virtual time, seed ${options.seed})`,
     ...options.paths.map((p, i) => `  ${p.name}: ${p.clientAddress} -> ${p.serverAddress}, ${describePath(p)}${i === 0 ? ' (initial subflow)' : ' (joined subflow, MP_JOIN)'}`),
     `  ${options.paths[options.failPath]!.name} is scheduled to go down at ${options.outageStartMicros / SECOND} s and come back at ${options.outageEndMicros / SECOND} s`,
     '',

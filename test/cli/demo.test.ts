@@ -115,3 +115,17 @@ test('mptcp demo --bytes 4M: the last row is divided by its real length (it equa
   const r = runDemo({ bytes: 4 * MiB });
   assert.equal(r.intervals.at(-1)!.endMicros, r.durationMicros);
 });
+
+test('mptcp demo --bytes 1K: the header gives the size in a unit it reaches ("1 KiB", not "0.0 MiB")', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  assert.equal(await runCli(['demo', '--bytes', '1K'], io), 0);
+  assert.match(out, /^MPTCP demo: 1 KiB from client to server/);
+  assert.doesNotMatch(out, /0\.0 MiB/);
+  assert.match(out, /verified: the server received all 1024 bytes/);
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '1536', '--json'], io), 0);
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '100'], io), 0);
+  assert.match(out, /^MPTCP demo: 100 bytes from client/);
+});
