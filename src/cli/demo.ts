@@ -72,6 +72,14 @@ export function formatSummary(r: DemoResult): string {
         `${sf.dataBytesSent} data bytes sent (${share}%), ${sf.tcpRetransmits} TCP retransmissions, ${sf.state}`,
     );
   }
+  const shares = r.subflows.reduce((a, sf) => a + sf.dataBytesSent, 0);
+  if (r.bytes > 0 && shares > r.bytes) {
+    // Data reinjected on another subflow (after a path failed) is counted on both: the shares exceed 100%.
+    lines.push(
+      `  (shares are of the ${r.bytes} data bytes: together ${((100 * shares) / r.bytes).toFixed(1)}%, because ${shares - r.bytes} bytes were ` +
+        'sent on two subflows: reinjected on the other path when the first did not deliver them, like the kernel\'s MPTCPRetrans)',
+    );
+  }
   const seconds = r.durationMicros / SECOND;
   lines.push(
     `  duration ${seconds.toFixed(2)} s of virtual time, goodput ${mbps(r.receivedBytes, r.durationMicros)} Mbit/s; ` +

@@ -129,3 +129,20 @@ test('mptcp demo --bytes 1K: the header gives the size in a unit it reaches ("1 
   assert.equal(await runCli(['demo', '--bytes', '100'], io), 0);
   assert.match(out, /^MPTCP demo: 100 bytes from client/);
 });
+
+test('mptcp demo: subflow shares that add up to more than 100% (reinjection) are explained, with the bytes sent twice', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  assert.equal(await runCli(['demo', '--bytes', '16M'], io), 0);
+  const shares = [...out.matchAll(/data bytes sent \(([\d.]+)%\)/g)].map((m) => Number(m[1]));
+  assert.equal(shares.length, 2);
+  const sum = shares.reduce((a, b) => a + b, 0);
+  assert.ok(sum > 100, `this run reinjects: ${sum}%`);
+  const reinjected = /reinjected (\d+) bytes/.exec(out)![1];
+  assert.match(out, new RegExp(`\\(shares are of the 16777216 data bytes: together [\\d.]+%, because ${reinjected} bytes were sent on two subflows: reinjected`));
+  // No note when nothing was sent twice.
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '1M'], io), 0);
+  assert.match(out, /reinjected 0 bytes/);
+  assert.doesNotMatch(out, /shares are of/);
+});
