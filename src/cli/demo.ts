@@ -103,6 +103,14 @@ export function formatSummary(r: DemoResult): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The `--json` document: the result with paths numbered as on the command line and in the text (1 and 2:
+ * `"failPath": 1` is `--fail-path 1`, a subflow's `"path": 2` is path 2); `runDemo` indexes them from 0.
+ */
+export function demoJson(r: DemoResult): Record<string, unknown> {
+  return { ...r, failPath: r.failPath + 1, subflows: r.subflows.map((sf) => ({ ...sf, path: sf.path + 1 })) };
+}
+
 const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json]
 
 A multipath transfer on the in-process network emulator (virtual time: it runs as fast as the CPU allows
@@ -122,7 +130,8 @@ Options:
       --seed N           seeds the emulator, the hosts' keys and the data             default 1
       --outage FROM-TO   the outage in seconds of virtual time, e.g. 3-5               default 3-5
       --fail-path N      which path fails (1 or 2)                                     default 1
-      --json             one JSON document (every interval, the subflows, the verdict) instead of text
+      --json             one JSON document (every interval, the subflows, the verdict) instead of text;
+                         paths are numbered 1 and 2 there too ("failPath": 1 is --fail-path 1)
   -h, --help             show this help
 
 Exit status: 0 the data verified, 1 it did not (or the transfer stalled), 2 bad usage.
@@ -185,7 +194,7 @@ export const demoCommand: Command = {
     } catch (err) {
       throw new CliError(err instanceof Error ? err.message : String(err));
     }
-    if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
+    if (json) io.stdout(JSON.stringify(demoJson(result), null, 2) + '\n');
     else io.stdout(formatSummary(result));
     return result.verified ? 0 : 1;
   },

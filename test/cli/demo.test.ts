@@ -146,3 +146,15 @@ test('mptcp demo: subflow shares that add up to more than 100% (reinjection) are
   assert.match(out, /reinjected 0 bytes/);
   assert.doesNotMatch(out, /shares are of/);
 });
+
+test('mptcp demo --json: paths numbered as on the command line ("failPath": 2 for --fail-path 2, subflow "path" 1 and 2)', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  for (const failPath of [1, 2]) {
+    out = '';
+    assert.equal(await runCli(['demo', '--bytes', '2M', '--fail-path', String(failPath), '--json'], io), 0);
+    const doc = JSON.parse(out) as { failPath: number; subflows: Array<{ path: number; join: boolean }> };
+    assert.equal(doc.failPath, failPath);
+    assert.deepEqual(doc.subflows.map((s) => [s.path, s.join]), [[1, false], [2, true]]);
+  }
+});
