@@ -254,6 +254,18 @@ export class TcpConnection {
     if (tcb.state.name === 'FIN-WAIT-2') tcb.timers.set(TcpTimer.FinWait2, tcb.now + tcb.config.timeWaitMicros);
   }
 
+  /**
+   * A hard "port unreachable" came back for this connection's packets (an ICMP error, or the UDP path's
+   * ECONNREFUSED). In SYN-SENT the connect fails with ECONNREFUSED, as Linux's tcp_v4_err does for a
+   * connecting socket; in any other state it is ignored (a soft error: the retransmission timer decides).
+   * Returns whether the connection was failed.
+   */
+  handleUnreachable(): boolean {
+    if (this.#tcb.state.name !== 'SYN-SENT') return false;
+    this.#tcb.fail({ code: 'ECONNREFUSED', message: 'connection refused: port unreachable' });
+    return true;
+  }
+
   /** Sends RST now (when synchronized), CLOSED, 'closed' with ECONNABORTED. */
   abort(): void {
     const tcb = this.#tcb;

@@ -151,3 +151,13 @@ test('mptcp perf -s -1 and mptcp perf -c --json end to end', { timeout: 30_000 }
   const m = /\[SUM\] +0\.00-\S+ +sec +(\S+ \S+) .* receiver\n/.exec(s.out);
   assert.equal(m?.[1], formatBytes(doc.end.sum_received.bytes).trim());
 });
+
+test('a UDP path whose remote has nothing listening: the connect fails with ECONNREFUSED (ICMP port unreachable), not after minutes of SYN retransmissions', { timeout: 60_000 }, async () => {
+  const port = await freeUdpPort('127.0.0.2');
+  const r = await Promise.race([
+    run(['-c', '127.0.0.2', '-t', '1', '--iface', `udp:127.0.0.1,remote=127.0.0.2:${port}`]),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 30 s: the ICMP port unreachable was ignored')), 30_000).unref()),
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^mptcp perf: unable to connect to server 127\.0\.0\.2 port 5201: ECONNREFUSED: connection refused: port unreachable\n$/);
+});
