@@ -23,7 +23,7 @@ import {
   type IperfResults,
 } from './iperf3-protocol.js';
 import { DataStream, SendBudget } from './data-stream.js';
-import { connectedJson, connectedLine, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
+import { connectedJson, connectedLine, fallbackLine, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
 import { raceWith, Signal, Ticker, withTimeout } from './timing.js';
 import { nodeNetTransport, type PerfConnectOptions, type PerfSocket, type PerfTransport } from './transport.js';
 
@@ -277,6 +277,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
             await writeAsync(socket, cookie);
             (jsonStart['connected'] as unknown[]).push(connectedJson(stream.id, socket));
             text(connectedLine(stream.id, socket));
+            text(fallbackLine(stream.id, socket));
           }
           recorder = new TestRecorder({ role: 'client', reverse, cookie: cookieText(cookie), streams, io, json, interval, omitting: omit > 0, clock, jsonStart });
           break;

@@ -9,7 +9,7 @@
 import { arch, hostname, release, type as osType } from 'node:os';
 import { cpuUsage } from 'node:process';
 import type { DataStream } from './data-stream.js';
-import type { PerfSubflowStats } from './transport.js';
+import type { PerfMptcpStatus, PerfSubflowStats } from './transport.js';
 import type { IperfResults, IperfStreamResult } from './iperf3-protocol.js';
 import { bitsPerSecond, formatBitrate, formatBytes } from './units.js';
 
@@ -138,14 +138,28 @@ export function connectedLine(id: number, e: PerfEndpoints): string {
   return `[${String(id).padStart(3)}] local ${displayAddress(e.localAddress)} port ${e.localPort ?? '?'} connected to ${displayAddress(e.remoteAddress)} port ${e.remotePort ?? '?'}\n`;
 }
 
-export function connectedJson(id: number, e: PerfEndpoints): Record<string, unknown> {
+export function connectedJson(id: number, e: PerfEndpoints & { mptcpStatus?(): PerfMptcpStatus | undefined }): Record<string, unknown> {
+  const status = e.mptcpStatus?.();
   return {
     socket: id,
     local_host: displayAddress(e.localAddress),
     local_port: e.localPort ?? 0,
     remote_host: displayAddress(e.remoteAddress),
     remote_port: e.remotePort ?? 0,
+    // An MPTCP connection: "mptcp" or "fallback" (plain TCP), and then the kernel counter of the reason.
+    ...(status ? { mptcp: status.mode } : {}),
+    ...(status?.fallbackCounter !== undefined ? { mptcp_fallback: status.fallbackCounter, mptcp_fallback_reason: status.fallbackReason } : {}),
   };
+}
+
+/**
+ * "[  5] MPTCP fallback to TCP: the server answered ... (MPCapableFallbackSYNACK)" after a stream's connected
+ * line when its MPTCP connection fell back to plain TCP; '' otherwise (still MPTCP, or plain TCP asked for).
+ */
+export function fallbackLine(id: number, e: { mptcpStatus?(): PerfMptcpStatus | undefined }): string {
+  const status = e.mptcpStatus?.();
+  if (status?.mode !== 'fallback') return '';
+  return `[${String(id).padStart(3)}] MPTCP fallback to TCP: ${status.fallbackReason ?? 'plain TCP'} (${status.fallbackCounter ?? 'fallback'})\n`;
 }
 
 const SEPARATOR = '- - - - - - - - - - - - - - - - - - - - - - - - -\n';

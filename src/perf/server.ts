@@ -28,7 +28,7 @@ import {
   type IperfResults,
 } from './iperf3-protocol.js';
 import { DataStream, SendBudget } from './data-stream.js';
-import { connectedJson, connectedLine, displayAddress, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
+import { connectedJson, connectedLine, fallbackLine, displayAddress, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
 import { raceWith, Signal, sleep, Ticker, withTimeout } from './timing.js';
 import { nodeNetTransport, type PerfListener, type PerfSocket, type PerfTransport } from './transport.js';
 
@@ -240,6 +240,7 @@ class ServerTest {
     this.streams.push(stream);
     (this.jsonStart['connected'] as unknown[]).push(connectedJson(stream.id, socket));
     this.text(connectedLine(stream.id, socket));
+    this.text(fallbackLine(stream.id, socket));
     if (this.streams.length === p.parallel) {
       this.acceptingStreams = false;
       this.streamsReady.resolve();

@@ -76,7 +76,22 @@ export type PerfSocket = Duplex & {
    * lost from its count. Kernel sockets (node:net) cannot tell, and drain quickly anyway.
    */
   acknowledged?(): Promise<void>;
+  /**
+   * Whether an MPTCP connection is still MPTCP or fell back to plain TCP (RFC 8684 3.7), with the kernel
+   * MIB counter that names the reason (`nstat` / `ss` users know them: MPCapableFallbackSYNACK,
+   * MPCapableFallbackACK, DssFallback). Undefined for a connection that never tried MPTCP.
+   */
+  mptcpStatus?(): PerfMptcpStatus | undefined;
 };
+
+/** An MPTCP connection's mode as perf reports it. */
+export interface PerfMptcpStatus {
+  readonly mode: 'handshake' | 'mptcp' | 'fallback';
+  /** With mode 'fallback': the Linux MIB counter of the reason. */
+  readonly fallbackCounter?: string;
+  /** With mode 'fallback': the reason in words. */
+  readonly fallbackReason?: string;
+}
 
 /** Options for an outgoing connection. Transports may ignore what they cannot honour. */
 export interface PerfConnectOptions {

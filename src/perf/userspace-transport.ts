@@ -9,7 +9,7 @@ import type { HostSockets } from '../api/runtime.js';
 import type { TcpSocket } from '../api/socket.js';
 import { MptcpConnection } from '../mptcp/connection.js';
 import { formatAddress } from '../wire/address.js';
-import type { PerfListener, PerfSocket, PerfSubflowStats, PerfTransport } from './transport.js';
+import type { PerfListener, PerfMptcpStatus, PerfSocket, PerfSubflowStats, PerfTransport } from './transport.js';
 
 /** Options of the userspace transport. */
 export interface UserspaceTransportOptions {
@@ -41,7 +41,23 @@ function subflowStats(socket: TcpSocket): PerfSubflowStats[] | undefined {
   }));
 }
 
-function perfSocket(socket: TcpSocket): PerfSocket {
+/**
+ * The MPTCP mode of a socket's connection; for a fallback, the kernel counter of its reason: the client
+ * got a SYN/ACK without MP_CAPABLE (MPCapableFallbackSYNACK), the server a third ACK without it
+ * (MPCapableFallbackACK), or, once MPTCP was up (the peer's key known), data without a mapping (DssFallback).
+ */
+function mptcpStatus(socket: TcpSocket, role: 'client' | 'server'): PerfMptcpStatus | undefined {
+  const c = socket.connection;
+  if (!(c instanceof MptcpConnection)) return undefined;
+  const info = c.mptcpInfo();
+  if (info.mode !== 'fallback') return { mode: info.mode };
+  if (info.remoteToken !== undefined) return { mode: 'fallback', fallbackCounter: 'DssFallback', fallbackReason: 'the peer sent data without a DSS mapping' };
+  return role === 'client'
+    ? { mode: 'fallback', fallbackCounter: 'MPCapableFallbackSYNACK', fallbackReason: 'the server answered the MP_CAPABLE SYN without MP_CAPABLE' }
+    : { mode: 'fallback', fallbackCounter: 'MPCapableFallbackACK', fallbackReason: "the client's third ACK carried no MP_CAPABLE" };
+}
+
+function perfSocket(socket: TcpSocket, role: 'client' | 'server'): PerfSocket {
   // TcpSocket's own method (data-level for MPTCP), bound before the property below shadows it.
   const acknowledged = socket.acknowledged.bind(socket);
   return Object.assign(socket, {
@@ -61,6 +77,7 @@ function perfSocket(socket: TcpSocket): PerfSocket {
       };
     },
     subflows: () => subflowStats(socket),
+    mptcpStatus: () => mptcpStatus(socket, role),
   });
 }
 
@@ -86,12 +103,12 @@ export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (
         socket.once('error', onError);
         socket.once('connect', () => {
           socket.off('error', onError);
-          resolve(perfSocket(socket));
+          resolve(perfSocket(socket, 'client'));
         });
       });
     },
     async listen(port, host, onConnection): Promise<PerfListener> {
-      const server = sockets.createServer((s) => onConnection(perfSocket(s)), undefined, mptcp ? { mptcp: true } : {});
+      const server = sockets.createServer((s) => onConnection(perfSocket(s, 'server')), undefined, mptcp ? { mptcp: true } : {});
       server.listen(port, host);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
       return {
