@@ -115,7 +115,8 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
     const kind = mptcp.enabled ? 'MPTCP' : 'TCP';
     const descriptions = linkList.map((l, i) => {
       const [a, b] = i === 0 ? [client, serverAddress] : [extra[i - 1]!.client, extra[i - 1]!.server];
-      return `path ${i}: client ${a} <-> server ${b}, ${describeLink(l)}`;
+      // Numbered from 1 in --link order, as `mptcp demo` numbers its paths.
+      return `path ${i + 1}: client ${a} <-> server ${b}, ${describeLink(l)}`;
     });
     return {
       client: userspaceTransport(c, `userspace ${kind} (this stack, emulated client)`, { mptcp: mptcp.enabled }),
