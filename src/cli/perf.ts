@@ -18,7 +18,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseIfaceSpec, IfaceSpecError, type IfaceSpec } from '../perf/iface.js';
 import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
-import { emulatedPair, type EmulatedPair } from '../perf/emulated.js';
+import { emulatedGraceMs, emulatedPair, type EmulatedPair } from '../perf/emulated.js';
 import { openInterfaces, type InterfaceStack } from '../perf/interfaces.js';
 import { describeLink } from '../perf/link.js';
 import { describeMptcp } from '../perf/mptcp-config.js';
@@ -38,10 +38,12 @@ Throughput tests over TCP, speaking iperf3's protocol: the client works with an 
 server with iperf3 clients (iperf 3.x). Output is iperf3's: a report every interval, then the sender and
 receiver totals of each stream (the receiver's as measured by the other side). On this project's stack
 (the emulator, --iface) the connections are Multipath TCP (RFC 8684) by default: each interval line of a
-stream is followed by one line per MPTCP subflow (its id, bytes and bitrate in this side's direction,
-retransmits and cwnd when sending, and its addresses), and the JSON has a "subflows" array in each
-interval and in "end". Against a peer without MPTCP (plain iperf3, a kernel without MPTCP) the connection
-falls back to TCP and the output is plain iperf3's; so is it with --no-mptcp.
+stream is followed by one line per MPTCP subflow (its id, bytes and bitrate in this side's direction:
+acknowledged by the peer when sending, received otherwise; retransmits and cwnd when sending, and its
+addresses), and the JSON has a "subflows" array in each interval and in "end". Against a peer without MPTCP
+(plain iperf3, a kernel without MPTCP) the connection falls back to TCP, a line after the stream's says so
+with the kernel counter of the reason (MPCapableFallbackSYNACK...), and the rest is plain iperf3 output;
+with --no-mptcp it is plain iperf3's.
 
 Where it runs (the stack):
   (default)              client only: BOTH ends run in this process on this project's userspace stack,
@@ -408,7 +410,7 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
         throw setupError(err);
       }
       transport = emulated.client;
-      emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
+      emulatedServer = await startPerfServer({ port, interval: 0, version, graceMs: emulatedGraceMs(links!), onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
       if (!json) {

@@ -207,14 +207,22 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
     if (!ctrlSocket.destroyed) ctrlSocket.destroy();
   };
 
-  /** Ends the test (duration elapsed or byte count reached): stop, flush, TEST_END. Idempotent. */
-  const endTest = (): Promise<void> => {
+  /**
+   * Ends the test: stop, flush, TEST_END. Idempotent. At the `-t` deadline, with senders that count what the
+   * transport took, the test ends at that instant, as iperf3's does: the last interval and the totals stop
+   * there, and what was not taken yet is dropped; the flush (the peer acknowledging what was taken) only
+   * delays TEST_END, so that the receiver counts it too. Otherwise (a byte count reached, node:net senders)
+   * the issued writes complete first and are counted.
+   */
+  const endTest = (atDeadline = false): Promise<void> => {
     if (testEnd) return testEnd;
     testEnd = (async () => {
       stopTimers();
-      for (const s of streams) s.stopSending();
+      const now = atDeadline && streams.every((s) => !s.sender || s.countsAccepted);
+      if (now) recorder?.finish();
+      for (const s of streams) s.stopSending(now);
       await Promise.all(streams.map((s) => s.flushed(FLUSH_TIMEOUT_MS)));
-      recorder?.finish();
+      if (!now) recorder?.finish();
       await ctrl.writeState(IperfState.TEST_END);
     })();
     testEnd.catch((err: Error) => interrupt.reject(err instanceof PerfError ? err : new PerfError(err.message)));
@@ -289,7 +297,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
           rec.start();
           ticker = new Ticker(interval, clock, () => rec.tick());
           ticker.start();
-          if (duration > 0) timers.push(setTimeout(() => void endTest(), (duration + omit) * 1000));
+          if (duration > 0) timers.push(setTimeout(() => void endTest(true), (duration + omit) * 1000));
           checkReceiveLimit();
           if (omit > 0) {
             timers.push(

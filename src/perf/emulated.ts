@@ -39,7 +39,23 @@ export interface EmulatedPair {
 function emulatedSendBuffer(link: PerfLink): number {
   const twoBdp = (2 * link.rateBitsPerSecond * 2 * link.delayMicros) / 8e6;
   const tenthOfASecond = (Math.min(link.rateBitsPerSecond, 100e6) * 0.1) / 8;
-  return Math.round(Math.min(4 << 20, Math.max(64 << 10, twoBdp, tenthOfASecond)));
+  // At least Linux's initial send buffer (tcp_wmem[1], 16 KiB): more on a slow link is seconds of data that
+  // the sender counts as sent long before the link carries it.
+  return Math.round(Math.min(4 << 20, Math.max(16 << 10, twoBdp, tenthOfASecond)));
+}
+
+/**
+ * How long the emulated server waits past the test's end for the client's TEST_END: what can be queued
+ * ahead of it on the slowest path (the send buffer and the link's queue) at that path's rate, plus 10 s.
+ * On a 1 Kbit/s link a few packets take seconds each.
+ */
+export function emulatedGraceMs(links: readonly PerfLink[]): number {
+  let worst = 0;
+  for (const l of links) {
+    const queued = emulatedSendBuffer(l) + (l.queueLimitBytes ?? emulatedSendBuffer(l));
+    worst = Math.max(worst, (queued * 8 * 1000) / l.rateBitsPerSecond + (4 * l.delayMicros) / 1000);
+  }
+  return Math.ceil(10_000 + worst);
 }
 
 /** Adds a default route through interface 0 of a host (so any address is reachable over its one link). */

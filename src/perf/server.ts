@@ -370,9 +370,13 @@ class ServerTest {
         if (state === IperfState.TEST_START || state === IperfState.TEST_RUNNING) continue;
         if (state === IperfState.TEST_END) {
           this.ticker.stop();
-          for (const s of this.streams) s.stopSending();
+          // Sending (-R) with counts of what the transport took: the test ends at TEST_END exactly, and what
+          // was not taken is dropped (as iperf3's sender stops writing); else the issued writes complete first.
+          const now = this.streams.some((s) => s.sender) && this.streams.every((s) => !s.sender || s.countsAccepted);
+          if (now) recorder.finish();
+          for (const s of this.streams) s.stopSending(now);
           await Promise.all(this.streams.map((s) => s.flushed(500)));
-          recorder.finish(); // the test's duration ends here; bytes still arriving are counted (drain)
+          if (!now) recorder.finish(); // the test's duration ends here; bytes still arriving are counted (drain)
           await this.drainReceivers();
           for (const s of this.streams) s.destroy(); // as iperf3: data connections close at TEST_END
           this.finished = true;

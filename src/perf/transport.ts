@@ -49,6 +49,8 @@ export interface PerfSubflowStats {
   /** TCP state name of the subflow ("ESTABLISHED", "CLOSED", ...). */
   readonly state: string;
   readonly bytesSent: number;
+  /** Bytes sent on the subflow and acknowledged by the peer (TCP level): what the path delivered. */
+  readonly bytesAcked?: number;
   readonly bytesReceived: number;
   readonly retransmits?: number;
   readonly cwndBytes?: number;
@@ -76,6 +78,14 @@ export type PerfSocket = Duplex & {
    * lost from its count. Kernel sockets (node:net) cannot tell, and drain quickly anyway.
    */
   acknowledged?(): Promise<void>;
+  /**
+   * Bytes the transport has taken from `write` so far (partial writes included), as the sum of write(2)
+   * return values on a kernel socket: what iperf3 counts as sent. With it a sender counts a block as it is
+   * taken, not only once the whole block is (which on a slow link can be many seconds later).
+   */
+  readonly bytesAccepted?: number;
+  /** Drops what `write` has not handed over yet (see MptcpSocket.abandonUnsentWrites): a sender stopping at its deadline. */
+  abandonUnsentWrites?(): void;
   /**
    * Whether an MPTCP connection is still MPTCP or fell back to plain TCP (RFC 8684 3.7), with the kernel
    * MIB counter that names the reason (`nstat` / `ss` users know them: MPCapableFallbackSYNACK,

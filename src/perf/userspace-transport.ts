@@ -34,6 +34,7 @@ function subflowStats(socket: TcpSocket): PerfSubflowStats[] | undefined {
     backup: s.backupLocal || s.backupPeer,
     state: s.state,
     bytesSent: s.dataBytesSent,
+    bytesAcked: s.tcp.bytesAcked,
     bytesReceived: s.dataBytesReceived,
     retransmits: s.tcp.retransmits,
     cwndBytes: s.tcp.cwndBytes,
