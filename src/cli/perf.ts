@@ -18,14 +18,14 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseIfaceSpec, IfaceSpecError, type IfaceSpec } from '../perf/iface.js';
 import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
-import { emulatedGraceMs, emulatedPair, type EmulatedPair } from '../perf/emulated.js';
+import { emulatedGraceMs, emulatedPair, emulatorVerdict, type EmulatedPair } from '../perf/emulated.js';
 import { openInterfaces, type InterfaceStack } from '../perf/interfaces.js';
 import { describeLink } from '../perf/link.js';
 import { describeMptcp } from '../perf/mptcp-config.js';
 import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
 import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
-import { parseSize } from '../perf/units.js';
+import { formatBitrate, parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 
@@ -427,9 +427,48 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
         throw new CliError(`cannot resolve ${host}`);
       }
     }
+    // On the emulator, say when the emulator (this process's CPU), not the link, set the rate. With --json
+    // the verdict joins the document, which is held back until then.
+    const heldJson: string[] = [];
+    if (link && json) options = { ...options, io: { stdout: (t) => void heldJson.push(t), stderr: (t) => io.stderr(t) } };
+    const lagBefore = emulated?.lagMicros() ?? 0;
+    const dropsBefore = emulated?.queueDrops() ?? 0;
+    const startedAt = performance.now();
     try {
-      await runPerfClient(options, transport);
+      const result = await runPerfClient(options, transport);
+      if (link && emulated) {
+        const wallMicros = Math.max(1, (performance.now() - startedAt) * 1000);
+        const cpu = Number((result.json['end'] as { cpu_utilization_percent?: { host_total?: number } }).cpu_utilization_percent?.host_total ?? 0);
+        const verdict = emulatorVerdict(links!, mptcp.enabled, {
+          measuredBitsPerSecond: result.sumReceived.bitsPerSecond,
+          seconds: result.sumSent.seconds,
+          cpuPercent: cpu,
+          lagFraction: (emulated.lagMicros() - lagBefore) / wallMicros,
+          queueDrops: emulated.queueDrops() - dropsBefore,
+        });
+        if (json) {
+          const doc = JSON.parse(heldJson.join('')) as Record<string, unknown>;
+          heldJson.length = 0;
+          doc['emulator'] = {
+            kept_up: verdict.keptUp,
+            configured_bits_per_second: verdict.configuredBitsPerSecond,
+            measured_bits_per_second: verdict.measuredBitsPerSecond,
+            cpu_percent: verdict.cpuPercent,
+            lag_percent: verdict.lagPercent,
+            queue_drops: verdict.queueDrops,
+          };
+          io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+        } else if (!verdict.keptUp) {
+          io.stdout(
+            `Warning: the emulator could not keep up with the configured rate: the ${links!.length > 1 && mptcp.enabled ? 'paths carry' : 'link carries'} ` +
+              `${formatBitrate(verdict.configuredBitsPerSecond).trim()}, this test got ${formatBitrate(verdict.measuredBitsPerSecond).trim()} while no queue ever filled ` +
+              `(emulation lag ${verdict.lagPercent.toFixed(0)}% of the test, this process busy ${verdict.cpuPercent.toFixed(0)}%; both ends and the links run in it): ` +
+              'the result measures this process, not the link\n',
+          );
+        }
+      }
     } catch (err) {
+      for (const t of heldJson) io.stdout(t);
       if (err instanceof PerfError) {
         throw new CliError(err.message === 'interrupted' ? 'interrupted - the client has terminated' : err.message);
       }

@@ -26,6 +26,9 @@ export interface EmulatedPair {
   readonly serverHost: HostSockets;
   /** One line per path: "path 1: 198.19.1.1 <-> 198.19.1.2, 100 Mbit/s, ...". */
   readonly descriptions: readonly string[];
+  /** The emulation's lag so far (RealtimeEmulation.lagMicros) and its links' drops for a full queue. */
+  lagMicros(): number;
+  queueDrops(): number;
   close(): void;
 }
 
@@ -142,10 +145,71 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
       clientHost: c,
       serverHost: s,
       descriptions,
+      lagMicros: () => emu.lagMicros,
+      queueDrops: () => [...emu.network.links.values()].reduce((a, l) => a + l.counters.droppedPackets.queue, 0),
       close: () => emu.close(),
     };
   } catch (err) {
     emu.close();
     throw err;
   }
+}
+
+/** Whether the emulator delivered what its links were configured for, judged after a test. */
+export interface EmulatorVerdict {
+  /** False: the measured rate fell well short of the configured one while this process was CPU-bound. */
+  readonly keptUp: boolean;
+  /** What the paths can carry together (one path without MPTCP). */
+  readonly configuredBitsPerSecond: number;
+  /** What the receiver measured. */
+  readonly measuredBitsPerSecond: number;
+  /** CPU time of this process over the test's wall time, percent (100: one core, all the time). */
+  readonly cpuPercent: number;
+  /** How far the emulation ran behind the wall clock, as a percentage of the test's time (summed lateness). */
+  readonly lagPercent: number;
+  /** Packets the links dropped for a full queue during the test. */
+  readonly queueDrops: number;
+}
+
+/** What the emulation did during a test, for `emulatorVerdict`. */
+export interface EmulationLoad {
+  readonly measuredBitsPerSecond: number;
+  /** The test's length, seconds. */
+  readonly seconds: number;
+  /** This process's CPU time over the test's wall time, percent. */
+  readonly cpuPercent: number;
+  /** The emulation's lag accumulated during the test (RealtimeEmulation.lagMicros), over the test's wall time. */
+  readonly lagFraction: number;
+  /** Packets the links dropped for a full queue during the test. */
+  readonly queueDrops: number;
+}
+
+/**
+ * The emulator runs both hosts and every link in this one process, paced by the wall clock: a link faster
+ * than the process can move packets (rate=10G) is not the limit, the process is. Judged after the test:
+ * the receiver got less than 70% of what the paths can carry although no queue ever overflowed (the links
+ * never were the bottleneck), the links have no random loss (TCP would not fill them), and TCP itself does
+ * not explain it: its windows (the send buffer, the largest receive window) allow the rate over the RTT,
+ * and slow start reaches the bandwidth-delay product within a tenth of the test.
+ */
+export function emulatorVerdict(links: readonly PerfLink[], mptcp: boolean, load: EmulationLoad): EmulatorVerdict {
+  const used = mptcp ? links : links.slice(0, 1);
+  const configured = used.reduce((a, l) => a + l.rateBitsPerSecond, 0);
+  const short = load.measuredBitsPerSecond < 0.7 * configured;
+  const linkNotTheLimit = load.queueDrops === 0 && used.every((l) => l.loss === 0);
+  const window = Math.min(4 << 20, used.reduce((a, l) => a + emulatedSendBuffer(l), 0), 6 << 20);
+  const tcpExplains = used.some((l) => {
+    const rtt = (2 * l.delayMicros) / 1e6 + 0.001;
+    const bdp = (l.rateBitsPerSecond * rtt) / 8;
+    const slowStart = rtt * Math.log2(Math.max(1, bdp / 14_480));
+    return (window * 8) / rtt < 0.7 * l.rateBitsPerSecond || slowStart > 0.1 * load.seconds;
+  });
+  return {
+    keptUp: !(short && linkNotTheLimit && !tcpExplains),
+    configuredBitsPerSecond: configured,
+    measuredBitsPerSecond: load.measuredBitsPerSecond,
+    cpuPercent: load.cpuPercent,
+    lagPercent: load.lagFraction * 100,
+    queueDrops: load.queueDrops,
+  };
 }
