@@ -109,6 +109,8 @@ Client options:
   -P, --parallel N       N parallel streams (1-${MAX_STREAMS}, default 1)
   -l, --length LEN       block size, bytes, suffixes allowed (default 128K, at most 1M)
   -O, --omit SEC         leave the first SEC seconds out of the statistics
+  -b, --bitrate RATE     target bitrate of each stream, bits/s with K/M/G (powers of 1000), as iperf3's
+                         -b: a block is written only while the stream's average is below it (0: unlimited)
   -N, --no-delay         disable Nagle's algorithm on the data connections
   -T, --title TEXT       title sent to the server
       --cport PORT       local port of the data connections (stream i uses PORT + i)
@@ -179,6 +181,7 @@ const OPTIONS = {
   length: { type: 'string', short: 'l' },
   omit: { type: 'string', short: 'O' },
   'no-delay': { type: 'boolean', short: 'N' },
+  bitrate: { type: 'string', short: 'b' },
   title: { type: 'string', short: 'T' },
   bind: { type: 'string', short: 'B' },
   cport: { type: 'string' },
@@ -198,7 +201,7 @@ const OPTIONS = {
   scheduler: { type: 'string' },
 } as const;
 
-const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
+const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
 const SERVER_ONLY = ['one-off'] as const;
 
 function intOption(value: string | undefined, option: string, min: number, max: number): number | undefined {
@@ -213,6 +216,16 @@ function sizeOption(value: string | undefined, option: string, min: number, max:
   if (n === undefined) throw new UsageError(`${option} must be a number with an optional K/M/G/T suffix, got '${value}'`);
   if (n < min || n > max) throw new UsageError(`${option} must be ${min}-${max} bytes, got '${value}'`);
   return n;
+}
+
+/** `-b RATE`: bits per second with an optional K/M/G/T suffix in powers of 1000, as iperf3's unit_atof_rate. */
+function bitrateOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value.includes('/')) throw new UsageError(`--bitrate '${value}': a burst (/N) is not supported; give the rate alone, e.g. -b 10M`);
+  const m = /^(\d+(?:\.\d+)?|\.\d+)([kmgtKMGT]?)$/.exec(value.trim());
+  const rate = m ? Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 } as Record<string, number>)[m[2]!.toLowerCase()]! : NaN;
+  if (!Number.isFinite(rate)) throw new UsageError(`--bitrate must be bits per second with an optional K/M/G suffix (powers of 1000), e.g. -b 10M, got '${value}'`);
+  return Math.round(rate);
 }
 
 /** Parses the `--iface` values (exported for tests); a bad one is a usage error. */
@@ -341,6 +354,7 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
     const cport = intOption(str('cport'), '--cport', 1, 65535);
     const connectTimeoutMs = intOption(str('connect-timeout'), '--connect-timeout', 1, 3_600_000);
     const title = str('title');
+    const bitrate = bitrateOption(str('bitrate'));
     const family = values['version4'] === true ? 4 : values['version6'] === true ? 6 : undefined;
     if (link && family !== undefined && isIP(host!) !== 0 && isIP(host!) !== family) throw new UsageError(`-${family} but HOST ${host} is an IPv${isIP(host!)} address`);
     clientOptions = {
@@ -361,6 +375,7 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
       ...(bind !== undefined && !link ? { bind } : {}),
       ...(cport !== undefined ? { cport } : {}),
       ...(title !== undefined ? { title } : {}),
+      ...(bitrate !== undefined && bitrate > 0 ? { bitrate } : {}),
       ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
       ...(family !== undefined ? { family } : {}),
     };
@@ -439,13 +454,15 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
       if (link && emulated) {
         const wallMicros = Math.max(1, (performance.now() - startedAt) * 1000);
         const cpu = Number((result.json['end'] as { cpu_utilization_percent?: { host_total?: number } }).cpu_utilization_percent?.host_total ?? 0);
-        const verdict = emulatorVerdict(links!, mptcp.enabled, {
+        const judged = emulatorVerdict(links!, mptcp.enabled, {
           measuredBitsPerSecond: result.sumReceived.bitsPerSecond,
           seconds: result.sumSent.seconds,
           cpuPercent: cpu,
           lagFraction: (emulated.lagMicros() - lagBefore) / wallMicros,
           queueDrops: emulated.queueDrops() - dropsBefore,
         });
+        // With -b the test is paced below the links on purpose: nothing to blame on the emulator.
+        const verdict = clientOptions!.bitrate !== undefined ? { ...judged, keptUp: true } : judged;
         if (json) {
           const doc = JSON.parse(heldJson.join('')) as Record<string, unknown>;
           heldJson.length = 0;

@@ -48,6 +48,8 @@ export interface PerfClientOptions {
   readonly blockSize?: number;
   /** Seconds to omit at the start (`-O`, default 0). */
   readonly omit?: number;
+  /** Target bitrate of each stream, bits per second (`-b`; default 0: unlimited), sent to the server for `-R`. */
+  readonly bitrate?: number;
   /** Disable Nagle on data streams (`-N`). */
   readonly noDelay?: boolean;
   /** Local address to bind (`-B`). */
@@ -256,7 +258,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               nodelay: options.noDelay ?? false,
               mss: 0,
               window: 0,
-              bandwidth: 0,
+              bandwidth: options.bitrate ?? 0,
               getServerOutput: false,
               ...(options.title !== undefined ? { title: options.title } : {}),
             }),
@@ -313,7 +315,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
 
         case IperfState.TEST_RUNNING:
           if (!reverse && !testEnd) {
-            for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget);
+            for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget, options.bitrate ?? 0);
             if (bytesLimit > 0) {
               void (async () => {
                 // With -n/-k, the test ends when every sender has used up the budget.
@@ -322,7 +324,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
                   if (testEnd) return;
                   if (budget.exhausted || streams.every((s) => s.ended)) break;
                   // the omit period refilled the budget: restart the senders
-                  for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget);
+                  for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget, options.bitrate ?? 0);
                 }
                 if (!testEnd) void endTest();
               })();

@@ -91,9 +91,17 @@ export class DataStream {
     return this.acceptedBase !== undefined || (this.sender && typeof this.socket.bytesAccepted === 'number');
   }
 
+  /**
+   * Pacing (iperf3 -b, per stream): bits per second this stream may average from when it first started
+   * sending; 0 or undefined: as fast as the transport takes. Like iperf3's throttle, a block is written only
+   * while the average so far is below the target, so the rate holds over any stretch of whole blocks.
+   */
+  private pace: { readonly bitsPerSecond: number; readonly startMs: number } | undefined;
+
   /** Starts writing `block` (whole, or the last part the budget allows) until stopped or out of budget. */
-  startSending(block: Buffer, budget: SendBudget): void {
+  startSending(block: Buffer, budget: SendBudget, bitsPerSecond = 0): void {
     if (!this.sender || this.sending) return;
+    if (bitsPerSecond > 0 && this.pace === undefined) this.pace = { bitsPerSecond, startMs: performance.now() };
     if (this.acceptedBase === undefined && typeof this.socket.bytesAccepted === 'number') this.acceptedBase = this.socket.bytesAccepted - this.counted;
     this.sending = true;
     void this.sendLoop(block, budget);
@@ -102,6 +110,14 @@ export class DataStream {
   private async sendLoop(block: Buffer, budget: SendBudget): Promise<void> {
     const socket = this.socket;
     while (!this.stopped && !this.ended && !socket.destroyed && !socket.writableEnded) {
+      if (this.pace) {
+        // Ahead of the target average: wait until the bytes so far are due (bounded steps, so a stop is seen).
+        const aheadMs = (this.bytes * 8 * 1000) / this.pace.bitsPerSecond - (performance.now() - this.pace.startMs);
+        if (aheadMs > 0) {
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.min(aheadMs, 100)));
+          continue;
+        }
+      }
       const n = budget.take(block.length);
       if (n === 0) break;
       const chunk = n === block.length ? block : block.subarray(0, n);

@@ -322,7 +322,6 @@ class ServerTest {
         tos: 0,
       };
       if (p.title !== undefined) this.jsonStart['title'] = p.title;
-      if (p.bandwidth > 0) this.error(`note: the client asked for a ${p.bandwidth} bit/s rate limit; this server sends unpaced`);
 
       this.acceptingStreams = true;
       await this.ctrl.writeState(IperfState.CREATE_STREAMS);
@@ -353,7 +352,7 @@ class ServerTest {
             this.ticker?.start();
             if (bytesLimit > 0 && p.reverse) {
               budget.refill(bytesLimit);
-              for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget);
+              for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
             }
           }, p.omit * 1000),
         );
@@ -363,7 +362,7 @@ class ServerTest {
         this.timers.push(setTimeout(() => this.interrupt.reject(new PerfError(`the client did not end the ${p.time}-second test in time`)), limit));
       }
       await this.ctrl.writeState(IperfState.TEST_RUNNING);
-      if (p.reverse) for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget);
+      if (p.reverse) for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
 
       for (;;) {
         const state = await raceWith(this.ctrl.readState(), this.interrupt);

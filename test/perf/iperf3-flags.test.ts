@@ -87,3 +87,42 @@ test('-u / --udp: refused in the words iperf3 uses for what it does not implemen
     assert.match(r.err, /^mptcp perf: parameter error - an option you are trying to set is not implemented yet \(-u, --udp: mptcp perf runs TCP and MPTCP tests only\)\n/);
   }
 });
+
+/** The receiver's bitrate in an iperf3 -J document. */
+function receivedRate(doc: string): number {
+  return (JSON.parse(doc) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+}
+
+test('-b 20M: our client paces to 20 Mbit/s as iperf3 -c -b 20M does (iperf3 -s measures both); -R -b: the iperf3 server paces to our request', OPTS, async () => {
+  const target = 20e6;
+  const theirs = await iperf3Client(['-t', '2', '-b', '20M', '-J']);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  const ours = await oursAgainstIperf3(['-t', '2', '-b', '20M', '-J']);
+  assert.equal(ours.code, 0, ours.err);
+  const reverse = await oursAgainstIperf3(['-t', '2', '-b', '20M', '-R', '-J']);
+  assert.equal(reverse.code, 0, reverse.err);
+  for (const [who, rate] of [['iperf3 -c', receivedRate(theirs.stdout)], ['ours', receivedRate(ours.out)], ['ours -R (iperf3 sends)', receivedRate(reverse.out)]] as const) {
+    // At most the target (and one 128 KiB block over the 2 s), and not far below it on loopback.
+    assert.ok(rate <= target * 1.1 + (128 * 1024 * 8) / 2 && rate >= target * 0.6, `${who}: ${rate} bit/s for -b 20M`);
+  }
+  // Our server paces too when iperf3 asks (-R -b): iperf3's client receives about 20 Mbit/s.
+  const { startPerfServer } = await import('../../src/perf/server.js');
+  const { nodeNetTransport } = await import('../../src/perf/transport.js');
+  const { freePort } = await import('./helpers.js');
+  const port = await freePort();
+  const server = await startPerfServer({ port, interval: 0, bind: '127.0.0.1' }, nodeNetTransport);
+  try {
+    const r = await spawnIperf3(['-c', '127.0.0.1', '-p', String(port), '-t', '2', '-R', '-b', '20M', '-J'], 60_000).exit;
+    assert.equal(r.code, 0, r.stderr);
+    const rate = receivedRate(r.stdout);
+    assert.ok(rate <= target * 1.1 + (128 * 1024 * 8) / 2 && rate >= target * 0.6, `our server for iperf3 -R -b 20M: ${rate}`);
+  } finally {
+    await server.close();
+  }
+  // Argument handling: iperf3's unit (powers of 1000); a burst is refused in words.
+  const bad = await runPerfCli(['-c', '198.18.0.2', '-b', 'fast']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^mptcp perf: --bitrate must be bits per second/);
+  assert.match((await runPerfCli(['-c', '198.18.0.2', '-b', '10M/5'])).err, /a burst \(\/N\) is not supported/);
+  assert.match((await runPerfCli(['-s', '-b', '10M', '--kernel'])).err, /--bitrate is a client option/);
+});
