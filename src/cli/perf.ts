@@ -111,6 +111,9 @@ Client options:
   -O, --omit SEC         leave the first SEC seconds out of the statistics
   -b, --bitrate RATE     target bitrate of each stream, bits/s with K/M/G (powers of 1000), as iperf3's
                          -b: a block is written only while the stream's average is below it (0: unlimited)
+  -w, --window SIZE      socket buffer of the data connections (send buffer and receive window), bytes
+                         with K/M/G (powers of 1024), at most 512M, as iperf3's -w; our stack only
+  -M, --set-mss MSS      largest TCP segment of the data connections (TCP_MAXSEG), at most 9216; our stack only
   -N, --no-delay         disable Nagle's algorithm on the data connections
   -T, --title TEXT       title sent to the server
       --cport PORT       local port of the data connections (stream i uses PORT + i)
@@ -182,6 +185,8 @@ const OPTIONS = {
   omit: { type: 'string', short: 'O' },
   'no-delay': { type: 'boolean', short: 'N' },
   bitrate: { type: 'string', short: 'b' },
+  window: { type: 'string', short: 'w' },
+  'set-mss': { type: 'string', short: 'M' },
   title: { type: 'string', short: 'T' },
   bind: { type: 'string', short: 'B' },
   cport: { type: 'string' },
@@ -201,7 +206,7 @@ const OPTIONS = {
   scheduler: { type: 'string' },
 } as const;
 
-const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
+const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'window', 'set-mss', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
 const SERVER_ONLY = ['one-off'] as const;
 
 function intOption(value: string | undefined, option: string, min: number, max: number): number | undefined {
@@ -355,6 +360,16 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
     const connectTimeoutMs = intOption(str('connect-timeout'), '--connect-timeout', 1, 3_600_000);
     const title = str('title');
     const bitrate = bitrateOption(str('bitrate'));
+    // iperf3's limits and words (MAX_TCP_BUFFER, MAX_MSS); node:net can set neither option.
+    const windowBytes = str('window') === undefined ? undefined : parseSize(str('window')!);
+    if (str('window') !== undefined && (windowBytes === undefined || windowBytes < 1)) throw new UsageError(`--window must be a size in bytes with an optional K/M/G suffix, got '${str('window')}'`);
+    if (windowBytes !== undefined && windowBytes > 536_870_912) throw new UsageError('parameter error - socket buffer size too large (maximum = 536870912 bytes)');
+    const mss = intOption(str('set-mss'), '--set-mss', 1, Number.MAX_SAFE_INTEGER);
+    if (mss !== undefined && mss > 9216) throw new UsageError('parameter error - TCP MSS too large (maximum = 9216 bytes)');
+    if (mss !== undefined && mss < 88) throw new UsageError(`--set-mss ${mss}: at least 88 bytes (Linux's TCP_MAXSEG minimum)`);
+    if (kernel && (windowBytes !== undefined || mss !== undefined)) {
+      throw new UsageError('-w and -M set socket options that node:net cannot (SO_SNDBUF/SO_RCVBUF, TCP_MAXSEG): they work on our stack (the emulator or --iface), not with --kernel');
+    }
     const family = values['version4'] === true ? 4 : values['version6'] === true ? 6 : undefined;
     if (link && family !== undefined && isIP(host!) !== 0 && isIP(host!) !== family) throw new UsageError(`-${family} but HOST ${host} is an IPv${isIP(host!)} address`);
     clientOptions = {
@@ -376,6 +391,8 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
       ...(cport !== undefined ? { cport } : {}),
       ...(title !== undefined ? { title } : {}),
       ...(bitrate !== undefined && bitrate > 0 ? { bitrate } : {}),
+      ...(windowBytes !== undefined ? { windowBytes } : {}),
+      ...(mss !== undefined ? { mss } : {}),
       ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
       ...(family !== undefined ? { family } : {}),
     };

@@ -50,6 +50,9 @@ export interface PerfClientOptions {
   readonly omit?: number;
   /** Target bitrate of each stream, bits per second (`-b`; default 0: unlimited), sent to the server for `-R`. */
   readonly bitrate?: number;
+  /** Socket buffer of the data streams (`-w`, bytes) and their MSS (`-M`), sent to the server too. */
+  readonly windowBytes?: number;
+  readonly mss?: number;
   /** Disable Nagle on data streams (`-N`). */
   readonly noDelay?: boolean;
   /** Local address to bind (`-B`). */
@@ -167,6 +170,8 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
       blocks: options.blocks ?? 0,
       reverse: reverse ? 1 : 0,
       tos: 0,
+      ...(options.windowBytes !== undefined ? { sock_bufsize: options.windowBytes } : {}),
+      ...(options.mss !== undefined ? { tcp_mss: options.mss } : {}),
     },
   };
 
@@ -256,8 +261,8 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               bidirectional: false,
               len: blockSize,
               nodelay: options.noDelay ?? false,
-              mss: 0,
-              window: 0,
+              mss: options.mss ?? 0,
+              window: options.windowBytes ?? 0,
               bandwidth: options.bitrate ?? 0,
               getServerOutput: false,
               ...(options.title !== undefined ? { title: options.title } : {}),
@@ -268,7 +273,12 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
         case IperfState.CREATE_STREAMS: {
           if (reverse) text(`Reverse mode, remote host ${host} is sending\n`);
           for (let i = 0; i < parallel; i++) {
-            const streamOptions: PerfConnectOptions = { ...connectOptions, ...(options.cport !== undefined ? { localPort: options.cport + i } : {}) };
+            const streamOptions: PerfConnectOptions = {
+              ...connectOptions,
+              ...(options.cport !== undefined ? { localPort: options.cport + i } : {}),
+              ...(options.windowBytes !== undefined ? { windowBytes: options.windowBytes } : {}),
+              ...(options.mss !== undefined ? { mss: options.mss } : {}),
+            };
             let socket: PerfSocket;
             try {
               socket = await raceWith(connectWithTimeout(transport, host, port, streamOptions, options.connectTimeoutMs), interrupt);

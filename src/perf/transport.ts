@@ -111,6 +111,12 @@ export interface PerfConnectOptions {
   readonly localPort?: number;
   /** Address family to use when `host` is a name (iperf3 `-4` / `-6`). */
   readonly family?: 4 | 6;
+  /**
+   * iperf3's `-w` (SO_SNDBUF and SO_RCVBUF: the send buffer and the receive window, bytes) and `-M`
+   * (TCP_MAXSEG: the largest segment, bytes), for transports that can set them (our stack; node:net cannot).
+   */
+  readonly windowBytes?: number;
+  readonly mss?: number;
 }
 
 /** A listening endpoint. */

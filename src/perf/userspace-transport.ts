@@ -9,6 +9,7 @@ import type { HostSockets } from '../api/runtime.js';
 import type { TcpSocket } from '../api/socket.js';
 import { MptcpConnection } from '../mptcp/connection.js';
 import { formatAddress } from '../wire/address.js';
+import type { TcpConfig } from '../tcp/types.js';
 import type { PerfListener, PerfMptcpStatus, PerfSocket, PerfSubflowStats, PerfTransport } from './transport.js';
 
 /** Options of the userspace transport. */
@@ -82,6 +83,18 @@ function perfSocket(socket: TcpSocket, role: 'client' | 'server'): PerfSocket {
   });
 }
 
+/**
+ * `-w` and `-M` as our TCP's settings: SO_SNDBUF / SO_RCVBUF fix the send buffer and the receive buffer
+ * (no autotuning past it; at least Linux's SOCK_MIN_SNDBUF, 4608 bytes), TCP_MAXSEG the MSS.
+ */
+function socketConfig(o: { windowBytes?: number; mss?: number }): TcpConfig {
+  const w = o.windowBytes === undefined ? undefined : Math.max(4608, o.windowBytes);
+  return {
+    ...(w !== undefined ? { sendBufferBytes: w, receiveBufferBytes: w, receiveBufferMaxBytes: w } : {}),
+    ...(o.mss !== undefined ? { mss: o.mss } : {}),
+  };
+}
+
 /** A PerfTransport over one host of the userspace stack. */
 export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (this stack)', options: UserspaceTransportOptions = {}): PerfTransport {
   const mptcp = options.mptcp === true;
@@ -95,6 +108,7 @@ export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (
             ...(connectOptions.localAddress === undefined ? {} : { localAddress: connectOptions.localAddress }),
             ...(connectOptions.localPort === undefined ? {} : { localPort: connectOptions.localPort }),
             ...(mptcp ? { mptcp: true } : {}),
+            ...(connectOptions.windowBytes !== undefined || connectOptions.mss !== undefined ? { config: socketConfig(connectOptions) } : {}),
           });
         } catch (e) {
           reject(e as Error);

@@ -126,3 +126,53 @@ test('-b 20M: our client paces to 20 Mbit/s as iperf3 -c -b 20M does (iperf3 -s 
   assert.match((await runPerfCli(['-c', '198.18.0.2', '-b', '10M/5'])).err, /a burst \(\/N\) is not supported/);
   assert.match((await runPerfCli(['-s', '-b', '10M', '--kernel'])).err, /--bitrate is a client option/);
 });
+
+test('-w and -M: iperf3\'s limits in iperf3\'s words; refused with --kernel (node:net cannot set them)', OPTS, async () => {
+  const theirsW = await spawnIperf3(['-c', '127.0.0.1', '-w', '1G'], 10_000).exit;
+  const theirsM = await spawnIperf3(['-c', '127.0.0.1', '-M', '10000'], 10_000).exit;
+  const iperfWords = (r: { stdout: string; stderr: string }): string => /parameter error - (.*)/.exec(r.stdout + r.stderr)![1]!.trim();
+  const oursW = await runPerfCli(['-c', '198.18.0.2', '-w', '1G']);
+  const oursM = await runPerfCli(['-c', '198.18.0.2', '-M', '10000']);
+  assert.equal(oursW.code, 2);
+  assert.equal(oursM.code, 2);
+  assert.equal(/parameter error - (.*)/.exec(oursW.err)![1], iperfWords(theirsW));
+  assert.equal(/parameter error - (.*)/.exec(oursM.err)![1], iperfWords(theirsM));
+  assert.match((await runPerfCli(['-c', '127.0.0.1', '--kernel', '-w', '64K'])).err, /-w and -M set socket options that node:net cannot/);
+  assert.match((await runPerfCli(['-s', '--kernel', '-M', '1000'])).err, /--set-mss is a client option/);
+});
+
+test('-w 16K on a 40 ms RTT path: the window limits the rate to about 16 KiB per RTT (on main: 20x more); -M 500: an MSS of 500 bytes', { timeout: 60_000 }, async () => {
+  const limited = await runPerfCli(['-c', '198.18.0.2', '-t', '2', '-w', '16K', '--link', 'rate=100M,delay=20ms', '-J']);
+  assert.equal(limited.code, 0, limited.err);
+  const doc = JSON.parse(limited.out) as { start: { test_start: Record<string, unknown> }; end: { sum_received: { bits_per_second: number } } };
+  assert.equal(doc.start.test_start['sock_bufsize'], 16 * 1024);
+  const windowRate = (16 * 1024 * 8) / 0.04;
+  assert.ok(doc.end.sum_received.bits_per_second <= windowRate * 1.2, `${doc.end.sum_received.bits_per_second} bit/s with a 16 KiB window over 40 ms`);
+  // -M: the MSS of the data connection, read from the stack.
+  const { RealtimeEmulation } = await import('../../src/api/emulation.js');
+  const { userspaceTransport } = await import('../../src/perf/userspace-transport.js');
+  const { runPerfClient } = await import('../../src/perf/client.js');
+  const { startPerfServer } = await import('../../src/perf/server.js');
+  const emu = new RealtimeEmulation(5);
+  try {
+    const a = emu.addHost('a', [['198.18.0.1/24']]);
+    const b = emu.addHost('b', [['198.18.0.2/24']]);
+    emu.connect('a', 0, 'b', 0, { rateBitsPerSecond: 50e6, delayMicros: 1000 });
+    const server = await startPerfServer({ port: 5201, interval: 0 }, userspaceTransport(b, 'b', { mptcp: true }));
+    const base = userspaceTransport(a, 'a', { mptcp: true });
+    const mss: Array<number | undefined> = [];
+    const transport = { ...base, connect: async (...args: Parameters<typeof base.connect>) => {
+      const s = await base.connect(...args);
+      s.once('close', () => undefined);
+      setTimeout(() => mss.push(s.tcpStats?.()?.pmtu), 200);
+      return s;
+    } };
+    await runPerfClient({ host: '198.18.0.2', bytes: 500_000, interval: 0, mss: 500 }, transport);
+    await server.close();
+    // pmtu is the send MSS + 40; the send MSS is the MSS less the 12 bytes of the timestamp option, as
+    // Linux's mss_cache: 1460 - 12 on the control connection, 500 - 12 on the data connection.
+    assert.deepEqual(mss, [1448 + 40, 488 + 40], 'the control connection keeps its MSS; the data connection uses -M 500');
+  } finally {
+    emu.close();
+  }
+});
