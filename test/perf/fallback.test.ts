@@ -6,23 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RealtimeEmulation } from '../../src/api/emulation.js';
-import { userspaceTransport } from '../../src/perf/userspace-transport.js';
 import { runPerfClient } from '../../src/perf/client.js';
 import { startPerfServer } from '../../src/perf/server.js';
 import { within } from '../support/kernel.js';
-import { captureIo } from './helpers.js';
+import { captureIo, emulatedHosts } from './helpers.js';
 
 for (const serverMptcp of [false, true]) {
   test(`perf: MPTCP client, ${serverMptcp ? 'MPTCP' : 'plain TCP'} server: ${serverMptcp ? 'no fallback shown' : 'the fallback shown in text and JSON with MPCapableFallbackSYNACK'}`, { timeout: 60_000 }, async () => {
-    const emu = new RealtimeEmulation(4);
+    const { emu, a, client, server: serverTransport } = await emulatedHosts(4, { rateBitsPerSecond: 100e6, delayMicros: 1_000 }, { client: true, server: serverMptcp });
     try {
-      const a = emu.addHost('a', [['198.18.0.1/24']]);
-      const b = emu.addHost('b', [['198.18.0.2/24']]);
-      emu.connect('a', 0, 'b', 0, { rateBitsPerSecond: 100e6, delayMicros: 1_000 });
-      const server = await startPerfServer({ port: 5201, interval: 0 }, userspaceTransport(b, 'server', { mptcp: serverMptcp }));
+      const server = await startPerfServer({ port: 5201, interval: 0 }, serverTransport);
       try {
-        const client = userspaceTransport(a, 'client', { mptcp: true });
         const io = captureIo();
         const text = await within(30_000, 'text test', runPerfClient({ host: '198.18.0.2', bytes: 1_000_000, interval: 0, io }, client));
         assert.ok(text.complete);

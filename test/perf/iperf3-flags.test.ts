@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { haveIperf3, IPERF3_SKIP_REASON, runPerfCli, spawnIperf3, startIperf3Server } from './helpers.js';
+import { emulatedHosts, haveIperf3, IPERF3_SKIP_REASON, runPerfCli, spawnIperf3, startIperf3Server } from './helpers.js';
 
 const OPTS = { timeout: 90_000, skip: haveIperf3 ? false : IPERF3_SKIP_REASON };
 
@@ -149,17 +149,11 @@ test('-w 16K on a 40 ms RTT path: the window limits the rate to about 16 KiB per
   const windowRate = (16 * 1024 * 8) / 0.04;
   assert.ok(doc.end.sum_received.bits_per_second <= windowRate * 1.2, `${doc.end.sum_received.bits_per_second} bit/s with a 16 KiB window over 40 ms`);
   // -M: the MSS of the data connection, read from the stack.
-  const { RealtimeEmulation } = await import('../../src/api/emulation.js');
-  const { userspaceTransport } = await import('../../src/perf/userspace-transport.js');
   const { runPerfClient } = await import('../../src/perf/client.js');
   const { startPerfServer } = await import('../../src/perf/server.js');
-  const emu = new RealtimeEmulation(5);
+  const { emu, client: base, server: serverTransport } = await emulatedHosts(5, { rateBitsPerSecond: 50e6, delayMicros: 1000 }, { client: true, server: true });
   try {
-    const a = emu.addHost('a', [['198.18.0.1/24']]);
-    const b = emu.addHost('b', [['198.18.0.2/24']]);
-    emu.connect('a', 0, 'b', 0, { rateBitsPerSecond: 50e6, delayMicros: 1000 });
-    const server = await startPerfServer({ port: 5201, interval: 0 }, userspaceTransport(b, 'b', { mptcp: true }));
-    const base = userspaceTransport(a, 'a', { mptcp: true });
+    const server = await startPerfServer({ port: 5201, interval: 0 }, serverTransport);
     const mss: Array<number | undefined> = [];
     const transport = { ...base, connect: async (...args: Parameters<typeof base.connect>) => {
       const s = await base.connect(...args);
