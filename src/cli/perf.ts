@@ -94,6 +94,7 @@ Common options:
       --logfile FILE     append the output to FILE instead of standard output (as iperf3 does; an
                          error is also appended, and still printed on standard error)
   -u, --udp              refused, as iperf3 refuses what it does not implement: the tests are TCP
+      --bidir            refused the same way (not implemented yet): run a test each way, the second with -R
   -h, --help             show this help
 
 Server options:
@@ -197,6 +198,7 @@ const OPTIONS = {
   json: { type: 'boolean', short: 'J' },
   logfile: { type: 'string' },
   udp: { type: 'boolean', short: 'u' },
+  bidir: { type: 'boolean' },
   iface: { type: 'string', multiple: true },
   kernel: { type: 'boolean' },
   link: { type: 'string', multiple: true },
@@ -269,6 +271,10 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   if (values['udp'] === true) {
     // iperf3's words for an option it does not implement (IEUNIMP), then what this one does.
     throw new UsageError('parameter error - an option you are trying to set is not implemented yet (-u, --udp: mptcp perf runs TCP and MPTCP tests only)');
+  }
+  if (values['bidir'] === true) {
+    if (values['reverse'] === true) throw new UsageError('parameter error - cannot be both reverse and bidirectional');
+    throw new UsageError('parameter error - an option you are trying to set is not implemented yet (--bidir: run one test each way, the second with -R)');
   }
   const logfile = values['logfile'] as string | undefined;
   if (logfile === undefined) return runPerfTest(values, io);
