@@ -448,7 +448,9 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
         throw setupError(err);
       }
       transport = emulated.client;
-      emulatedServer = await startPerfServer({ port, interval: 0, version, graceMs: emulatedGraceMs(links!), onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
+      // On a slow link a control message can wait behind seconds of queued data: wait as long for it.
+      options = { ...options, controlTimeoutMs: Math.max(options.controlTimeoutMs ?? 30_000, emulatedGraceMs(links!)) };
+      emulatedServer = await startPerfServer({ port, interval: 0, version, graceMs: emulatedGraceMs(links!), setupTimeoutMs: emulatedGraceMs(links!), onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
       if (!json) {
@@ -484,8 +486,8 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
           lagFraction: (emulated.lagMicros() - lagBefore) / wallMicros,
           queueDrops: emulated.queueDrops() - dropsBefore,
         });
-        // With -b the test is paced below the links on purpose: nothing to blame on the emulator.
-        const verdict = clientOptions!.bitrate !== undefined ? { ...judged, keptUp: true } : judged;
+        // With -b (paced) or -w (window-limited) the test is held below the links on purpose: nothing to blame.
+        const verdict = clientOptions!.bitrate !== undefined || clientOptions!.windowBytes !== undefined ? { ...judged, keptUp: true } : judged;
         if (json) {
           const doc = JSON.parse(heldJson.join('')) as Record<string, unknown>;
           heldJson.length = 0;

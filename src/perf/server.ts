@@ -249,8 +249,8 @@ class ServerTest {
 
   /** Ends the test from the server side (server shutting down). */
   async terminate(): Promise<void> {
-    if (this.finished) return;
-    await withTimeout(this.ctrl.writeState(IperfState.SERVER_TERMINATE), 1000, '').catch(() => undefined);
+    // Past TEST_END only the wait for the client's IPERF_DONE is left: end it (and the test's timers).
+    if (!this.finished) await withTimeout(this.ctrl.writeState(IperfState.SERVER_TERMINATE), 1000, '').catch(() => undefined);
     this.interrupt.reject(new PerfError('the server is shutting down'));
     await sleep(0);
   }
@@ -385,7 +385,8 @@ class ServerTest {
           await this.ctrl.writeState(IperfState.DISPLAY_RESULTS);
           const result = recorder.summarize(peer);
           // The client answers IPERF_DONE and closes; either is the end.
-          await withTimeout(this.ctrl.readState(), setup, '').catch(() => undefined);
+          // (Raced with the interrupt: close() must not wait out a long setup timeout here.)
+          await raceWith(withTimeout(this.ctrl.readState(), setup, ''), this.interrupt).catch(() => undefined);
           this.cleanup();
           return result;
         }

@@ -38,6 +38,7 @@ test('emulatorVerdict: short of the rate with no queue drop, no loss and windows
   assert.equal(emulatorVerdict(fast, true, { ...base, queueDrops: 3 }).keptUp, true, 'a queue overflowed: the link was the limit');
   assert.equal(emulatorVerdict([parseLinkSpec('rate=10G,loss=1%')], true, base).keptUp, true, 'loss-limited TCP');
   assert.equal(emulatorVerdict([parseLinkSpec('rate=10G,delay=100ms')], true, base).keptUp, true, 'window-limited TCP (4 MiB over 200 ms)');
+  assert.equal(emulatorVerdict([parseLinkSpec('rate=1K')], true, { ...base, measuredBitsPerSecond: 300, lagFraction: 0.004, cpuPercent: 140 }).keptUp, true, 'a 1 Kbit/s link is not the emulator\'s fault');
   assert.equal(emulatorVerdict([parseLinkSpec('rate=1G,delay=40ms')], true, { ...base, measuredBitsPerSecond: 3e8, seconds: 1 }).keptUp, true, 'slow start takes most of a short test');
   // Several paths with MPTCP add up; without MPTCP only the first carries the test.
   const two = [parseLinkSpec('rate=1G'), parseLinkSpec('rate=1G')];

@@ -52,3 +52,18 @@ test('1% loss, -t 2: the sender summary ends at the last interval, at 2 s (not a
   assert.equal(doc.intervals.reduce((a, i) => a + i.sum.bytes, 0), doc.end.sum_sent.bytes);
   assert.ok(doc.end.sum_received.bytes <= doc.end.sum_sent.bytes);
 });
+
+test('1 Kbit/s, -t 1 (small segments and buffer to keep it short): the test completes, ends at 1 s, the receiver within 1 Kbit/s, no emulator warning', { timeout: 240_000 }, async () => {
+  // On main this rate failed: "the control connection closed unexpectedly" (the server gave up waiting for
+  // control messages queued behind seconds of data).
+  const r = await runPerfCli(['-c', '198.18.0.2', '-t', '1', '-M', '88', '-w', '4608', '--link', 'rate=1K', '-J']);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as Doc & { emulator: { kept_up: boolean } };
+  const sent = doc.end.sum_sent;
+  const received = doc.end.sum_received;
+  assert.ok(sent.seconds >= 1 && sent.seconds < 1.5, `ends at -t 1: ${sent.seconds}`);
+  assert.equal(doc.intervals.reduce((a, i) => a + i.sum.bytes, 0), sent.bytes);
+  assert.ok(received.bytes > 0 && received.bytes <= sent.bytes, `received ${received.bytes} of ${sent.bytes}`);
+  assert.ok(received.bits_per_second <= 1000 * 1.05, `the receiver's rate on a 1 Kbit/s link: ${received.bits_per_second}`);
+  assert.equal(doc.emulator.kept_up, true);
+});
