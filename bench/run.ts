@@ -7,18 +7,27 @@ import os from 'node:os';
 import { benchWire } from './wire.js';
 import { benchTcp } from './tcp.js';
 import { benchMptcp } from './mptcp.js';
+import { benchProxy } from './proxy.js';
 import type { BenchResult } from './measure.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['wire', benchWire],
   ['tcp', benchTcp],
   ['mptcp', benchMptcp],
+  ['proxy', benchProxy],
 ];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };
   if (emu.benchEmu) suites.push(['emu', emu.benchEmu]);
 } catch (e) {
   console.error(`emu benchmark unavailable: ${(e as Error).message}`);
+}
+
+try {
+  const emulate = (await import('./emulate.js')) as { benchEmulate?: () => Promise<BenchResult[]> };
+  if (emulate.benchEmulate) suites.push(['emulate', emulate.benchEmulate]);
+} catch (e) {
+  console.error(`emulate benchmark unavailable: ${(e as Error).message}`);
 }
 
 const filter = process.argv[2];

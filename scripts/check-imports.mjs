@@ -22,9 +22,12 @@ import { fileURLToPath } from 'node:url';
  * at the same level (they may import each other; the cycle check still applies to files).
  *   cli        the `mptcp` command: thin, parses words and calls the library
  *   perf       iperf3-compatible measurement over any transport
+ *   proxy      `mptcp proxy`: SOCKS5 / HTTP proxying and port forwarding over a public Stack (api)
  *   api, index the package's front door (src/index.ts) and the Node-facing sockets and stacks
  *   io         real-time drivers: UDP, TUN, netns topologies (the last layer that touches the real world:
  *              everything below it is sans-IO)
+ *   report     `mptcp report`: captures and runs' JSON to one HTML page of plots (sans-IO; above harness
+ *              because it reads the demo's result type, above capture because it draws from its summaries)
  *   harness    emulator harnesses and the demo's run (used by cli, api's emulated network and tests)
  *   capture    capture decoding and per-connection summaries (used by cli; below harness so a scenario can
  *              summarise its own capture); it sits on mptcp, not just on wire, because it derives tokens
@@ -39,12 +42,13 @@ import { fileURLToPath } from 'node:url';
  *   wire       pure codecs
  *   time       Micros and the generic timer table
  */
-export const LAYERS = [['cli'], ['perf'], ['api', 'index'], ['io'], ['harness'], ['capture'], ['emu'], ['stack'], ['mptcp'], ['pm', 'sched'], ['tcp'], ['cc'], ['wire'], ['time']];
+export const LAYERS = [['cli'], ['perf'], ['proxy'], ['api', 'index'], ['io'], ['report'], ['harness'], ['capture'], ['emu'], ['stack'], ['mptcp'], ['pm', 'sched'], ['tcp'], ['cc'], ['wire'], ['time']];
 
 const RANK = new Map(LAYERS.flatMap((names, rank) => names.map((name) => [name, rank])));
 const ORDER_TEXT = LAYERS.map((names) => names.join('/')).join(' > ');
 
-function walk(dir) {
+/** Every .ts file (not .d.ts) under `dir`, sorted by path (check-size.mjs walks the same files). */
+export function walk(dir) {
   const out = [];
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
@@ -303,14 +307,12 @@ export function checkImports(root) {
   return { files: files.size, imports, problems };
 }
 
-const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const args = process.argv.slice(2);
-  if (args.length > 1 || args.some((a) => a.startsWith('-'))) {
-    console.error('usage: node scripts/check-imports.mjs [ROOT]   (ROOT: the source folder, default src/)');
-    process.exit(2);
-  }
-  const root = args[0] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+/**
+ * The folder a check runs on: `given`, or src/ beside this script's folder. Exits with status 2 (usage) and
+ * one line naming `tool` when it is not a folder.
+ */
+export function sourceRoot(tool, given) {
+  const root = given ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
   let exists = false;
   try {
     exists = statSync(root).isDirectory();
@@ -318,9 +320,20 @@ if (isMain) {
     // reported below
   }
   if (!exists) {
-    console.error(`check-imports: ${root} is not a folder`);
+    console.error(`${tool}: ${root} is not a folder`);
     process.exit(2);
   }
+  return root;
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const args = process.argv.slice(2);
+  if (args.length > 1 || args.some((a) => a.startsWith('-'))) {
+    console.error('usage: node scripts/check-imports.mjs [ROOT]   (ROOT: the source folder, default src/)');
+    process.exit(2);
+  }
+  const root = sourceRoot('check-imports', args[0]);
   const { files, imports, problems } = checkImports(root);
   for (const p of problems) console.error(p);
   if (problems.length > 0) {

@@ -37,6 +37,7 @@ export {
 } from './api/stack.js';
 export { createEmulatedNetwork, EmulatedNetwork, type EmulatedNetworkOptions, type LinkEnd, type EmulatedLink } from './api/emulated-network.js';
 export { MptcpSocket, MptcpServer, type SubflowInfo, type AddSubflowOptions, type ListenOptions } from './api/socket.js';
+export { MptcpAgent, MptcpHttpsAgent } from './api/agent.js';
 export type { MptcpInfo } from './mptcp/connection.js';
 export type { TcpConfig, TcpInfo, TcpStateName, TcpErrorCode, KeepaliveConfig, Micros } from './tcp/types.js';
 export { formatMonitorLine, MPTCP_EVENT, MPTCP_EVENT_FLAG, type MptcpEvent, type MptcpEventType, type MonitorFormatOptions } from './mptcp/events.js';

@@ -9,11 +9,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions, type Listener } from '../stack/host.js';
+import { MonitorLog } from '../stack/events.js';
 import { monotonicMicros, RealtimeDriver, type PacketOutput, type TimerApi } from '../io/driver.js';
 import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { MptcpServer, MptcpSocket, type AddSubflowOptions, type ServerRuntime, type SocketRuntime } from './socket.js';
 import { addressEqual } from '../wire/address.js';
+
+/** Sees a packet arriving on (`in`) or leaving (`out`) interface `ifaceId` of a runtime. */
+export type PacketTap = (ifaceId: number, direction: 'in' | 'out', bytes: Uint8Array) => void;
 
 /** Sends packets out of one interface; returns false when the packet was dropped. */
 export type InterfaceOutput = (bytes: Uint8Array) => boolean;
@@ -103,6 +107,8 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
   private readonly dispatchListeners: (() => void)[] = [];
   /** How long a closed socket's lingering connection may keep the process alive. */
   lingerMs = DEFAULT_LINGER_MS;
+  /** The host's `ip mptcp monitor` events not taken yet (the latest 1024), in order. */
+  readonly monitor = new MonitorLog();
 
   constructor(
     readonly host: Host,
@@ -265,25 +271,15 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
     return this.stopped;
   }
 
-  /** Delivers the host's pending events to sockets and servers. */
+  /**
+   * Delivers the host's pending events to sockets and servers; its monitor events go to `monitor` (for the
+   * stack's 'monitor' listeners, after the sockets saw the turn's events).
+   */
   dispatchEvents(): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.accepted(e.listener, e.connection);
-      else this.connectionEvent(e.connection, e.event);
-    }
     for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
-      if (e.type === 'connection') {
-        const server = this.servers.get(e.listener);
-        if (!server) {
-          e.connection.abort();
-          continue;
-        }
-        const socket = this.track(new MptcpSocket(e.connection, this));
-        socket.handleEvent({ type: 'established' });
-        server.emit('connection', socket);
-        continue;
-      }
-      this.connectionEvent(e.connection, e.event);
+      if (e.type === 'monitor') this.monitor.push(e.event);
+      else if (e.type === 'mptcpConnection' || e.type === 'connection') this.accepted(e.listener, e.connection);
+      else this.connectionEvent(e.connection, e.event);
     }
     this.afterEvents();
     for (const listener of this.dispatchListeners) listener();
@@ -357,12 +353,18 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
 export class StackRuntime extends HostSockets {
   readonly driver: RealtimeDriver;
   private readonly outputs: InterfaceOutput[] = [];
+  private packetTaps: readonly PacketTap[] = [];
 
   constructor(options: RuntimeOptions = {}) {
     const host = createHost(options);
     let driver: RealtimeDriver | undefined;
     super(host, monotonicMicros, () => driver?.turn());
-    const output: PacketOutput = { send: (ifaceId, bytes) => this.outputs[ifaceId]?.(bytes) ?? false };
+    const output: PacketOutput = {
+      send: (ifaceId, bytes) => {
+        if (this.packetTaps.length > 0) for (const tap of this.packetTaps) tap(ifaceId, 'out', bytes);
+        return this.outputs[ifaceId]?.(bytes) ?? false;
+      },
+    };
     const timers = options.unrefWhenIdle ? holdTimers(this) : undefined;
     driver = new RealtimeDriver(host, output, { onTurn: () => this.dispatchEvents(), ...(timers ? { timers } : {}) });
     this.driver = driver;
@@ -380,7 +382,23 @@ export class StackRuntime extends HostSockets {
 
   /** Feeds packets that arrived on an interface (from a TUN device or a UDP path). */
   receive(ifaceId: number, packets: Iterable<Uint8Array>): void {
+    if (this.packetTaps.length > 0) {
+      const list = Array.isArray(packets) ? (packets as readonly Uint8Array[]) : [...packets];
+      for (const bytes of list) for (const tap of this.packetTaps) tap(ifaceId, 'in', bytes);
+      packets = list;
+    }
     this.driver.receive(ifaceId, packets);
+  }
+
+  /**
+   * Calls `tap` with every packet that arrives on or leaves an interface (before the stack reads it, after
+   * it wrote it), e.g. to capture them (./capture.ts); returns a function that removes the tap.
+   */
+  addPacketTap(tap: PacketTap): () => void {
+    this.packetTaps = [...this.packetTaps, tap];
+    return () => {
+      this.packetTaps = this.packetTaps.filter((t) => t !== tap);
+    };
   }
 
   /** Stops the timer; sockets stop progressing. */

@@ -20,6 +20,7 @@ import type { Host } from '../stack/host.js';
 import type { MptcpEvent } from '../mptcp/events.js';
 import type { TcpConfig } from '../tcp/types.js';
 import { formatEndpoint, parseEndpoint, parseLimits, type Limits } from '../pm/config.js';
+import { checkCongestionControl } from '../cc/registry.js';
 import { formatAddress, parseAddress, parseCidr } from '../wire/address.js';
 import { TunDevice } from '../io/tun.js';
 import { UdpPath, type UdpEndpoint } from '../io/udp.js';
@@ -48,6 +49,12 @@ export interface StackOptions {
   readonly scheduler?: string;
   /** TCP settings of every connection (and subflow): buffers, congestion control, Nagle, timers. */
   readonly tcp?: TcpConfig;
+  /**
+   * The congestion controller of every connection (Linux's `net.ipv4.tcp_congestion_control`): "cubic" (the
+   * default), "reno", or one coupled across an MPTCP connection's subflows: "lia" (RFC 6356), "olia", "balia".
+   * `connect` and `createServer` may override it; so does `tcp.congestionControl` of either.
+   */
+  readonly cc?: string;
   /** Secret for ISNs, ephemeral ports and MPTCP keys; default 32 random bytes. */
   readonly secret?: Uint8Array;
   /**
@@ -73,6 +80,8 @@ export interface ConnectOptions {
   readonly checksum?: boolean;
   /** TCP settings of this connection, over the stack's. */
   readonly tcp?: TcpConfig;
+  /** This connection's congestion controller (see `StackOptions.cc`); default the stack's. */
+  readonly cc?: string;
   /** `setNoDelay(true)` at once (TCP_NODELAY: Nagle off). */
   readonly noDelay?: boolean;
   /** `setTimeout(timeout)` at once: 'timeout' after that many idle milliseconds. */
@@ -87,6 +96,8 @@ export interface ServerOptions {
   readonly checksum?: boolean;
   /** TCP settings of accepted connections, over the stack's. */
   readonly tcp?: TcpConfig;
+  /** The congestion controller of accepted connections (see `StackOptions.cc`); default the stack's. */
+  readonly cc?: string;
   /** `setNoDelay(true)` on every accepted socket, like net.createServer's `noDelay`. */
   readonly noDelay?: boolean;
 }
@@ -236,6 +247,22 @@ class RealtimeBackend implements StackBackend {
 }
 
 /** The errno-style error of a bad argument. */
+/** A controller name from the caller, checked: an Error with code ERR_INVALID_ARG_VALUE listing the names. */
+function checkedCc(name: string): string {
+  try {
+    return checkCongestionControl(name);
+  } catch (error) {
+    throw invalid((error as Error).message);
+  }
+}
+
+/** `tcp` with the congestion controller `cc` (checked), when given. */
+function withCc(tcp: TcpConfig | undefined, cc: string | undefined): TcpConfig {
+  const config = cc === undefined ? { ...tcp } : { ...tcp, congestionControl: cc };
+  if (config.congestionControl !== undefined) checkedCc(config.congestionControl);
+  return config;
+}
+
 function invalid(message: string): Error {
   const e = new TypeError(message) as NodeJS.ErrnoException;
   e.code = 'ERR_INVALID_ARG_VALUE';
@@ -283,9 +310,10 @@ export class Stack extends EventEmitter {
     if (options.lingerMs !== undefined) this.#sockets.lingerMs = options.lingerMs;
     if (options.limits !== undefined) this.setLimits(options.limits);
     if (options.scheduler !== undefined) this.setScheduler(options.scheduler);
+    if (options.cc !== undefined) this.setCongestionControl(options.cc);
     this.#sockets.onDispatch(() => {
       if (this.listenerCount('monitor') === 0) return;
-      for (let e = this.host.pollMonitorEvent(); e; e = this.host.pollMonitorEvent()) this.emitMonitor(e);
+      for (let e = this.#sockets.monitor.shift(); e; e = this.#sockets.monitor.shift()) this.emitMonitor(e);
     });
   }
 
@@ -318,7 +346,7 @@ export class Stack extends EventEmitter {
       socket = this.#sockets.connect(options.port, options.host, {
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         ...(options.localPort === undefined ? {} : { localPort: options.localPort }),
-        ...(options.tcp ? { config: options.tcp } : {}),
+        ...(options.tcp || options.cc !== undefined ? { config: withCc(options.tcp, options.cc) } : {}),
         mptcp: options.mptcp ?? this.#mptcp,
         checksum: options.checksum ?? this.#checksum,
       });
@@ -346,7 +374,7 @@ export class Stack extends EventEmitter {
     const options: ServerOptions = typeof a === 'object' ? a : {};
     const listener = typeof a === 'function' ? a : b;
     this.#checkOpen();
-    const server = this.#sockets.createServer(listener, options.tcp, {
+    const server = this.#sockets.createServer(listener, options.tcp || options.cc !== undefined ? withCc(options.tcp, options.cc) : undefined, {
       mptcp: options.mptcp ?? this.#mptcp,
       checksum: options.checksum ?? this.#checksum,
     });
@@ -517,6 +545,19 @@ export class Stack extends EventEmitter {
   /** The packet scheduler of new connections. */
   get scheduler(): string {
     return this.host.mptcpScheduler;
+  }
+
+  /**
+   * `sysctl net.ipv4.tcp_congestion_control=NAME` for connections opened or accepted from now on (see
+   * `StackOptions.cc`). Throws (code ERR_INVALID_ARG_VALUE) for an unknown name, listing the available ones.
+   */
+  setCongestionControl(name: string): void {
+    this.host.setCongestionControl(checkedCc(name));
+  }
+
+  /** The congestion controller of new connections. */
+  get congestionControl(): string {
+    return this.host.congestionControl;
   }
 
   /** The MPTCP counters with the kernel's MIB names (`nstat -az | grep MPTcpExt`), as a snapshot. */

@@ -41,6 +41,7 @@
  *   tcp_undo_cwnd_reduction).
  * Not implemented: ECN-specific reductions.
  */
+import { HYSTART, HystartPlusPlus, type HystartPhase } from './hystart.js';
 import { ABC_LIMIT_SEGMENTS, initialWindowBytes } from './reno.js';
 import type {
   AckSample,
@@ -50,22 +51,14 @@ import type {
   Micros,
 } from './types.js';
 
+export { HYSTART, type HystartPhase };
+
 /** RFC 9438 5.1: "C SHOULD be set to 0.4" (segments per second cubed). */
 export const CUBIC_C = 0.4;
 /** RFC 9438 4.6: "Parameter beta_cubic SHOULD be set to 0.7". */
 export const CUBIC_BETA = 0.7;
 /** RFC 9438 4.3: alpha_cubic = 3 * (1 - beta_cubic) / (1 + beta_cubic) = 9/17 for beta = 0.7. */
 export const CUBIC_ALPHA = (3 * (1 - CUBIC_BETA)) / (1 + CUBIC_BETA);
-
-/** RFC 9406 4.3 recommended constants. */
-export const HYSTART = {
-  minRttThreshMicros: 4_000,
-  maxRttThreshMicros: 16_000,
-  minRttDivisor: 8,
-  nRttSample: 8,
-  cssGrowthDivisor: 4,
-  cssRounds: 5,
-} as const;
 
 /** Switches for CUBIC's optional parts; every one defaults to on, like Linux's module parameters. */
 export interface CubicOptions {
@@ -77,9 +70,6 @@ export interface CubicOptions {
   readonly renoFriendly?: boolean;
 }
 
-/** Where HyStart++ has the connection. */
-export type HystartPhase = 'slow-start' | 'css' | 'done';
-
 const MICROS_PER_SECOND = 1_000_000;
 
 /** The CUBIC controller; `"cubic"` in the registry. */
@@ -87,7 +77,6 @@ export class CubicController implements CongestionController {
   readonly name: string = 'cubic';
   private mss: number;
   private readonly initialWindowSegments: number | undefined;
-  private readonly hystartEnabled: boolean;
   private readonly fastConvergence: boolean;
   private readonly renoFriendly: boolean;
 
@@ -127,22 +116,14 @@ export class CubicController implements CongestionController {
     | undefined = undefined;
 
   // HyStart++ state (RFC 9406 4.2), rounds counted in delivered bytes.
-  private hystartPhase: HystartPhase;
-  private deliveredBytes = 0;
-  private roundEndDelivered = 0;
-  private lastRoundMinRttMicros = Infinity;
-  private currentRoundMinRttMicros = Infinity;
-  private rttSampleCount = 0;
-  private cssBaselineMinRttMicros = Infinity;
-  private cssRoundCount = 0;
+  private readonly hystartState: HystartPlusPlus;
 
   constructor(params: CongestionControlParams, options: CubicOptions = {}) {
     this.mss = params.mss;
     this.initialWindowSegments = params.initialWindowSegments;
-    this.hystartEnabled = options.hystart ?? true;
     this.fastConvergence = options.fastConvergence ?? true;
     this.renoFriendly = options.renoFriendly ?? true;
-    this.hystartPhase = this.hystartEnabled ? 'slow-start' : 'done';
+    this.hystartState = new HystartPlusPlus(options.hystart ?? true);
     this.cwndSegments = initialWindowBytes(params.mss, params.initialWindowSegments) / params.mss;
   }
 
@@ -176,7 +157,7 @@ export class CubicController implements CongestionController {
 
   /** HyStart++ phase: standard slow start, Conservative Slow Start, or done (never enabled, or over). */
   get hystart(): HystartPhase {
-    return this.hystartPhase;
+    return this.hystartState.phase;
   }
 
   /** W_cubic(t) in bytes for `t` seconds into the current epoch (RFC 9438 Figure 1). */
@@ -205,11 +186,18 @@ export class CubicController implements CongestionController {
     const mss = this.mss;
     let avoidanceBytes = acked;
     if (this.cwndSegments < this.ssthreshSegments) {
-      this.deliveredBytes += acked;
+      const hystart = this.hystartState;
+      hystart.deliveredBytes += acked;
       let increase = Math.min(acked, ABC_LIMIT_SEGMENTS * mss) / mss;
-      if (this.hystartPhase !== 'done') {
-        if (this.hystartPhase === 'css') increase /= HYSTART.cssGrowthDivisor;
-        this.hystartOnAck(sample, acked);
+      if (hystart.phase !== 'done') {
+        if (hystart.phase === 'css') increase /= HYSTART.cssGrowthDivisor;
+        if (hystart.onAck(sample, acked)) {
+          // "If CSS_ROUNDS rounds are complete, enter congestion avoidance by setting the ssthresh to the
+          // current cwnd." CUBIC then starts with W_max = cwnd, K = 0 (RFC 9438 4.10).
+          this.ssthreshSegments = this.cwndSegments;
+          this.cwndPriorSegments = this.cwndSegments;
+          this.wMaxSegments = 0;
+        }
       }
       if (this.cwndSegments + increase <= this.ssthreshSegments) {
         this.cwndSegments += increase;
@@ -226,7 +214,7 @@ export class CubicController implements CongestionController {
     this.saveUndoState();
     this.pristine = false;
     this.recoveryPending = true;
-    this.hystartPhase = 'done';
+    this.hystartState.phase = 'done';
     const cwnd = this.cwndSegments;
     // RFC 9438 4.7 fast convergence: a flow whose window stopped short of the previous W_max releases
     // bandwidth by remembering a lower maximum.
@@ -245,7 +233,7 @@ export class CubicController implements CongestionController {
 
   onRetransmissionTimeout(_now: Micros, _bytesInFlight: number): void {
     this.pristine = false;
-    this.hystartPhase = 'done';
+    this.hystartState.phase = 'done';
     if (!this.timeoutPending && !this.recoveryPending) {
       this.saveUndoState();
       this.cwndPriorSegments = this.cwndSegments;
@@ -270,7 +258,7 @@ export class CubicController implements CongestionController {
     this.wEstSegments = saved.wEst;
     this.kSeconds = saved.k;
     this.epochStartMicros = saved.epochStart;
-    this.hystartPhase = saved.hystart;
+    this.hystartState.phase = saved.hystart;
     this.recoveryPending = false;
     this.timeoutPending = false;
   }
@@ -284,7 +272,7 @@ export class CubicController implements CongestionController {
       wEst: this.wEstSegments,
       k: this.kSeconds,
       epochStart: this.epochStartMicros,
-      hystart: this.hystartPhase,
+      hystart: this.hystartState.phase,
     };
   }
 
@@ -336,47 +324,6 @@ export class CubicController implements CongestionController {
       this.kSeconds = 0;
     } else {
       this.kSeconds = Math.cbrt((this.wMaxSegments - cwnd) / CUBIC_C);
-    }
-  }
-
-  /** RFC 9406 4.2, run on each ACK of the initial slow start (before the window grows). */
-  private hystartOnAck(sample: AckSample, acked: number): void {
-    if (this.deliveredBytes - acked >= this.roundEndDelivered) {
-      // A new round: it ends when everything in flight after this ACK has been delivered.
-      this.roundEndDelivered = this.deliveredBytes + Math.max(0, sample.priorInFlight - acked);
-      this.lastRoundMinRttMicros = this.currentRoundMinRttMicros;
-      this.currentRoundMinRttMicros = Infinity;
-      this.rttSampleCount = 0;
-      if (this.hystartPhase === 'css' && ++this.cssRoundCount >= HYSTART.cssRounds) {
-        // "If CSS_ROUNDS rounds are complete, enter congestion avoidance by setting the ssthresh to the
-        // current cwnd." CUBIC then starts with W_max = cwnd, K = 0 (RFC 9438 4.10).
-        this.hystartPhase = 'done';
-        this.ssthreshSegments = this.cwndSegments;
-        this.cwndPriorSegments = this.cwndSegments;
-        this.wMaxSegments = 0;
-        return;
-      }
-    }
-    const rtt = sample.rttMicros;
-    if (rtt === undefined) return;
-    if (rtt < this.currentRoundMinRttMicros) this.currentRoundMinRttMicros = rtt;
-    this.rttSampleCount++;
-    if (this.rttSampleCount < HYSTART.nRttSample) return;
-    if (this.hystartPhase === 'slow-start') {
-      if (this.currentRoundMinRttMicros === Infinity || this.lastRoundMinRttMicros === Infinity) return;
-      const threshold = Math.max(
-        HYSTART.minRttThreshMicros,
-        Math.min(this.lastRoundMinRttMicros / HYSTART.minRttDivisor, HYSTART.maxRttThreshMicros),
-      );
-      if (this.currentRoundMinRttMicros >= this.lastRoundMinRttMicros + threshold) {
-        this.cssBaselineMinRttMicros = this.currentRoundMinRttMicros;
-        this.cssRoundCount = 0;
-        this.hystartPhase = 'css';
-      }
-    } else if (this.currentRoundMinRttMicros < this.cssBaselineMinRttMicros) {
-      // The delay increase was spurious: back to standard slow start.
-      this.cssBaselineMinRttMicros = Infinity;
-      this.hystartPhase = 'slow-start';
     }
   }
 }

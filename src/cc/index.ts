@@ -2,7 +2,10 @@
 export type * from './types.js';
 export {
   DEFAULT_CONGESTION_CONTROL,
+  checkCongestionControl,
   congestionControlNames,
+  isCoupledCongestionControl,
+  type CongestionControlRegistration,
   createCongestionControl,
   registerCongestionControl,
 } from './registry.js';
@@ -18,3 +21,8 @@ export {
   type CubicOptions,
   type HystartPhase,
 } from './cubic.js';
+export { CoupledGroup, CoupledSubflow } from './coupled.js';
+export { CoupledController } from './coupled-controller.js';
+export { LiaController, createLia } from './lia.js';
+export { OliaController, createOlia } from './olia.js';
+export { BALIA_DECREASE_ALPHA_CAP, BaliaController, createBalia } from './balia.js';

@@ -15,10 +15,12 @@
  *   delivered (Eifel, RFC 3522). The controller restores the state it had before that reduction (RFC 9438
  *   section 4.9; Linux `tcp_undo_cwnd_reduction`: cwnd = max(cwnd, prior cwnd), ssthresh = max(ssthresh,
  *   prior ssthresh)). Controllers without it simply keep the reduced window.
- * Coupled controllers (LIA/OLIA/BALIA, a later issue) will be given a view of their sibling subflows.
+ * Coupled controllers (LIA/OLIA/BALIA) see their sibling subflows through `CongestionControlParams.coupling`
+ * (src/cc/coupled.ts); every other controller ignores it.
  */
 
 import type { Micros } from '../time/micros.js';
+import type { CoupledSubflow } from './coupled.js';
 /** Re-exported: the project's one time type (src/time/micros.ts). */
 export type { Micros };
 
@@ -66,6 +68,11 @@ export interface CongestionControlParams {
   /** Initial window in segments; default 10 (RFC 6928). */
   readonly initialWindowSegments?: number;
   readonly now: Micros;
+  /**
+   * This subflow's slot in its MPTCP connection's `CoupledGroup` (from `group.join()`), for the coupled
+   * controllers "lia", "olia" and "balia"; without it they behave as Reno on one path. Others ignore it.
+   */
+  readonly coupling?: CoupledSubflow;
 }
 
 export type CongestionControlFactory = (params: CongestionControlParams) => CongestionController;

@@ -20,6 +20,9 @@ const COMMANDS: ReadonlyArray<{ readonly name: string; readonly summary: string;
   },
   { name: 'perf', summary: 'iperf3-compatible throughput test: client (-c HOST) or server (-s)', load: async () => (await import('./perf.js')).perfCommand },
   { name: 'demo', summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified', load: async () => (await import('./demo.js')).demoCommand },
+  { name: 'report', summary: "one self-contained HTML page of plots per MPTCP connection from captures and runs' --json", load: async () => (await import('./report.js')).reportCommand },
+  { name: 'emulate', summary: "emulated links (rate, delay, loss, outages, traces) between two network namespaces' kernels", load: async () => (await import('./emulate.js')).emulateCommand },
+  { name: 'proxy', summary: 'SOCKS 5 / HTTP proxy and port forwarding over MPTCP: client (local apps) and server (to destinations)', load: async () => (await import('./proxy.js')).proxyCommand },
 ];
 
 function mainUsage(): string {

@@ -79,7 +79,8 @@ export function parseToken(text: string | undefined): number | undefined {
   return value;
 }
 
-function readInput(path: string): Uint8Array {
+/** Reads an input file whole; a CliError naming the file and why it cannot be read. */
+export function readInput(path: string): Uint8Array {
   try {
     // '-': standard input (file descriptor 0), as tcpdump -r - and tshark -r - read it.
     return readFileSync(path === '-' ? 0 : path);

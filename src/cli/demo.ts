@@ -8,6 +8,22 @@ import { DEFAULT_PATHS, runDemo, type DemoInterval, type DemoOptions, type DemoP
 import type { Micros } from '../time/micros.js';
 import { parseSize } from '../perf/units.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
+import { CAPTURE_OPTIONS, captureOptions, openCapture, openQlog, type CaptureRequest } from './capture-options.js';
+import { CaptureWriter } from '../capture/writer.js';
+import { buildReport, demoRunData } from '../report/index.js';
+import { writeOutput } from './report.js';
+import type { DemoSample } from '../harness/demo.js';
+import { formatMonitorLine, type MptcpEvent } from '../mptcp/events.js';
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
 
 const SECOND: Micros = 1_000_000;
 
@@ -111,7 +127,7 @@ export function demoJson(r: DemoResult): Record<string, unknown> {
   return { ...r, failPath: r.failPath + 1, subflows: r.subflows.map((sf) => ({ ...sf, path: sf.path + 1 })) };
 }
 
-const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json]
+const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--monitor] [--report FILE] [--pcap FILE] [--qlog FILE]
 
 A multipath transfer on the in-process network emulator (virtual time: it runs as fast as the CPU allows
 and the same seed gives the same run). Two hosts of this stack, each with two interfaces:
@@ -132,19 +148,36 @@ Options:
       --fail-path N      which path fails (1 or 2)                                     default 1
       --json             one JSON document (every interval, the subflows, the verdict) instead of text;
                          paths are numbered 1 and 2 there too ("failPath": 1 is --fail-path 1)
+      --monitor          print both hosts' MPTCP events as they happen, as 'ip mptcp monitor' prints
+                         them, each line starting with the host ('client' or 'server'); with --json
+                         they go to stderr
+      --report FILE      write mptcp report's HTML page of the run to FILE: goodput and data sequence
+                         per subflow from the run's capture, RTT and cwnd sampled every 50 ms, the
+                         outage, stalls, events (the run itself is the same)
+      --qlog FILE        a qlog event log of the run (JSON-SEQ: both hosts' MPTCP events with a path id
+                         per subflow, and the client subflows' RTT and cwnd every 50 ms)
+      --pcap FILE        capture every packet both hosts send (as offered to the links, dropped ones
+                         too; virtual time from 0) to FILE (pcap, LINKTYPE_RAW); read it with mptcp
+                         decode, mptcp report, tshark or Wireshark
+      --pcap-snaplen N   bytes kept of each packet: 'headers' (IP and TCP headers with every option,
+                         no payload; the default, about 100 bytes a segment) or 1-262144
   -h, --help             show this help
 
 Exit status: 0 the data verified, 1 it did not (or the transfer stalled), 2 bad usage.
 `;
 
-function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean } {
+function parseOptions(args: readonly string[]): { options: DemoOptions; json: boolean; capture: CaptureRequest | undefined; report: string | undefined; monitor: boolean; qlog: string | undefined } {
   const { values, positionals } = parseCommandArgs(args, {
     bytes: { type: 'string' },
     seed: { type: 'string' },
     outage: { type: 'string' },
     'fail-path': { type: 'string' },
     json: { type: 'boolean' },
+    ...CAPTURE_OPTIONS,
+    report: { type: 'string' },
+    monitor: { type: 'boolean' },
   });
+  if (values['report'] === '') throw new UsageError('--report needs a file name');
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const options: { -readonly [K in keyof DemoOptions]: DemoOptions[K] } = {};
   if (typeof values['bytes'] === 'string') {
@@ -169,7 +202,8 @@ function parseOptions(args: readonly string[]): { options: DemoOptions; json: bo
     if (values['fail-path'] !== '1' && values['fail-path'] !== '2') throw new UsageError(`bad --fail-path '${values['fail-path']}' (1 or 2)`);
     options.failPath = Number(values['fail-path']) - 1;
   }
-  return { options, json: values['json'] === true };
+  const capture = captureOptions(values['pcap'] as string | undefined, values['pcap-snaplen'] as string | undefined);
+  return { options, json: values['json'] === true, capture, report: values['report'] as string | undefined, monitor: values['monitor'] === true, qlog: values['qlog'] as string | undefined };
 }
 
 /** The `mptcp demo` command. */
@@ -178,7 +212,34 @@ export const demoCommand: Command = {
   summary: 'a multipath transfer on the emulator: two paths, one fails and comes back, data verified',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): number {
-    const { options, json } = parseOptions(args);
+    const { options: parsed, json, capture, report, monitor, qlog } = parseOptions(args);
+    const captureFile = capture ? openCapture(capture) : undefined;
+    const qlogFile = openQlog(qlog, { title: 'mptcp demo' });
+    // --report: the run's packets in memory too (headers only), and RTT/cwnd samples.
+    const reportChunks: Uint8Array[] = [];
+    const reportCapture = report !== undefined ? new CaptureWriter((c) => reportChunks.push(c)) : undefined;
+    const samples: DemoSample[] = [];
+    const sinks = [captureFile, reportCapture].filter((s) => s !== undefined);
+    const options: DemoOptions = {
+      ...parsed,
+      ...(sinks.length > 0 ? { capture: { writePacket: (t: number, b: Uint8Array) => sinks.forEach((s) => s.writePacket(t, b)) } } : {}),
+      ...(report !== undefined || qlogFile
+        ? {
+            onSample: (s: DemoSample) => {
+              if (report !== undefined) samples.push(s);
+              qlogFile?.log.metrics(s.atMicros, 'client', undefined, s.subflow, s);
+            },
+          }
+        : {}),
+      ...(monitor || qlogFile
+        ? {
+            onMonitor: (host: string, e: MptcpEvent, at: number) => {
+              if (monitor) (json ? io.stderr : io.stdout)(`  ${host} ${formatMonitorLine(e)}\n`);
+              qlogFile?.log.monitorEvent(at, host, e);
+            },
+          }
+        : {}),
+    };
     const header = {
       bytes: options.bytes ?? 48 * 1024 * 1024,
       seed: options.seed ?? 1,
@@ -193,9 +254,22 @@ export const demoCommand: Command = {
       result = runDemo(options, json ? undefined : (row) => io.stdout(formatInterval(row, DEFAULT_PATHS)));
     } catch (err) {
       throw new CliError(err instanceof Error ? err.message : String(err));
+    } finally {
+      captureFile?.close();
+      qlogFile?.close();
     }
+    for (const e of [captureFile?.error, qlogFile?.error]) if (e) io.stderr(`mptcp demo: ${e}\n`);
     if (json) io.stdout(JSON.stringify(demoJson(result), null, 2) + '\n');
     else io.stdout(formatSummary(result));
+    if (report !== undefined) {
+      const run = demoRunData('mptcp demo', result, samples);
+      const page = buildReport([{ name: 'the run (captured as offered to the links)', bytes: concat(reportChunks) }], {
+        runs: 'error' in run ? [] : [run],
+        title: `MPTCP demo report: seed ${result.seed}, ${result.bytes} bytes, ${result.paths[result.failPath]?.name ?? 'a path'} down ${result.outageStartMicros / SECOND}-${result.outageEndMicros / SECOND} s`,
+      });
+      writeOutput(report, page.html, io);
+      (json ? io.stderr : io.stdout)(`  report: ${report} (${Math.round(page.html.length / 1024)} KB)\n`);
+    }
     return result.verified ? 0 : 1;
   },
 };

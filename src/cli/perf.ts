@@ -21,13 +21,24 @@ import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } 
 import { emulatedGraceMs, emulatedPair, emulatorVerdict, type EmulatedPair } from '../perf/emulated.js';
 import { openInterfaces, type InterfaceStack } from '../perf/interfaces.js';
 import { describeLink } from '../perf/link.js';
-import { describeMptcp } from '../perf/mptcp-config.js';
+import { describeCongestionControl, describeMptcp } from '../perf/mptcp-config.js';
 import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
 import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
 import { formatBitrate, parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
-import { parseLinkSpec, parseMptcpOptions } from './perf-options.js';
+import { parseCongestionControl, parseLinkSpec, parseMptcpOptions } from './perf-options.js';
+import { congestionControlNames, DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
+import { linkSpecHelp } from '../emu/link-spec.js';
+import { captureNetwork, captureRuntime } from '../api/capture.js';
+import type { CaptureFile } from '../io/capture-file.js';
+import { captureOptions, openCapture, openQlog } from './capture-options.js';
+import { followMonitorEvents, sampleSubflows } from '../api/monitor.js';
+import { formatMonitorLine } from '../mptcp/events.js';
+import type { QlogFile } from '../io/qlog-file.js';
+import type { HostSockets } from '../api/runtime.js';
+
+const COUPLED_NAMES = congestionControlNames().filter(isCoupledCongestionControl).join(', ');
 
 const USAGE = `Usage: mptcp perf -c HOST [--link SPEC...] [options]           client and server on the emulator
        mptcp perf -c HOST --iface SPEC [--iface SPEC...] [options] client on our stack over TUN/UDP
@@ -53,14 +64,12 @@ Where it runs (the stack):
       --iface SPEC       this project's userspace stack on a TUN device or UDP path (repeatable: one
                          interface each, in order); see "Interfaces" below
       --kernel           the host kernel's TCP/IP through node:net (what iperf3 itself uses)
-      --link SPEC        the emulated link, the same both ways (default only; repeatable: each --link
-                         is one more path between the two hosts, see "MPTCP"), comma-separated:
-                           rate=R    bits/s, suffixes K/M/G (powers of 1000)        default 1G
-                           delay=D   one-way delay: 10ms, 500us, 0.2s (bare: ms)   default 1ms
-                           loss=L    random loss per packet: 1% or 0.01             default 0
-                           queue=Q   drop-tail backlog in bytes, suffixes K/M (powers of 1024), or
-                                     'unlimited'                    default one BDP, at least 150 KB
+      --link SPEC        the emulated link (default only; repeatable: each --link is one more path
+                         between the two hosts, see "MPTCP"), comma-separated KEY=VALUE fields (the
+                         same words as 'mptcp emulate --path'):
+${linkSpecHelp('                           ')}
                          e.g. --link rate=100M,delay=10ms,loss=1%,queue=500K
+                              --link rate=10M,rate-down=2M,loss=ge:1%,30%,down=5-7
 
 MPTCP (this project's stack only: the emulator and --iface):
       --no-mptcp         plain TCP: no MP_CAPABLE, no subflows (the output is exactly iperf3's)
@@ -78,6 +87,11 @@ MPTCP (this project's stack only: the emulator and --iface):
                          ADD_ADDRs answered with a join. e.g. --limits "subflows 2 add_addr_accepted 2"
       --scheduler NAME   the MPTCP packet scheduler (Linux's net.mptcp.scheduler): default (lowest
                          linger time, as Linux), roundrobin, redundant
+  -C, --congestion NAME, --cc NAME
+                         the congestion controller of our stack's connections, on every subflow
+                         (Linux's net.ipv4.tcp_congestion_control; on the emulator both hosts): one of
+                         ${congestionControlNames().join(', ')} (default ${DEFAULT_CONGESTION_CONTROL}); ${COUPLED_NAMES} are
+                         coupled across the subflows of each MPTCP connection (RFC 6356, OLIA, BALIA)
   The client joins from its 'subflow' endpoints as soon as a connection is established (the control
   connection too, as Linux's path manager does); a server signals its 'signal' endpoints. With several
   --link on the emulator and no --endpoint, the client has one 'subflow' endpoint on each extra path (its
@@ -95,6 +109,20 @@ Common options:
                          error is also appended, and still printed on standard error)
   -u, --udp              refused, as iperf3 refuses what it does not implement: the tests are TCP
       --bidir            refused the same way (not implemented yet): run a test each way, the second with -R
+      --monitor          print our stack's MPTCP events as they happen, as 'ip mptcp monitor' prints
+                         them (CREATED, ESTABLISHED, SF_ESTABLISHED, ANNOUNCED, SF_CLOSED, CLOSED...);
+                         on the emulator each line starts with the host, 'client' or 'server'; with
+                         --json they go to stderr
+      --qlog FILE        a qlog event log of the run (JSON-SEQ: our hosts' MPTCP events with a path id
+                         per subflow, and each subflow's RTT and cwnd every 100 ms)
+      --pcap FILE        capture every packet of every interface of our stack to FILE as the run goes
+                         (pcap, LINKTYPE_RAW: one file for all interfaces; --iface: what each interface
+                         sent and received, wall-clock time; emulator: what each host's interfaces sent,
+                         as offered to the links, so dropped packets are in it). Not with --kernel
+                         (capture the kernel with tcpdump). Read it with mptcp decode, mptcp report,
+                         tshark or Wireshark
+      --pcap-snaplen N   bytes kept of each packet: 'headers' (IP and TCP headers with every option,
+                         no payload; the default, about 100 bytes a segment) or 1-262144
   -h, --help             show this help
 
 Server options:
@@ -154,6 +182,9 @@ Examples:
   mptcp perf -s --kernel               a plain iperf3-compatible server on the kernel's TCP
   mptcp perf -c 198.18.0.2 --link rate=50M,delay=5ms --link rate=20M,delay=20ms --json
                                        emulated, MPTCP over two paths: a subflow on each
+  mptcp perf -c 198.18.0.2 --link rate=8M,delay=10ms,loss=2%,queue=15K \\
+      --link rate=2M,delay=75ms,loss=1%,queue=96K --cc lia -t 60
+                                       Wi-Fi + 3G, coupled congestion control (RFC 6356 LIA)
   mptcp perf -s -1 --iface tun:mp1,addr=198.18.1.2/24,peer=198.18.1.1/24,netns=srv \\
       --iface tun:mp2,addr=198.18.2.2/24,peer=198.18.2.1/24,netns=srv --endpoint "198.18.2.2 signal"
                                        our server announcing its second address; then, in netns srv:
@@ -206,6 +237,12 @@ const OPTIONS = {
   endpoint: { type: 'string', multiple: true },
   limits: { type: 'string' },
   scheduler: { type: 'string' },
+  monitor: { type: 'boolean' },
+  pcap: { type: 'string' },
+  'pcap-snaplen': { type: 'string' },
+  qlog: { type: 'string' },
+  congestion: { type: 'string', short: 'C' },
+  cc: { type: 'string' },
 } as const;
 
 const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'window', 'set-mss', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
@@ -329,6 +366,10 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
   const schedulerText = str('scheduler');
   if (kernel && schedulerText !== undefined) throw new UsageError('--scheduler chooses our stack\'s MPTCP scheduler; with --kernel set net.mptcp.scheduler instead');
   const mptcp = parseMptcpOptions({ noMptcp: values['no-mptcp'] === true || kernel, endpoints: endpointTexts, limits: limitsText, scheduler: schedulerText });
+  const congestionControl = parseCongestionControl(str('cc'), str('congestion'));
+  if (kernel && congestionControl !== undefined) {
+    throw new UsageError('-C/--congestion/--cc chooses our stack\'s congestion control; with --kernel set net.ipv4.tcp_congestion_control instead');
+  }
   if (linkTexts.length > 1 && !mptcp.enabled) throw new UsageError('several --link are several paths, which need MPTCP: drop --no-mptcp or give one --link');
   if (linkTexts.length > 8) throw new UsageError('at most 8 --link (paths)');
   if (isServer && !kernel && ifaces.length === 0) {
@@ -348,6 +389,23 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
     }
   }
   const json = values['json'] === true;
+  const monitor = values['monitor'] === true;
+  if (monitor && kernel) throw new UsageError('--monitor shows our stack\'s MPTCP events; with --kernel run ip mptcp monitor');
+  if (kernel && str('qlog') !== undefined) throw new UsageError("--qlog logs our stack's MPTCP events; with --kernel use ip mptcp monitor");
+  const qlogPath = str('qlog');
+  const started = Date.now();
+  let qlogFile: QlogFile | undefined;
+  // --monitor prints, --qlog logs, the events of one host (named on the emulator, where both hosts are ours).
+  const follow = (sockets: HostSockets, host: string, prefix: string): void => {
+    if (monitor) followMonitorEvents(sockets, (event) => (json ? io.stderr : io.stdout)(`${prefix}${formatMonitorLine(event)}\n`));
+    if (qlogFile) {
+      const log = qlogFile.log;
+      followMonitorEvents(sockets, (event) => log.monitorEvent((Date.now() - started) * 1000, host, event));
+      stopSampling.push(sampleSubflows(sockets, 100, (token, sf) => log.metrics((Date.now() - started) * 1000, host, token, sf.id, { rttMicros: sf.tcp.srttMicros, cwndBytes: sf.tcp.cwndBytes })));
+    }
+  };
+  const stopSampling: (() => void)[] = [];
+  const capture = captureOptions(str('pcap'), str('pcap-snaplen'), kernel ? "--pcap captures our stack's interfaces; with --kernel capture with tcpdump" : undefined);
   const bind = str('bind');
   const version = `mptcp perf ${packageVersion()} (iperf3 protocol)`;
 
@@ -411,14 +469,22 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
   let stack: InterfaceStack | undefined;
   let emulated: EmulatedPair | undefined;
   let emulatedServer: PerfServer | undefined;
+  let captureFile: CaptureFile | undefined;
+  let stopCapture: (() => void) | undefined;
   const serverDone = deferred();
   try {
     let transport: PerfTransport = nodeNetTransport;
     if (ifaces.length > 0) {
-      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp }).catch((err: unknown) => {
+      stack = await openInterfaces(ifaces, { defaultRoutes: !isServer, mptcp, congestionControl }).catch((err: unknown) => {
         throw setupError(err);
       });
       transport = stack.transport;
+      qlogFile = openQlog(qlogPath, { title: 'mptcp perf', vantagePoint: isServer ? 'server' : 'client' });
+      follow(stack.runtime, isServer ? 'server' : 'client', '');
+      if (capture) {
+        captureFile = openCapture(capture);
+        stopCapture = captureRuntime(stack.runtime, captureFile);
+      }
       if (!json) io.stdout(`${stack.descriptions.join('\n')}\n`);
       if (controller.signal.aborted) throw new CliError('interrupted');
     }
@@ -443,13 +509,21 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
     let options: PerfClientOptions = { ...clientOptions!, signal: controller.signal };
     if (link) {
       try {
-        emulated = emulatedPair(host!, bind, links!, mptcp);
+        emulated = emulatedPair(host!, bind, links!, mptcp, congestionControl);
       } catch (err) {
         throw setupError(err);
       }
       transport = emulated.client;
       // On a slow link a control message can wait behind seconds of queued data: wait as long for it.
       options = { ...options, controlTimeoutMs: Math.max(options.controlTimeoutMs ?? 30_000, emulatedGraceMs(links!)) };
+      qlogFile = openQlog(qlogPath, { title: 'mptcp perf (emulated)' });
+      follow(emulated.clientHost, 'client', 'client ');
+      follow(emulated.serverHost, 'server', 'server ');
+      if (capture) {
+        captureFile = openCapture(capture);
+        const emulation = emulated.emulation;
+        stopCapture = captureNetwork(emulation.network, captureFile, { epochMicros: Date.now() * 1000 - emulation.now() });
+      }
       emulatedServer = await startPerfServer({ port, interval: 0, version, graceMs: emulatedGraceMs(links!), setupTimeoutMs: emulatedGraceMs(links!), onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
@@ -457,6 +531,7 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
         if (emulated.descriptions.length === 1) io.stdout(`Emulated: client ${emulated.clientAddress} and server ${emulated.serverAddress} in this process; link ${describeLink(link)}\n`);
         else io.stdout(`Emulated: client and server in this process, ${emulated.descriptions.length} paths:\n${emulated.descriptions.map((d) => `  ${d}\n`).join('')}`);
         if (mptcp.enabled) io.stdout(`${describeMptcp(emulated.clientHost, mptcp)}\n`);
+        if (congestionControl !== undefined) io.stdout(`${describeCongestionControl(congestionControl)}\n`);
       }
     } else if (stack && isIP(host!) === 0) {
       // Our stack does not resolve names: the host's resolver does.
@@ -527,5 +602,10 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
     await emulatedServer?.close().catch(() => undefined);
     emulated?.close();
     await stack?.close();
+    stopCapture?.();
+    captureFile?.close();
+    for (const stop of stopSampling) stop();
+    qlogFile?.close();
+    for (const e of [captureFile?.error, qlogFile?.error]) if (e) io.stderr(`mptcp perf: ${e}\n`);
   }
 }

@@ -27,3 +27,4 @@ export { pcapTap, attachPcap, observeDeliveries, observeDrops, type PacketRecord
 export { Network, type EmuHost, type Transmit, type Endpoint, type DuplexLink, type ConnectOptions, type NetworkOptions } from './network.js';
 export { PacketSink, Router, routeByDestination, ipDestination, type ReceivedPacket, type RouteFunction } from './hosts.js';
 export { OptionStripper, stripTcpOptionsInPlace, onlySynAck, afterSyn, fromSegment, withPayload, type SegmentView, type SegmentPredicate, type OptionStripperOptions } from './middlebox.js';
+export { dumbbell, type Dumbbell, type DumbbellOptions, type EdgeInterface } from './topology.js';

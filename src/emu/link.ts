@@ -297,6 +297,8 @@ export class Link implements SimHandler {
   private inFlight = 0;
   private epoch = 0;
   private lastOrderedDelivery: Micros = 0;
+  /** The latest arrival instant offered (arrivals in the past never go before it). */
+  private lastArrival: Micros = 0;
 
   // Up/down.
   private isUp: boolean;
@@ -437,10 +439,17 @@ export class Link implements SimHandler {
     return this.inFlight;
   }
 
-  /** Offers a packet to the link at the simulator's current time. */
-  offer(bytes: Uint8Array): void {
-    const now = this.sim.now;
+  /**
+   * Offers a packet to the link at the simulator's current time, or at `arrivedAt`, an instant in the recent
+   * past (not before the previous packet's arrival; clamped to it): a real-time driver that read a batch of
+   * packets late uses it to queue and serialize them as if offered when they arrived (src/io/emulate.ts).
+   * A delivery that would fall before the simulator's now happens now.
+   */
+  offer(bytes: Uint8Array, arrivedAt?: Micros): void {
+    let now = this.sim.now;
     if (now >= this.nextTransitionAt) this.applyTimeline(now);
+    if (arrivedAt !== undefined && arrivedAt < now) now = Math.max(arrivedAt, this.lastArrival);
+    this.lastArrival = now;
     const c = this.counters;
     const size = bytes.length;
     c.offeredPackets++;
@@ -578,6 +587,7 @@ export class Link implements SimHandler {
       if (at < this.lastOrderedDelivery) at = this.lastOrderedDelivery;
       this.lastOrderedDelivery = at;
     }
+    if (at < this.sim.now) at = this.sim.now; // an arrival in the past (offer's arrivedAt) due already
     this.inFlight++;
     this.pending.push(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.epoch));
   }

@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Network } from '../emu/network.js';
 import type { LinkConfig } from '../emu/link.js';
 import type { Micros } from '../time/micros.js';
-import type { HostEvent } from '../stack/host.js';
+import type { HostConnectionEvent } from '../stack/host.js';
 import { AppHost } from './host-app.js';
 import { HostPair } from './pair.js';
 import type { TcpConnection } from '../tcp/connection.js';
@@ -187,7 +187,7 @@ export function runBulkTransfer(options: BulkOptions): BulkResult {
     if (doneAt === undefined && up.finished && (!down || down.finished)) doneAt = now;
   };
 
-  const onClientEvent = (now: Micros, e: HostEvent): void => {
+  const onClientEvent = (now: Micros, e: HostConnectionEvent): void => {
     if (e.type !== 'tcp') return;
     const c = e.connection;
     switch (e.event.type) {
@@ -210,12 +210,13 @@ export function runBulkTransfer(options: BulkOptions): BulkResult {
         break;
     }
   };
-  const onServerEvent = (now: Micros, e: HostEvent): void => {
+  const onServerEvent = (now: Micros, e: HostConnectionEvent): void => {
     if (e.type === 'connection') {
       serverConn = e.connection;
       if (down) down.pump(e.connection);
       return;
     }
+    if (e.type !== 'tcp') return;
     const c = e.connection;
     switch (e.event.type) {
       case 'writable':

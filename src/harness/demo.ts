@@ -15,7 +15,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { LinkConfig, LinkState } from '../emu/link.js';
+import { attachPcap, type PacketRecordSink } from '../emu/tap.js';
 import type { MptcpConnection } from '../mptcp/connection.js';
+import type { MptcpEvent } from '../mptcp/events.js';
 import type { Micros } from '../time/micros.js';
 import { formatAddress } from '../wire/address.js';
 import { PatternSource, SourceWriter } from './bulk.js';
@@ -48,6 +50,31 @@ export interface DemoOptions {
   readonly maxMicros?: Micros;
   /** The paths (default: 50 Mbit/s 10 ms and 20 Mbit/s 40 ms). */
   readonly paths?: readonly DemoPath[];
+  /**
+   * Records every packet each host's interfaces send, as offered to the links (dropped ones too), at its
+   * virtual time (a `CaptureFile`, a `CaptureWriter`, a `PcapWriter`). Captures change nothing in the run.
+   */
+  readonly capture?: PacketRecordSink;
+  /**
+   * Every `sampleMicros` of virtual time, `onSample` gets each client subflow's smoothed RTT and congestion
+   * window (for `mptcp demo --report`'s plots). Sampling changes nothing in the run.
+   */
+  readonly sampleMicros?: Micros;
+  readonly onSample?: (sample: DemoSample) => void;
+  /**
+   * Each MPTCP event of either host (`ip mptcp monitor`'s: CREATED, SF_ESTABLISHED, ...) as it happens
+   * (within 10 ms of virtual time, or `sampleMicros`), with the host it happened on.
+   */
+  readonly onMonitor?: (host: 'client' | 'server', event: MptcpEvent, atMicros: Micros) => void;
+}
+
+/** One client subflow's RTT and congestion window at an instant of the run. */
+export interface DemoSample {
+  readonly atMicros: Micros;
+  /** The subflow's id (as in `DemoResult.subflows`). */
+  readonly subflow: number;
+  readonly rttMicros: Micros | undefined;
+  readonly cwndBytes: number;
 }
 
 /** One report interval. */
@@ -215,6 +242,7 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
     },
   );
   const { clientHost, serverHost } = pair;
+  if (options.capture) attachPcap(pair.paths.flatMap((p) => [p.forward, p.backward]), options.capture, { point: 'offer' });
   serverHost.listen(PORT, { mptcp: true });
   // Default TCP config (Nagle on): segments never span two DSS mappings and a subflow takes new data while
   // earlier data is queued, so Nagle holds nothing back in a bulk transfer (TCP_NODELAY gives the same run).
@@ -233,6 +261,11 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
     return out;
   };
 
+  // The hosts' `ip mptcp monitor` events, to onMonitor (each host keeps its last 1024 otherwise).
+  const drainMonitor = (at: Micros): void => {
+    for (let e = pair.client.monitor.shift(); e; e = pair.client.monitor.shift()) options.onMonitor!('client', e, at);
+    for (let e = pair.server.monitor.shift(); e; e = pair.server.monitor.shift()) options.onMonitor!('server', e, at);
+  };
   const intervals: DemoInterval[] = [];
   let problem: string | undefined;
   let last = arrived();
@@ -242,7 +275,23 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
       problem = `gave up after ${maxMicros / SECOND} s of virtual time with ${received} of ${bytes} bytes received`;
       break;
     }
-    pair.run(t + interval);
+    const sampleEvery = options.onSample || options.onMonitor ? (options.sampleMicros ?? (options.onSample ? 50_000 : 10_000)) : 0;
+    if (sampleEvery > 0) {
+      // The same events in slices: running to an instant then on changes nothing in the network's order.
+      for (let at = t + sampleEvery; ; at += sampleEvery) {
+        const until = Math.min(at, t + interval);
+        pair.run(until);
+        if (options.onSample) {
+          for (const sf of connection.subflowInfo()) {
+            options.onSample({ atMicros: until - start, subflow: sf.id, rttMicros: sf.tcp.srttMicros, cwndBytes: sf.tcp.cwndBytes });
+          }
+        }
+        if (options.onMonitor) drainMonitor(until - start);
+        if (until >= t + interval) break;
+      }
+    } else {
+      pair.run(t + interval);
+    }
     const now = arrived();
     // The last row ends when the server read the last byte: its rates are over its real length.
     const end = finishedAt !== undefined && finishedAt < t + interval ? Math.max(finishedAt, t + 1) : t + interval;
@@ -262,6 +311,7 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
   }
   // Let the closing handshakes finish so the counters are final (bounded in time and events).
   if (problem === undefined) pair.driveBounded(pair.now + 5 * SECOND, 1_000_000);
+  if (options.onMonitor) drainMonitor(pair.now - start);
 
   const serverSubflows = serverConnection?.subflowInfo() ?? [];
   const subflows: DemoSubflow[] = connection.subflowInfo().map((sf) => {

@@ -1,22 +1,25 @@
 /**
  * Emulator adapters for a stack `Host`: an `EmuHost` that feeds the host the network's packets and timers
- * and, after every input, hands the host's events to an application callback. `AppHost` delivers the TCP
- * host events (`pollEvent`); `MptcpApp` the MPTCP ones (`pollMptcpEvent`: accepted connections and
- * connection events), optionally followed by the TCP ones. Used by the bulk transfers, the demo, the
- * benchmarks and the emulator tests.
+ * and, after every input, hands the host's events (`pollEvent`) to an application callback. `AppHost` passes
+ * every connection event as it is; `MptcpApp` the MPTCP connections' (accepted connections and connection
+ * events), and the plain-TCP ones if asked. Both keep the monitor events (`monitor`) for whoever wants
+ * them. Used by the bulk transfers, the demo, the benchmarks and the emulator tests.
  */
 import type { EmuHost } from '../emu/network.js';
 import type { Micros } from '../time/micros.js';
-import type { Host, HostEvent } from '../stack/host.js';
+import type { Host, HostConnectionEvent } from '../stack/host.js';
+import { MonitorLog } from '../stack/events.js';
 import type { MptcpConnection, StreamConnection } from '../mptcp/connection.js';
 import type { TcpEvent } from '../tcp/types.js';
 
-/** Drives a `Host` on the emulator; subclasses say which events go where (`drain`). */
+/** Drives a `Host` on the emulator; subclasses say what the application does with each connection event (`deliver`). */
 export abstract class HostApp implements EmuHost {
   /** Virtual time of the latest input. */
   now: Micros = 0;
   /** Sees every packet before the host does (tests record options with it). */
   beforePacket: ((bytes: Uint8Array) => void) | undefined;
+  /** The host's `ip mptcp monitor` events, in order (the latest 1024 not taken yet). */
+  readonly monitor = new MonitorLog();
 
   constructor(readonly host: Host) {}
 
@@ -42,22 +45,37 @@ export abstract class HostApp implements EmuHost {
   }
 
   /** Delivers the host's pending events to the application (default time: the latest input's). */
-  abstract drain(now?: Micros): void;
+  drain(now: Micros = this.now): void {
+    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
+      if (e.type === 'monitor') this.monitor.push(e.event);
+      else this.deliver(now, e);
+    }
+    this.afterDrain(now);
+  }
+
+  /** What the application does with one connection event. */
+  protected abstract deliver(now: Micros, event: HostConnectionEvent): void;
+
+  /** After every drain. */
+  protected afterDrain(_now: Micros): void {}
 }
 
-/** An EmuHost that runs an application callback on every TCP host event, right after each input. */
+/** An EmuHost that runs an application callback on every connection event of the host, right after each input. */
 export class AppHost extends HostApp {
   constructor(
     host: Host,
-    private readonly onEvent: (now: Micros, event: HostEvent) => void,
+    private readonly onEvent: (now: Micros, event: HostConnectionEvent) => void,
     /** Called after every input, after events: lets the application act on state (e.g. resume reading). */
     private readonly afterInput: (now: Micros) => void = () => {},
   ) {
     super(host);
   }
 
-  drain(now: Micros = this.now): void {
-    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) this.onEvent(now, e);
+  protected deliver(now: Micros, event: HostConnectionEvent): void {
+    this.onEvent(now, event);
+  }
+
+  protected override afterDrain(now: Micros): void {
     this.afterInput(now);
   }
 }
@@ -76,7 +94,7 @@ export class MptcpApp extends HostApp {
 
   /** MPTCP connections' events only (including connections that fell back to TCP). */
   constructor(host: Host, onEvent: MptcpAppHandler);
-  /** Also plain-TCP connections' events (`pollEvent`), after the MPTCP ones (e.g. a listener without MPTCP). */
+  /** Also plain-TCP connections' events, after the MPTCP ones (e.g. a listener without MPTCP). */
   constructor(host: Host, onEvent: StreamAppHandler, options: { readonly tcpEvents: true });
   constructor(host: Host, onEvent: MptcpAppHandler | StreamAppHandler, options?: { readonly tcpEvents: true }) {
     super(host);
@@ -85,15 +103,8 @@ export class MptcpApp extends HostApp {
     this.tcpEvents = options?.tcpEvents ?? false;
   }
 
-  drain(now: Micros = this.now): void {
-    for (let e = this.host.pollMptcpEvent(); e; e = this.host.pollMptcpEvent()) {
-      if (e.type === 'mptcpConnection') this.onEvent(e.connection, 'accepted', now);
-      else this.onEvent(e.connection, e.event, now);
-    }
-    if (!this.tcpEvents) return;
-    for (let e = this.host.pollEvent(); e; e = this.host.pollEvent()) {
-      if (e.type === 'connection') this.onEvent(e.connection, 'accepted', now);
-      else this.onEvent(e.connection, e.event, now);
-    }
+  protected deliver(now: Micros, e: HostConnectionEvent): void {
+    if (e.type === 'mptcpConnection' || (e.type === 'connection' && this.tcpEvents)) this.onEvent(e.connection, 'accepted', now);
+    else if (e.type === 'mptcp' || (e.type === 'tcp' && this.tcpEvents)) this.onEvent(e.connection, e.event, now);
   }
 }

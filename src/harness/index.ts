@@ -22,4 +22,14 @@ export {
   type Scenario,
   type ScenarioOptions,
 } from './scenario.js';
-export { runDemo, DEFAULT_PATHS, type DemoInterval, type DemoOptions, type DemoPath, type DemoResult, type DemoSubflow } from './demo.js';
+export { runDemo, DEFAULT_PATHS, type DemoInterval, type DemoOptions, type DemoPath, type DemoResult, type DemoSample, type DemoSubflow } from './demo.js';
+export {
+  sharedBottleneck,
+  disjointPaths,
+  DEFAULT_BOTTLENECK,
+  type CompetitionTiming,
+  type SharedBottleneckOptions,
+  type SharedBottleneckResult,
+  type DisjointPathsOptions,
+  type DisjointPathsResult,
+} from './competition.js';

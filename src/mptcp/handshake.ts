@@ -15,9 +15,10 @@
 import { TcpFlags, type TcpOption, type TcpSegment } from '../wire/tcp.js';
 import { MpCapableFlag, MpTcpRstReason, type MpCapableOption, type MpJoinOption, type MpJoinSynOption, type MptcpOption } from '../wire/mptcp-option.js';
 import type { TcpSegmentDraft } from '../tcp/connection.js';
-import { hmacEqual, joinAckHmac, joinSynAckHmac } from './keys.js';
+import type { Micros } from '../time/micros.js';
+import { hmacEqual, joinAckHmac, joinSynAckHmac, randomNonce, type RandomBytes } from './keys.js';
 import type { ConnectionContext } from './context.js';
-import type { JoinHandshake, Subflow } from './subflow.js';
+import { JOIN_ACK_RTO_MAX, JoinHandshake, type Subflow } from './subflow.js';
 
 /** The MPTCP version this stack speaks (RFC 8684). */
 export const MPTCP_VERSION = 1;
@@ -36,10 +37,18 @@ export class Handshake {
   /** Client: the third ACK with both keys went out at least once. */
   #capableAckSent = false;
   readonly #ctx: ConnectionContext;
+  /** The source of our MP_JOIN nonces. */
+  readonly #randomBytes: RandomBytes;
 
-  constructor(ctx: ConnectionContext, wantChecksum: boolean) {
+  constructor(ctx: ConnectionContext, wantChecksum: boolean, randomBytes: RandomBytes) {
     this.#ctx = ctx;
     this.checksum = wantChecksum;
+    this.#randomBytes = randomBytes;
+  }
+
+  /** A new MP_JOIN handshake with a fresh nonce: 'synSent' for a join we open, 'synReceived' for the peer's. */
+  newJoin(state: 'synSent' | 'synReceived'): JoinHandshake {
+    return new JoinHandshake(state, randomNonce(this.#randomBytes));
   }
 
   /** MP_CAPABLE flags: H (HMAC-SHA256), and A when checksums are on. */
@@ -129,6 +138,17 @@ export class Handshake {
     const hmac = joinAckHmac(keys.localKey, keys.remoteKey!, hs.localNonce, hs.remoteNonce);
     if (hs.ackTimer === undefined) hs.ackTimer = this.#ctx.now + Math.max(hs.ackRto, sf.tcp.info().rtoMicros);
     return [{ kind: 'mptcp', option: { subtype: 'MP_JOIN', form: 'ack', hmac } }];
+  }
+
+  /** The third ACK's timer (client, until the fourth ACK): repeat it, backed off. */
+  joinAckTimeout(sf: Subflow, now: Micros): void {
+    const hs = sf.joinHandshake;
+    if (hs === undefined || hs.ackTimer === undefined || hs.ackTimer > now) return;
+    hs.ackTimer = undefined;
+    if (hs.state === 'ackSent' && sf.tcp.state === 'ESTABLISHED') {
+      hs.ackRto = Math.min(hs.ackRto * 2, JOIN_ACK_RTO_MAX);
+      sf.tcp.requestAck();
+    }
   }
 
   // ---- in ----

@@ -12,8 +12,9 @@
  *
  * Subflow sequence numbers here are relative: 1 is the first data byte (ISN + 1).
  */
+import type { CoupledSubflow } from '../cc/coupled.js';
 import type { TcpConnection, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from '../tcp/connection.js';
-import type { TcpError } from '../tcp/types.js';
+import type { TcpConfig, TcpError } from '../tcp/types.js';
 import type { Micros } from '../time/micros.js';
 import type { TcpOption, TcpSegment } from '../wire/tcp.js';
 import type { U64 } from '../wire/u64.js';
@@ -30,6 +31,8 @@ export type JoinState = 'none' | 'synSent' | 'ackSent' | 'synReceived' | 'full' 
 
 /** MP_JOIN third-ACK retransmission: start (Linux retransmits it with the subflow's RTO). */
 export const JOIN_ACK_RTO_MIN: Micros = 200_000;
+/** ... and its cap (as the DATA_FIN's). */
+export const JOIN_ACK_RTO_MAX: Micros = 60_000_000;
 
 /**
  * The MP_JOIN handshake state of one joined subflow (Linux keeps it in the subflow context: nonces, thmac):
@@ -99,6 +102,8 @@ export interface SubflowInit {
   readonly endpointId?: number | undefined;
   /** The peer's address id we joined (an announced address), if known before the SYN/ACK. */
   readonly remoteId?: number | undefined;
+  /** The subflow's slot in the connection's coupled congestion-control group (src/cc/coupled.ts), if coupled. */
+  readonly coupling?: CoupledSubflow | undefined;
 }
 
 /** What this subflow sent: its mappings from subflow bytes to data offsets. */
@@ -223,6 +228,11 @@ export class Subflow {
   /** TCP reported 'closed' (with its error, if any). */
   #closed: { readonly error: TcpError | undefined } | undefined = undefined;
   readonly #owner: SubflowOwner;
+  /**
+   * Its place in the connection's coupled group: its controller (LIA, OLIA, BALIA) publishes there and sees
+   * the siblings; it drops out of the sums while stale and leaves when the subflow closes.
+   */
+  readonly coupling: CoupledSubflow | undefined;
 
   /**
    * The record first, then its TCP connection: `open` is called with this subflow's TCP extension (a
@@ -239,6 +249,7 @@ export class Subflow {
     this.endpointId = init.endpointId;
     this.pmRemoteId = init.remoteId;
     this.send = new SubflowSendMaps(init.localIsn);
+    this.coupling = init.coupling;
     this.tcp = open(this.#extension());
   }
 
@@ -289,6 +300,13 @@ export class Subflow {
   /** TCP reported 'closed' with `error`. */
   markClosed(error: TcpError | undefined): void {
     this.#closed = { error };
+    this.coupling?.leave();
+  }
+
+  /** Linux marks the subflow stale: it cannot send for now, so it leaves the coupled sums (mptcp_sk_can_send). */
+  markStale(): void {
+    this.progress.stale = true;
+    this.coupling?.setCanSend(false);
   }
 
   /** The subflow may carry data now. */
@@ -321,6 +339,7 @@ export class Subflow {
       p.timeouts = timeouts;
       if (p.stale) {
         p.stale = false;
+        this.coupling?.setCanSend(true);
         this.#owner.counters.SubflowRecover++;
       }
     }
@@ -381,6 +400,24 @@ export class Subflow {
         return m === undefined ? Infinity : m.subflowSeq + m.length - position;
       },
       onOptions: (segment) => owner.subflowInput(this, segment),
+      coupling: this.coupling,
     };
   }
+}
+
+/** Initial and largest receive buffer of a subflow (see `subflowConfig`). */
+const SUBFLOW_RCVBUF = 4 * 1024 * 1024;
+const SUBFLOW_RCVBUF_MAX = 8 * 1024 * 1024;
+
+/**
+ * A subflow's TCP configuration. RFC 8684 3.3.4: the window a subflow advertises is read by the peer as the
+ * connection-level window, relative to the DATA_ACK, and shared by every subflow; a subflow's own
+ * receive-buffer autotuning (which sees only its share of the data) would keep it far too small while
+ * another, slower subflow holds the DATA_ACK back. Like Linux, which sizes subflow windows from the
+ * connection's receive space, subflows start with a larger buffer (SUBFLOW_RCVBUF, or the configured one if
+ * larger) and autotune from there.
+ */
+export function subflowConfig(config: TcpConfig | undefined): TcpConfig {
+  const start = Math.max(config?.receiveBufferBytes ?? 0, SUBFLOW_RCVBUF);
+  return { ...config, receiveBufferBytes: start, receiveBufferMaxBytes: Math.max(config?.receiveBufferMaxBytes ?? 0, start, SUBFLOW_RCVBUF_MAX) };
 }

@@ -10,7 +10,8 @@ import type { Limits } from '../pm/config.js';
 import { prefixContains } from '../stack/routing.js';
 import { parseAddress } from '../wire/address.js';
 import { PerfConfigError } from './iperf3-protocol.js';
-import { describeLink, linkConfig, type PerfLink } from './link.js';
+import { configRate, describeLink, linkConfigs, type PerfLink } from './link.js';
+import type { LinkConfig } from '../emu/link.js';
 import { applyMptcp, PERF_PLAIN_TCP, type PerfMptcp } from './mptcp-config.js';
 import type { PerfTransport } from './transport.js';
 import { userspaceTransport } from './userspace-transport.js';
@@ -29,6 +30,8 @@ export interface EmulatedPair {
   /** The emulation's lag so far (RealtimeEmulation.lagMicros) and its links' drops for a full queue. */
   lagMicros(): number;
   queueDrops(): number;
+  /** The emulation both hosts run on (its network's links, for captures). */
+  readonly emulation: RealtimeEmulation;
   close(): void;
 }
 
@@ -39,9 +42,11 @@ export interface EmulatedPair {
  * bandwidth-delay products keep the link busy; 0.1 s of data (at most 100 Mbit/s worth: this process runs
  * both stacks, and is slower than a fast link) bounds the tail that is still in flight at TEST_END.
  */
-function emulatedSendBuffer(link: PerfLink): number {
-  const twoBdp = (2 * link.rateBitsPerSecond * 2 * link.delayMicros) / 8e6;
-  const tenthOfASecond = (Math.min(link.rateBitsPerSecond, 100e6) * 0.1) / 8;
+function emulatedSendBuffer(link: { readonly up: LinkConfig; readonly down: LinkConfig }): number {
+  const rate = Math.min(1e12, Math.max(configRate(link.up), configRate(link.down)));
+  const delayMicros = (link.up.delayMicros ?? 0) + (link.down.delayMicros ?? 0);
+  const twoBdp = (2 * rate * delayMicros) / 8e6;
+  const tenthOfASecond = (Math.min(rate, 100e6) * 0.1) / 8;
   // At least Linux's initial send buffer (tcp_wmem[1], 16 KiB): more on a slow link is seconds of data that
   // the sender counts as sent long before the link carries it.
   return Math.round(Math.min(4 << 20, Math.max(16 << 10, twoBdp, tenthOfASecond)));
@@ -55,8 +60,11 @@ function emulatedSendBuffer(link: PerfLink): number {
 export function emulatedGraceMs(links: readonly PerfLink[]): number {
   let worst = 0;
   for (const l of links) {
-    const queued = emulatedSendBuffer(l) + (l.queueLimitBytes ?? emulatedSendBuffer(l));
-    worst = Math.max(worst, (queued * 8 * 1000) / l.rateBitsPerSecond + (4 * l.delayMicros) / 1000);
+    const c = linkConfigs(l);
+    const rate = Math.min(configRate(c.up), configRate(c.down));
+    const queued = emulatedSendBuffer(c) + Math.max(c.up.queueLimitBytes ?? 0, c.down.queueLimitBytes ?? 0, emulatedSendBuffer(c));
+    const rtt = (c.up.delayMicros ?? 0) + (c.down.delayMicros ?? 0);
+    if (rate > 0 && Number.isFinite(rate)) worst = Math.max(worst, (queued * 8 * 1000) / rate + (2 * rtt) / 1000);
   }
   return Math.ceil(10_000 + worst);
 }
@@ -85,7 +93,14 @@ export function emulatedPathAddresses(index: number, family: 4 | 6): { client: s
  * as `ip mptcp endpoint add ADDR subflow` would make the kernel do), and both hosts get `subflows` limits
  * of at least the number of further paths.
  */
-export function emulatedPair(serverAddress: string, clientAddress: string | undefined, links: PerfLink | readonly PerfLink[], mptcp: PerfMptcp = PERF_PLAIN_TCP): EmulatedPair {
+export function emulatedPair(
+  serverAddress: string,
+  clientAddress: string | undefined,
+  links: PerfLink | readonly PerfLink[],
+  mptcp: PerfMptcp = PERF_PLAIN_TCP,
+  /** `--cc`: the congestion controller of both hosts (default cubic). */
+  congestionControl?: string,
+): EmulatedPair {
   const linkList: readonly PerfLink[] = Array.isArray(links) ? links : [links as PerfLink];
   const family = isIP(serverAddress);
   if (family !== 4 && family !== 6) {
@@ -112,15 +127,21 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
     }
   }
   // One connection's data is spread over all the paths: room for each path's share.
-  const sendBufferBytes = Math.min(4 << 20, linkList.reduce((a, l) => a + emulatedSendBuffer(l), 0));
+  let configs: Array<{ readonly up: LinkConfig; readonly down: LinkConfig }>;
+  try {
+    configs = linkList.map((l) => linkConfigs(l));
+  } catch (err) {
+    throw new PerfConfigError(`--link: ${(err as Error).message}`);
+  }
+  const sendBufferBytes = Math.min(4 << 20, configs.reduce((a, l) => a + emulatedSendBuffer(l), 0));
   const emu = new RealtimeEmulation(1);
-  const tcp = { sendBufferBytes };
+  const tcp = { sendBufferBytes, ...(congestionControl !== undefined ? { congestionControl } : {}) };
   try {
     const c = emu.addHost('client', [[`${client}/${prefix}`], ...extra.map((p) => [`${p.client}/${p.prefix}`])], { tcp });
     const s = emu.addHost('server', [[`${serverAddress}/${prefix}`], ...extra.map((p) => [`${p.server}/${p.prefix}`])], { tcp });
     addDefaultRoute(c, family);
     addDefaultRoute(s, family);
-    linkList.forEach((l, i) => emu.connect('client', i, 'server', i, linkConfig(l)));
+    configs.forEach((l, i) => emu.connect('client', i, 'server', i, l.up, l.down));
     if (mptcp.enabled) {
       const further = extra.length;
       if (further > 0) {
@@ -147,6 +168,7 @@ export function emulatedPair(serverAddress: string, clientAddress: string | unde
       descriptions,
       lagMicros: () => emu.lagMicros,
       queueDrops: () => [...emu.network.links.values()].reduce((a, l) => a + l.counters.droppedPackets.queue, 0),
+      emulation: emu,
       close: () => emu.close(),
     };
   } catch (err) {
@@ -194,20 +216,26 @@ export interface EmulationLoad {
  * enough (10 Mbit/s) for a process to fall behind them.
  */
 export function emulatorVerdict(links: readonly PerfLink[], mptcp: boolean, load: EmulationLoad): EmulatorVerdict {
-  const used = mptcp ? links : links.slice(0, 1);
-  const configured = used.reduce((a, l) => a + l.rateBitsPerSecond, 0);
+  const used = (mptcp ? links : links.slice(0, 1)).map((l) => ({ spec: l, c: linkConfigs(l) }));
+  // A direction's capacity: the slower of the two (the test uses one of them; this blames the emulator less).
+  const rateOf = (c: { up: LinkConfig; down: LinkConfig }): number => Math.min(configRate(c.up), configRate(c.down));
+  const configured = used.reduce((a, l) => a + rateOf(l.c), 0);
   const short = load.measuredBitsPerSecond < 0.7 * configured;
-  const linkNotTheLimit = load.queueDrops === 0 && used.every((l) => l.loss === 0);
-  const window = Math.min(4 << 20, used.reduce((a, l) => a + emulatedSendBuffer(l), 0), 6 << 20);
-  const tcpExplains = used.some((l) => {
-    const rtt = (2 * l.delayMicros) / 1e6 + 0.001;
-    const bdp = (l.rateBitsPerSecond * rtt) / 8;
+  // Impairments TCP does not fill a link through (loss, jitter, reordering, duplicates, outages, traces).
+  const impaired = (d: LinkConfig): boolean =>
+    (d.loss !== undefined && d.loss !== 0) || d.jitter !== undefined || d.reorder !== undefined || (d.duplicateProbability ?? 0) > 0 || d.trace !== undefined || d.timeline !== undefined;
+  const linkNotTheLimit = load.queueDrops === 0 && used.every((l) => !impaired(l.c.up) && !impaired(l.c.down) && l.spec.outages.length === 0);
+  const window = Math.min(4 << 20, used.reduce((a, l) => a + emulatedSendBuffer(l.c), 0), 6 << 20);
+  const tcpExplains = used.some(({ c }) => {
+    const rate = rateOf(c);
+    const rtt = ((c.up.delayMicros ?? 0) + (c.down.delayMicros ?? 0)) / 1e6 + 0.001;
+    const bdp = (rate * rtt) / 8;
     const slowStart = rtt * Math.log2(Math.max(1, bdp / 14_480));
-    return (window * 8) / rtt < 0.7 * l.rateBitsPerSecond || slowStart > 0.1 * load.seconds;
+    return (window * 8) / rtt < 0.7 * rate || slowStart > 0.1 * load.seconds;
   });
   // What is left is the process (the emulation's lag and the CPU share are reported, but on a shared machine
   // neither is a reliable sign alone); a link below 10 Mbit/s (a packet per 1.2 ms or fewer) is never its fault.
-  const behind = configured >= 10e6;
+  const behind = configured >= 10e6 && Number.isFinite(configured);
   return {
     keptUp: !(short && linkNotTheLimit && !tcpExplains && behind),
     configuredBitsPerSecond: configured,

@@ -14,7 +14,7 @@ import { UdpPath } from '../io/udp.js';
 import { parseAddress } from '../wire/address.js';
 import type { IfaceCidr, IfaceSpec, TunIfaceSpec, UdpIfaceSpec } from './iface.js';
 import { PerfConfigError, PerfError } from './iperf3-protocol.js';
-import { applyMptcp, describeMptcp, PERF_PLAIN_TCP, type PerfMptcp } from './mptcp-config.js';
+import { applyMptcp, describeCongestionControl, describeMptcp, PERF_PLAIN_TCP, type PerfMptcp } from './mptcp-config.js';
 import type { PerfTransport } from './transport.js';
 import { userspaceTransport } from './userspace-transport.js';
 
@@ -61,7 +61,7 @@ function ip(spec: string, netns: string | undefined, args: readonly string[]): v
  */
 export async function openInterfaces(
   specs: readonly IfaceSpec[],
-  options: { defaultRoutes: boolean; mptcp?: PerfMptcp },
+  options: { defaultRoutes: boolean; mptcp?: PerfMptcp; congestionControl?: string | undefined },
 ): Promise<InterfaceStack> {
   const mptcp = options.mptcp ?? PERF_PLAIN_TCP;
   const names = new Set<string>();
@@ -120,6 +120,10 @@ export async function openInterfaces(
     }
     applyMptcp(runtime, mptcp);
     if (mptcp.enabled) descriptions.push(describeMptcp(runtime, mptcp));
+    if (options.congestionControl !== undefined) {
+      runtime.host.setCongestionControl(options.congestionControl);
+      descriptions.push(describeCongestionControl(options.congestionControl));
+    }
   } catch (err) {
     await close();
     process.off('exit', onExit);

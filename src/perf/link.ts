@@ -1,46 +1,29 @@
 /**
  * The emulated link of `mptcp perf` without --iface/--kernel (one per `--link`, parsed by
- * src/cli/perf-options.ts): its parameters, the same in both directions, its one-line description, and the
- * emulator's `LinkConfig` for it.
+ * src/cli/perf-options.ts with the shared grammar of src/emu/link-spec.ts): its one-line description, and
+ * the emulator's `LinkConfig` of each direction (up: client to server), trace files loaded here.
  */
 import type { LinkConfig } from '../emu/link.js';
+import { describeLinkSpec, directionConfig, type LinkSpec } from '../emu/link-spec.js';
+import { loadMahimahiTrace } from '../emu/trace-file.js';
+import { traceMeanRate } from '../emu/trace.js';
 
-/** The emulated link of `mptcp perf` without --iface/--kernel: the same in both directions. */
-export interface PerfLink {
-  readonly rateBitsPerSecond: number;
-  readonly delayMicros: number;
-  readonly loss: number;
-  /** Drop-tail limit on the backlog, bytes; undefined: unlimited. */
-  readonly queueLimitBytes: number | undefined;
-}
+export { DEFAULT_LINK_DELAY_MICROS, DEFAULT_LINK_RATE, MIN_DEFAULT_QUEUE } from '../emu/link-spec.js';
 
-/** Default rate of a link, bits per second. */
-export const DEFAULT_LINK_RATE = 1e9;
-/** Default one-way delay of a link. */
-export const DEFAULT_LINK_DELAY_MICROS = 1000;
-/** Smallest default queue: 100 full-size packets. */
-export const MIN_DEFAULT_QUEUE = 150_000;
-
-function formatRate(bps: number): string {
-  for (const [div, unit] of [[1e9, 'Gbit/s'], [1e6, 'Mbit/s'], [1e3, 'Kbit/s']] as const) {
-    if (bps >= div) return `${+(bps / div).toFixed(3)} ${unit}`;
-  }
-  return `${bps} bit/s`;
-}
+/** The emulated link of `mptcp perf` without --iface/--kernel: a parsed link spec. */
+export type PerfLink = LinkSpec;
 
 /** One line describing a link: "100 Mbit/s, 10 ms delay each way, 1% loss, queue 244 KB". */
 export function describeLink(link: PerfLink): string {
-  const delay = link.delayMicros % 1000 === 0 ? `${link.delayMicros / 1000} ms` : `${link.delayMicros} us`;
-  const queue = link.queueLimitBytes === undefined ? 'unlimited queue' : `queue ${+(link.queueLimitBytes / 1024).toFixed(1)} KB`;
-  return `${formatRate(link.rateBitsPerSecond)}, ${delay} delay each way, ${+(link.loss * 100).toFixed(4)}% loss, ${queue}`;
+  return describeLinkSpec(link);
 }
 
-/** The emulator's configuration of one direction of the link. */
-export function linkConfig(link: PerfLink): LinkConfig {
-  return {
-    rateBitsPerSecond: link.rateBitsPerSecond,
-    delayMicros: link.delayMicros,
-    ...(link.loss > 0 ? { loss: link.loss } : {}),
-    ...(link.queueLimitBytes !== undefined ? { queueLimitBytes: link.queueLimitBytes } : {}),
-  };
+/** The emulator's configuration of both directions (trace files read now; a bad one throws with its name). */
+export function linkConfigs(link: PerfLink): { readonly up: LinkConfig; readonly down: LinkConfig } {
+  return { up: directionConfig(link, 'up', (f) => loadMahimahiTrace(f)), down: directionConfig(link, 'down', (f) => loadMahimahiTrace(f)) };
+}
+
+/** A direction's capacity in bit/s: its rate, or its trace's mean rate. */
+export function configRate(config: LinkConfig): number {
+  return config.trace !== undefined ? traceMeanRate(config.trace) : (config.rateBitsPerSecond ?? Infinity);
 }

@@ -7,6 +7,7 @@ import type { HostSockets } from '../api/runtime.js';
 import { formatEndpoint, type Endpoint, type Limits } from '../pm/config.js';
 import { formatAddress } from '../wire/address.js';
 import { PerfError } from './iperf3-protocol.js';
+import { isCoupledCongestionControl } from '../cc/registry.js';
 
 /** MPTCP on our stack, as the command line set it. */
 export interface PerfMptcp {
@@ -50,4 +51,9 @@ export function describeMptcp(sockets: HostSockets, mptcp: PerfMptcp): string {
   const endpoints = host.mptcpEndpoints.show().map((e) => formatEndpoint(e));
   const limits = host.mptcpLimits;
   return `MPTCP: on; endpoints ${endpoints.length > 0 ? endpoints.join(', ') : 'none'}; limits subflows ${limits.subflows} add_addr_accepted ${limits.addAddrAccepted}; scheduler ${host.mptcpScheduler}`;
+}
+
+/** One line for `--cc NAME`: "Congestion control: lia (coupled across each MPTCP connection's subflows)". */
+export function describeCongestionControl(name: string): string {
+  return `Congestion control: ${name}${isCoupledCongestionControl(name) ? " (coupled across each MPTCP connection's subflows)" : ''}`;
 }

@@ -6,6 +6,7 @@
  * that ticks every 4 microseconds and F is a keyed hash. Sans-IO: the caller passes `now`.
  */
 import { createHash } from 'node:crypto';
+import type { RandomBytes } from '../mptcp/keys.js';
 
 /** The 4-tuple a hash is keyed on. */
 export interface FourTuple {
@@ -60,4 +61,20 @@ export class EphemeralPorts {
     }
     return undefined;
   }
+}
+
+/** A deterministic byte stream from a secret: SHA-256(secret || counter), for MPTCP keys. */
+export function secretStream(secret: Uint8Array): RandomBytes {
+  let counter = 0;
+  return (length) => {
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const block = createHash('sha256').update(secret).update('mptcp-key').update(String(counter++)).digest();
+      const n = Math.min(block.length, length - filled);
+      out.set(block.subarray(0, n), filled);
+      filled += n;
+    }
+    return out;
+  };
 }

@@ -5,6 +5,7 @@
  * Before changing these hooks read RFC 9293 section 3.1 (40 bytes of options in all) and RFC 8684 section
  * 3.3.1 (a DSS mapping must not be split across segments: `segmentLimit`).
  */
+import type { CoupledSubflow } from '../cc/coupled.js';
 import { formatAddress } from '../wire/address.js';
 import type { TcpOption, TcpSegment } from '../wire/tcp.js';
 
@@ -74,4 +75,9 @@ export interface TcpExtension {
   segmentLimit?(position: number): number;
   /** Every incoming segment, before the connection processes it. */
   onOptions?(segment: TcpSegment): void;
+  /**
+   * The subflow's slot in its MPTCP connection's coupled group (src/cc/coupled.ts), handed to the congestion
+   * controller when it is created: LIA, OLIA and BALIA see their sibling subflows through it.
+   */
+  readonly coupling?: CoupledSubflow;
 }

@@ -296,7 +296,7 @@ export class Tcb {
     this.autotune = new ReceiveAutotune(now);
     this.probes = new ProbeState(now);
     this.rtt = new RttEstimator(c.rtoMinMicros, c.rtoMaxMicros, c.rtoInitialMicros);
-    this.cc = createCongestionControl(c.congestionControl, { mss: c.mss, initialWindowSegments: c.initialWindowSegments, now });
+    this.cc = createCongestionControl(c.congestionControl, { mss: c.mss, initialWindowSegments: c.initialWindowSegments, now, coupling: extension?.coupling });
   }
 
   // The two visitors of the per-ACK walks, created once per connection so that the walks allocate nothing.

@@ -587,11 +587,12 @@ export class PcapWriter {
 
   /**
    * Records one packet captured at `timestampMicros` (microseconds; any epoch; negative clamps to 0).
-   * Bytes beyond the snap length are cut, with the original length kept in the record.
+   * Bytes beyond the snap length (or beyond `capturedLength`, when given: a per-packet cut such as headers
+   * only) are cut, with the original length kept in the record.
    */
-  writePacket(timestampMicros: number, packet: Uint8Array): void {
+  writePacket(timestampMicros: number, packet: Uint8Array, capturedLength = packet.length): void {
     const micros = Math.max(0, Math.floor(timestampMicros));
-    const captured = Math.min(packet.length, this.snapLength);
+    const captured = Math.max(0, Math.min(packet.length, this.snapLength, Math.floor(capturedLength)));
     const record = new Uint8Array(PCAP_RECORD_HEADER_LENGTH + captured);
     const view = new DataView(record.buffer);
     view.setUint32(0, Math.floor(micros / 1_000_000) >>> 0, true);

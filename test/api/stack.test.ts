@@ -354,3 +354,55 @@ test('connect over a UDP path whose remote port is closed: error ECONNREFUSED fr
     await within(10_000, 'close', client.close());
   }
 });
+
+test('congestion control per stack and per socket (cc): the stack default, connect and createServer override it, every subflow uses it; unknown names throw listing the registered ones', async () => {
+  const network = createEmulatedNetwork({ seed: 7 });
+  const client = createStack({ name: 'client', network, cc: 'olia' });
+  const server = createStack({ name: 'server', network });
+  for (let n = 1; n <= 2; n++) {
+    network.link({ stack: client, address: `198.18.${n}.1/24` }, { stack: server, address: `198.18.${n}.2/24` }, { rateBitsPerSecond: 40e6, delayMicros: 2_000 * n });
+  }
+  try {
+    assert.equal(client.congestionControl, 'olia');
+    assert.equal(server.congestionControl, 'cubic', 'the default stays cubic');
+    const names = /available: balia, cubic, lia, olia, reno/;
+    for (const bad of [() => client.setCongestionControl('bbr'), () => client.connect({ port: 1, host: '198.18.1.2', cc: 'bbr' }), () => server.createServer({ cc: 'vegas' })]) {
+      assert.throws(bad, (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_ARG_VALUE' && /unknown congestion control/.test(e.message) && names.test(e.message));
+    }
+    client.addEndpoint('198.18.2.1 subflow');
+    const accepted: MptcpSocket[] = [];
+    server
+      .createServer({ cc: 'balia' }, (socket) => {
+        accepted.push(socket);
+        socket.resume();
+        socket.on('end', () => socket.end());
+      })
+      .listen(5201);
+    const connectWith = async (cc: string | undefined): Promise<MptcpSocket> => {
+      const socket = client.connect({ port: 5201, host: '198.18.1.2', ...(cc === undefined ? {} : { cc }) });
+      await within(10_000, 'connect', once(socket, 'connect'));
+      socket.write(pattern(10_000, 2)); // data makes the connection fully established; then it joins
+      await within(10_000, 'the join', until(() => socket.subflows().filter((s) => s.fullyEstablished).length === 2, client));
+      return socket;
+    };
+    const byStack = await connectWith(undefined);
+    const bySocket = await connectWith('lia');
+    assert.deepEqual(byStack.subflows().map((s) => s.tcp.congestionControl), ['olia', 'olia']);
+    assert.deepEqual(bySocket.subflows().map((s) => s.tcp.congestionControl), ['lia', 'lia']);
+    await within(10_000, 'accepted', until(() => accepted.length === 2 && accepted.every((s) => s.subflows().length === 2), server));
+    for (const s of accepted) assert.deepEqual(s.subflows().map((sf) => sf.tcp.congestionControl), ['balia', 'balia'], 'createServer({ cc })');
+    client.setCongestionControl('reno');
+    assert.equal(client.congestionControl, 'reno');
+    const afterSet = await connectWith(undefined);
+    assert.equal(afterSet.info().congestionControl, 'reno');
+    for (const s of [byStack, bySocket, afterSet]) s.end(pattern(100_000, 1));
+  } finally {
+    await within(10_000, 'close', network.close());
+  }
+  const other = createEmulatedNetwork({ seed: 8 });
+  try {
+    assert.throws(() => createStack({ name: 'other', network: other, cc: 'bbr' }), /unknown congestion control "bbr"; available: balia, cubic, lia, olia, reno/);
+  } finally {
+    await within(10_000, 'close', other.close());
+  }
+});

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_CONGESTION_CONTROL,
+  checkCongestionControl,
   congestionControlNames,
+  isCoupledCongestionControl,
   createCongestionControl,
   registerCongestionControl,
 } from '../../src/cc/registry.js';
@@ -70,4 +72,21 @@ test('registry: custom controllers can be registered and replace by name', () =>
   assert.ok(plain instanceof CubicController);
   assert.equal(plain.hystart, 'done');
   assert.throws(() => registerCongestionControl('', fixed(1)), Error);
+});
+
+test('registry: lia, olia and balia are coupled, reno and cubic are not; registration says which', () => {
+  for (const name of ['lia', 'olia', 'balia']) assert.equal(isCoupledCongestionControl(name), true, name);
+  for (const name of ['reno', 'cubic', 'vegas']) assert.equal(isCoupledCongestionControl(name), false, name);
+  registerCongestionControl('test-coupled', (p) => createCongestionControl('lia', p), { coupled: true });
+  assert.equal(isCoupledCongestionControl('test-coupled'), true);
+  registerCongestionControl('test-coupled', (p) => createCongestionControl('reno', p));
+  assert.equal(isCoupledCongestionControl('test-coupled'), false, 'replacing without coupled: uncoupled');
+});
+
+test('registry: checkCongestionControl returns a registered name and throws listing the names otherwise', () => {
+  assert.equal(checkCongestionControl('olia'), 'olia');
+  assert.throws(
+    () => checkCongestionControl('bbr'),
+    (err: unknown) => err instanceof Error && /unknown congestion control "bbr"; available: .*balia.*cubic.*lia.*olia.*reno/.test(err.message),
+  );
 });

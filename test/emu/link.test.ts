@@ -194,3 +194,29 @@ test('link: a delivery due at the instant the link goes down is lost whichever e
   assert.equal(link.counters.droppedPackets.down, 1);
   assert.equal(link.inFlightPackets, 0);
 });
+
+test('link: offer with an arrival in the past queues and serializes from that instant, never delivers before now', () => {
+  const sim = new Simulator();
+  // 12 Mbit/s: a 1500-byte packet takes 1000 us; a queue of 2 packets behind the one on the wire.
+  const link = new Link(sim, { rateBitsPerSecond: 12e6, delayMicros: 500, queueLimitPackets: 2 });
+  const at: number[] = [];
+  link.setReceiver((now) => at.push(now));
+  sim.run(10_000);
+  // Five packets read late, at 10 ms, that arrived one per ms from 5 ms: a line-rate stream, no queueing.
+  for (let i = 0; i < 5; i++) link.offer(new Uint8Array(1500), 5000 + i * 1000);
+  assert.equal(link.counters.droppedPackets.queue, 0);
+  sim.run(20_000);
+  // Serialized from their arrivals: due at 6.5, 7.5, 8.5, 9.5 ms (delivered now, at 10 ms) and 10.5 ms.
+  assert.deepEqual(at, [10_000, 10_000, 10_000, 10_000, 10_500]);
+  // The same five all offered at now: four wait behind the first, two are dropped.
+  const late = new Link(sim, { rateBitsPerSecond: 12e6, delayMicros: 500, queueLimitPackets: 2 });
+  for (let i = 0; i < 5; i++) late.offer(new Uint8Array(1500));
+  assert.equal(late.counters.droppedPackets.queue, 2);
+  // An arrival before the previous one is clamped to it (arrivals never go backwards).
+  const sim2 = new Simulator();
+  const back = new Link(sim2, { rateBitsPerSecond: 12e6, queueLimitPackets: 0 });
+  sim2.run(20_000);
+  back.offer(new Uint8Array(1500), 15_000);
+  back.offer(new Uint8Array(1500), 14_000);
+  assert.equal(back.counters.droppedPackets.queue, 1, 'the second arrival is at 15 ms too, behind the first');
+});

@@ -50,7 +50,7 @@ function pair(checksum: boolean, serverVerify = true) {
     }
     if (a.pollTimeout() !== undefined && a.pollTimeout()! <= now) a.handleTimeout(now);
     if (b.pollTimeout() !== undefined && b.pollTimeout()! <= now) b.handleTimeout(now);
-    while (a.pollMptcpEvent());
+    while (a.pollEvent());
   };
   return { a, b, client, seen, step };
 }

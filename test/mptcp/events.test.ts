@@ -65,9 +65,10 @@ test('a connection reports the monitor events Linux would, with their attributes
     clientLimits: 'subflows 2 add_addr_accepted 1',
     serverLimits: 'subflows 2',
   });
-  const lines = (host: typeof s.clientHost): string[] => {
+  const lines = (app: typeof s.pair.client): string[] => {
     const out: string[] = [];
-    for (let e = host.pollMonitorEvent(); e; e = host.pollMonitorEvent()) out.push(formatMonitorLine(e));
+    app.drain();
+    for (let e = app.monitor.shift(); e; e = app.monitor.shift()) out.push(formatMonitorLine(e));
     return out;
   };
   assert.ok(s.step(() => s.client.subflowInfo()[1]?.fullyEstablished === true && s.up.received > 1 * MB, 20_000_000), 'joined and moving');
@@ -78,8 +79,8 @@ test('a connection reports the monitor events Linux would, with their attributes
   s.serverHost.removeMptcpEndpoint(5, s.net.now);
   s.wake();
   assert.equal(s.finish(120_000_000), undefined);
-  const client = lines(s.clientHost);
-  const server = lines(s.serverHost);
+  const client = lines(s.pair.client);
+  const server = lines(s.pair.server);
   console.log(`# client:\n# ${client.join('\n# ')}\n# server:\n# ${server.join('\n# ')}`);
   const types = (l: string[]) => l.map((x) => /\[\s*(\w+)\]/.exec(x)![1]);
   const token = (n: number) => n.toString(16).padStart(8, '0');

@@ -96,6 +96,18 @@ test('emulator: --link rate=20M,delay=5ms with --json, IPv4; and IPv6 -R', { tim
   assert.equal(doc6.end.sum_received.bytes, 1024 * 1024);
 });
 
+test('emulator: --link with per-direction rates: -R (server to client, the down direction) runs at rate-down', { timeout: 30_000 }, async () => {
+  const r = await run(['-c', '198.18.0.2', '-n', '1M', '-R', '--json', '--link', 'rate=100M,rate-down=4M,delay=2ms,jitter=500us']);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as PerfJson;
+  assert.equal(doc.end.sum_received.bytes, 1024 * 1024);
+  // 1 MiB at 4 Mbit/s takes at least 2 s (at the 100 Mbit/s of the other direction, 0.1 s).
+  const seconds = (doc.end as unknown as { sum_received: { seconds: number } }).sum_received.seconds;
+  assert.ok(seconds > 1.9, `took ${seconds} s`);
+  const text = await run(['-c', '198.18.0.2', '-n', '100K', '--link', 'rate=100M,rate-down=4M']);
+  assert.match(text.out, /link up: 100 Mbit\/s, 1 ms delay, 0% loss, queue 146\.5 KB; down: 4 Mbit\/s, 1 ms delay, 0% loss, queue 146\.5 KB\n/);
+});
+
 test('UDP: mptcp perf -s on udp:127.0.0.2:PORT and mptcp perf -c 127.0.0.2 on udp:127.0.0.1 (two processes), 10 MB', { timeout: 60_000 }, async () => {
   const udpPort = await freeUdpPort('127.0.0.2');
   const server = spawnPerf(['-s', '-1', '--iface', `udp:127.0.0.2:${udpPort}`], 45_000);

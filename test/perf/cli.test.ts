@@ -72,7 +72,10 @@ test('usage errors of the stack options (--kernel, --iface, --link): one line, e
     [['-c', '198.18.0.2', '--link', 'delay=1h'], /^mptcp perf: bad --link 'delay=1h': delay=1h: expected a one-way delay up to 10 s/],
     [['-c', '198.18.0.2', '--link', 'loss=100%'], /^mptcp perf: bad --link 'loss=100%': loss=100%: expected a loss rate below 100%/],
     [['-c', '198.18.0.2', '--link', 'queue=10'], /^mptcp perf: bad --link 'queue=10': queue=10: expected a backlog in bytes, at least 1500/],
-    [['-c', '198.18.0.2', '--link', 'jitter=1ms'], /^mptcp perf: bad --link 'jitter=1ms': unknown key 'jitter' \(keys: rate, delay, loss, queue\)$/],
+    [['-c', '198.18.0.2', '--link', 'color=red'], /^mptcp perf: bad --link 'color=red': unknown key 'color' \(keys: rate, delay, jitter, loss, queue, reorder, duplicate, mtu, down, trace; KEY-up= \/ KEY-down= for one direction\)$/],
+    [['-c', '198.18.0.2', '--link', ''], /^mptcp perf: bad --link '': empty: give KEY=VALUE fields/],
+    [['-c', '198.18.0.2', '--link', 'loss=ge:1%'], /^mptcp perf: bad --link 'loss=ge:1%': loss=ge:1%: expected Gilbert-Elliott loss ge:P,R\[,BAD\[,GOOD\]\]/],
+    [['-c', '198.18.0.2', '--link', 'down=3-1'], /^mptcp perf: bad --link 'down=3-1': down=3-1: expected FROM-TO in seconds/],
     [['-c', '198.18.0.2', '--link', 'rate=1M,rate=2M'], /^mptcp perf: bad --link 'rate=1M,rate=2M': 'rate' given twice$/],
     [['-c', '198.18.0.2', '--link', '100M'], /^mptcp perf: bad --link '100M': expected KEY=VALUE, got '100M'/],
     [['-c', '198.18.0.2', '--kernel=yes'], /^mptcp perf: option --kernel takes no value, got '--kernel=yes'$/],
@@ -111,7 +114,7 @@ test('runtime errors of --iface: one line, exit 1, nothing left behind', async (
 test('help documents the options and the --iface specs', async () => {
   const r = await run(['--help']);
   assert.equal(r.code, 0);
-  for (const s of ['-c, --client HOST', '-s, --server', '-1, --one-off', '-R, --reverse', '-P, --parallel N', '-n, --bytes N', '--json', 'tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS]', 'udp:ADDR[:PORT][,remote=ADDR:PORT][,addr=ADDR/PREFIX][,mtu=N]', '--kernel', '--link SPEC', 'rate=R', 'delay=D', 'loss=L', 'queue=Q', 'netns=NS', 'txqueuelen 10000', 'mptcp perf -s --iface udp:127.0.0.2:6000', 'mptcp perf -c 127.0.0.2 --iface udp:127.0.0.1,remote=127.0.0.2:6000', '-s needs --iface or --kernel']) {
+  for (const s of ['-c, --client HOST', '-s, --server', '-1, --one-off', '-R, --reverse', '-P, --parallel N', '-n, --bytes N', '--json', 'tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS]', 'udp:ADDR[:PORT][,remote=ADDR:PORT][,addr=ADDR/PREFIX][,mtu=N]', '--kernel', '--link SPEC', 'rate=R', 'delay=D', 'loss=L', 'queue=Q', 'jitter=J', 'loss=L', 'ge:P,R[,BAD[,GOOD]]', 'reorder=P,E', 'down=A-B', 'trace=FILE', 'KEY-up=V, KEY-down=V', 'netns=NS', 'txqueuelen 10000', 'mptcp perf -s --iface udp:127.0.0.2:6000', 'mptcp perf -c 127.0.0.2 --iface udp:127.0.0.1,remote=127.0.0.2:6000', '-s needs --iface or --kernel']) {
     assert.ok(r.out.includes(s), s);
   }
   const main = io();

@@ -56,7 +56,7 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Whether something listens on TCP `port` (Linux /proc/net/tcp{,6}; LISTEN is state 0A). */
-function listening(port: number): boolean {
+export function listening(port: number): boolean {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;

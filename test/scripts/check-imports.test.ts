@@ -46,7 +46,7 @@ test('check-imports: a clean tree passes, with a summary line', () => {
   const r = check(CLEAN);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
-  assert.match(r.stdout, /^check-imports: 9 files, 12 relative imports: no cycle, nothing imports up the layer order \(cli > perf > api\/index > /);
+  assert.match(r.stdout, /^check-imports: 9 files, 12 relative imports: no cycle, nothing imports up the layer order \(cli > perf > proxy > api\/index > /);
 });
 
 test('check-imports: a cycle fails and names it (type-only imports count)', () => {
@@ -58,7 +58,7 @@ test('check-imports: a cycle fails and names it (type-only imports count)', () =
   assert.equal(r.status, 1);
   assert.deepEqual(r.stderr.trim().split('\n'), [
     'import cycle: src/cli/decode.ts -> src/cli/summary.ts -> src/cli/decode.ts',
-    'check-imports: 1 problem in 11 files (layer order cli > perf > api/index > io > harness > capture > emu > stack > mptcp > pm/sched > tcp > cc > wire > time)',
+    'check-imports: 1 problem in 11 files (layer order cli > perf > proxy > api/index > io > report > harness > capture > emu > stack > mptcp > pm/sched > tcp > cc > wire > time)',
   ]);
 });
 

@@ -1,7 +1,7 @@
 /**
  * `ip mptcp monitor` events against Linux's own: the kernel (a server signalling its second address) and our
  * client (which joins it) report the same connection from the two ends. The kernel's events are read from
- * `ip mptcp monitor` in its namespace; ours from `host.pollMonitorEvent()` through `formatMonitorLine`.
+ * `ip mptcp monitor` in its namespace; ours from the runtime's `monitor` (the host's monitor events) through `formatMonitorLine`.
  * Each of our events must mirror the kernel's: the same event types, our token = the kernel's remote token,
  * and local/remote ids, addresses and ports swapped.
  */
@@ -54,7 +54,7 @@ test('monitor events mirror the kernel\'s: CREATED, ESTABLISHED, ANNOUNCED, SF_E
     await new Promise((r) => setTimeout(r, 500)); // the kernel's CLOSED
     monitor.kill();
     const ourLines: string[] = [];
-    for (let e = paths.runtime.host.pollMonitorEvent(); e; e = paths.runtime.host.pollMonitorEvent()) ourLines.push(formatMonitorLine(e));
+    for (let e = paths.runtime.monitor.shift(); e; e = paths.runtime.monitor.shift()) ourLines.push(formatMonitorLine(e));
     console.log(`# kernel:\n# ${kernelLines.join('\n# ')}\n# ours:\n# ${ourLines.join('\n# ')}`);
     const k = kernelLines.map(parse).filter((e) => e['type']);
     const o = ourLines.map(parse);

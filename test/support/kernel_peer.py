@@ -7,7 +7,8 @@
 --nohash skips hashing (benchmarks: the peer must not be the bottleneck); `seconds` is the time from
 connection establishment to EOF. --abort-after BYTES: once BYTES were received, stop reading, wait a
 moment (so unread data is queued) and close with SO_LINGER {1, 0}: an abortive close (for MPTCP, the kernel
-sends MP_FASTCLOSE); the JSON line then has 'aborted': true. --keep-listening keeps the server's listening socket open after accept():
+sends MP_FASTCLOSE); the JSON line then has 'aborted': true. --hold-write: shut down writing only once the
+peer's EOF has arrived (a receiver that half-closed at once would make a kernel MPTCP peer refuse joins). --keep-listening keeps the server's listening socket open after accept():
 Linux receives MPTCP MP_JOIN SYNs on the listener, so joins need it.
 
 One connection: sends SEND_BYTES (a sender thread, then shutdown(SHUT_WR)) while reading until EOF,
@@ -72,11 +73,15 @@ def main():
     sent = [0]
     send_error = [None]
 
+    eof = threading.Event()
+
     def sender():
         try:
             for chunk in pattern(send_bytes, sent_hash):
                 s.sendall(chunk)
                 sent[0] += len(chunk)
+            if '--hold-write' in sys.argv:
+                eof.wait(125)  # a kernel MPTCP peer that has half-closed refuses joins: stay open until the peer is done
             s.shutdown(socket.SHUT_WR)
         except OSError as e:
             send_error[0] = str(e)
@@ -110,6 +115,7 @@ def main():
             received += len(b)
     except OSError as e:
         recv_error = str(e)
+    eof.set()
     t.join(130)
     seconds = time.monotonic() - started
     local = s.getsockname()
