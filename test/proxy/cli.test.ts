@@ -29,6 +29,11 @@ test('usage errors name the problem and exit 2', async () => {
     [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'udp:127.0.0.4,remote=127.0.0.2:7001', '--idle-timeout', 'x'], /--idle-timeout must be seconds/],
     [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'bogus:x'], /iface/i],
     [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'udp:127.0.0.4,remote=127.0.0.2:7001', '--scheduler', 'nope'], /unknown --scheduler 'nope'/],
+    [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'udp:127.0.0.4,remote=127.0.0.2:7001', '--cc', 'nope'], /unknown congestion control 'nope' \(available: .*lia/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '-C', 'reno', '--cc', 'lia'], /--cc 'lia' and -C\/--congestion 'reno' are the same option/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '--metrics', 'localhost:9464'], /bad --metrics 'localhost:9464'/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '--pcap', 'x.pcap', '--pcap-snaplen', '0'], /bad --pcap-snaplen '0'/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '--pcap-snaplen', '96'], /--pcap-snaplen goes with --pcap FILE/],
   ];
   for (const [args, message] of cases) {
     const r = await run(args);
