@@ -54,3 +54,18 @@ test('HOST:PORT words', () => {
   assert.deepEqual(parseHostPort('example.test:443', 'x', true), { host: 'example.test', port: 443 });
   for (const bad of ['::1:80', '[127.0.0.1]:80', '127.0.0.1', '127.0.0.1:70000', 'a b:1', '']) assert.throws(() => parseHostPort(bad, 'x', true), /bad x/, bad);
 });
+
+test('--metrics on an address and port in use: one line, exit 1, and the proxy does not start', async () => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const r = await run(['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2', '--allow', '127.0.0.0/8', '--metrics', `127.0.0.1:${port}`]);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.err, `mptcp proxy: cannot serve --metrics 127.0.0.1:${port}: the address and port are in use\n`);
+    assert.equal(r.out, '', 'nothing started');
+  } finally {
+    taken.close();
+  }
+});
