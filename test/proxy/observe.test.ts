@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { freeUdpPort } from '../perf/helpers.js';
 import { spawnProxy, within, type ProxyProcess } from './helpers.js';
+import { readFrames } from '../../src/capture/decode.js';
+import { summarizeFrames } from '../../src/capture/summary.js';
 
 const have = (cmd: string, arg = '-h') => spawnSync(cmd, [arg], { stdio: 'ignore' }).error === undefined;
 const skip = !have('curl') ? 'curl is not installed (apt-get install curl)' : !have('tshark', '-v') ? 'tshark is not installed (apt-get install tshark)' : false;
@@ -145,6 +147,15 @@ test('--metrics scraped by curl during a relayed download: counters move; --cc r
     console.log(`client --pcap: ${rows.length} packets, ${size} bytes for ${body.length} bytes relayed; metrics: client proxy bytes down ${sum(after, 'mptcp_proxy_bytes_total', { direction: 'down' })}`);
     assert.ok(rows.some((r) => /^127\.0\.0\.4\t.*\b0\b/.test(r)), 'MP_CAPABLE from the first path');
     assert.ok(rows.some((r) => /^127\.0\.0\.5\t.*\b1\b/.test(r)), 'MP_JOIN from the second path');
+    // Our decoder groups it: one MPTCP connection, its two subflows, the body's bytes towards the client.
+    const { frames, error } = readFrames(readFileSync(pcap));
+    assert.equal(error, undefined);
+    assert.equal(frames.length, rows.length, 'our decoder and tshark see the same frames');
+    const summary = summarizeFrames(frames);
+    assert.equal(summary.connections.length, 1);
+    assert.equal(summary.connections[0]!.subflows.length, 2);
+    const down = summary.connections[0]!.bytes.serverToClient;
+    assert.ok(down >= body.length && down < body.length * 1.01, `${down} bytes to the client for a ${body.length}-byte body`);
     const events = readFileSync(qlog, 'utf8');
     assert.match(events, /mptcp:connection_established/);
     assert.match(events, /recovery:metrics_updated.*"congestion_window"/);
