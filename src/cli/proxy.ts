@@ -64,7 +64,8 @@ Options:
       --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464):
                                the MPTCP MIB counters under the kernel's names (node_netstat_MPTcpExt_*),
                                per subflow bytes, RTT, cwnd, retransmits and congestion control, and the
-                               proxy's connections open/opened/closed/failed/refused and bytes
+                               proxy's connections open/opened/closed/failed/refused and bytes (also per
+                               path over every connection)
       --pcap FILE              capture every packet of every interface of our stack to FILE as it goes
                                (pcap, LINKTYPE_RAW, wall-clock time; mptcp decode, mptcp report, tshark)
       --pcap-snaplen N         bytes kept of each packet: 'headers' (IP and TCP headers with every

@@ -126,6 +126,9 @@ test('--metrics scraped by curl during a relayed download: counters move; --cc r
     assert.equal(sum(after, 'mptcp_proxy_connections_closed_total', { proxy: 'client' }), 1);
     assert.equal(sum(after, 'mptcp_proxy_connections_open', { proxy: 'client' }), 0);
     assert.equal(sum(after, 'mptcp_proxy_connections_refused_total'), 0);
+    // Per path, over all connections: what the client received on its two paths adds up to the body and more.
+    const perPath = sum(after, 'mptcp_proxy_subflow_bytes_total', { local: '127.0.0.4', direction: 'received' }) + sum(after, 'mptcp_proxy_subflow_bytes_total', { local: '127.0.0.5', direction: 'received' });
+    assert.ok(perPath >= body.length, `${perPath} bytes received over the two paths`);
     const notFound = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${clientMetrics}/`]);
     assert.equal(notFound.out.toString(), '404');
 
