@@ -33,6 +33,8 @@ export class RealtimeEmulation {
   private readonly hosts: HostSockets[] = [];
   private readonly emuHosts = new Map<string, EmuHost>();
   private readonly unrefWhenIdle: boolean;
+  /** Sum over timer firings of how late each ran its events (wall time past the event's virtual time). */
+  private lateMicros = 0;
 
   /** A network whose links draw their randomness from `seed`. */
   constructor(seed = 1, options: RealtimeEmulationOptions = {}) {
@@ -110,6 +112,14 @@ export class RealtimeEmulation {
     this.timer = undefined;
   }
 
+  /**
+   * Microseconds by which the emulation ran behind the wall clock so far, summed over its timer firings (an
+   * event due at T handled at T + d adds d). Growing as fast as time passes: the process cannot keep up.
+   */
+  get lagMicros(): Micros {
+    return this.lateMicros;
+  }
+
   /** Runs every event due by now, then arms one timer for the next. */
   private pump(): void {
     if (this.closed) return;
@@ -121,6 +131,8 @@ export class RealtimeEmulation {
     this.timerAt = next;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      const late = this.now() - next;
+      if (late > 0) this.lateMicros += late;
       this.timerAt = undefined;
       this.pump();
     }, Math.max(0, Math.ceil((next - this.now()) / 1000)));

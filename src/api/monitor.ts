@@ -9,10 +9,23 @@ import type { MptcpEvent } from '../mptcp/events.js';
 import type { MptcpSubflowInfo } from '../mptcp/connection.js';
 import type { HostSockets } from './runtime.js';
 
-/** Calls `onEvent` with each MPTCP event of `sockets`' host, in order, at the end of every turn. */
+/** The followers of each host's events: one drain of its queue per turn, each event to every follower. */
+const followers = new WeakMap<HostSockets, ((event: MptcpEvent) => void)[]>();
+
+/**
+ * Calls `onEvent` with each MPTCP event of `sockets`' host, in order, at the end of every turn. Several
+ * followers of one host (--monitor and --qlog) each get every event: the queue is taken once.
+ */
 export function followMonitorEvents(sockets: HostSockets, onEvent: (event: MptcpEvent) => void): void {
+  const existing = followers.get(sockets);
+  if (existing) {
+    existing.push(onEvent);
+    return;
+  }
+  const list = [onEvent];
+  followers.set(sockets, list);
   sockets.onDispatch(() => {
-    for (let e = sockets.monitor.shift(); e; e = sockets.monitor.shift()) onEvent(e);
+    for (let e = sockets.monitor.shift(); e; e = sockets.monitor.shift()) for (const f of list) f(e);
   });
 }
 

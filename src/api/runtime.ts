@@ -14,6 +14,7 @@ import { monotonicMicros, RealtimeDriver, type PacketOutput, type TimerApi } fro
 import { MptcpConnection, type StreamConnection } from '../mptcp/connection.js';
 import type { Micros, TcpConfig, TcpEvent } from '../tcp/types.js';
 import { MptcpServer, MptcpSocket, type AddSubflowOptions, type ServerRuntime, type SocketRuntime } from './socket.js';
+import { addressEqual } from '../wire/address.js';
 
 /** Sees a packet arriving on (`in`) or leaving (`out`) interface `ifaceId` of a runtime. */
 export type PacketTap = (ifaceId: number, direction: 'in' | 'out', bytes: Uint8Array) => void;
@@ -193,6 +194,22 @@ export class HostSockets implements SocketRuntime, ServerRuntime {
   /** True while the host should keep the process alive (see the class comment). */
   get holdsProcess(): boolean {
     return !this.stopped && (this.holders.size > 0 || this.lingering.size > 0);
+  }
+
+  /**
+   * The far end of interface `ifaceId` is not there (a UDP path's remote answered ICMP port unreachable):
+   * the connections and subflows still connecting from an address of that interface fail with
+   * ECONNREFUSED, as the kernel fails a connect on a hard ICMP error. Established ones are left alone.
+   */
+  interfaceUnreachable(ifaceId: number): void {
+    const iface = this.host.routing.interfaces[ifaceId];
+    if (!iface) return;
+    let failed = false;
+    for (const c of this.host.connections()) {
+      if (c.state !== 'SYN-SENT' || !iface.addresses.some((a) => addressEqual(a.address, c.endpoints.localAddress))) continue;
+      if (c.handleUnreachable()) failed = true;
+    }
+    if (failed) this.kick();
   }
 
   /** Calls `listener` at the end of every `dispatchEvents` (after the sockets saw the turn's events). */

@@ -107,6 +107,8 @@ export class MptcpSocket extends Duplex {
   private connected = false;
   /** Bytes the connection has accepted from the application (for `acknowledged`). */
   private acceptedBytes = 0;
+  /** `abandonUnsentWrites()` was called: writes are dropped instead of handed to the connection. */
+  private abandoned = false;
   /** `ref()` / `unref()`: whether this socket keeps the process alive while open. */
   private referenced = true;
   /** The idle timer of `setTimeout`, unref'd like net.Socket's. */
@@ -157,6 +159,26 @@ export class MptcpSocket extends Duplex {
   /** Bytes given to `write` so far (including those still buffered), like net.Socket#bytesWritten. */
   get bytesWritten(): number {
     return this.written;
+  }
+  /**
+   * Bytes the connection has taken into its send buffer so far: what write(2) calls on a kernel socket
+   * would have returned in total (a write waiting for buffer space counts the part already taken).
+   */
+  get bytesAccepted(): number {
+    return this.acceptedBytes;
+  }
+  /**
+   * Drops what `write` has not yet handed to the connection (the rest of the current chunk, and chunks
+   * written later), completing their callbacks: the peer then receives exactly `bytesAccepted` bytes. For a
+   * sender that stops at a deadline (a throughput test's end), as a kernel sender simply stops calling
+   * write(2). Ending or closing the socket afterwards works as usual.
+   */
+  abandonUnsentWrites(): void {
+    this.abandoned = true;
+    const cb = this.pendingCallback;
+    this.pendingWrite = undefined;
+    this.pendingCallback = undefined;
+    cb?.();
   }
   /** Bytes delivered to the reader so far, like net.Socket#bytesRead. */
   get bytesRead(): number {
@@ -351,6 +373,10 @@ export class MptcpSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.abandoned) {
+      callback();
+      return;
+    }
     this.written += chunk.length;
     this.idleTimer?.refresh();
     // One copy, as the kernel copies from user space: the caller may reuse `chunk` after the callback.

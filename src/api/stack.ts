@@ -451,6 +451,7 @@ export class Stack extends EventEmitter {
     const mtu = options.mtu ?? (local.length === 4 ? 1472 : 1452);
     const id = rt.addInterface(`udp${this.host.routing.interfaces.length}`, addresses, (bytes) => path.send(bytes), mtu);
     path.onPacket = (packet) => rt.receive(id, [packet]);
+    path.onUnreachable = () => rt.interfaceUnreachable(id);
     backend.follow(path);
     if (remote) {
       const peer = parseAddress(remote.address);

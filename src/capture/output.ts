@@ -7,15 +7,47 @@
  * message gives the file offset). Reading is streamed frame by frame; output is written in large chunks.
  */
 import { WireError } from '../wire/errors.js';
-import { FrameReader } from './decode.js';
+import { FrameReader, type DecodedFrame } from './decode.js';
 import { frameJson, frameText, summaryText } from './format.js';
-import { MptcpSummary } from './summary.js';
+import { endpointText, MptcpSummary, type ConnectionReport, type SummaryReport } from './summary.js';
 
 /** What to print of a capture (`mptcp decode`'s options). */
 export interface DecodeOptions {
   readonly json: boolean;
   readonly summary: boolean;
   readonly filterMptcp: boolean;
+  /**
+   * Only one MPTCP connection: the one with this token (either side's, as the summary prints them; a join's
+   * SYN carries one of them), and/or the one numbered so in the summary (1, 2, ...). Frames keep their
+   * numbers; the summary lists only that connection.
+   */
+  readonly token?: number;
+  readonly connection?: number;
+}
+
+/** The connections of `report` that `options.token` / `options.connection` select (all without either). */
+function selectedConnections(report: SummaryReport, options: DecodeOptions): ConnectionReport[] {
+  return report.connections.filter(
+    (c) =>
+      (options.connection === undefined || c.connection === options.connection) &&
+      (options.token === undefined ||
+        c.clientKey?.token === options.token ||
+        c.serverKey?.token === options.token ||
+        (c.tokens ?? []).includes(options.token) ||
+        c.subflows.some((sf) => sf.token === options.token)),
+  );
+}
+
+/** The 4-tuples ("a:p|b:p", both orders) of the subflows of `connections`. */
+function subflowTuples(connections: readonly ConnectionReport[]): Set<string> {
+  const tuples = new Set<string>();
+  for (const c of connections) {
+    for (const sf of c.subflows) {
+      tuples.add(`${sf.initiator}|${sf.listener}`);
+      tuples.add(`${sf.listener}|${sf.initiator}`);
+    }
+  }
+  return tuples;
 }
 
 /**
@@ -23,6 +55,20 @@ export interface DecodeOptions {
  * reading a bad/truncated file (after everything before it was written), or undefined.
  */
 export function decodeCapture(bytes: Uint8Array, options: DecodeOptions, write: (text: string) => void): WireError | undefined {
+  const selecting = options.token !== undefined || options.connection !== undefined;
+  if (selecting && !options.summary) {
+    // Two passes: the summary finds the connection's subflows, then their frames are printed.
+    const first = FrameReader.open(bytes);
+    if (first instanceof WireError) return first;
+    const summary = new MptcpSummary();
+    for (let d = first.next(); d !== undefined && !(d instanceof WireError); d = first.next()) summary.add(d);
+    const tuples = subflowTuples(selectedConnections(summary.finish(), options));
+    return decodeFrames(bytes, options, write, (d) => d.kind === 'tcp' && tuples.has(`${endpointText(d.src, d.segment.srcPort, d.ipVersion)}|${endpointText(d.dst, d.segment.dstPort, d.ipVersion)}`));
+  }
+  return decodeFrames(bytes, options, write, () => true);
+}
+
+function decodeFrames(bytes: Uint8Array, options: DecodeOptions, write: (text: string) => void, keep: (frame: DecodedFrame) => boolean): WireError | undefined {
   const reader = FrameReader.open(bytes);
   if (reader instanceof WireError) return reader;
   const out = new ChunkedWriter(write);
@@ -42,10 +88,12 @@ export function decodeCapture(bytes: Uint8Array, options: DecodeOptions, write: 
       continue;
     }
     if (options.filterMptcp && (decoded.kind !== 'tcp' || decoded.mptcp.length === 0)) continue;
+    if (!keep(decoded)) continue;
     out.line(options.json ? JSON.stringify(frameJson(decoded, firstMicros)) : frameText(decoded, firstMicros));
   }
   if (summary) {
-    const report = summary.finish();
+    const full = summary.finish();
+    const report = options.token !== undefined || options.connection !== undefined ? { ...full, connections: selectedConnections(full, options) } : full;
     if (options.json) for (const c of report.connections) out.line(JSON.stringify(c));
     else out.write(summaryText(report));
   }

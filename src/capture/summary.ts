@@ -525,6 +525,7 @@ function keyInfo(key: U64): KeyInfo {
   return { key: u64ToHex(key), token: d.token, idsn: u64ToDecimal(d.idsn) };
 }
 
-function endpointText(address: string, port: number, ipVersion: 4 | 6): string {
+/** "addr:port" ("[v6]:port"), as the summary's subflows name their ends. */
+export function endpointText(address: string, port: number, ipVersion: 4 | 6): string {
   return ipVersion === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }

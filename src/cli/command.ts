@@ -59,19 +59,65 @@ export function oneLine(text: string): string {
 }
 
 /**
- * `util.parseArgs` with errors turned into `UsageError` (unknown option, missing value), so that every
- * command reports bad arguments the same way.
+ * `util.parseArgs` with every argument error reported in our own words, as a `UsageError` (unknown option,
+ * missing value, a value that looks like an option, a value given to a flag): Node's parser messages
+ * ("argument is ambiguous", hints about '--') never reach the user, whatever the Node version.
  */
 export function parseCommandArgs<T extends ParseArgsConfig['options']>(
   args: readonly string[],
   options: T,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  checkArgs(args, options ?? {});
   try {
     const parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
     return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    // parseArgs messages are sentences with hints about '--'; keep the first sentence.
-    throw new UsageError(oneLine(message.split('. ')[0]!.replace(/\.$/, '')));
+    // checkArgs catches what parseArgs rejects; should a Node version reject more, still one line of ours.
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new UsageError(`bad arguments (${code}): ${args.join(' ')}`);
+  }
+}
+
+type OptionConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** The option's spelling in messages: "-c (--client)" or "--json". */
+function optionName(name: string, o: OptionConfig[string]): string {
+  return o.short !== undefined ? `-${o.short} (--${name})` : `--${name}`;
+}
+
+/** Walks `args` as parseArgs does (strict, positionals allowed, '--' ends options) and throws our UsageError. */
+function checkArgs(args: readonly string[], options: OptionConfig): void {
+  const byShort = new Map(Object.entries(options).filter(([, o]) => o.short !== undefined).map(([n, o]) => [o.short!, n]));
+  const looksLikeOption = (a: string | undefined): boolean => a !== undefined && a.length > 1 && a.startsWith('-');
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return;
+    if (!looksLikeOption(arg)) continue;
+    const needsValue = (name: string): void => {
+      const next = args[i + 1];
+      if (next === undefined) throw new UsageError(`option ${optionName(name, options[name]!)} needs a value`);
+      if (looksLikeOption(next)) {
+        throw new UsageError(`option ${optionName(name, options[name]!)} needs a value, got the option '${next}' (to give a value that starts with '-', write --${name}=${next})`);
+      }
+      i++;
+    };
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq < 0 ? undefined : eq);
+      const o = options[name];
+      if (!o) throw new UsageError(`unknown option '--${name}'`);
+      if (o.type === 'boolean' && eq >= 0) throw new UsageError(`option --${name} takes no value, got '${arg}'`);
+      if (o.type === 'string' && eq < 0) needsValue(name);
+      continue;
+    }
+    // A cluster of short options: -4R, or -t5 (a string option takes the rest of the word, or the next word).
+    for (let j = 1; j < arg.length; j++) {
+      const name = byShort.get(arg[j]!);
+      if (name === undefined) throw new UsageError(`unknown option '-${arg[j]}'${arg.length > 2 ? ` (in '${arg}')` : ''}`);
+      if (options[name]!.type === 'string') {
+        if (j === arg.length - 1) needsValue(name);
+        break;
+      }
+    }
   }
 }

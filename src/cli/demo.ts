@@ -38,12 +38,25 @@ function describePath(p: DemoPath): string {
   return `${p.rateBitsPerSecond / 1e6} Mbit/s, ${p.delayMicros / 1000} ms each way`;
 }
 
+/** A size in the largest binary unit it reaches: "1 KiB", "1.5 MiB", "48 MiB", "512 bytes". */
+export function formatSize(bytes: number): string {
+  const units = [
+    [2 ** 30, 'GiB'],
+    [2 ** 20, 'MiB'],
+    [2 ** 10, 'KiB'],
+  ] as const;
+  for (const [size, unit] of units) {
+    if (bytes >= size) return `${(bytes / size).toFixed(bytes % size === 0 ? 0 : 1)} ${unit}`;
+  }
+  return `${bytes} byte${bytes === 1 ? '' : 's'}`;
+}
+
 /** The header printed before the first interval. */
 export function formatHeader(options: Required<Pick<DemoResult, 'bytes' | 'seed' | 'paths' | 'failPath' | 'outageStartMicros' | 'outageEndMicros'>>): string {
   const lines = [
-    `MPTCP demo: ${(options.bytes / 2 ** 20).toFixed(options.bytes % 2 ** 20 === 0 ? 0 : 1)} MiB from client to server over two paths (emulated, virtual time, seed ${options.seed})`,
+    `MPTCP demo: ${formatSize(options.bytes)} from client to server over two paths (emulated, virtual time, seed ${options.seed})`,
     ...options.paths.map((p, i) => `  ${p.name}: ${p.clientAddress} -> ${p.serverAddress}, ${describePath(p)}${i === 0 ? ' (initial subflow)' : ' (joined subflow, MP_JOIN)'}`),
-    `  ${options.paths[options.failPath]!.name} goes down at ${options.outageStartMicros / SECOND} s and comes back at ${options.outageEndMicros / SECOND} s`,
+    `  ${options.paths[options.failPath]!.name} is scheduled to go down at ${options.outageStartMicros / SECOND} s and come back at ${options.outageEndMicros / SECOND} s`,
     '',
     `  ${'time'.padEnd(11)}${options.paths.map((p) => `${p.name} Mbit/s`.padStart(16)).join('')}${'total'.padStart(9)}   path states`,
   ];
@@ -53,7 +66,9 @@ export function formatHeader(options: Required<Pick<DemoResult, 'bytes' | 'seed'
 /** One table row: the interval, each path's rate, the total, and the states of the paths. */
 export function formatInterval(row: DemoInterval, paths: readonly DemoPath[]): string {
   const span = row.endMicros - row.startMicros;
-  const time = `${(row.startMicros / SECOND).toFixed(0).padStart(3)}-${(row.endMicros / SECOND).toFixed(0).padEnd(3)} s`;
+  // Whole seconds, except a last row cut short by the end of the transfer ("  2-2.37 s").
+  const seconds = (micros: Micros): string => (micros % SECOND === 0 ? (micros / SECOND).toFixed(0) : (micros / SECOND).toFixed(2));
+  const time = `${seconds(row.startMicros).padStart(3)}-${seconds(row.endMicros).padEnd(3)} s`;
   const rates = row.bytesPerPath.map((b) => mbps(b, span).padStart(16)).join('');
   const total = mbps(
     row.bytesPerPath.reduce((a, b) => a + b, 0),
@@ -73,11 +88,28 @@ export function formatSummary(r: DemoResult): string {
         `${sf.dataBytesSent} data bytes sent (${share}%), ${sf.tcpRetransmits} TCP retransmissions, ${sf.state}`,
     );
   }
+  const shares = r.subflows.reduce((a, sf) => a + sf.dataBytesSent, 0);
+  if (r.bytes > 0 && shares > r.bytes) {
+    // Data reinjected on another subflow (after a path failed) is counted on both: the shares exceed 100%.
+    lines.push(
+      `  (shares are of the ${r.bytes} data bytes: together ${((100 * shares) / r.bytes).toFixed(1)}%, because ${shares - r.bytes} bytes were ` +
+        'sent on two subflows: reinjected on the other path when the first did not deliver them, like the kernel\'s MPTCPRetrans)',
+    );
+  }
   const seconds = r.durationMicros / SECOND;
   lines.push(
     `  duration ${seconds.toFixed(2)} s of virtual time, goodput ${mbps(r.receivedBytes, r.durationMicros)} Mbit/s; ` +
       `reinjected ${r.reinjectedBytes} bytes (MPTCPRetrans ${r.clientCounters['MPTCPRetrans'] ?? 0})`,
   );
+  const failing = r.paths[r.failPath]?.name ?? '?';
+  if (r.completed && r.durationMicros <= r.outageStartMicros) {
+    lines.push(
+      `  the transfer ended at ${seconds.toFixed(2)} s, before ${failing}'s outage (${r.outageStartMicros / SECOND}-${r.outageEndMicros / SECOND} s): ` +
+        'no path failed during it (a larger --bytes or an earlier --outage shows the failover)',
+    );
+  } else if (r.completed && r.durationMicros < r.outageEndMicros) {
+    lines.push(`  the transfer ended at ${seconds.toFixed(2)} s, while ${failing} was still down (it comes back at ${r.outageEndMicros / SECOND} s)`);
+  }
   if (r.problem) lines.push(`  PROBLEM: ${r.problem}`);
   lines.push(
     r.verified
@@ -85,6 +117,14 @@ export function formatSummary(r: DemoResult): string {
       : `  NOT VERIFIED: received ${r.receivedBytes} of ${r.bytes} bytes; SHA-256 sent ${r.sentSha256}, received ${r.receivedSha256}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The `--json` document: the result with paths numbered as on the command line and in the text (1 and 2:
+ * `"failPath": 1` is `--fail-path 1`, a subflow's `"path": 2` is path 2); `runDemo` indexes them from 0.
+ */
+export function demoJson(r: DemoResult): Record<string, unknown> {
+  return { ...r, failPath: r.failPath + 1, subflows: r.subflows.map((sf) => ({ ...sf, path: sf.path + 1 })) };
 }
 
 const USAGE = `Usage: mptcp demo [--bytes SIZE] [--seed N] [--outage FROM-TO] [--fail-path 1|2] [--json] [--monitor] [--report FILE] [--pcap FILE] [--qlog FILE]
@@ -106,7 +146,8 @@ Options:
       --seed N           seeds the emulator, the hosts' keys and the data             default 1
       --outage FROM-TO   the outage in seconds of virtual time, e.g. 3-5               default 3-5
       --fail-path N      which path fails (1 or 2)                                     default 1
-      --json             one JSON document (every interval, the subflows, the verdict) instead of text
+      --json             one JSON document (every interval, the subflows, the verdict) instead of text;
+                         paths are numbered 1 and 2 there too ("failPath": 1 is --fail-path 1)
       --monitor          print both hosts' MPTCP events as they happen, as 'ip mptcp monitor' prints
                          them, each line starting with the host ('client' or 'server'); with --json
                          they go to stderr
@@ -218,7 +259,7 @@ export const demoCommand: Command = {
       qlogFile?.close();
     }
     for (const e of [captureFile?.error, qlogFile?.error]) if (e) io.stderr(`mptcp demo: ${e}\n`);
-    if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
+    if (json) io.stdout(JSON.stringify(demoJson(result), null, 2) + '\n');
     else io.stdout(formatSummary(result));
     if (report !== undefined) {
       const run = demoRunData('mptcp demo', result, samples);

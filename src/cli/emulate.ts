@@ -6,6 +6,7 @@
 import { describeLinkSpec, linkSpecHelp, LinkSpecError } from '../emu/link-spec.js';
 import { EmulateError, KernelLinkEmulator, parsePathSpec, type DirectionCounts, type EmulatePath } from '../io/emulate.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
+import { CAPTURE_OPTIONS, captureOptions } from './capture-options.js';
 
 const USAGE = `Usage: mptcp emulate --left NS1 --right NS2 --path SPEC [--path SPEC ...] [options]
 
@@ -24,8 +25,10 @@ Options:
                          the words of 'mptcp perf --link' (up = left to right, down = back):
 ${linkSpecHelp('                           ')}
       --duration SEC     stop after SEC seconds (default: run until SIGINT or SIGTERM)
-      --pcap FILE        write what crossed every path (both directions, as delivered) to FILE
-                         (pcap, raw IP: Wireshark, tshark, mptcp decode)
+      --pcap FILE        write what crossed every path (both directions, as delivered) to FILE as it
+                         goes (pcap, LINKTYPE_RAW: Wireshark, tshark, mptcp decode, mptcp report)
+      --pcap-snaplen N   bytes kept of each packet: 'headers' (IP and TCP headers with every option,
+                         no payload; the default, as every command's --pcap) or 1-262144
       --seed N           seed of the links' randomness (loss, jitter, reordering; default 1)
   -h, --help             show this help
 
@@ -45,7 +48,8 @@ const OPTIONS = {
   right: { type: 'string' },
   path: { type: 'string', multiple: true },
   duration: { type: 'string' },
-  pcap: { type: 'string' },
+  pcap: CAPTURE_OPTIONS.pcap,
+  'pcap-snaplen': CAPTURE_OPTIONS['pcap-snaplen'],
   seed: { type: 'string' },
 } as const;
 
@@ -80,9 +84,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     seed = Number(values['seed']);
     if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${values['seed']}: expected an integer`);
   }
+  const capture = captureOptions(values['pcap'] as string | undefined, values['pcap-snaplen'] as string | undefined);
   let emu: KernelLinkEmulator;
   try {
-    emu = KernelLinkEmulator.start({ left, right, paths, seed, ...(values['pcap'] !== undefined ? { pcapFile: values['pcap'] as string } : {}) });
+    emu = KernelLinkEmulator.start({ left, right, paths, seed, ...(capture ? { pcapFile: capture.path, pcapSnapLength: capture.snapLength } : {}) });
   } catch (err) {
     if (err instanceof EmulateError) throw new CliError(err.message);
     throw err;

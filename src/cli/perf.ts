@@ -14,17 +14,18 @@
  * JSON). A peer without MPTCP gets plain TCP, and then the output is exactly the plain iperf3 output.
  */
 import { lookup } from 'node:dns/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseIfaceSpec, IfaceSpecError, type IfaceSpec } from '../perf/iface.js';
 import { PerfConfigError, PerfError, DEFAULT_PORT, MAX_BLOCKSIZE, MAX_STREAMS } from '../perf/iperf3-protocol.js';
-import { emulatedPair, type EmulatedPair } from '../perf/emulated.js';
+import { emulatedGraceMs, emulatedPair, emulatorVerdict, type EmulatedPair } from '../perf/emulated.js';
 import { openInterfaces, type InterfaceStack } from '../perf/interfaces.js';
 import { describeLink } from '../perf/link.js';
 import { describeCongestionControl, describeMptcp } from '../perf/mptcp-config.js';
 import { runPerfClient, type PerfClientOptions } from '../perf/client.js';
 import { startPerfServer, type PerfServer, type PerfServerOptions } from '../perf/server.js';
 import { nodeNetTransport, type PerfTransport } from '../perf/transport.js';
-import { parseSize } from '../perf/units.js';
+import { formatBitrate, parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseCongestionControl, parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 import { congestionControlNames, DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
@@ -48,10 +49,12 @@ Throughput tests over TCP, speaking iperf3's protocol: the client works with an 
 server with iperf3 clients (iperf 3.x). Output is iperf3's: a report every interval, then the sender and
 receiver totals of each stream (the receiver's as measured by the other side). On this project's stack
 (the emulator, --iface) the connections are Multipath TCP (RFC 8684) by default: each interval line of a
-stream is followed by one line per MPTCP subflow (its id, bytes and bitrate in this side's direction,
-retransmits and cwnd when sending, and its addresses), and the JSON has a "subflows" array in each
-interval and in "end". Against a peer without MPTCP (plain iperf3, a kernel without MPTCP) the connection
-falls back to TCP and the output is plain iperf3's; so is it with --no-mptcp.
+stream is followed by one line per MPTCP subflow (its id, bytes and bitrate in this side's direction:
+acknowledged by the peer when sending, received otherwise; retransmits and cwnd when sending, and its
+addresses), and the JSON has a "subflows" array in each interval and in "end". Against a peer without MPTCP
+(plain iperf3, a kernel without MPTCP) the connection falls back to TCP, a line after the stream's says so
+with the kernel counter of the reason (MPCapableFallbackSYNACK...), and the rest is plain iperf3 output;
+with --no-mptcp it is plain iperf3's.
 
 Where it runs (the stack):
   (default)              client only: BOTH ends run in this process on this project's userspace stack,
@@ -100,8 +103,12 @@ Common options:
   -i, --interval SEC     seconds between interval reports (default 1; 0: none)
   -B, --bind ADDR        local address: the server listens on it, the client connects from it (on the
                          emulator: the client host's address)
-      --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
+  -J, --json             one iperf3-like JSON document per test (start, intervals, end with sum_sent
                          and sum_received: bytes, bits_per_second, seconds, retransmits where known)
+      --logfile FILE     append the output to FILE instead of standard output (as iperf3 does; an
+                         error is also appended, and still printed on standard error)
+  -u, --udp              refused, as iperf3 refuses what it does not implement: the tests are TCP
+      --bidir            refused the same way (not implemented yet): run a test each way, the second with -R
       --monitor          print our stack's MPTCP events as they happen, as 'ip mptcp monitor' prints
                          them (CREATED, ESTABLISHED, SF_ESTABLISHED, ANNOUNCED, SF_CLOSED, CLOSED...);
                          on the emulator each line starts with the host, 'client' or 'server'; with
@@ -131,6 +138,11 @@ Client options:
   -P, --parallel N       N parallel streams (1-${MAX_STREAMS}, default 1)
   -l, --length LEN       block size, bytes, suffixes allowed (default 128K, at most 1M)
   -O, --omit SEC         leave the first SEC seconds out of the statistics
+  -b, --bitrate RATE     target bitrate of each stream, bits/s with K/M/G (powers of 1000), as iperf3's
+                         -b: a block is written only while the stream's average is below it (0: unlimited)
+  -w, --window SIZE      socket buffer of the data connections (send buffer and receive window), bytes
+                         with K/M/G (powers of 1024), at most 512M, as iperf3's -w; our stack only
+  -M, --set-mss MSS      largest TCP segment of the data connections (TCP_MAXSEG), at most 9216; our stack only
   -N, --no-delay         disable Nagle's algorithm on the data connections
   -T, --title TEXT       title sent to the server
       --cport PORT       local port of the data connections (stream i uses PORT + i)
@@ -204,6 +216,9 @@ const OPTIONS = {
   length: { type: 'string', short: 'l' },
   omit: { type: 'string', short: 'O' },
   'no-delay': { type: 'boolean', short: 'N' },
+  bitrate: { type: 'string', short: 'b' },
+  window: { type: 'string', short: 'w' },
+  'set-mss': { type: 'string', short: 'M' },
   title: { type: 'string', short: 'T' },
   bind: { type: 'string', short: 'B' },
   cport: { type: 'string' },
@@ -211,7 +226,10 @@ const OPTIONS = {
   version6: { type: 'boolean', short: '6' },
   'connect-timeout': { type: 'string' },
   'one-off': { type: 'boolean', short: '1' },
-  json: { type: 'boolean' },
+  json: { type: 'boolean', short: 'J' },
+  logfile: { type: 'string' },
+  udp: { type: 'boolean', short: 'u' },
+  bidir: { type: 'boolean' },
   iface: { type: 'string', multiple: true },
   kernel: { type: 'boolean' },
   link: { type: 'string', multiple: true },
@@ -227,7 +245,7 @@ const OPTIONS = {
   cc: { type: 'string' },
 } as const;
 
-const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
+const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'window', 'set-mss', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
 const SERVER_ONLY = ['one-off'] as const;
 
 function intOption(value: string | undefined, option: string, min: number, max: number): number | undefined {
@@ -242,6 +260,16 @@ function sizeOption(value: string | undefined, option: string, min: number, max:
   if (n === undefined) throw new UsageError(`${option} must be a number with an optional K/M/G/T suffix, got '${value}'`);
   if (n < min || n > max) throw new UsageError(`${option} must be ${min}-${max} bytes, got '${value}'`);
   return n;
+}
+
+/** `-b RATE`: bits per second with an optional K/M/G/T suffix in powers of 1000, as iperf3's unit_atof_rate. */
+function bitrateOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value.includes('/')) throw new UsageError(`--bitrate '${value}': a burst (/N) is not supported; give the rate alone, e.g. -b 10M`);
+  const m = /^(\d+(?:\.\d+)?|\.\d+)([kmgtKMGT]?)$/.exec(value.trim());
+  const rate = m ? Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 } as Record<string, number>)[m[2]!.toLowerCase()]! : NaN;
+  if (!Number.isFinite(rate)) throw new UsageError(`--bitrate must be bits per second with an optional K/M/G suffix (powers of 1000), e.g. -b 10M, got '${value}'`);
+  return Math.round(rate);
 }
 
 /** Parses the `--iface` values (exported for tests); a bad one is a usage error. */
@@ -277,6 +305,43 @@ function sleep(ms: number): Promise<void> {
 export async function runPerf(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, OPTIONS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values['udp'] === true) {
+    // iperf3's words for an option it does not implement (IEUNIMP), then what this one does.
+    throw new UsageError('parameter error - an option you are trying to set is not implemented yet (-u, --udp: mptcp perf runs TCP and MPTCP tests only)');
+  }
+  if (values['bidir'] === true) {
+    if (values['reverse'] === true) throw new UsageError('parameter error - cannot be both reverse and bidirectional');
+    throw new UsageError('parameter error - an option you are trying to set is not implemented yet (--bidir: run one test each way, the second with -R)');
+  }
+  const logfile = values['logfile'] as string | undefined;
+  if (logfile === undefined) return runPerfTest(values, io);
+  if (logfile === '') throw new UsageError('--logfile needs a file name');
+  const toFile = logfileIo(logfile);
+  try {
+    return await runPerfTest(values, toFile);
+  } catch (err) {
+    if (err instanceof CliError) toFile.stdout(`mptcp perf: ${err.message}\n`);
+    throw err;
+  } finally {
+    toFile.close();
+  }
+}
+
+/** Output appended to `path` (iperf3 --logfile opens it "a+"); a file that cannot be opened is a CliError. */
+function logfileIo(path: string): CliIo & { close(): void } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a');
+  } catch (err) {
+    throw new CliError(`unable to open log file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const write = (text: string): void => {
+    writeSync(fd, text);
+  };
+  return { stdout: write, stderr: write, close: () => closeSync(fd) };
+}
+
+async function runPerfTest(values: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   const str = (k: keyof typeof OPTIONS): string | undefined => values[k] as string | undefined;
   const isServer = values['server'] === true;
   const host = str('client');
@@ -358,6 +423,17 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
     const cport = intOption(str('cport'), '--cport', 1, 65535);
     const connectTimeoutMs = intOption(str('connect-timeout'), '--connect-timeout', 1, 3_600_000);
     const title = str('title');
+    const bitrate = bitrateOption(str('bitrate'));
+    // iperf3's limits and words (MAX_TCP_BUFFER, MAX_MSS); node:net can set neither option.
+    const windowBytes = str('window') === undefined ? undefined : parseSize(str('window')!);
+    if (str('window') !== undefined && (windowBytes === undefined || windowBytes < 1)) throw new UsageError(`--window must be a size in bytes with an optional K/M/G suffix, got '${str('window')}'`);
+    if (windowBytes !== undefined && windowBytes > 536_870_912) throw new UsageError('parameter error - socket buffer size too large (maximum = 536870912 bytes)');
+    const mss = intOption(str('set-mss'), '--set-mss', 1, Number.MAX_SAFE_INTEGER);
+    if (mss !== undefined && mss > 9216) throw new UsageError('parameter error - TCP MSS too large (maximum = 9216 bytes)');
+    if (mss !== undefined && mss < 88) throw new UsageError(`--set-mss ${mss}: at least 88 bytes (Linux's TCP_MAXSEG minimum)`);
+    if (kernel && (windowBytes !== undefined || mss !== undefined)) {
+      throw new UsageError('-w and -M set socket options that node:net cannot (SO_SNDBUF/SO_RCVBUF, TCP_MAXSEG): they work on our stack (the emulator or --iface), not with --kernel');
+    }
     const family = values['version4'] === true ? 4 : values['version6'] === true ? 6 : undefined;
     if (link && family !== undefined && isIP(host!) !== 0 && isIP(host!) !== family) throw new UsageError(`-${family} but HOST ${host} is an IPv${isIP(host!)} address`);
     clientOptions = {
@@ -378,6 +454,9 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
       ...(bind !== undefined && !link ? { bind } : {}),
       ...(cport !== undefined ? { cport } : {}),
       ...(title !== undefined ? { title } : {}),
+      ...(bitrate !== undefined && bitrate > 0 ? { bitrate } : {}),
+      ...(windowBytes !== undefined ? { windowBytes } : {}),
+      ...(mss !== undefined ? { mss } : {}),
       ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
       ...(family !== undefined ? { family } : {}),
     };
@@ -435,6 +514,8 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw setupError(err);
       }
       transport = emulated.client;
+      // On a slow link a control message can wait behind seconds of queued data: wait as long for it.
+      options = { ...options, controlTimeoutMs: Math.max(options.controlTimeoutMs ?? 30_000, emulatedGraceMs(links!)) };
       qlogFile = openQlog(qlogPath, { title: 'mptcp perf (emulated)' });
       follow(emulated.clientHost, 'client', 'client ');
       follow(emulated.serverHost, 'server', 'server ');
@@ -443,7 +524,7 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         const emulation = emulated.emulation;
         stopCapture = captureNetwork(emulation.network, captureFile, { epochMicros: Date.now() * 1000 - emulation.now() });
       }
-      emulatedServer = await startPerfServer({ port, interval: 0, version, onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
+      emulatedServer = await startPerfServer({ port, interval: 0, version, graceMs: emulatedGraceMs(links!), setupTimeoutMs: emulatedGraceMs(links!), onTest: () => serverDone.resolve() }, emulated.server).catch((err: unknown) => {
         throw err instanceof PerfError ? new CliError(`emulated server: ${err.message}`) : err;
       });
       if (!json) {
@@ -461,9 +542,50 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
         throw new CliError(`cannot resolve ${host}`);
       }
     }
+    // On the emulator, say when the emulator (this process's CPU), not the link, set the rate. With --json
+    // the verdict joins the document, which is held back until then.
+    const heldJson: string[] = [];
+    if (link && json) options = { ...options, io: { stdout: (t) => void heldJson.push(t), stderr: (t) => io.stderr(t) } };
+    const lagBefore = emulated?.lagMicros() ?? 0;
+    const dropsBefore = emulated?.queueDrops() ?? 0;
+    const startedAt = performance.now();
     try {
-      await runPerfClient(options, transport);
+      const result = await runPerfClient(options, transport);
+      if (link && emulated) {
+        const wallMicros = Math.max(1, (performance.now() - startedAt) * 1000);
+        const cpu = Number((result.json['end'] as { cpu_utilization_percent?: { host_total?: number } }).cpu_utilization_percent?.host_total ?? 0);
+        const judged = emulatorVerdict(links!, mptcp.enabled, {
+          measuredBitsPerSecond: result.sumReceived.bitsPerSecond,
+          seconds: result.sumSent.seconds,
+          cpuPercent: cpu,
+          lagFraction: (emulated.lagMicros() - lagBefore) / wallMicros,
+          queueDrops: emulated.queueDrops() - dropsBefore,
+        });
+        // With -b (paced) or -w (window-limited) the test is held below the links on purpose: nothing to blame.
+        const verdict = clientOptions!.bitrate !== undefined || clientOptions!.windowBytes !== undefined ? { ...judged, keptUp: true } : judged;
+        if (json) {
+          const doc = JSON.parse(heldJson.join('')) as Record<string, unknown>;
+          heldJson.length = 0;
+          doc['emulator'] = {
+            kept_up: verdict.keptUp,
+            configured_bits_per_second: verdict.configuredBitsPerSecond,
+            measured_bits_per_second: verdict.measuredBitsPerSecond,
+            cpu_percent: verdict.cpuPercent,
+            lag_percent: verdict.lagPercent,
+            queue_drops: verdict.queueDrops,
+          };
+          io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+        } else if (!verdict.keptUp) {
+          io.stdout(
+            `Warning: the emulator could not keep up with the configured rate: the ${links!.length > 1 && mptcp.enabled ? 'paths carry' : 'link carries'} ` +
+              `${formatBitrate(verdict.configuredBitsPerSecond).trim()}, this test got ${formatBitrate(verdict.measuredBitsPerSecond).trim()} while no queue ever filled ` +
+              `(emulation lag ${verdict.lagPercent.toFixed(0)}% of the test, this process busy ${verdict.cpuPercent.toFixed(0)}%; both ends and the links run in it): ` +
+              'the result measures this process, not the link\n',
+          );
+        }
+      }
     } catch (err) {
+      for (const t of heldJson) io.stdout(t);
       if (err instanceof PerfError) {
         throw new CliError(err.message === 'interrupted' ? 'interrupted - the client has terminated' : err.message);
       }

@@ -3,7 +3,10 @@
  * src/proxy/ (on a public `Stack`); this file parses the words, builds the stack on the interfaces with
  * perf's own parsing and set-up (`--iface`, `--endpoint`, `--limits`, `--scheduler`, `--no-mptcp`:
  * ./perf.ts, ./perf-options.ts, src/perf/interfaces.ts), prints the statistics on SIGUSR1 and at exit,
- * and the `ip mptcp monitor` events with `--monitor`.
+ * and the `ip mptcp monitor` events with `--monitor`. Observability as every command of our stack has it
+ * (./capture-options.ts): `--pcap` / `--pcap-snaplen` (every packet of every interface, src/api/capture.ts),
+ * `--qlog`; and `--metrics ADDR:PORT` (Prometheus text: src/report/prometheus.ts for the host, the proxy's
+ * counters from src/proxy/stats.ts, served by src/io/metrics-server.ts). `--cc` is perf's.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -18,7 +21,13 @@ import { PROXY_DEFAULTS, startProxyServer, type ProxyServer } from '../proxy/ser
 import type { SocksCredentials } from '../proxy/socks5.js';
 import { CliError, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseIfaceOptions } from './perf.js';
-import { parseMptcpOptions } from './perf-options.js';
+import { parseCongestionControl, parseMptcpOptions } from './perf-options.js';
+import { CAPTURE_OPTIONS, captureOptions, openCapture, openQlog } from './capture-options.js';
+import { captureRuntime } from '../api/capture.js';
+import { sampleSubflows } from '../api/monitor.js';
+import { startMetricsServer, type MetricsServer } from '../io/metrics-server.js';
+import { PrometheusFamilies, prometheusText } from '../report/prometheus.js';
+import { congestionControlNames, DEFAULT_CONGESTION_CONTROL } from '../cc/registry.js';
 
 const USAGE = `Usage: mptcp proxy client --listen ADDR:PORT --server HOST:PORT --iface SPEC [--iface SPEC...] [options]
                           [--forward LOCAL_ADDR:LOCAL_PORT=DEST_HOST:DEST_PORT ...]
@@ -52,12 +61,26 @@ Options:
       --idle-timeout SEC       close a relayed connection idle that long (default: never)
       --connect-timeout SEC    give up on a destination or the server after SEC (default ${PROXY_DEFAULTS.connectTimeoutMs / 1000})
       --monitor                print the MPTCP events on stdout in 'ip mptcp monitor' format
+      --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464):
+                               the MPTCP MIB counters under the kernel's names (node_netstat_MPTcpExt_*),
+                               per subflow bytes, RTT, cwnd, retransmits and congestion control, and the
+                               proxy's connections open/opened/closed/failed/refused and bytes (also per
+                               path over every connection)
+      --pcap FILE              capture every packet of every interface of our stack to FILE as it goes
+                               (pcap, LINKTYPE_RAW, wall-clock time; mptcp decode, mptcp report, tshark)
+      --pcap-snaplen N         bytes kept of each packet: 'headers' (IP and TCP headers with every
+                               option, no payload; the default) or 1-262144
+      --qlog FILE              a qlog event log (JSON-SEQ: the MPTCP events with a path id per subflow,
+                               and each subflow's RTT and cwnd every 100 ms)
   Our stack, exactly as in 'mptcp perf' (see 'mptcp perf --help', "Interfaces" and "MPTCP"):
       --iface SPEC             udp:ADDR[:PORT][,remote=ADDR:PORT][,addr=ADDR/PREFIX][,mtu=N]  (unprivileged)
                                tun:NAME,addr=ADDR/PREFIX,peer=ADDR/PREFIX[,netns=NS][,mtu=N]  (root)
       --endpoint "WORDS"       ip mptcp endpoint add words, e.g. "127.0.0.4 subflow"
       --limits "WORDS"         ip mptcp limits set words, e.g. "subflows 2 add_addr_accepted 2"
       --scheduler NAME         default, roundrobin, redundant
+  -C, --congestion NAME, --cc NAME
+                               congestion control of every subflow: ${congestionControlNames().join(', ')}
+                               (default ${DEFAULT_CONGESTION_CONTROL})
       --no-mptcp               plain TCP on our stack
 
 Statistics (connections open, closed, refused and why, failed; bytes; per connection and per subflow)
@@ -99,6 +122,10 @@ const OPTIONS = {
   limits: { type: 'string' },
   scheduler: { type: 'string' },
   'no-mptcp': { type: 'boolean' },
+  metrics: { type: 'string' },
+  congestion: { type: 'string', short: 'C' },
+  cc: { type: 'string' },
+  ...CAPTURE_OPTIONS,
 } as const;
 
 /** "ADDR:PORT" / "[V6]:PORT" / "name:PORT" (names only where `names`). Throws UsageError. */
@@ -152,6 +179,12 @@ export async function runProxy(args: readonly string[], io: CliIo): Promise<numb
   const ifaces = parseIfaceOptions(list('iface'));
   if (ifaces.length === 0) throw new UsageError('--iface SPEC is required: our stack runs on UDP paths (udp:...) or TUN devices (tun:...)');
   const mptcp = parseMptcpOptions({ noMptcp: values['no-mptcp'] === true, endpoints: list('endpoint'), limits: str('limits'), scheduler: str('scheduler') });
+  const congestionControl = parseCongestionControl(str('cc'), str('congestion'));
+  const capture = captureOptions(str('pcap'), str('pcap-snaplen'));
+  const metricsText = str('metrics');
+  const metricsAt = metricsText === undefined ? undefined : parseHostPort(metricsText, '--metrics', false);
+  const qlogPath = str('qlog');
+  if (qlogPath === '') throw new UsageError('--qlog needs a file name');
   const maxText = str('max-connections');
   if (maxText !== undefined && (!/^\d+$/.test(maxText) || Number(maxText) < 1 || Number(maxText) > 1_000_000)) throw new UsageError(`--max-connections must be an integer 1-1000000, got '${maxText}'`);
   const limits = {
@@ -206,27 +239,61 @@ export async function runProxy(args: readonly string[], io: CliIo): Promise<numb
 
   let interfaces: InterfaceStack;
   try {
-    interfaces = await openInterfaces(ifaces, { defaultRoutes: role === 'client', mptcp });
+    interfaces = await openInterfaces(ifaces, { defaultRoutes: role === 'client', mptcp, congestionControl });
   } catch (err) {
     if (err instanceof PerfConfigError) throw new UsageError(err.message);
     if (err instanceof PerfError) throw new CliError(err.message);
     throw err;
   }
   const stack = stackOn(interfaces);
-  if (values['monitor'] === true) stack.on('monitor', (e: MptcpEvent) => io.stdout(`${formatMonitorLine(e)}\n`));
-  let proxy: ProxyServer | ProxyClient;
+  const started = Date.now();
+  const observers: (() => void)[] = [];
+  let proxy!: ProxyServer | ProxyClient;
+  let metrics: MetricsServer | undefined;
   try {
-    proxy = await start(stack);
+    const captureFile = capture ? openCapture(capture) : undefined;
+    if (captureFile) observers.push(captureRuntime(interfaces.runtime, captureFile), () => captureFile.close(), () => captureFile.error && log(captureFile.error));
+    const qlogFile = openQlog(qlogPath, { title: `mptcp proxy ${role}`, vantagePoint: role });
+    if (qlogFile) {
+      const q = qlogFile.log;
+      const at = (): number => (Date.now() - started) * 1000;
+      observers.push(sampleSubflows(interfaces.runtime, 100, (token, sf) => q.metrics(at(), role, token, sf.id, { rttMicros: sf.tcp.srttMicros, cwndBytes: sf.tcp.cwndBytes })));
+      observers.push(() => qlogFile.close(), () => qlogFile.error && log(qlogFile.error));
+      stack.on('monitor', (e: MptcpEvent) => q.monitorEvent(at(), role, e));
+    }
+    if (values['monitor'] === true) stack.on('monitor', (e: MptcpEvent) => io.stdout(`${formatMonitorLine(e)}\n`));
+    try {
+      proxy = await start(stack);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new CliError(`cannot listen: ${e.code === 'EADDRINUSE' ? 'the address and port are in use' : e.message}`);
+    }
+    if (metricsAt) {
+      const host = interfaces.runtime.host;
+      const render = (): string => {
+        const families = new PrometheusFamilies();
+        proxy.stats.metrics(families, role);
+        return prometheusText([{ name: `proxy-${role}`, host }], families);
+      };
+      try {
+        metrics = await startMetricsServer(metricsAt.host, metricsAt.port, render);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        await proxy.close();
+        throw new CliError(`cannot serve --metrics ${metricsText}: ${e.code === 'EADDRINUSE' ? 'the address and port are in use' : e.message}`);
+      }
+    }
   } catch (err) {
     await stack.close({ timeout: 0 });
-    const e = err as NodeJS.ErrnoException;
-    throw new CliError(`cannot listen: ${e.code === 'EADDRINUSE' ? 'the address and port are in use' : e.message}`);
+    for (const stop of observers) stop();
+    throw err;
   }
   const title = `mptcp proxy ${role}`;
   const report = (): void => io.stdout(proxy.stats.format(title));
   io.stdout(`${interfaces.descriptions.join('\n')}\n${title}: ${describe}\n`);
   if (role === 'client') io.stdout(`${title}: listening on ${(proxy as ProxyClient).addresses().map((a) => `${a.address}:${a.port}`).join(', ')}\n`);
   else io.stdout(`${title}: listening on port ${(proxy as ProxyServer).address()?.port}\n`);
+  if (metrics) io.stdout(`${title}: metrics on http://${metrics.address.includes(':') ? `[${metrics.address}]` : metrics.address}:${metrics.port}/metrics\n`);
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   process.on('SIGUSR1', report);
@@ -239,8 +306,10 @@ export async function runProxy(args: readonly string[], io: CliIo): Promise<numb
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     report();
+    await metrics?.close();
     await proxy.close();
     await stack.close({ timeout: 1000 });
+    for (const stop of observers) stop();
   }
   return 0;
 }

@@ -293,11 +293,13 @@ export function runDemo(options: DemoOptions = {}, onInterval?: (interval: DemoI
       pair.run(t + interval);
     }
     const now = arrived();
+    // The last row ends when the server read the last byte: its rates are over its real length.
+    const end = finishedAt !== undefined && finishedAt < t + interval ? Math.max(finishedAt, t + 1) : t + interval;
     const row: DemoInterval = {
       startMicros: t - start,
-      endMicros: t + interval - start,
+      endMicros: end - start,
       bytesPerPath: now.map((v, i) => v - last[i]!),
-      pathStates: paths.map((_, i) => (i === failPath ? stateOver(t, t + interval, down, up) : 'up')),
+      pathStates: paths.map((_, i) => (i === failPath ? stateOver(t, end, down, up) : 'up')),
     };
     last = now;
     intervals.push(row);

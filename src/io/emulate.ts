@@ -17,13 +17,13 @@
  * Teardown: `close()` closes the TUN fds, which deletes the devices in whatever namespace they are; the
  * kernel does the same when the process dies in any way (even SIGKILL), so the devices never outlive it.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { Link, DROP_CAUSES, type DropCause } from '../emu/link.js';
 import { directionConfig, LinkSpecError, parseLinkSpec, defaultLinkSpec, type LinkSpec } from '../emu/link-spec.js';
 import { Rng } from '../emu/random.js';
 import { Simulator } from '../emu/sim.js';
 import { loadMahimahiTrace } from '../emu/trace-file.js';
-import { LinkType, PcapWriter } from '../wire/pcap.js';
+import type { SnapLength } from '../capture/writer.js';
+import { CaptureFile } from './capture-file.js';
 import { parseCidr } from '../wire/address.js';
 import { monotonicMicros } from './driver.js';
 import { linkExists, namespaceExists, runIp } from './netns.js';
@@ -97,41 +97,12 @@ export interface EmulateOptions {
   readonly paths: readonly EmulatePath[];
   /** Seed of the links' random streams (loss, jitter...); default 1. */
   readonly seed?: number;
-  /** Write what crossed every path (delivered packets, both directions) to this pcap file. */
+  /** Write what crossed every path (delivered packets, both directions) to this pcap file (./capture-file.ts). */
   readonly pcapFile?: string;
+  /** Bytes kept of each packet in `pcapFile` (default `headers`: IP and TCP headers with options). */
+  readonly pcapSnapLength?: SnapLength;
   /** Device name prefix (default `em<pid>`): devices are PREFIX l N / PREFIX r N. */
   readonly devicePrefix?: string;
-}
-
-/** Buffered pcap file output (one write per MiB, and at close). */
-class PcapFile {
-  private readonly fd: number;
-  private chunks: Uint8Array[] = [];
-  private pending = 0;
-  readonly writer: PcapWriter;
-
-  constructor(path: string) {
-    this.fd = openSync(path, 'w');
-    this.writer = new PcapWriter((chunk) => this.push(chunk), LinkType.RAW);
-  }
-
-  private push(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-    this.pending += chunk.length;
-    if (this.pending >= 1 << 20) this.flush();
-  }
-
-  flush(): void {
-    if (this.chunks.length === 0) return;
-    writeSync(this.fd, Buffer.concat(this.chunks));
-    this.chunks = [];
-    this.pending = 0;
-  }
-
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
 }
 
 interface PathState {
@@ -183,7 +154,7 @@ export class KernelLinkEmulator {
   private immediate: NodeJS.Immediate | undefined;
   private timerAt: Micros | undefined;
   private closed = false;
-  private pcap: PcapFile | undefined;
+  private pcap: CaptureFile | undefined;
   /** Wake-ups with a delivery due, and how late the earliest due one was (µs): the emulator's own error. */
   private lateWakeups = 0;
   private lateSumMicros = 0;
@@ -268,9 +239,9 @@ export class KernelLinkEmulator {
     });
     if (options.pcapFile !== undefined) {
       try {
-        this.pcap = new PcapFile(options.pcapFile);
+        this.pcap = CaptureFile.open(options.pcapFile, options.pcapSnapLength !== undefined ? { snapLength: options.pcapSnapLength } : {});
       } catch (err) {
-        throw new EmulateError(`--pcap ${options.pcapFile}: ${(err as Error).message}`);
+        throw new EmulateError(`--pcap: ${(err as Error).message}`);
       }
     }
     // Time 0 of every link (outages, traces) is now: every device is up.
@@ -287,7 +258,7 @@ export class KernelLinkEmulator {
         if (!this.closed && !writePacket(s.left, bytes)) s.writeFailedDown++;
       });
       if (pcap) {
-        const tap = { onDeliver: (now: Micros, bytes: Uint8Array) => pcap.writer.writePacket(epoch + now, bytes) };
+        const tap = { onDeliver: (now: Micros, bytes: Uint8Array) => pcap.writePacket(epoch + now, bytes) };
         s.up.addTap(tap);
         s.down.addTap(tap);
       }

@@ -37,7 +37,7 @@ export function startMetricsServer(address: string, port: number, render: () => 
       server.off('error', reject);
       server.unref();
       const a = server.address() as AddressInfo;
-      resolve({ address: a.address, port: a.port, close: () => new Promise<void>((r) => server.close(() => r())) });
+      resolve({ address: a.address, port: a.port, close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())) });
     });
   });
 }

@@ -27,6 +27,12 @@
  * Errors: sending never throws for network conditions (an ICMP port unreachable, a full socket buffer):
  * the packet is lost, as on any link, and the error goes to `onError` if set. Only programming errors
  * (sending on a closed path, an oversized packet) throw.
+ *
+ * Unreachable peers: a path with a configured `remote` connects its socket to it (connect(2) on a UDP
+ * socket), so the kernel reports an ICMP port unreachable from there (nothing listens at the remote) as
+ * ECONNREFUSED on the socket: `onUnreachable` hears of it, and the stack fails the connections that are
+ * still connecting through the path, as Linux fails a TCP connect on a hard ICMP error. A connected socket
+ * only receives from its remote; sending elsewhere (`send(packet, to)`) disconnects it first.
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -52,6 +58,8 @@ export interface UdpPathOptions {
   readonly onPacket?: (packet: Buffer, from: UdpEndpoint) => void;
   /** Receives socket errors (the path stays usable). */
   readonly onError?: (error: Error) => void;
+  /** The configured remote answered with ICMP port unreachable (the socket's ECONNREFUSED). */
+  readonly onUnreachable?: () => void;
   /** SO_RCVBUF / SO_SNDBUF in bytes; default the OS's. */
   readonly receiveBufferSize?: number;
   readonly sendBufferSize?: number;
@@ -68,13 +76,17 @@ export class UdpPath {
   onError: ((error: Error) => void) | undefined;
   /** Where `send` goes; set from the first datagram received when not configured. */
   remote: UdpEndpoint | undefined;
+  /** The configured remote answered with ICMP port unreachable (nothing listens there). */
+  onUnreachable: (() => void) | undefined;
+  /** The remote the socket is connected to (a configured remote), if it still is. */
+  #connected: UdpEndpoint | undefined;
 
   readonly #socket: dgram.Socket;
   readonly #local: UdpEndpoint;
   readonly #maxPacket: number;
   #closed = false;
 
-  private constructor(socket: dgram.Socket, options: UdpPathOptions) {
+  private constructor(socket: dgram.Socket, options: UdpPathOptions, connected: UdpEndpoint | undefined) {
     this.#socket = socket;
     const bound = socket.address();
     this.#local = { address: bound.address, port: bound.port };
@@ -82,12 +94,17 @@ export class UdpPath {
     this.remote = options.remote;
     this.onPacket = options.onPacket;
     this.onError = options.onError;
+    this.onUnreachable = options.onUnreachable;
+    this.#connected = connected;
     socket.on('message', (packet, info) => {
       const from = { address: info.address, port: info.port };
       this.remote ??= from;
       this.onPacket?.(packet, from);
     });
-    socket.on('error', (error) => this.onError?.(error));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') this.onUnreachable?.();
+      this.onError?.(error);
+    });
   }
 
   /** Binds a path to its local address (and port) and resolves once it can send and receive. */
@@ -105,8 +122,17 @@ export class UdpPath {
       };
       socket.once('error', onError);
       socket.bind({ address: options.localAddress, port: options.localPort ?? 0, exclusive: true }, () => {
-        socket.off('error', onError);
-        resolve(new UdpPath(socket, options));
+        const remote = options.remote;
+        if (!remote) {
+          socket.off('error', onError);
+          resolve(new UdpPath(socket, options, undefined));
+          return;
+        }
+        // Connected to the configured remote: its ICMP port unreachable comes back as ECONNREFUSED.
+        socket.connect(remote.port, remote.address, () => {
+          socket.off('error', onError);
+          resolve(new UdpPath(socket, options, { address: remote.address, port: remote.port }));
+        });
       });
     });
   }
@@ -131,6 +157,15 @@ export class UdpPath {
       throw new RangeError(`IP packet of ${packet.length} bytes exceeds the UDP payload limit of ${this.#maxPacket}`);
     }
     if (!to) return false;
+    const connected = this.#connected;
+    if (connected && connected.port === to.port && connected.address === to.address) {
+      this.#socket.send(packet);
+      return true;
+    }
+    if (connected) {
+      this.#socket.disconnect();
+      this.#connected = undefined;
+    }
     this.#socket.send(packet, to.port, to.address);
     return true;
   }

@@ -23,7 +23,7 @@ import {
   type IperfResults,
 } from './iperf3-protocol.js';
 import { DataStream, SendBudget } from './data-stream.js';
-import { connectedJson, connectedLine, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
+import { connectedJson, connectedLine, fallbackLine, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
 import { raceWith, Signal, Ticker, withTimeout } from './timing.js';
 import { nodeNetTransport, type PerfConnectOptions, type PerfSocket, type PerfTransport } from './transport.js';
 
@@ -48,6 +48,11 @@ export interface PerfClientOptions {
   readonly blockSize?: number;
   /** Seconds to omit at the start (`-O`, default 0). */
   readonly omit?: number;
+  /** Target bitrate of each stream, bits per second (`-b`; default 0: unlimited), sent to the server for `-R`. */
+  readonly bitrate?: number;
+  /** Socket buffer of the data streams (`-w`, bytes) and their MSS (`-M`), sent to the server too. */
+  readonly windowBytes?: number;
+  readonly mss?: number;
   /** Disable Nagle on data streams (`-N`). */
   readonly noDelay?: boolean;
   /** Local address to bind (`-B`). */
@@ -165,6 +170,8 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
       blocks: options.blocks ?? 0,
       reverse: reverse ? 1 : 0,
       tos: 0,
+      ...(options.windowBytes !== undefined ? { sock_bufsize: options.windowBytes } : {}),
+      ...(options.mss !== undefined ? { tcp_mss: options.mss } : {}),
     },
   };
 
@@ -207,14 +214,22 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
     if (!ctrlSocket.destroyed) ctrlSocket.destroy();
   };
 
-  /** Ends the test (duration elapsed or byte count reached): stop, flush, TEST_END. Idempotent. */
-  const endTest = (): Promise<void> => {
+  /**
+   * Ends the test: stop, flush, TEST_END. Idempotent. At the `-t` deadline, with senders that count what the
+   * transport took, the test ends at that instant, as iperf3's does: the last interval and the totals stop
+   * there, and what was not taken yet is dropped; the flush (the peer acknowledging what was taken) only
+   * delays TEST_END, so that the receiver counts it too. Otherwise (a byte count reached, node:net senders)
+   * the issued writes complete first and are counted.
+   */
+  const endTest = (atDeadline = false): Promise<void> => {
     if (testEnd) return testEnd;
     testEnd = (async () => {
       stopTimers();
-      for (const s of streams) s.stopSending();
+      const now = atDeadline && streams.every((s) => !s.sender || s.countsAccepted);
+      if (now) recorder?.finish();
+      for (const s of streams) s.stopSending(now);
       await Promise.all(streams.map((s) => s.flushed(FLUSH_TIMEOUT_MS)));
-      recorder?.finish();
+      if (!now) recorder?.finish();
       await ctrl.writeState(IperfState.TEST_END);
     })();
     testEnd.catch((err: Error) => interrupt.reject(err instanceof PerfError ? err : new PerfError(err.message)));
@@ -246,9 +261,9 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               bidirectional: false,
               len: blockSize,
               nodelay: options.noDelay ?? false,
-              mss: 0,
-              window: 0,
-              bandwidth: 0,
+              mss: options.mss ?? 0,
+              window: options.windowBytes ?? 0,
+              bandwidth: options.bitrate ?? 0,
               getServerOutput: false,
               ...(options.title !== undefined ? { title: options.title } : {}),
             }),
@@ -258,7 +273,12 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
         case IperfState.CREATE_STREAMS: {
           if (reverse) text(`Reverse mode, remote host ${host} is sending\n`);
           for (let i = 0; i < parallel; i++) {
-            const streamOptions: PerfConnectOptions = { ...connectOptions, ...(options.cport !== undefined ? { localPort: options.cport + i } : {}) };
+            const streamOptions: PerfConnectOptions = {
+              ...connectOptions,
+              ...(options.cport !== undefined ? { localPort: options.cport + i } : {}),
+              ...(options.windowBytes !== undefined ? { windowBytes: options.windowBytes } : {}),
+              ...(options.mss !== undefined ? { mss: options.mss } : {}),
+            };
             let socket: PerfSocket;
             try {
               socket = await raceWith(connectWithTimeout(transport, host, port, streamOptions, options.connectTimeoutMs), interrupt);
@@ -277,6 +297,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
             await writeAsync(socket, cookie);
             (jsonStart['connected'] as unknown[]).push(connectedJson(stream.id, socket));
             text(connectedLine(stream.id, socket));
+            text(fallbackLine(stream.id, socket));
           }
           recorder = new TestRecorder({ role: 'client', reverse, cookie: cookieText(cookie), streams, io, json, interval, omitting: omit > 0, clock, jsonStart });
           break;
@@ -288,7 +309,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
           rec.start();
           ticker = new Ticker(interval, clock, () => rec.tick());
           ticker.start();
-          if (duration > 0) timers.push(setTimeout(() => void endTest(), (duration + omit) * 1000));
+          if (duration > 0) timers.push(setTimeout(() => void endTest(true), (duration + omit) * 1000));
           checkReceiveLimit();
           if (omit > 0) {
             timers.push(
@@ -304,7 +325,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
 
         case IperfState.TEST_RUNNING:
           if (!reverse && !testEnd) {
-            for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget);
+            for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget, options.bitrate ?? 0);
             if (bytesLimit > 0) {
               void (async () => {
                 // With -n/-k, the test ends when every sender has used up the budget.
@@ -313,7 +334,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
                   if (testEnd) return;
                   if (budget.exhausted || streams.every((s) => s.ended)) break;
                   // the omit period refilled the budget: restart the senders
-                  for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget);
+                  for (const s of streams) s.startSending(Buffer.alloc(blockSize, 0x61), budget, options.bitrate ?? 0);
                 }
                 if (!testEnd) void endTest();
               })();

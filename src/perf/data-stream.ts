@@ -1,7 +1,10 @@
 /**
  * One iperf3 data stream over a PerfSocket: counts what it receives, or sends a block as fast as the
- * transport accepts it. Bytes sent are counted when the transport's write callback reports them written
- * (handed to the kernel for node:net), so a stopped sender's count is exact once `flushed()` resolves.
+ * transport accepts it. Bytes sent are counted as the transport takes them, like the write(2) return values
+ * iperf3 adds up: from the socket's `bytesAccepted` where it has one (our stack: a block waiting for send
+ * buffer space counts the part already taken, so a slow link shows its bytes in the interval they left),
+ * else when the write callback reports the block written (node:net). A sender stopped at its deadline
+ * (`stopSending(true)`) drops what the transport has not taken, so its count is final at once.
  */
 import type { PerfSocket, PerfSubflowStats, PerfTcpStats } from './transport.js';
 
@@ -27,8 +30,10 @@ export class SendBudget {
 }
 
 export class DataStream {
-  /** Bytes written (sender) or received (receiver), since the stream was set up. */
-  bytes = 0;
+  /** Bytes received, or (sender without `bytesAccepted`) written, since the stream was set up. */
+  private counted = 0;
+  /** Sender on a socket with `bytesAccepted`: its value when sending started (the cookie was before). */
+  private acceptedBase: number | undefined;
   /** The first error the socket reported, if any. */
   error: Error | undefined;
   /** Whether the peer closed or reset the connection. */
@@ -51,10 +56,10 @@ export class DataStream {
     leftover: Uint8Array,
     private readonly hooks: { onData?: (stream: DataStream) => void; onError?: (stream: DataStream, err: Error) => void } = {},
   ) {
-    if (!sender) this.bytes += leftover.length;
+    if (!sender) this.counted += leftover.length;
     socket.on('data', (chunk: Buffer | string) => {
       if (this.sender) return; // a sender ignores anything the peer sends (nothing, with iperf3)
-      this.bytes += chunk.length;
+      this.counted += chunk.length;
       this.hooks.onData?.(this);
     });
     socket.on('end', () => {
@@ -75,9 +80,29 @@ export class DataStream {
     if (sender) socket.on('drain', () => this.wakeUp());
   }
 
+  /** Bytes written (sender: taken by the transport) or received, since the stream was set up. */
+  get bytes(): number {
+    if (this.acceptedBase === undefined) return this.counted;
+    return (this.socket.bytesAccepted ?? 0) - this.acceptedBase;
+  }
+
+  /** Whether a sender counts the bytes the transport takes (`bytesAccepted`), so it can stop at an instant. */
+  get countsAccepted(): boolean {
+    return this.acceptedBase !== undefined || (this.sender && typeof this.socket.bytesAccepted === 'number');
+  }
+
+  /**
+   * Pacing (iperf3 -b, per stream): bits per second this stream may average from when it first started
+   * sending; 0 or undefined: as fast as the transport takes. Like iperf3's throttle, a block is written only
+   * while the average so far is below the target, so the rate holds over any stretch of whole blocks.
+   */
+  private pace: { readonly bitsPerSecond: number; readonly startMs: number } | undefined;
+
   /** Starts writing `block` (whole, or the last part the budget allows) until stopped or out of budget. */
-  startSending(block: Buffer, budget: SendBudget): void {
+  startSending(block: Buffer, budget: SendBudget, bitsPerSecond = 0): void {
     if (!this.sender || this.sending) return;
+    if (bitsPerSecond > 0 && this.pace === undefined) this.pace = { bitsPerSecond, startMs: performance.now() };
+    if (this.acceptedBase === undefined && typeof this.socket.bytesAccepted === 'number') this.acceptedBase = this.socket.bytesAccepted - this.counted;
     this.sending = true;
     void this.sendLoop(block, budget);
   }
@@ -85,13 +110,21 @@ export class DataStream {
   private async sendLoop(block: Buffer, budget: SendBudget): Promise<void> {
     const socket = this.socket;
     while (!this.stopped && !this.ended && !socket.destroyed && !socket.writableEnded) {
+      if (this.pace) {
+        // Ahead of the target average: wait until the bytes so far are due (bounded steps, so a stop is seen).
+        const aheadMs = (this.bytes * 8 * 1000) / this.pace.bitsPerSecond - (performance.now() - this.pace.startMs);
+        if (aheadMs > 0) {
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.min(aheadMs, 100)));
+          continue;
+        }
+      }
       const n = budget.take(block.length);
       if (n === 0) break;
       const chunk = n === block.length ? block : block.subarray(0, n);
       this.pendingWrites++;
       const more = socket.write(chunk, (err) => {
         this.pendingWrites--;
-        if (!err) this.bytes += n;
+        if (!err) this.counted += n;
         if (this.pendingWrites === 0) this.settleFlush();
       });
       // Wait for back-pressure to clear; when there is none (the transport took the block at once), still
@@ -135,9 +168,14 @@ export class DataStream {
     return new Promise<void>((resolve) => this.sendDoneWaiters.push(resolve));
   }
 
-  /** Stops sending (writes already issued still complete). */
-  stopSending(): void {
+  /**
+   * Stops sending. Writes already issued still complete, unless `atDeadline` and the stream counts what the
+   * transport took: then what it has not taken is dropped (the count is final now, and the peer can receive
+   * no more than it), as a kernel sender at its deadline simply stops calling write(2).
+   */
+  stopSending(atDeadline = false): void {
     this.stopped = true;
+    if (atDeadline && this.sender && this.acceptedBase !== undefined) this.socket.abandonUnsentWrites?.();
     this.wakeUp();
   }
 

@@ -27,6 +27,9 @@ export interface EmulatedPair {
   readonly serverHost: HostSockets;
   /** One line per path: "path 1: 198.19.1.1 <-> 198.19.1.2, 100 Mbit/s, ...". */
   readonly descriptions: readonly string[];
+  /** The emulation's lag so far (RealtimeEmulation.lagMicros) and its links' drops for a full queue. */
+  lagMicros(): number;
+  queueDrops(): number;
   /** The emulation both hosts run on (its network's links, for captures). */
   readonly emulation: RealtimeEmulation;
   close(): void;
@@ -44,7 +47,26 @@ function emulatedSendBuffer(link: { readonly up: LinkConfig; readonly down: Link
   const delayMicros = (link.up.delayMicros ?? 0) + (link.down.delayMicros ?? 0);
   const twoBdp = (2 * rate * delayMicros) / 8e6;
   const tenthOfASecond = (Math.min(rate, 100e6) * 0.1) / 8;
-  return Math.round(Math.min(4 << 20, Math.max(64 << 10, twoBdp, tenthOfASecond)));
+  // At least Linux's initial send buffer (tcp_wmem[1], 16 KiB): more on a slow link is seconds of data that
+  // the sender counts as sent long before the link carries it.
+  return Math.round(Math.min(4 << 20, Math.max(16 << 10, twoBdp, tenthOfASecond)));
+}
+
+/**
+ * How long the emulated server waits past the test's end for the client's TEST_END: what can be queued
+ * ahead of it on the slowest path (the send buffer and the link's queue) at that path's rate, plus 10 s.
+ * On a 1 Kbit/s link a few packets take seconds each.
+ */
+export function emulatedGraceMs(links: readonly PerfLink[]): number {
+  let worst = 0;
+  for (const l of links) {
+    const c = linkConfigs(l);
+    const rate = Math.min(configRate(c.up), configRate(c.down));
+    const queued = emulatedSendBuffer(c) + Math.max(c.up.queueLimitBytes ?? 0, c.down.queueLimitBytes ?? 0, emulatedSendBuffer(c));
+    const rtt = (c.up.delayMicros ?? 0) + (c.down.delayMicros ?? 0);
+    if (rate > 0 && Number.isFinite(rate)) worst = Math.max(worst, (queued * 8 * 1000) / rate + (2 * rtt) / 1000);
+  }
+  return Math.ceil(10_000 + worst);
 }
 
 /** Adds a default route through interface 0 of a host (so any address is reachable over its one link). */
@@ -133,7 +155,8 @@ export function emulatedPair(
     const kind = mptcp.enabled ? 'MPTCP' : 'TCP';
     const descriptions = linkList.map((l, i) => {
       const [a, b] = i === 0 ? [client, serverAddress] : [extra[i - 1]!.client, extra[i - 1]!.server];
-      return `path ${i}: client ${a} <-> server ${b}, ${describeLink(l)}`;
+      // Numbered from 1 in --link order, as `mptcp demo` numbers its paths.
+      return `path ${i + 1}: client ${a} <-> server ${b}, ${describeLink(l)}`;
     });
     return {
       client: userspaceTransport(c, `userspace ${kind} (this stack, emulated client)`, { mptcp: mptcp.enabled }),
@@ -143,6 +166,8 @@ export function emulatedPair(
       clientHost: c,
       serverHost: s,
       descriptions,
+      lagMicros: () => emu.lagMicros,
+      queueDrops: () => [...emu.network.links.values()].reduce((a, l) => a + l.counters.droppedPackets.queue, 0),
       emulation: emu,
       close: () => emu.close(),
     };
@@ -150,4 +175,73 @@ export function emulatedPair(
     emu.close();
     throw err;
   }
+}
+
+/** Whether the emulator delivered what its links were configured for, judged after a test. */
+export interface EmulatorVerdict {
+  /** False: the measured rate fell well short of the configured one while this process was CPU-bound. */
+  readonly keptUp: boolean;
+  /** What the paths can carry together (one path without MPTCP). */
+  readonly configuredBitsPerSecond: number;
+  /** What the receiver measured. */
+  readonly measuredBitsPerSecond: number;
+  /** CPU time of this process over the test's wall time, percent (100: one core, all the time). */
+  readonly cpuPercent: number;
+  /** How far the emulation ran behind the wall clock, as a percentage of the test's time (summed lateness). */
+  readonly lagPercent: number;
+  /** Packets the links dropped for a full queue during the test. */
+  readonly queueDrops: number;
+}
+
+/** What the emulation did during a test, for `emulatorVerdict`. */
+export interface EmulationLoad {
+  readonly measuredBitsPerSecond: number;
+  /** The test's length, seconds. */
+  readonly seconds: number;
+  /** This process's CPU time over the test's wall time, percent. */
+  readonly cpuPercent: number;
+  /** The emulation's lag accumulated during the test (RealtimeEmulation.lagMicros), over the test's wall time. */
+  readonly lagFraction: number;
+  /** Packets the links dropped for a full queue during the test. */
+  readonly queueDrops: number;
+}
+
+/**
+ * The emulator runs both hosts and every link in this one process, paced by the wall clock: a link faster
+ * than the process can move packets (rate=10G) is not the limit, the process is. Judged after the test:
+ * the receiver got less than 70% of what the paths can carry although no queue ever overflowed (the links
+ * never were the bottleneck), the links have no random loss (TCP would not fill them), and TCP itself does
+ * not explain it: its windows (the send buffer, the largest receive window) allow the rate over the RTT,
+ * and slow start reaches the bandwidth-delay product within a tenth of the test; and the links are fast
+ * enough (10 Mbit/s) for a process to fall behind them.
+ */
+export function emulatorVerdict(links: readonly PerfLink[], mptcp: boolean, load: EmulationLoad): EmulatorVerdict {
+  const used = (mptcp ? links : links.slice(0, 1)).map((l) => ({ spec: l, c: linkConfigs(l) }));
+  // A direction's capacity: the slower of the two (the test uses one of them; this blames the emulator less).
+  const rateOf = (c: { up: LinkConfig; down: LinkConfig }): number => Math.min(configRate(c.up), configRate(c.down));
+  const configured = used.reduce((a, l) => a + rateOf(l.c), 0);
+  const short = load.measuredBitsPerSecond < 0.7 * configured;
+  // Impairments TCP does not fill a link through (loss, jitter, reordering, duplicates, outages, traces).
+  const impaired = (d: LinkConfig): boolean =>
+    (d.loss !== undefined && d.loss !== 0) || d.jitter !== undefined || d.reorder !== undefined || (d.duplicateProbability ?? 0) > 0 || d.trace !== undefined || d.timeline !== undefined;
+  const linkNotTheLimit = load.queueDrops === 0 && used.every((l) => !impaired(l.c.up) && !impaired(l.c.down) && l.spec.outages.length === 0);
+  const window = Math.min(4 << 20, used.reduce((a, l) => a + emulatedSendBuffer(l.c), 0), 6 << 20);
+  const tcpExplains = used.some(({ c }) => {
+    const rate = rateOf(c);
+    const rtt = ((c.up.delayMicros ?? 0) + (c.down.delayMicros ?? 0)) / 1e6 + 0.001;
+    const bdp = (rate * rtt) / 8;
+    const slowStart = rtt * Math.log2(Math.max(1, bdp / 14_480));
+    return (window * 8) / rtt < 0.7 * rate || slowStart > 0.1 * load.seconds;
+  });
+  // What is left is the process (the emulation's lag and the CPU share are reported, but on a shared machine
+  // neither is a reliable sign alone); a link below 10 Mbit/s (a packet per 1.2 ms or fewer) is never its fault.
+  const behind = configured >= 10e6 && Number.isFinite(configured);
+  return {
+    keptUp: !(short && linkNotTheLimit && !tcpExplains && behind),
+    configuredBitsPerSecond: configured,
+    measuredBitsPerSecond: load.measuredBitsPerSecond,
+    cpuPercent: load.cpuPercent,
+    lagPercent: load.lagFraction * 100,
+    queueDrops: load.queueDrops,
+  };
 }

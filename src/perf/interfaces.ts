@@ -204,6 +204,7 @@ async function openUdp(spec: UdpIfaceSpec, runtime: StackRuntime, paths: UdpPath
   const mtu = spec.mtu ?? DEFAULT_UDP_MTU[spec.local.family];
   const ifaceId = runtime.addInterface(`udp${paths.length - 1}`, [cidrText(inner)], (bytes) => path.send(bytes), mtu);
   path.onPacket = (packet) => runtime.receive(ifaceId, [packet]);
+  path.onUnreachable = () => runtime.interfaceUnreachable(ifaceId);
   if (spec.remote && spec.remote.family === inner.family) {
     const remote = parseAddress(spec.remote.address)!;
     runtime.host.routing.addRoute({ prefix: remote, prefixLength: remote.length * 8, ifaceId, source: parseAddress(inner.address)! });

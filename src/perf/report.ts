@@ -9,7 +9,7 @@
 import { arch, hostname, release, type as osType } from 'node:os';
 import { cpuUsage } from 'node:process';
 import type { DataStream } from './data-stream.js';
-import type { PerfSubflowStats } from './transport.js';
+import type { PerfMptcpStatus, PerfSubflowStats } from './transport.js';
 import type { IperfResults, IperfStreamResult } from './iperf3-protocol.js';
 import { bitsPerSecond, formatBitrate, formatBytes } from './units.js';
 
@@ -71,6 +71,8 @@ export interface PerfSubflowSummary extends PerfSubflowIdentity {
   readonly seconds: number;
   /** Data-level bytes this side sent on the subflow and received from it. */
   readonly bytesSent: number;
+  /** Bytes sent on the subflow that the peer acknowledged (what the path delivered). */
+  readonly bytesAcked: number;
   readonly bytesReceived: number;
   /** Bits per second in this side's direction of the stream (sent if it sends, received otherwise). */
   readonly bitsPerSecond: number;
@@ -138,14 +140,28 @@ export function connectedLine(id: number, e: PerfEndpoints): string {
   return `[${String(id).padStart(3)}] local ${displayAddress(e.localAddress)} port ${e.localPort ?? '?'} connected to ${displayAddress(e.remoteAddress)} port ${e.remotePort ?? '?'}\n`;
 }
 
-export function connectedJson(id: number, e: PerfEndpoints): Record<string, unknown> {
+export function connectedJson(id: number, e: PerfEndpoints & { mptcpStatus?(): PerfMptcpStatus | undefined }): Record<string, unknown> {
+  const status = e.mptcpStatus?.();
   return {
     socket: id,
     local_host: displayAddress(e.localAddress),
     local_port: e.localPort ?? 0,
     remote_host: displayAddress(e.remoteAddress),
     remote_port: e.remotePort ?? 0,
+    // An MPTCP connection: "mptcp" or "fallback" (plain TCP), and then the kernel counter of the reason.
+    ...(status ? { mptcp: status.mode } : {}),
+    ...(status?.fallbackCounter !== undefined ? { mptcp_fallback: status.fallbackCounter, mptcp_fallback_reason: status.fallbackReason } : {}),
   };
+}
+
+/**
+ * "[  5] MPTCP fallback to TCP: the server answered ... (MPCapableFallbackSYNACK)" after a stream's connected
+ * line when its MPTCP connection fell back to plain TCP; '' otherwise (still MPTCP, or plain TCP asked for).
+ */
+export function fallbackLine(id: number, e: { mptcpStatus?(): PerfMptcpStatus | undefined }): string {
+  const status = e.mptcpStatus?.();
+  if (status?.mode !== 'fallback') return '';
+  return `[${String(id).padStart(3)}] MPTCP fallback to TCP: ${status.fallbackReason ?? 'plain TCP'} (${status.fallbackCounter ?? 'fallback'})\n`;
 }
 
 const SEPARATOR = '- - - - - - - - - - - - - - - - - - - - - - - - -\n';
@@ -250,7 +266,7 @@ export class TestRecorder {
       for (const sf of s.subflows() ?? []) {
         this.mptcpSeen = true;
         const key = subflowKey(s.id, sf.id);
-        const base = { sent: 0, received: 0, retransmits: sf.retransmits ?? 0 };
+        const base = { sent: 0, acked: 0, received: 0, retransmits: sf.retransmits ?? 0 };
         this.subflowBase.set(key, base);
         this.subflowLast.set(key, base);
       }
@@ -301,7 +317,8 @@ export class TestRecorder {
       const last = this.subflowLast.get(key) ?? ZERO_COUNTERS;
       if (!this.subflowBase.has(key)) this.subflowBase.set(key, ZERO_COUNTERS);
       this.subflowLast.set(key, now);
-      const bytes = s.sender ? now.sent - last.sent : now.received - last.received;
+      // Sending: what the path delivered (acknowledged), not what sits in its queue; like the stream lines' receiver view.
+      const bytes = s.sender ? now.acked - last.acked : now.received - last.received;
       out.push({
         ...identity(s.id, sf),
         start,
@@ -367,9 +384,8 @@ export class TestRecorder {
   }
 
   /** Closes the current interval and reports it. */
-  tick(final = false): void {
+  tick(final = false, now = this.o.clock()): void {
     if (!this.started || this.endMs !== undefined) return;
-    const now = this.o.clock();
     const seconds = (now - this.lastMs) / 1000;
     // A final sliver shorter than a tenth of the interval is not worth a line (unless it is the only one):
     // its bytes are folded into the previous interval, so the intervals still add up to the totals.
@@ -457,8 +473,13 @@ export class TestRecorder {
    */
   finish(): void {
     if (!this.started || this.endMs !== undefined) return;
-    this.tick(true);
-    this.endMs = this.o.clock();
+    // One instant: the last interval ends where the totals do.
+    const now = this.o.clock();
+    this.tick(true, now);
+    this.endMs = now;
+    // A sending side's subflow totals end here too (what was acknowledged by now, over the test's duration),
+    // as its intervals do; a receiving side's are taken with its counts, at the results exchange.
+    if (this.o.streams.length > 0 && this.o.streams.every((s) => s.sender)) this.frozenSubflows ??= this.subflowTotals();
     this.frozen ??= new Map();
     for (const s of this.o.streams) if (s.sender) this.frozen.set(s.id, this.last.get(s.id)! - (this.base.get(s.id) ?? 0));
   }
@@ -580,13 +601,15 @@ export class TestRecorder {
       const now = countersOf(sf);
       const base = this.subflowBase.get(subflowKey(s.id, sf.id)) ?? ZERO_COUNTERS;
       const bytesSent = now.sent - base.sent;
+      const bytesAcked = now.acked - base.acked;
       const bytesReceived = now.received - base.received;
       out.push({
         ...identity(s.id, sf),
         seconds,
         bytesSent,
+        bytesAcked,
         bytesReceived,
-        bitsPerSecond: bitsPerSecond(s.sender ? bytesSent : bytesReceived, seconds),
+        bitsPerSecond: bitsPerSecond(s.sender ? bytesAcked : bytesReceived, seconds),
         ...(s.sender && sf.retransmits !== undefined ? { retransmits: now.retransmits - base.retransmits } : {}),
         sender: s.sender,
       });
@@ -611,9 +634,10 @@ export class TestRecorder {
     }
     if (subflows !== undefined && subflows.length > 0) {
       // MPTCP: what each subflow carried in this side's direction, measured here.
-      out.push(`MPTCP subflows (data bytes this side ${subflows.every((sf) => sf.sender) ? 'sent on' : subflows.every((sf) => !sf.sender) ? 'received from' : 'sent on / received from'} each):\n`);
+      const sending = subflows.every((sf) => sf.sender) ? 'sent on each and acknowledged' : subflows.every((sf) => !sf.sender) ? 'received from each' : 'sent on each and acknowledged / received from each';
+      out.push(`MPTCP subflows (data bytes this side ${sending}):\n`);
       for (const sf of subflows) {
-        const bytes = sf.sender ? sf.bytesSent : sf.bytesReceived;
+        const bytes = sf.sender ? sf.bytesAcked : sf.bytesReceived;
         const tail = sf.retransmits !== undefined ? `  ${String(sf.retransmits).padStart(3)}` : '     ';
         out.push(subflowLine(sf, bytes, sf.seconds, `${tail}  ${sf.sender ? 'sender  ' : 'receiver'}  ${subflowWhere(sf)}`));
       }
@@ -665,18 +689,20 @@ export class TestRecorder {
 
 interface SubflowCounters {
   readonly sent: number;
+  /** Sent and acknowledged by the peer (TCP bytes acked on the subflow): what the path delivered. */
+  readonly acked: number;
   readonly received: number;
   readonly retransmits: number;
 }
 
-const ZERO_COUNTERS: SubflowCounters = { sent: 0, received: 0, retransmits: 0 };
+const ZERO_COUNTERS: SubflowCounters = { sent: 0, acked: 0, received: 0, retransmits: 0 };
 
 function subflowKey(stream: number, subflow: number): string {
   return `${stream}/${subflow}`;
 }
 
 function countersOf(sf: PerfSubflowStats): SubflowCounters {
-  return { sent: sf.bytesSent, received: sf.bytesReceived, retransmits: sf.retransmits ?? 0 };
+  return { sent: sf.bytesSent, acked: sf.bytesAcked ?? sf.bytesSent, received: sf.bytesReceived, retransmits: sf.retransmits ?? 0 };
 }
 
 function identity(stream: number, sf: PerfSubflowStats): PerfSubflowIdentity {
@@ -744,6 +770,7 @@ function subflowSummaryJson(sf: PerfSubflowSummary): Record<string, unknown> {
     end: round6(sf.seconds),
     seconds: round6(sf.seconds),
     bytes_sent: sf.bytesSent,
+    bytes_acked: sf.bytesAcked,
     bytes_received: sf.bytesReceived,
     bits_per_second: sf.bitsPerSecond,
   };

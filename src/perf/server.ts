@@ -28,7 +28,7 @@ import {
   type IperfResults,
 } from './iperf3-protocol.js';
 import { DataStream, SendBudget } from './data-stream.js';
-import { connectedJson, connectedLine, displayAddress, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
+import { connectedJson, connectedLine, fallbackLine, displayAddress, systemInfo, TestRecorder, type PerfClock, type PerfOutput, type PerfTestResult } from './report.js';
 import { raceWith, Signal, sleep, Ticker, withTimeout } from './timing.js';
 import { nodeNetTransport, type PerfListener, type PerfSocket, type PerfTransport } from './transport.js';
 
@@ -240,6 +240,7 @@ class ServerTest {
     this.streams.push(stream);
     (this.jsonStart['connected'] as unknown[]).push(connectedJson(stream.id, socket));
     this.text(connectedLine(stream.id, socket));
+    this.text(fallbackLine(stream.id, socket));
     if (this.streams.length === p.parallel) {
       this.acceptingStreams = false;
       this.streamsReady.resolve();
@@ -248,8 +249,8 @@ class ServerTest {
 
   /** Ends the test from the server side (server shutting down). */
   async terminate(): Promise<void> {
-    if (this.finished) return;
-    await withTimeout(this.ctrl.writeState(IperfState.SERVER_TERMINATE), 1000, '').catch(() => undefined);
+    // Past TEST_END only the wait for the client's IPERF_DONE is left: end it (and the test's timers).
+    if (!this.finished) await withTimeout(this.ctrl.writeState(IperfState.SERVER_TERMINATE), 1000, '').catch(() => undefined);
     this.interrupt.reject(new PerfError('the server is shutting down'));
     await sleep(0);
   }
@@ -321,7 +322,6 @@ class ServerTest {
         tos: 0,
       };
       if (p.title !== undefined) this.jsonStart['title'] = p.title;
-      if (p.bandwidth > 0) this.error(`note: the client asked for a ${p.bandwidth} bit/s rate limit; this server sends unpaced`);
 
       this.acceptingStreams = true;
       await this.ctrl.writeState(IperfState.CREATE_STREAMS);
@@ -352,7 +352,7 @@ class ServerTest {
             this.ticker?.start();
             if (bytesLimit > 0 && p.reverse) {
               budget.refill(bytesLimit);
-              for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget);
+              for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
             }
           }, p.omit * 1000),
         );
@@ -362,16 +362,20 @@ class ServerTest {
         this.timers.push(setTimeout(() => this.interrupt.reject(new PerfError(`the client did not end the ${p.time}-second test in time`)), limit));
       }
       await this.ctrl.writeState(IperfState.TEST_RUNNING);
-      if (p.reverse) for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget);
+      if (p.reverse) for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
 
       for (;;) {
         const state = await raceWith(this.ctrl.readState(), this.interrupt);
         if (state === IperfState.TEST_START || state === IperfState.TEST_RUNNING) continue;
         if (state === IperfState.TEST_END) {
           this.ticker.stop();
-          for (const s of this.streams) s.stopSending();
+          // Sending (-R) with counts of what the transport took: the test ends at TEST_END exactly, and what
+          // was not taken is dropped (as iperf3's sender stops writing); else the issued writes complete first.
+          const now = this.streams.some((s) => s.sender) && this.streams.every((s) => !s.sender || s.countsAccepted);
+          if (now) recorder.finish();
+          for (const s of this.streams) s.stopSending(now);
           await Promise.all(this.streams.map((s) => s.flushed(500)));
-          recorder.finish(); // the test's duration ends here; bytes still arriving are counted (drain)
+          if (!now) recorder.finish(); // the test's duration ends here; bytes still arriving are counted (drain)
           await this.drainReceivers();
           for (const s of this.streams) s.destroy(); // as iperf3: data connections close at TEST_END
           this.finished = true;
@@ -381,7 +385,8 @@ class ServerTest {
           await this.ctrl.writeState(IperfState.DISPLAY_RESULTS);
           const result = recorder.summarize(peer);
           // The client answers IPERF_DONE and closes; either is the end.
-          await withTimeout(this.ctrl.readState(), setup, '').catch(() => undefined);
+          // (Raced with the interrupt: close() must not wait out a long setup timeout here.)
+          await raceWith(withTimeout(this.ctrl.readState(), setup, ''), this.interrupt).catch(() => undefined);
           this.cleanup();
           return result;
         }

@@ -45,7 +45,8 @@ export class Ticker {
 export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   if (!Number.isFinite(ms)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new PerfError(message)), ms);
+    // Unref'd: a timeout alone does not keep the process alive (what is awaited holds it while it is real).
+    const timer = setTimeout(() => reject(new PerfError(message)), ms).unref();
     promise.then(
       (v) => {
         clearTimeout(timer);

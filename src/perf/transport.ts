@@ -49,6 +49,8 @@ export interface PerfSubflowStats {
   /** TCP state name of the subflow ("ESTABLISHED", "CLOSED", ...). */
   readonly state: string;
   readonly bytesSent: number;
+  /** Bytes sent on the subflow and acknowledged by the peer (TCP level): what the path delivered. */
+  readonly bytesAcked?: number;
   readonly bytesReceived: number;
   readonly retransmits?: number;
   readonly cwndBytes?: number;
@@ -76,7 +78,30 @@ export type PerfSocket = Duplex & {
    * lost from its count. Kernel sockets (node:net) cannot tell, and drain quickly anyway.
    */
   acknowledged?(): Promise<void>;
+  /**
+   * Bytes the transport has taken from `write` so far (partial writes included), as the sum of write(2)
+   * return values on a kernel socket: what iperf3 counts as sent. With it a sender counts a block as it is
+   * taken, not only once the whole block is (which on a slow link can be many seconds later).
+   */
+  readonly bytesAccepted?: number;
+  /** Drops what `write` has not handed over yet (see MptcpSocket.abandonUnsentWrites): a sender stopping at its deadline. */
+  abandonUnsentWrites?(): void;
+  /**
+   * Whether an MPTCP connection is still MPTCP or fell back to plain TCP (RFC 8684 3.7), with the kernel
+   * MIB counter that names the reason (`nstat` / `ss` users know them: MPCapableFallbackSYNACK,
+   * MPCapableFallbackACK, DssFallback). Undefined for a connection that never tried MPTCP.
+   */
+  mptcpStatus?(): PerfMptcpStatus | undefined;
 };
+
+/** An MPTCP connection's mode as perf reports it. */
+export interface PerfMptcpStatus {
+  readonly mode: 'handshake' | 'mptcp' | 'fallback';
+  /** With mode 'fallback': the Linux MIB counter of the reason. */
+  readonly fallbackCounter?: string;
+  /** With mode 'fallback': the reason in words. */
+  readonly fallbackReason?: string;
+}
 
 /** Options for an outgoing connection. Transports may ignore what they cannot honour. */
 export interface PerfConnectOptions {
@@ -86,6 +111,12 @@ export interface PerfConnectOptions {
   readonly localPort?: number;
   /** Address family to use when `host` is a name (iperf3 `-4` / `-6`). */
   readonly family?: 4 | 6;
+  /**
+   * iperf3's `-w` (SO_SNDBUF and SO_RCVBUF: the send buffer and the receive window, bytes) and `-M`
+   * (TCP_MAXSEG: the largest segment, bytes), for transports that can set them (our stack; node:net cannot).
+   */
+  readonly windowBytes?: number;
+  readonly mss?: number;
 }
 
 /** A listening endpoint. */

@@ -9,7 +9,8 @@ import type { HostSockets } from '../api/runtime.js';
 import type { TcpSocket } from '../api/socket.js';
 import { MptcpConnection } from '../mptcp/connection.js';
 import { formatAddress } from '../wire/address.js';
-import type { PerfListener, PerfSocket, PerfSubflowStats, PerfTransport } from './transport.js';
+import type { TcpConfig } from '../tcp/types.js';
+import type { PerfListener, PerfMptcpStatus, PerfSocket, PerfSubflowStats, PerfTransport } from './transport.js';
 
 /** Options of the userspace transport. */
 export interface UserspaceTransportOptions {
@@ -34,6 +35,7 @@ function subflowStats(socket: TcpSocket): PerfSubflowStats[] | undefined {
     backup: s.backupLocal || s.backupPeer,
     state: s.state,
     bytesSent: s.dataBytesSent,
+    bytesAcked: s.tcp.bytesAcked,
     bytesReceived: s.dataBytesReceived,
     retransmits: s.tcp.retransmits,
     cwndBytes: s.tcp.cwndBytes,
@@ -41,7 +43,23 @@ function subflowStats(socket: TcpSocket): PerfSubflowStats[] | undefined {
   }));
 }
 
-function perfSocket(socket: TcpSocket): PerfSocket {
+/**
+ * The MPTCP mode of a socket's connection; for a fallback, the kernel counter of its reason: the client
+ * got a SYN/ACK without MP_CAPABLE (MPCapableFallbackSYNACK), the server a third ACK without it
+ * (MPCapableFallbackACK), or, once MPTCP was up (the peer's key known), data without a mapping (DssFallback).
+ */
+function mptcpStatus(socket: TcpSocket, role: 'client' | 'server'): PerfMptcpStatus | undefined {
+  const c = socket.connection;
+  if (!(c instanceof MptcpConnection)) return undefined;
+  const info = c.mptcpInfo();
+  if (info.mode !== 'fallback') return { mode: info.mode };
+  if (info.remoteToken !== undefined) return { mode: 'fallback', fallbackCounter: 'DssFallback', fallbackReason: 'the peer sent data without a DSS mapping' };
+  return role === 'client'
+    ? { mode: 'fallback', fallbackCounter: 'MPCapableFallbackSYNACK', fallbackReason: 'the server answered the MP_CAPABLE SYN without MP_CAPABLE' }
+    : { mode: 'fallback', fallbackCounter: 'MPCapableFallbackACK', fallbackReason: "the client's third ACK carried no MP_CAPABLE" };
+}
+
+function perfSocket(socket: TcpSocket, role: 'client' | 'server'): PerfSocket {
   // TcpSocket's own method (data-level for MPTCP), bound before the property below shadows it.
   const acknowledged = socket.acknowledged.bind(socket);
   return Object.assign(socket, {
@@ -61,7 +79,20 @@ function perfSocket(socket: TcpSocket): PerfSocket {
       };
     },
     subflows: () => subflowStats(socket),
+    mptcpStatus: () => mptcpStatus(socket, role),
   });
+}
+
+/**
+ * `-w` and `-M` as our TCP's settings: SO_SNDBUF / SO_RCVBUF fix the send buffer and the receive buffer
+ * (no autotuning past it; at least Linux's SOCK_MIN_SNDBUF, 4608 bytes), TCP_MAXSEG the MSS.
+ */
+function socketConfig(o: { windowBytes?: number; mss?: number }): TcpConfig {
+  const w = o.windowBytes === undefined ? undefined : Math.max(4608, o.windowBytes);
+  return {
+    ...(w !== undefined ? { sendBufferBytes: w, receiveBufferBytes: w, receiveBufferMaxBytes: w } : {}),
+    ...(o.mss !== undefined ? { mss: o.mss } : {}),
+  };
 }
 
 /** A PerfTransport over one host of the userspace stack. */
@@ -77,6 +108,7 @@ export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (
             ...(connectOptions.localAddress === undefined ? {} : { localAddress: connectOptions.localAddress }),
             ...(connectOptions.localPort === undefined ? {} : { localPort: connectOptions.localPort }),
             ...(mptcp ? { mptcp: true } : {}),
+            ...(connectOptions.windowBytes !== undefined || connectOptions.mss !== undefined ? { config: socketConfig(connectOptions) } : {}),
           });
         } catch (e) {
           reject(e as Error);
@@ -86,12 +118,12 @@ export function userspaceTransport(sockets: HostSockets, name = 'userspace TCP (
         socket.once('error', onError);
         socket.once('connect', () => {
           socket.off('error', onError);
-          resolve(perfSocket(socket));
+          resolve(perfSocket(socket, 'client'));
         });
       });
     },
     async listen(port, host, onConnection): Promise<PerfListener> {
-      const server = sockets.createServer((s) => onConnection(perfSocket(s)), undefined, mptcp ? { mptcp: true } : {});
+      const server = sockets.createServer((s) => onConnection(perfSocket(s, 'server')), undefined, mptcp ? { mptcp: true } : {});
       server.listen(port, host);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
       return {

@@ -6,6 +6,7 @@
  */
 import type { MptcpSocket } from '../api/socket.js';
 import type { Relay, RelayResult } from './relay.js';
+import type { PrometheusFamilies } from '../report/prometheus.js';
 
 /** Why a connection was refused. */
 export type RefusalReason = 'not-allowed' | 'limit' | 'bad-request' | 'auth';
@@ -92,6 +93,31 @@ export class ProxyStats {
     for (const [k, v] of this.subflowsClosed) all.set(k, { ...v });
     for (const r of this.open.values()) if (r.mptcp) addSubflows(all, r.mptcp);
     return all;
+  }
+
+  /**
+   * The counters as Prometheus metrics (`mptcp proxy --metrics`), labelled `proxy` (client or server):
+   * `mptcp_proxy_connections_open` (gauge), `mptcp_proxy_connections_opened_total`, `_closed_total`,
+   * `_failed_total`, `_refused_total{reason}` (not-allowed, limit, bad-request, auth), and
+   * `mptcp_proxy_bytes_total{direction="up"|"down"}` (live connections included), and per subflow address
+   * pair over all connections `mptcp_proxy_subflow_bytes_total{local,remote,direction="sent"|"received"}`
+   * (a path's traffic that does not vanish with its connections, as the host's per-subflow series do).
+   */
+  metrics(into: PrometheusFamilies, proxy: string): void {
+    into.add('mptcp_proxy_connections_open', 'Proxied connections open now (handshake or relaying)', 'gauge', { proxy }, this.open.size);
+    into.add('mptcp_proxy_connections_opened_total', 'Connections accepted by the proxy', 'counter', { proxy }, this.opened);
+    into.add('mptcp_proxy_connections_closed_total', 'Relayed connections that ended', 'counter', { proxy }, this.closed);
+    into.add('mptcp_proxy_connections_failed_total', 'Connections that failed before relaying (destination or server unreachable)', 'counter', { proxy }, this.failed);
+    for (const [reason, n] of Object.entries(this.refused)) into.add('mptcp_proxy_connections_refused_total', 'Connections refused, by reason', 'counter', { proxy, reason }, n);
+    const { up, down } = this.totals();
+    into.add('mptcp_proxy_bytes_total', 'Bytes relayed: up (towards the destination) and down', 'counter', { proxy, direction: 'up' }, up);
+    into.add('mptcp_proxy_bytes_total', 'Bytes relayed: up (towards the destination) and down', 'counter', { proxy, direction: 'down' }, down);
+    for (const [pair, t] of this.subflowTotals()) {
+      const [local = '', remote = ''] = pair.split(' -> ');
+      const help = 'Data-level bytes per subflow address pair over every connection so far (closed ones included)';
+      into.add('mptcp_proxy_subflow_bytes_total', help, 'counter', { proxy, local, remote, direction: 'sent' }, t.sent);
+      into.add('mptcp_proxy_subflow_bytes_total', help, 'counter', { proxy, local, remote, direction: 'received' }, t.received);
+    }
   }
 
   /** The report: a totals line, one line per open connection with its subflows, the subflow totals. */

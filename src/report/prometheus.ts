@@ -10,7 +10,8 @@
  * - per subflow, labelled with the connection's local `token` (hex), `subflow` id, `local` and `remote`
  *   address:port, `state`: `mptcp_subflow_sent_bytes_total` / `_received_bytes_total` (data-level bytes,
  *   counters), `mptcp_subflow_rtt_seconds` (smoothed RTT), `mptcp_subflow_cwnd_bytes`,
- *   `mptcp_subflow_retransmits_total`, `mptcp_subflow_backup` (0/1).
+ *   `mptcp_subflow_retransmits_total`, `mptcp_subflow_backup` (0/1), `mptcp_subflow_congestion_control`
+ *   (always 1, the controller's name in its `cc` label).
  * Every sample carries a `host` label (the host's name). Sans-IO: a string from the hosts' state.
  */
 import type { Host } from '../stack/host.js';
@@ -38,17 +39,37 @@ interface Family {
   readonly samples: [string, number][];
 }
 
-/** The exposition text of `hosts` (each with the name its samples are labelled with). */
-export function prometheusText(hosts: ReadonlyArray<{ readonly name: string; readonly host: Host }>): string {
-  const families = new Map<string, Family>();
-  const add = (name: string, help: string, type: Family['type'], labelPairs: Record<string, string | number>, value: number): void => {
-    let f = families.get(name);
+/**
+ * Metric families being collected, in the order first added, written with `text()`: what `prometheusText`
+ * builds on, and any other exporter of our stack (the proxy's connection counters) with it.
+ */
+export class PrometheusFamilies {
+  private readonly families = new Map<string, Family>();
+
+  /** One sample of family `name` (declared by its first sample: help and type). Non-finite values are 0. */
+  add(name: string, help: string, type: Family['type'], labelPairs: Readonly<Record<string, string | number>>, value: number): void {
+    let f = this.families.get(name);
     if (!f) {
       f = { help, type, samples: [] };
-      families.set(name, f);
+      this.families.set(name, f);
     }
     f.samples.push([labels(labelPairs), Number.isFinite(value) ? value : 0]);
-  };
+  }
+
+  /** The exposition text: HELP and TYPE, then the samples, of each family. */
+  text(): string {
+    const out: string[] = [];
+    for (const [name, f] of this.families) {
+      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
+      for (const [l, v] of f.samples) out.push(`${name}${l} ${v}`);
+    }
+    return out.join('\n') + '\n';
+  }
+}
+
+/** The exposition text of `hosts` (each with the name its samples are labelled with), and `into`'s families before them. */
+export function prometheusText(hosts: ReadonlyArray<{ readonly name: string; readonly host: Host }>, into = new PrometheusFamilies()): string {
+  const add = into.add.bind(into);
   for (const { name, host } of hosts) {
     for (const [mib, value] of Object.entries(host.mptcpCounters)) {
       if (typeof value !== 'number') continue;
@@ -74,13 +95,9 @@ export function prometheusText(hosts: ReadonlyArray<{ readonly name: string; rea
         add('mptcp_subflow_cwnd_bytes', 'Congestion window of the subflow', 'gauge', l, sf.tcp.cwndBytes);
         add('mptcp_subflow_retransmits_total', 'TCP-level retransmitted segments of the subflow', 'counter', l, sf.tcp.retransmits);
         add('mptcp_subflow_backup', 'Whether the subflow is a backup (either end asked)', 'gauge', l, sf.backupLocal || sf.backupPeer ? 1 : 0);
+        add('mptcp_subflow_congestion_control', 'The congestion controller of the subflow (its name in the cc label; always 1)', 'gauge', { ...l, cc: sf.tcp.congestionControl }, 1);
       }
     }
   }
-  const out: string[] = [];
-  for (const [name, f] of families) {
-    out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-    for (const [l, v] of f.samples) out.push(`${name}${l} ${v}`);
-  }
-  return out.join('\n') + '\n';
+  return into.text();
 }

@@ -30,7 +30,7 @@
  * `state === 'CLOSED'` (after TIME-WAIT expires).
  */
 import type { TcpSegment, TcpSegmentRepr } from '../wire/tcp.js';
-import type { TcpEndpoints, TcpExtension } from './extension.js';
+import { printableEndpoints, type TcpEndpoints, type TcpExtension } from './extension.js';
 import { bytesAcked, connectionInfo } from './info.js';
 import { receiveSyn, segmentArrives } from './input.js';
 import { nextSegment } from './output.js';
@@ -58,8 +58,8 @@ export class TcpConnection {
   readonly #tcb: Tcb;
 
   private constructor(now: Micros, endpoints: TcpEndpoints, iss: number, config: TcpConfig | undefined, extension: TcpExtension | undefined, state: ConnState) {
-    this.endpoints = endpoints;
-    this.#tcb = new Tcb(now, endpoints, iss, config, extension, state);
+    this.endpoints = printableEndpoints(endpoints);
+    this.#tcb = new Tcb(now, this.endpoints, iss, config, extension, state);
   }
 
   /** Active open: the SYN goes out at the first pollTransmit. */
@@ -252,6 +252,18 @@ export class TcpConnection {
     }
     this.shutdown();
     if (tcb.state.name === 'FIN-WAIT-2') tcb.timers.set(TcpTimer.FinWait2, tcb.now + tcb.config.timeWaitMicros);
+  }
+
+  /**
+   * A hard "port unreachable" came back for this connection's packets (an ICMP error, or the UDP path's
+   * ECONNREFUSED). In SYN-SENT the connect fails with ECONNREFUSED, as Linux's tcp_v4_err does for a
+   * connecting socket; in any other state it is ignored (a soft error: the retransmission timer decides).
+   * Returns whether the connection was failed.
+   */
+  handleUnreachable(): boolean {
+    if (this.#tcb.state.name !== 'SYN-SENT') return false;
+    this.#tcb.fail({ code: 'ECONNREFUSED', message: 'connection refused: port unreachable' });
+    return true;
   }
 
   /** Sends RST now (when synchronized), CLOSED, 'closed' with ECONNABORTED. */

@@ -6,6 +6,7 @@
  * 3.3.1 (a DSS mapping must not be split across segments: `segmentLimit`).
  */
 import type { CoupledSubflow } from '../cc/coupled.js';
+import { formatAddress } from '../wire/address.js';
 import type { TcpOption, TcpSegment } from '../wire/tcp.js';
 
 /** The 4-tuple of a connection, from our point of view. */
@@ -14,6 +15,31 @@ export interface TcpEndpoints {
   readonly localPort: number;
   readonly remoteAddress: Uint8Array;
   readonly remotePort: number;
+}
+
+/** The 4-tuple with text addresses, as `console.log` and `JSON.stringify` show a connection's endpoints. */
+export interface TcpEndpointsText {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/**
+ * A copy of `e` that prints with text addresses ("198.18.0.1") instead of raw bytes: `toJSON`, Node's
+ * inspect hook (console.log, util.inspect) and `toString` ("198.18.0.1:40000 -> 198.18.0.2:5201"), all
+ * non-enumerable, so the fields and what compares them are unchanged. One small object per connection.
+ */
+export function printableEndpoints(e: TcpEndpoints): TcpEndpoints {
+  const copy: TcpEndpoints = { localAddress: e.localAddress, localPort: e.localPort, remoteAddress: e.remoteAddress, remotePort: e.remotePort };
+  const text = (): TcpEndpointsText => ({ localAddress: formatAddress(e.localAddress), localPort: e.localPort, remoteAddress: formatAddress(e.remoteAddress), remotePort: e.remotePort });
+  const where = (address: Uint8Array, port: number): string => (address.length === 16 ? `[${formatAddress(address)}]:${port}` : `${formatAddress(address)}:${port}`);
+  Object.defineProperties(copy, {
+    toJSON: { value: text },
+    toString: { value: () => `${where(e.localAddress, e.localPort)} -> ${where(e.remoteAddress, e.remotePort)}` },
+    [Symbol.for('nodejs.util.inspect.custom')]: { value: text },
+  });
+  return copy;
 }
 
 /** Which kind of segment is being built, for `TcpExtension.outgoingOptions`. */

@@ -332,6 +332,29 @@ test('a program that closes its sockets and server but never calls close() exits
   assert.match(r.stdout, /^echoed 10000 TIME-WAIT( TIME-WAIT)*$/m);
 });
 
+test('connect over a UDP path whose remote port is closed: error ECONNREFUSED from the ICMP port unreachable, like the kernel for TCP', async () => {
+  const { createSocket } = await import('node:dgram');
+  // A port that was free on 127.0.0.2 a moment ago: nothing listens there.
+  const port = await new Promise<number>((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.2', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const client = createStack({ name: 'client' });
+  try {
+    await client.addUdpInterface({ localAddress: '127.0.0.1', remote: `127.0.0.2:${port}` });
+    for (const mptcp of [false, true]) {
+      const socket = client.connect({ port: 5201, host: '127.0.0.2', mptcp });
+      const [error] = (await within(30_000, 'the connect to fail', once(socket, 'error'))) as [NodeJS.ErrnoException];
+      assert.equal(error.code, 'ECONNREFUSED', `${mptcp ? 'MPTCP' : 'TCP'}: ${error.message}`);
+    }
+  } finally {
+    await within(10_000, 'close', client.close());
+  }
+});
+
 test('congestion control per stack and per socket (cc): the stack default, connect and createServer override it, every subflow uses it; unknown names throw listing the registered ones', async () => {
   const network = createEmulatedNetwork({ seed: 7 });
   const client = createStack({ name: 'client', network, cc: 'olia' });

@@ -16,6 +16,7 @@ import { emitTcpSegment, TcpFlags, tcpHeaderLength, type TcpOption } from '../..
 import type { MptcpOption } from '../../src/wire/mptcp-option.js';
 import { LinkType, PcapWriter, pcapBytes, readCapture, type CapturedPacket } from '../../src/wire/pcap.js';
 import { parseAddress } from '../../src/wire/address.js';
+import { WireError as WireErrorClass } from '../../src/wire/errors.js';
 import { u64, u64FromBigInt, u64ToDecimal, u64ToHex } from '../../src/wire/u64.js';
 import { keyIdsn, keyToken } from '../../src/mptcp/keys.js';
 
@@ -334,6 +335,13 @@ test('the mptcp bin: decode a file, a truncated file (exit 1, offset, no stack t
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown command 'frob'/);
     assert.doesNotMatch(unknown.stderr, /\n\s+at /);
+    // '-' is standard input, as for tcpdump -r - and tshark -r -.
+    const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'decode', '-', '--json'], { encoding: 'utf8', input: bytes, timeout: 60_000 });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal(piped.stdout, ok.stdout, 'decode - reads the same capture from standard input');
+    const pipedCut = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'decode', '-'], { encoding: 'utf8', input: bytes.subarray(0, 200), timeout: 60_000 });
+    assert.equal(pipedCut.status, 1);
+    assert.match(pipedCut.stderr, /^mptcp decode: standard input: truncated packet record at offset \d+/);
     const notCapture = bin('decode', 'package.json');
     assert.equal(notCapture.status, 1);
     assert.match(notCapture.stderr, /^mptcp decode: package\.json: unknown file format at offset 0: magic 0x[0-9a-f]{8} is neither pcap nor pcapng\n$/);
@@ -388,4 +396,46 @@ test('property: decoding, formatting and summarising never throw on arbitrary or
     { numRuns: 10_000 },
   );
   summaryText(summary.finish());
+});
+
+const bothFixtures = existsSync('fixtures/kernel/join.pcap') && existsSync('fixtures/kernel/add_addr.pcap');
+
+test('decode --token / --connection: only the frames (or the summary) of one MPTCP connection of a capture holding two', { skip: bothFixtures ? false : 'fixtures/kernel/join.pcap or add_addr.pcap not captured yet' }, async () => {
+  const a = readCapture(readFileSync('fixtures/kernel/join.pcap'));
+  const b = readCapture(readFileSync('fixtures/kernel/add_addr.pcap'));
+  assert.ok(!(a instanceof WireErrorClass) && !(b instanceof WireErrorClass));
+  assert.equal(a.packets[0]!.linkType, b.packets[0]!.linkType);
+  // One capture: join's frames (1..na), then add_addr's (na+1..).
+  const na = a.packets.length;
+  const merged = pcapBytes([...a.packets, ...b.packets].map((p) => ({ timestampMicros: p.timestampMicros, data: p.data })), a.packets[0]!.linkType);
+  const summary = jsonLines(decodeToString(merged, { json: true, summary: true }).out);
+  assert.equal(summary.length, 2, 'two MPTCP connections');
+  const [first, second] = summary as [Record<string, any>, Record<string, any>];
+  const frameNumbers = (out: string): number[] => jsonLines(out).map((f) => f['frame'] as number);
+  const all = (n: number, from: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+  // By token: the client's or the server's, hex as --summary prints it, 0x..., or decimal.
+  const clientHex = (first['clientKey'].token as number).toString(16).padStart(8, '0');
+  for (const token of [first['clientKey'].token as number, first['serverKey'].token as number]) {
+    assert.deepEqual(frameNumbers(decodeToString(merged, { json: true, token }).out), all(na, 1));
+  }
+  assert.deepEqual(frameNumbers(decodeToString(merged, { json: true, token: second['serverKey'].token as number }).out), all(b.packets.length, na + 1));
+  // By number, as --summary numbers them; with --summary, only that connection.
+  assert.deepEqual(frameNumbers(decodeToString(merged, { json: true, connection: 2 }).out), all(b.packets.length, na + 1));
+  const one = jsonLines(decodeToString(merged, { json: true, summary: true, connection: 1 }).out);
+  assert.deepEqual(one.map((c) => c['connection']), [1]);
+  assert.deepEqual(jsonLines(decodeToString(merged, { json: true, token: 0x12345678 }).out), [], 'no such token: nothing');
+  // The command line, through standard input: the token's spellings and bad ones.
+  const bin = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'decode', '-', ...args], { encoding: 'utf8', input: merged, timeout: 60_000 });
+  const viaHex = bin(['--json', '--token', clientHex]);
+  assert.equal(viaHex.status, 0, viaHex.stderr);
+  assert.deepEqual(frameNumbers(viaHex.stdout), all(na, 1));
+  assert.equal(bin(['--json', '--token', `0x${clientHex}`]).stdout, viaHex.stdout);
+  assert.equal(bin(['--json', '--token', String(first['clientKey'].token)]).stdout, viaHex.stdout);
+  const text = bin(['--summary', '--connection', '2']);
+  assert.match(text.stdout, /MPTCP connection 2:/);
+  assert.doesNotMatch(text.stdout, /MPTCP connection 1:/);
+  const bad = bin(['--token', 'nope']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^mptcp decode: bad --token 'nope' \(a 32-bit MPTCP token/);
+  assert.equal(bin(['--connection', '0']).status, 2);
 });

@@ -97,3 +97,64 @@ test('mptcp demo: table, summary, exit 0 when verified; --json; bad usage exits 
   assert.equal(await runCli(['demo', '--fail-path', '3'], io), 2);
   assert.equal(await runCli(['demo', '--bytes', 'lots'], io), 2);
 });
+
+test('mptcp demo --bytes 4M: the last row is divided by its real length (it equals the goodput), and the summary says the transfer ended before the outage', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  assert.equal(await runCli(['demo', '--bytes', '4M'], io), 0);
+  assert.match(out, /path 1 is scheduled to go down at 3 s and come back at 5 s/);
+  const rows = out.split('\n').filter((l) => /^ +\d+(\.\d+)?-\d+(\.\d+)? +s /.test(l));
+  assert.equal(rows.length, 1, out);
+  const goodput = /goodput ([\d.]+) Mbit\/s/.exec(out)![1];
+  const duration = /duration ([\d.]+) s of virtual time/.exec(out)![1]!;
+  const total = rows[0]!.trim().split(/ +/)[4];
+  assert.match(rows[0]!, new RegExp(`^ +0-${duration.replace('.', '\\.')} s `), 'the row ends when the transfer did');
+  assert.equal(total, goodput, `the only row's total is the goodput: ${rows[0]}`);
+  assert.match(out, new RegExp(`the transfer ended at ${duration.replace('.', '\\.')} s, before path 1's outage \\(3-5 s\\): no path failed during it`));
+  // And the rows of the scenario function: the last one ends at the duration.
+  const r = runDemo({ bytes: 4 * MiB });
+  assert.equal(r.intervals.at(-1)!.endMicros, r.durationMicros);
+});
+
+test('mptcp demo --bytes 1K: the header gives the size in a unit it reaches ("1 KiB", not "0.0 MiB")', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  assert.equal(await runCli(['demo', '--bytes', '1K'], io), 0);
+  assert.match(out, /^MPTCP demo: 1 KiB from client to server/);
+  assert.doesNotMatch(out, /0\.0 MiB/);
+  assert.match(out, /verified: the server received all 1024 bytes/);
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '1536', '--json'], io), 0);
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '100'], io), 0);
+  assert.match(out, /^MPTCP demo: 100 bytes from client/);
+});
+
+test('mptcp demo: subflow shares that add up to more than 100% (reinjection) are explained, with the bytes sent twice', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  assert.equal(await runCli(['demo', '--bytes', '16M'], io), 0);
+  const shares = [...out.matchAll(/data bytes sent \(([\d.]+)%\)/g)].map((m) => Number(m[1]));
+  assert.equal(shares.length, 2);
+  const sum = shares.reduce((a, b) => a + b, 0);
+  assert.ok(sum > 100, `this run reinjects: ${sum}%`);
+  const reinjected = /reinjected (\d+) bytes/.exec(out)![1];
+  assert.match(out, new RegExp(`\\(shares are of the 16777216 data bytes: together [\\d.]+%, because ${reinjected} bytes were sent on two subflows: reinjected`));
+  // No note when nothing was sent twice.
+  out = '';
+  assert.equal(await runCli(['demo', '--bytes', '1M'], io), 0);
+  assert.match(out, /reinjected 0 bytes/);
+  assert.doesNotMatch(out, /shares are of/);
+});
+
+test('mptcp demo --json: paths numbered as on the command line ("failPath": 2 for --fail-path 2, subflow "path" 1 and 2)', async () => {
+  let out = '';
+  const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+  for (const failPath of [1, 2]) {
+    out = '';
+    assert.equal(await runCli(['demo', '--bytes', '2M', '--fail-path', String(failPath), '--json'], io), 0);
+    const doc = JSON.parse(out) as { failPath: number; subflows: Array<{ path: number; join: boolean }> };
+    assert.equal(doc.failPath, failPath);
+    assert.deepEqual(doc.subflows.map((s) => [s.path, s.join]), [[1, false], [2, true]]);
+  }
+});

@@ -34,7 +34,7 @@ test('mptcp demo --monitor: ip mptcp monitor lines of both hosts as the run goes
     assert.deepEqual(kinds('client'), ['CREATED', 'ESTABLISHED', 'SF_ESTABLISHED', 'CLOSED']);
     assert.deepEqual(kinds('server'), ['CREATED', 'ESTABLISHED', 'SF_ESTABLISHED', 'CLOSED']);
     // Live: the events come before the first row that follows them, and before the summary.
-    const firstRow = lines.findIndex((l) => /^ +0-1 +s/.test(l));
+    const firstRow = lines.findIndex((l) => /^ +0-(1|0\.\d+) +s/.test(l)); // a run shorter than 1 s has one partial row
     const firstEvent = lines.findIndex((l) => LINE.test(l));
     assert.ok(firstEvent >= 0 && firstEvent < firstRow, 'connection events print before the first interval row');
     // Each host's token is the one derived from its key in the capture (the local token of that end).
@@ -113,6 +113,13 @@ test('--qlog on demo and perf: a JSON-SEQ qlog, the header then MPTCP events wit
     assert.equal(perfEvents.filter((e) => e.name === 'mptcp:path_established').length, 4, 'a join per connection on each host');
     const perfMetrics = perfEvents.filter((e) => e.name === 'recovery:metrics_updated');
     assert.ok(perfMetrics.some((m) => m.data.path_id === 1 && m.data.token !== undefined), 'metrics of the joined subflows, with their connection');
+    // With --monitor as well, both get every event (one queue per host, taken once for both).
+    const both = await cli(['perf', '-c', '198.18.0.2', '-n', '1M', '-i', '0', '--link', 'rate=20M,delay=20ms', '--link', 'rate=20M,delay=30ms', '--qlog', perfFile, '--monitor']);
+    assert.equal(both.code, 0, both.err);
+    const monitorLines = both.out.split('\n').filter((l) => LINE.test(l));
+    const bothEvents = (jsonSeq(readFileSync(perfFile, 'utf8')).slice(1) as unknown as Event[]).filter((e) => e.name.startsWith('mptcp:'));
+    assert.equal(monitorLines.filter((l) => /\[SF_ESTABLISHED\]/.test(l)).length, 4, both.out);
+    assert.equal(bothEvents.filter((e) => e.name === 'mptcp:path_established').length, 4, 'the qlog still has every join with --monitor');
     assert.equal((await cli(['demo', '--qlog', join(dir, 'no', 'such', 'x.qlog')])).code, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });

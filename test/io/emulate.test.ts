@@ -55,6 +55,8 @@ test('emulate: --path words, the same link errors as perf --link', async () => {
     [['emulate', '--left', 'a', '--right', 'b'], /^mptcp emulate: at least one --path/],
     [['emulate', '--left', 'a', '--right', 'b', '--path', '198.18.1.1/24,198.18.1.2/24', '--duration', '0'], /^mptcp emulate: --duration 0: expected seconds/],
     [['emulate', '--left', 'a', '--right', 'b', '--path', '198.18.1.1/24,198.18.1.2/24,'], /^mptcp emulate: bad --path '198\.18\.1\.1\/24,198\.18\.1\.2\/24,': empty: give KEY=VALUE fields/],
+    [['emulate', '--left', 'a', '--right', 'b', '--path', '198.18.1.1/24,198.18.1.2/24', '--pcap', 'x.pcap', '--pcap-snaplen', 'all'], /^mptcp emulate: bad --pcap-snaplen 'all' \(expected 'headers' or a number of bytes 1-262144\)/],
+    [['emulate', '--left', 'a', '--right', 'b', '--path', '198.18.1.1/24,198.18.1.2/24', '--pcap-snaplen', '96'], /^mptcp emulate: --pcap-snaplen goes with --pcap FILE/],
   ] as const) {
     const r = await cli([...args]);
     assert.equal(r.code, 2, r.err);
@@ -115,6 +117,9 @@ test('emulate accuracy: rate=10M,delay=20ms: ping RTT 40 ms +- 3 ms, iperf3 9.0-
     assert.ok(!(capture instanceof WireError), String(capture));
     const packets = capture.packets.length;
     assert.equal(packets, Number(counts[3]) + Number(counts[6]), 'the capture holds every delivered packet');
+    // The default snap length is every command's: headers with options only (iperf3's full segments cut).
+    const big = capture.packets.filter((p) => p.originalLength > 1000);
+    assert.ok(big.length > 1000 && big.every((p) => p.data.length <= 120), `${big.length} full-size packets kept as headers only`);
   } finally {
     await run.dispose();
     rmSync(pcap, { force: true });

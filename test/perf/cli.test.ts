@@ -23,8 +23,12 @@ test('usage errors: one line naming the problem, exit 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [[], /^mptcp perf: missing -s \(server\) or -c HOST \(client\)$/],
     [['-s', '-c', 'h'], /^mptcp perf: choose one of -s \(server\) and -c HOST \(client\)$/],
-    [['-c'], /^mptcp perf: Option '-c, --client <value>' argument missing$/],
-    [['-c', 'h', '--bogus'], /^mptcp perf: Unknown option '--bogus'$/],
+    [['-c'], /^mptcp perf: option -c \(--client\) needs a value$/],
+    [['-c', 'h', '--bogus'], /^mptcp perf: unknown option '--bogus'$/],
+    // Our words, not Node's parser's ("argument is ambiguous", hints about '--').
+    [['-c', '-t', '3'], /^mptcp perf: option -c \(--client\) needs a value, got the option '-t' \(to give a value that starts with '-', write --client=-t\)$/],
+    [['-c', 'h', '-t'], /^mptcp perf: option -t \(--time\) needs a value$/],
+    [['-c', 'h', '-Rx'], /^mptcp perf: unknown option '-x' \(in '-Rx'\)$/],
     [['-c', 'h', 'extra'], /^mptcp perf: unexpected argument 'extra'$/],
     [['-c', 'h', '-t', '0'], /^mptcp perf: --time must be an integer 1-86400, got '0'$/],
     [['-c', 'h', '-t', '1.5'], /^mptcp perf: --time must be an integer/],
@@ -74,7 +78,7 @@ test('usage errors of the stack options (--kernel, --iface, --link): one line, e
     [['-c', '198.18.0.2', '--link', 'down=3-1'], /^mptcp perf: bad --link 'down=3-1': down=3-1: expected FROM-TO in seconds/],
     [['-c', '198.18.0.2', '--link', 'rate=1M,rate=2M'], /^mptcp perf: bad --link 'rate=1M,rate=2M': 'rate' given twice$/],
     [['-c', '198.18.0.2', '--link', '100M'], /^mptcp perf: bad --link '100M': expected KEY=VALUE, got '100M'/],
-    [['-c', '198.18.0.2', '--kernel=yes'], /^mptcp perf: Option '--kernel' does not take an argument$/],
+    [['-c', '198.18.0.2', '--kernel=yes'], /^mptcp perf: option --kernel takes no value, got '--kernel=yes'$/],
     [['-s', '--iface', 'udp:0.0.0.0:6000'], /^mptcp perf: bad --iface 'udp:0\.0\.0\.0:6000': the wildcard address 0\.0\.0\.0 cannot be the stack's own address/],
     [['-s', '--iface', 'tun:mp0,addr=198.18.0.2/24,peer=198.18.0.1/24', '--iface', 'tun:mp0,addr=198.18.1.2/24,peer=198.18.1.1/24'], /^mptcp perf: --iface: TUN device name 'mp0' given twice$/],
   ];
@@ -149,4 +153,14 @@ test('mptcp perf -s -1 and mptcp perf -c --json end to end', { timeout: 30_000 }
   // the server's receiver total is the client's sum_received
   const m = /\[SUM\] +0\.00-\S+ +sec +(\S+ \S+) .* receiver\n/.exec(s.out);
   assert.equal(m?.[1], formatBytes(doc.end.sum_received.bytes).trim());
+});
+
+test('a UDP path whose remote has nothing listening: the connect fails with ECONNREFUSED (ICMP port unreachable), not after minutes of SYN retransmissions', { timeout: 60_000 }, async () => {
+  const port = await freeUdpPort('127.0.0.2');
+  const r = await Promise.race([
+    run(['-c', '127.0.0.2', '-t', '1', '--iface', `udp:127.0.0.1,remote=127.0.0.2:${port}`]),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 30 s: the ICMP port unreachable was ignored')), 30_000).unref()),
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^mptcp perf: unable to connect to server 127\.0\.0\.2 port 5201: ECONNREFUSED: connection refused: port unreachable\n$/);
 });

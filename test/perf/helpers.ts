@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { PerfOutput } from '../../src/perf/report.js';
+import type { LinkConfig } from '../../src/emu/link.js';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/command.js';
 
@@ -152,4 +153,18 @@ export async function runPerfCli(args: readonly string[]): Promise<{ code: numbe
   const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
   const code = await runCli(['perf', ...args], io);
   return { code, out: out.join(''), err: err.join('') };
+}
+
+/**
+ * Two hosts of our stack on a RealtimeEmulation (198.18.0.1 and 198.18.0.2, one link): the perf
+ * transports of client `a` and server `b` (MPTCP as asked). The caller closes `emu`.
+ */
+export async function emulatedHosts(seed: number, link: LinkConfig, mptcp: { client: boolean; server: boolean }) {
+  const { RealtimeEmulation } = await import('../../src/api/emulation.js');
+  const { userspaceTransport } = await import('../../src/perf/userspace-transport.js');
+  const emu = new RealtimeEmulation(seed);
+  const a = emu.addHost('a', [['198.18.0.1/24']]);
+  const b = emu.addHost('b', [['198.18.0.2/24']]);
+  emu.connect('a', 0, 'b', 0, link);
+  return { emu, a, client: userspaceTransport(a, 'client', { mptcp: mptcp.client }), server: userspaceTransport(b, 'server', { mptcp: mptcp.server }) };
 }

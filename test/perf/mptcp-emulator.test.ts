@@ -20,6 +20,7 @@ interface SubflowJson {
   join: boolean;
   bytes?: number;
   bytes_sent?: number;
+  bytes_acked?: number;
   bytes_received?: number;
   sender: boolean;
 }
@@ -47,19 +48,27 @@ test('emulator, two --link: the JSON shows both subflows of the data connection,
   for (const s of subflows) assert.ok(s.bytes_sent! > 0 && s.sender, `subflow ${s.subflow} carried data: ${JSON.stringify(s)}`);
   const total = subflows.reduce((a, s) => a + s.bytes_sent!, 0);
   assert.ok(total >= MB4 && total < MB4 * 1.1 + 65_536, `subflows carried ${total} for ${MB4}`);
-  // Every interval lists the subflows, and their bytes add up to the totals.
+  // Every interval lists the subflows, and their (acknowledged) bytes add up to the totals.
   assert.ok(doc.intervals.length >= 1 && doc.intervals.every((iv) => Array.isArray(iv.subflows)));
   const perInterval = doc.intervals.flatMap((iv) => iv.subflows!).filter((s) => s.socket === stream);
-  assert.equal(perInterval.reduce((a, s) => a + s.bytes!, 0), total);
+  const acked = subflows.reduce((a, s) => a + s.bytes_acked!, 0);
+  assert.equal(perInterval.reduce((a, s) => a + s.bytes!, 0), acked);
+  // Nearly all acknowledged by the subflows at the end (the -n test waits for the DATA_ACK, which can come
+  // over the other subflow just before a subflow's own TCP ACK), never more than sent plus the cookie.
+  assert.ok(acked >= MB4 - 65_536 && acked <= total + 37, `acknowledged ${acked} of ${MB4} (sent ${total})`);
 });
 
 test('emulator, two --link, text: each interval has a line per subflow under its stream', { timeout: 60_000 }, async () => {
   const r = await run(['-c', '198.18.0.2', '-n', '2M', '--link', 'rate=40M', '--link', 'rate=40M']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /MPTCP: on; endpoints 198\.19\.1\.1 id 1 subflow; limits subflows 2 add_addr_accepted 0/);
+  // Paths numbered from 1 in --link order, as mptcp demo numbers them ("path 1", "path 2").
+  assert.match(r.out, /^ {2}path 1: client 198\.18\.0\.1 <-> server 198\.18\.0\.2, 40 Mbit\/s/m);
+  assert.match(r.out, /^ {2}path 2: client 198\.19\.1\.1 <-> server 198\.19\.1\.2, 40 Mbit\/s/m);
+  assert.doesNotMatch(r.out, /path 0/);
   assert.match(r.out, /\[ {2}\d\] {3}subflow 0 .* 198\.18\.0\.1 port \d+ -> 198\.18\.0\.2 port 5201 \(initial\)/);
   assert.match(r.out, /\[ {2}\d\] {3}subflow 1 .* 198\.19\.1\.1 port \d+ -> 198\.18\.0\.2 port 5201 \(join\)/);
-  assert.match(r.out, /MPTCP subflows \(data bytes this side sent on each\):/);
+  assert.match(r.out, /MPTCP subflows \(data bytes this side sent on each and acknowledged\):/);
 });
 
 test('emulator, --no-mptcp: plain iperf3 output, no subflows anywhere', { timeout: 60_000 }, async () => {

@@ -29,6 +29,11 @@ test('usage errors name the problem and exit 2', async () => {
     [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'udp:127.0.0.4,remote=127.0.0.2:7001', '--idle-timeout', 'x'], /--idle-timeout must be seconds/],
     [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'bogus:x'], /iface/i],
     [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'udp:127.0.0.4,remote=127.0.0.2:7001', '--scheduler', 'nope'], /unknown --scheduler 'nope'/],
+    [['proxy', 'client', '--listen', '127.0.0.1:1080', '--server', '127.0.0.2:1080', '--iface', 'udp:127.0.0.4,remote=127.0.0.2:7001', '--cc', 'nope'], /unknown congestion control 'nope' \(available: .*lia/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '-C', 'reno', '--cc', 'lia'], /--cc 'lia' and -C\/--congestion 'reno' are the same option/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '--metrics', 'localhost:9464'], /bad --metrics 'localhost:9464'/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '--pcap', 'x.pcap', '--pcap-snaplen', '0'], /bad --pcap-snaplen '0'/],
+    [['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2:7001', '--allow', '127.0.0.0/8', '--pcap-snaplen', '96'], /--pcap-snaplen goes with --pcap FILE/],
   ];
   for (const [args, message] of cases) {
     const r = await run(args);
@@ -48,4 +53,19 @@ test('HOST:PORT words', () => {
   assert.deepEqual(parseHostPort('[::1]:80', 'x', false), { host: '::1', port: 80 });
   assert.deepEqual(parseHostPort('example.test:443', 'x', true), { host: 'example.test', port: 443 });
   for (const bad of ['::1:80', '[127.0.0.1]:80', '127.0.0.1', '127.0.0.1:70000', 'a b:1', '']) assert.throws(() => parseHostPort(bad, 'x', true), /bad x/, bad);
+});
+
+test('--metrics on an address and port in use: one line, exit 1, and the proxy does not start', async () => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const r = await run(['proxy', 'server', '--listen', '0.0.0.0:1080', '--iface', 'udp:127.0.0.2', '--allow', '127.0.0.0/8', '--metrics', `127.0.0.1:${port}`]);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.err, `mptcp proxy: cannot serve --metrics 127.0.0.1:${port}: the address and port are in use\n`);
+    assert.equal(r.out, '', 'nothing started');
+  } finally {
+    taken.close();
+  }
 });
