@@ -4,9 +4,13 @@
  *   a window-limited sender (200 packets of 1500 bytes outstanding, an RTO-like timer re-armed on every ACK)
  *   and a receiver that ACKs every packet, for 60 s of virtual time;
  * - `emu.packets`: packets delivered per second of wall time in that run (data and ACKs);
- * - `emu.heap`: raw simulator throughput, schedule + dispatch of events with ~1,000 pending.
+ * - `emu.heap`: raw simulator throughput, schedule + dispatch of events with ~1,000 pending;
+ * - `emu.link`: packets offered per second through one impaired `Link` (rate, delay, loss, jitter, reordering,
+ *   duplication, a queue limit), offered at random gaps by a simulator event: the per-packet path alone.
  */
 import { Network, type EmuHost, type Transmit } from '../src/emu/network.js';
+import { Link } from '../src/emu/link.js';
+import { Rng } from '../src/emu/random.js';
 import { Simulator, type Micros, type SimHandler } from '../src/emu/sim.js';
 import { sig3, type BenchResult } from './measure.js';
 
@@ -92,6 +96,41 @@ function heapRound(total: number): number {
   return total / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
+/** Offers `total` packets through one impaired link at random gaps (~82 Mbit/s into 97 Mbit/s); packets offered per second. */
+function linkRound(total: number): number {
+  const sim = new Simulator();
+  const link = new Link(
+    sim,
+    {
+      rateBitsPerSecond: 97_000_000,
+      delayMicros: 10_000,
+      queueLimitBytes: 300_000,
+      loss: 0.01,
+      jitter: { maxMicros: 300 },
+      reorder: { probability: 0.02, extraDelayMicros: 2000 },
+      duplicateProbability: 0.01,
+    },
+    { rng: Rng.derive(42, 'bench') },
+  );
+  let delivered = 0;
+  link.setReceiver(() => delivered++);
+  const packets = [1500, 52, 1500, 1500, 600, 1500, 40, 1500].map((size) => new Uint8Array(size));
+  const gaps = new Rng(7);
+  let sent = 0;
+  const offerer: SimHandler = {
+    handleEvent(now: Micros): void {
+      link.offer(packets[sent & 7]!);
+      if (++sent < total) sim.schedule(now + 40 + gaps.nextInt(0, 120), offerer);
+    },
+  };
+  sim.schedule(0, offerer);
+  const t0 = process.hrtime.bigint();
+  sim.runUntilIdle(10 * total);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (delivered === 0) throw new Error('emu.link: nothing delivered');
+  return total / seconds;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -105,10 +144,13 @@ export async function benchEmu(): Promise<BenchResult[]> {
   const packetsPerSecond = median(runs.map((r) => r.packets / r.wallSeconds));
   heapRound(200_000);
   const heap = median([1, 2, 3, 4, 5].map(() => heapRound(2_000_000)));
+  linkRound(100_000);
+  const link = median([1, 2, 3, 4, 5].map(() => linkRound(1_000_000)));
   const r0 = runs[0]!;
   return [
     { name: 'emu.events', value: sig3(eventsPerSecond), unit: 'events/s', note: `2 hosts, 100 Mbit/s 10 ms link, 60 s virtual, ${r0.events} events` },
     { name: 'emu.packets', value: sig3(packetsPerSecond), unit: 'packets/s', note: `${r0.packets} packets delivered per run (data + ACKs)` },
     { name: 'emu.heap', value: sig3(heap), unit: 'events/s', note: 'schedule + dispatch, ~1,000 pending' },
+    { name: 'emu.link', value: sig3(link), unit: 'packets/s', note: 'offered through one Link: 97 Mbit/s, 10 ms, 1% loss, jitter, reorder, duplicate, 300 kB queue' },
   ];
 }

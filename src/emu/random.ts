@@ -158,3 +158,17 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   }
 }
+
+/** Independent trials with one probability on their own stream: no draw at all when the probability is 0. */
+export class Chance {
+  constructor(
+    /** The probability of each trial, in [0, 1]. */
+    readonly probability: number,
+    private readonly rng: Rng,
+  ) {}
+
+  /** One trial: true with `probability` (draws one number, unless the probability is 0). */
+  happens(): boolean {
+    return this.probability > 0 && this.rng.next() < this.probability;
+  }
+}
