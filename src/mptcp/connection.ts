@@ -48,7 +48,7 @@ import { DEFAULT_LIMITS } from '../pm/config.js';
 import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import type { MptcpEvent } from './events.js';
 import { createScheduler } from '../sched/registry.js';
-import type { Scheduler, SubflowView } from '../sched/types.js';
+import type { ConnectionView, Scheduler, SubflowView } from '../sched/types.js';
 import { CoupledGroup } from '../cc/coupled.js';
 import { DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
@@ -122,6 +122,11 @@ export class MptcpConnection implements StreamConnection {
   /** Our key and the peer's, with tokens and IDSNs. */
   readonly #keys: ConnectionKeys;
   readonly #scheduler: Scheduler;
+  /**
+   * The data level as the scheduler sees it (BLEST, ECF), one object per connection, refreshed before each
+   * decision (no allocation per decision).
+   */
+  readonly #dataView: { -readonly [K in keyof ConnectionView]-?: ConnectionView[K] } = { sendWindowBytes: Infinity, outstandingBytes: 0, unsentBytes: 0, sendWindowBlockedCount: 0 };
   /** Every subflow ever added, in order (the initial one first; a subflow's id is its index). */
   readonly #subflows: Subflow[] = [];
   /** With a coupled congestion controller (lia, olia, balia): the group every subflow's controller joins. */
@@ -622,7 +627,10 @@ export class MptcpConnection implements StreamConnection {
     if (!isMptcp(this.#state)) return;
     const send = this.#send;
     const sendLimit = Math.min(send.written, send.windowEnd);
-    if (!this.#retransmit.pending && send.scheduled >= sendLimit) return;
+    if (!this.#retransmit.pending && send.scheduled >= sendLimit) {
+      this.#noteWindowBlocked();
+      return;
+    }
     let views: SubflowView[] | undefined;
     // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
     const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => s.view()));
@@ -630,8 +638,12 @@ export class MptcpConnection implements StreamConnection {
       views = undefined;
     };
     if (!this.#retransmit.push(now, this.#scheduler, live, changed)) return;
+    const dataView = this.#dataView;
     while (send.scheduled < sendLimit) {
-      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled);
+      dataView.sendWindowBytes = send.windowEnd - send.acked;
+      dataView.outstandingBytes = send.scheduled - send.acked;
+      dataView.unsentBytes = send.written - send.scheduled;
+      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled, dataView);
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
@@ -645,6 +657,16 @@ export class MptcpConnection implements StreamConnection {
       }
       send.markScheduled(n);
     }
+    this.#noteWindowBlocked();
+  }
+
+  /**
+   * The scheduling pass ended with the send head at the peer's connection-level window while the application
+   * has more written: the window blocked (BLEST's lambda reads the count).
+   */
+  #noteWindowBlocked(): void {
+    const send = this.#send;
+    if (send.scheduled >= send.windowEnd && send.written > send.windowEnd) this.#dataView.sendWindowBlockedCount++;
   }
 
   /** After every input and timer: pending resets, subflow bytes up, the stale check, the data-level timer. */

@@ -356,6 +356,7 @@ export class Subflow {
       backupLocal: this.backupLocal,
       backupPeer: this.backupPeer,
       srttMicros: tcp.srttMicros,
+      rttvarMicros: tcp.rttvarMicros,
       cwndBytes: tcp.cwndBytes,
       bytesInFlight: inFlight,
       sendWindowBytes: Math.max(0, tcp.sendWindowBytes - inFlight),

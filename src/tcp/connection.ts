@@ -116,6 +116,12 @@ export class TcpConnection {
     return srtt === undefined ? undefined : Math.round(srtt);
   }
 
+  /** RTT variation (RFC 6298 RTTVAR), or undefined before the first sample. */
+  get rttvarMicros(): Micros | undefined {
+    const rttvar = this.#tcb.rtt.rttvar;
+    return rttvar === undefined ? undefined : Math.round(rttvar);
+  }
+
   /** The current retransmission timeout, backoff included (RFC 6298). */
   get rtoMicros(): Micros {
     return this.#tcb.rtt.rto;
