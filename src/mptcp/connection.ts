@@ -63,6 +63,7 @@ import { ConnectionMonitor, liveSubflowCount, subflowDebugState, subflowInfo, ty
 import { Options } from './options.js';
 import { Mappings } from './mapping.js';
 import { PathManagement } from './pm.js';
+import { Opportunistic } from './opportunistic.js';
 import { Retransmit } from './retransmit.js';
 import { Fallback } from './fallback.js';
 import { Closing } from './close.js';
@@ -94,6 +95,12 @@ export interface MptcpConnectionOptions {
   readonly tokens?: TokenTable<MptcpConnection>;
   /** Scheduler name (src/sched registry); default "default". */
   readonly scheduler?: string;
+  /**
+   * Opportunistic reinjection and penalisation (NSDI 2012 4.2, ./opportunistic.ts) whatever the scheduler:
+   * when the connection-level window blocks on data a slower subflow holds, that data goes again on a faster
+   * one and the slow subflow's window is reduced, at most once per its RTT. Default false (Linux has none).
+   */
+  readonly opportunisticReinjection?: boolean;
   /** The path manager's configuration (endpoints, limits); default none and the kernel's limits. */
   readonly pm?: MptcpPathManagerConfig;
   /** Path manager name (src/pm registry); default "kernel". */
@@ -151,6 +158,8 @@ export class MptcpConnection implements StreamConnection {
   /** The path manager (src/pm) and the connection's side of it. */
   readonly #paths: PathManagement;
   readonly #retransmit: Retransmit;
+  /** Opportunistic reinjection, when the option is on. */
+  readonly #opportunistic: Opportunistic | undefined;
   readonly #fallback: Fallback;
   readonly #closing: Closing;
 
@@ -171,6 +180,7 @@ export class MptcpConnection implements StreamConnection {
     const ctx = this.#context();
     this.#fallback = new Fallback(ctx);
     this.#retransmit = new Retransmit(ctx);
+    this.#opportunistic = options.opportunisticReinjection === true ? new Opportunistic(ctx) : undefined;
     this.#closing = new Closing(ctx, this.#retransmit);
     // The path manager before the key: an unknown name throws before the token table holds the connection.
     this.#paths = new PathManagement(ctx, this.#closing, this.#retransmit, {
@@ -318,6 +328,7 @@ export class MptcpConnection implements StreamConnection {
       scheduler: this.#scheduler.name,
       send: { next: send.written, scheduled: send.scheduled, una: send.acked, wndEnd: send.windowEnd, buffered: send.chunkCount },
       reinject: this.#retransmit.describe(),
+      ...(this.#opportunistic ? { opportunistic: { bytes: this.#opportunistic.bytes, penalties: this.#opportunistic.penalties } } : {}),
       rtxTimer: this.#timers.get(MptcpTimer.Retransmit),
       dataFin: { offset: closing.dataFinOffset, acked: closing.dataFinAcked, received: closing.dataFinReceived, remote: closing.remoteFinOffset },
       receive: { next: this.#receive.next, readable: this.#receive.readable, outOfOrder: this.#receive.pendingOffsets(8) },
@@ -628,7 +639,7 @@ export class MptcpConnection implements StreamConnection {
     const send = this.#send;
     const sendLimit = Math.min(send.written, send.windowEnd);
     if (!this.#retransmit.pending && send.scheduled >= sendLimit) {
-      this.#noteWindowBlocked();
+      this.#windowBlocked(now);
       return;
     }
     let views: SubflowView[] | undefined;
@@ -657,16 +668,18 @@ export class MptcpConnection implements StreamConnection {
       }
       send.markScheduled(n);
     }
-    this.#noteWindowBlocked();
+    this.#windowBlocked(now);
   }
 
   /**
    * The scheduling pass ended with the send head at the peer's connection-level window while the application
-   * has more written: the window blocked (BLEST's lambda reads the count).
+   * has more written: the window blocked (BLEST's lambda reads the count); then opportunistic reinjection,
+   * when on (it also acts on a full send buffer).
    */
-  #noteWindowBlocked(): void {
+  #windowBlocked(now: Micros): void {
     const send = this.#send;
     if (send.scheduled >= send.windowEnd && send.written > send.windowEnd) this.#dataView.sendWindowBlockedCount++;
+    this.#opportunistic?.run(now);
   }
 
   /** After every input and timer: pending resets, subflow bytes up, the stale check, the data-level timer. */
