@@ -767,7 +767,7 @@ export class MptcpConnection implements StreamConnection {
             if (closing.subflowClosed(sf, e.error)) {
               this.#scheduler.onSubflowRemoved(this.#now, sf.id);
               this.#retransmit.reinjectUnacked(sf, false);
-              this.#paths.manager.subflowClosed();
+              this.#paths.manager.subflowClosed({ endpointId: sf.endpointId, error: e.error?.code, wasEstablished: sf.joinState === 'full', now: this.#now });
             }
             break;
         }
