@@ -29,6 +29,7 @@ import { formatBitrate, parseSize } from '../perf/units.js';
 import { CliError, packageVersion, parseCommandArgs, UsageError, type CliIo, type Command } from './command.js';
 import { parseCongestionControl, parseLinkSpec, parseMptcpOptions } from './perf-options.js';
 import { congestionControlNames, DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
+import { DEFAULT_SCHEDULER, schedulerNames } from '../sched/registry.js';
 import { linkSpecHelp } from '../emu/link-spec.js';
 import { captureNetwork, captureRuntime } from '../api/capture.js';
 import type { CaptureFile } from '../io/capture-file.js';
@@ -86,7 +87,7 @@ MPTCP (this project's stack only: the emulator and --iface):
                          add_addr_accepted 0, as Linux): additional subflows per connection, and peer
                          ADD_ADDRs answered with a join. e.g. --limits "subflows 2 add_addr_accepted 2"
       --scheduler NAME   the MPTCP packet scheduler (Linux's net.mptcp.scheduler): default (lowest
-                         linger time, as Linux), roundrobin, redundant
+                         linger time, as Linux), ${schedulerNames().filter((n) => n !== DEFAULT_SCHEDULER).join(', ')}
   -C, --congestion NAME, --cc NAME
                          the congestion controller of our stack's connections, on every subflow
                          (Linux's net.ipv4.tcp_congestion_control; on the emulator both hosts): one of

@@ -48,7 +48,7 @@ import { DEFAULT_LIMITS } from '../pm/config.js';
 import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import type { MptcpEvent } from './events.js';
 import { createScheduler } from '../sched/registry.js';
-import type { Scheduler, SubflowView } from '../sched/types.js';
+import type { ConnectionView, Scheduler, SubflowView } from '../sched/types.js';
 import { CoupledGroup } from '../cc/coupled.js';
 import { DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
@@ -63,6 +63,7 @@ import { ConnectionMonitor, liveSubflowCount, subflowDebugState, subflowInfo, ty
 import { Options } from './options.js';
 import { Mappings } from './mapping.js';
 import { PathManagement } from './pm.js';
+import { Opportunistic } from './opportunistic.js';
 import { Retransmit } from './retransmit.js';
 import { Fallback } from './fallback.js';
 import { Closing } from './close.js';
@@ -94,6 +95,12 @@ export interface MptcpConnectionOptions {
   readonly tokens?: TokenTable<MptcpConnection>;
   /** Scheduler name (src/sched registry); default "default". */
   readonly scheduler?: string;
+  /**
+   * Opportunistic reinjection and penalisation (NSDI 2012 4.2, ./opportunistic.ts) whatever the scheduler:
+   * when the connection-level window blocks on data a slower subflow holds, that data goes again on a faster
+   * one and the slow subflow's window is reduced, at most once per its RTT. Default false (Linux has none).
+   */
+  readonly opportunisticReinjection?: boolean;
   /** The path manager's configuration (endpoints, limits); default none and the kernel's limits. */
   readonly pm?: MptcpPathManagerConfig;
   /** Path manager name (src/pm registry); default "kernel". */
@@ -122,6 +129,11 @@ export class MptcpConnection implements StreamConnection {
   /** Our key and the peer's, with tokens and IDSNs. */
   readonly #keys: ConnectionKeys;
   readonly #scheduler: Scheduler;
+  /**
+   * The data level as the scheduler sees it (BLEST, ECF), one object per connection, refreshed before each
+   * decision (no allocation per decision).
+   */
+  readonly #dataView: { -readonly [K in keyof ConnectionView]-?: ConnectionView[K] } = { sendWindowBytes: Infinity, outstandingBytes: 0, unsentBytes: 0, sendWindowBlockedCount: 0 };
   /** Every subflow ever added, in order (the initial one first; a subflow's id is its index). */
   readonly #subflows: Subflow[] = [];
   /** With a coupled congestion controller (lia, olia, balia): the group every subflow's controller joins. */
@@ -146,6 +158,8 @@ export class MptcpConnection implements StreamConnection {
   /** The path manager (src/pm) and the connection's side of it. */
   readonly #paths: PathManagement;
   readonly #retransmit: Retransmit;
+  /** Opportunistic reinjection, when the option is on. */
+  readonly #opportunistic: Opportunistic | undefined;
   readonly #fallback: Fallback;
   readonly #closing: Closing;
 
@@ -166,6 +180,7 @@ export class MptcpConnection implements StreamConnection {
     const ctx = this.#context();
     this.#fallback = new Fallback(ctx);
     this.#retransmit = new Retransmit(ctx);
+    this.#opportunistic = options.opportunisticReinjection === true ? new Opportunistic(ctx) : undefined;
     this.#closing = new Closing(ctx, this.#retransmit);
     // The path manager before the key: an unknown name throws before the token table holds the connection.
     this.#paths = new PathManagement(ctx, this.#closing, this.#retransmit, {
@@ -313,6 +328,7 @@ export class MptcpConnection implements StreamConnection {
       scheduler: this.#scheduler.name,
       send: { next: send.written, scheduled: send.scheduled, una: send.acked, wndEnd: send.windowEnd, buffered: send.chunkCount },
       reinject: this.#retransmit.describe(),
+      ...(this.#opportunistic ? { opportunistic: { bytes: this.#opportunistic.bytes, penalties: this.#opportunistic.penalties } } : {}),
       rtxTimer: this.#timers.get(MptcpTimer.Retransmit),
       dataFin: { offset: closing.dataFinOffset, acked: closing.dataFinAcked, received: closing.dataFinReceived, remote: closing.remoteFinOffset },
       receive: { next: this.#receive.next, readable: this.#receive.readable, outOfOrder: this.#receive.pendingOffsets(8) },
@@ -622,7 +638,10 @@ export class MptcpConnection implements StreamConnection {
     if (!isMptcp(this.#state)) return;
     const send = this.#send;
     const sendLimit = Math.min(send.written, send.windowEnd);
-    if (!this.#retransmit.pending && send.scheduled >= sendLimit) return;
+    if (!this.#retransmit.pending && send.scheduled >= sendLimit) {
+      this.#windowBlocked(now);
+      return;
+    }
     let views: SubflowView[] | undefined;
     // `hold`: a subflow that must send a pure ACK (ADD_ADDR, echo) gets no new data until it did.
     const live = (): SubflowView[] => (views ??= this.#subflows.filter((s) => !s.closed && s !== hold).map((s) => s.view()));
@@ -630,8 +649,12 @@ export class MptcpConnection implements StreamConnection {
       views = undefined;
     };
     if (!this.#retransmit.push(now, this.#scheduler, live, changed)) return;
+    const dataView = this.#dataView;
     while (send.scheduled < sendLimit) {
-      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled);
+      dataView.sendWindowBytes = send.windowEnd - send.acked;
+      dataView.outstandingBytes = send.scheduled - send.acked;
+      dataView.unsentBytes = send.written - send.scheduled;
+      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled, dataView);
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
@@ -645,6 +668,18 @@ export class MptcpConnection implements StreamConnection {
       }
       send.markScheduled(n);
     }
+    this.#windowBlocked(now);
+  }
+
+  /**
+   * The scheduling pass ended with the send head at the peer's connection-level window while the application
+   * has more written: the window blocked (BLEST's lambda reads the count); then opportunistic reinjection,
+   * when on (it also acts on a full send buffer).
+   */
+  #windowBlocked(now: Micros): void {
+    const send = this.#send;
+    if (send.scheduled >= send.windowEnd && send.written > send.windowEnd) this.#dataView.sendWindowBlockedCount++;
+    this.#opportunistic?.run(now);
   }
 
   /** After every input and timer: pending resets, subflow bytes up, the stale check, the data-level timer. */
@@ -732,7 +767,7 @@ export class MptcpConnection implements StreamConnection {
             if (closing.subflowClosed(sf, e.error)) {
               this.#scheduler.onSubflowRemoved(this.#now, sf.id);
               this.#retransmit.reinjectUnacked(sf, false);
-              this.#paths.manager.subflowClosed();
+              this.#paths.manager.subflowClosed({ endpointId: sf.endpointId, error: e.error?.code, wasEstablished: sf.joinState === 'full', now: this.#now });
             }
             break;
         }

@@ -193,6 +193,8 @@ export class SubflowProgress {
   bulkReinjectedAt = -1;
   /** Data offset up to which that reinjection covered what the subflow held (later data may need another). */
   bulkReinjectedTo = 0;
+  /** When opportunistic reinjection last reduced this subflow's window (at most once per its SRTT). */
+  penalizedAt = -Infinity;
 }
 
 /** One subflow of a connection (see the file comment). */
@@ -356,6 +358,7 @@ export class Subflow {
       backupLocal: this.backupLocal,
       backupPeer: this.backupPeer,
       srttMicros: tcp.srttMicros,
+      rttvarMicros: tcp.rttvarMicros,
       cwndBytes: tcp.cwndBytes,
       bytesInFlight: inFlight,
       sendWindowBytes: Math.max(0, tcp.sendWindowBytes - inFlight),

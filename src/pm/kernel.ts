@@ -21,6 +21,7 @@ import { mptcpOptionLength, type MptcpOption } from '../wire/mptcp-option.js';
 import { addressesEqual } from './config.js';
 import { acceptJoin, initialPmState, step, type KernelPmState } from './kernel-pm.js';
 import type {
+  ClosedSubflow,
   PathManagerConfig,
   PathManagerPolicy,
   PathManagerParams,
@@ -35,6 +36,28 @@ import type {
 /** net.mptcp.add_addr_timeout default (TCP_RTO_MAX) and the kernel's ADD_ADDR_RETRANS_MAX. */
 export const ADD_ADDR_TIMEOUT: Micros = 120_000_000;
 export const ADD_ADDR_RETRANS_MAX = 3;
+
+/**
+ * Subflows that come back (issue 9; Linux leaves it open, mptcp_net-next #440): a subflow created from one
+ * of our `subflow` endpoints that closes with an error (reset by the peer, or TCP gave up: a timeout or a
+ * lost path) is created again from the same endpoint while the endpoint is still configured, after
+ * RECREATE_BASE x 2^(failures so far) (1 s, 2 s, 4 s, ... at most RECREATE_MAX = 64 s), at most
+ * RECREATE_ATTEMPTS times in a row; a subflow that had completed its MP_JOIN before it failed starts the
+ * schedule again. Endpoint deleted, or the subflow closed without an error (a FIN, our own RM_ADDR): no
+ * re-creation.
+ */
+export const RECREATE_BASE: Micros = 1_000_000;
+export const RECREATE_MAX: Micros = 64_000_000;
+export const RECREATE_ATTEMPTS = 8;
+
+/** A re-creation waiting for its time. */
+interface Recreation {
+  readonly endpointId: number;
+  /** Failures in a row so far (1 after the first). */
+  failures: number;
+  /** When the subflow may be created again; undefined once it was asked for. */
+  at: Micros | undefined;
+}
 
 /** Our ADD_ADDR not yet echoed. */
 interface PendingAnnounce {
@@ -64,6 +87,8 @@ export class KernelPathManager implements PathManagerPolicy {
   readonly #rmAddr: number[] = [];
   /** Echoes of received ADD_ADDRs to send. */
   readonly #echoes: PmPeerAddress[] = [];
+  /** Re-creations of failed subflows, by endpoint id. */
+  readonly #recreate = new Map<number, Recreation>();
 
   constructor(params: PathManagerParams) {
     this.#config = params.config;
@@ -85,8 +110,45 @@ export class KernelPathManager implements PathManagerPolicy {
     this.#run(false);
   }
 
-  subflowClosed(): void {
+  subflowClosed(closed?: ClosedSubflow): void {
+    if (closed !== undefined) this.#noteFailure(closed);
     this.#run(false);
+  }
+
+  /** A subflow of one of our endpoints failed: schedule its re-creation (see RECREATE_BASE). */
+  #noteFailure(closed: ClosedSubflow): void {
+    const id = closed.endpointId;
+    if (id === undefined || closed.error === undefined || closed.error === 'ECONNABORTED') return;
+    if (!this.#config.endpoints().some((e) => e.id === id && e.subflow)) return;
+    const previous = this.#recreate.get(id);
+    const failures = closed.wasEstablished || previous === undefined ? 1 : previous.failures + 1;
+    if (failures > RECREATE_ATTEMPTS) {
+      this.#recreate.delete(id);
+      return;
+    }
+    const delay = Math.min(RECREATE_BASE * 2 ** (failures - 1), RECREATE_MAX);
+    this.#recreate.set(id, { endpointId: id, failures, at: closed.now + delay });
+  }
+
+  /** Re-creations due at `now`: the endpoint is free for the manager's next turn again. */
+  #recreateDue(now: Micros): void {
+    if (this.#state === undefined) return;
+    let ids: Set<number> | undefined;
+    for (const r of this.#recreate.values()) {
+      if (r.at === undefined || r.at > now) continue;
+      r.at = undefined;
+      const configured = this.#config.endpoints().some((e) => e.id === r.endpointId && e.subflow);
+      if (!configured) {
+        this.#recreate.delete(r.endpointId);
+        continue;
+      }
+      ids ??= new Set(this.#state.subflowEndpointIds);
+      ids.delete(r.endpointId);
+    }
+    if (ids !== undefined) {
+      this.#state = { ...this.#state, subflowEndpointIds: ids };
+      this.#run(false);
+    }
   }
 
   addAddrReceived(address: PmPeerAddress): void {
@@ -176,11 +238,17 @@ export class KernelPathManager implements PathManagerPolicy {
   }
 
   pollTimeout(): Micros | undefined {
-    return this.#announceTimer;
+    let t = this.#announceTimer;
+    for (const r of this.#recreate.values()) if (r.at !== undefined && (t === undefined || r.at < t)) t = r.at;
+    return t;
   }
 
-  /** Linux `mptcp_pm_add_timer`: resent up to ADD_ADDR_RETRANS_MAX times, then the manager moves on. */
+  /**
+   * Linux `mptcp_pm_add_timer`: resent up to ADD_ADDR_RETRANS_MAX times, then the manager moves on. And the
+   * re-creations that are due.
+   */
   handleTimeout(now: Micros): void {
+    if (this.#recreate.size > 0) this.#recreateDue(now);
     if (this.#announceTimer === undefined || this.#announceTimer > now) return;
     this.#announceTimer = undefined;
     const out = this.#announce;

@@ -114,6 +114,17 @@ export interface RemovedEndpoint {
 }
 
 /** What an implementer writes: every hook and output is optional (missing ones are no-ops / nothing). */
+/** A closed subflow, as the path manager is told of it. */
+export interface ClosedSubflow {
+  /** The endpoint it was created from (a `subflow` endpoint of ours), if any. */
+  readonly endpointId: number | undefined;
+  /** The TCP error it closed with (`ECONNRESET`: reset by the peer; `ETIMEDOUT`: retransmissions gave up). */
+  readonly error: string | undefined;
+  /** The MP_JOIN handshake had completed (the subflow carried data or could have). */
+  readonly wasEstablished: boolean;
+  readonly now: Micros;
+}
+
 export interface PathManagerPolicy {
   /** Registry name, e.g. "kernel". */
   readonly name: string;
@@ -124,8 +135,11 @@ export interface PathManagerPolicy {
   fullyEstablished?(): void;
   /** A joined subflow may carry data (SF_ESTABLISHED; Linux `mptcp_pm_subflow_established`). */
   subflowEstablished?(subflowId: number): void;
-  /** A subflow closed while others live on (Linux `mptcp_pm_subflow_closed`). */
-  subflowClosed?(): void;
+  /**
+   * A subflow closed while others live on (Linux `mptcp_pm_subflow_closed`); `closed` says which and why
+   * (a manager that re-creates subflows reads it).
+   */
+  subflowClosed?(closed?: ClosedSubflow): void;
   /** A valid ADD_ADDR arrived (ANNOUNCED; Linux `mptcp_pm_add_addr_received`). */
   addAddrReceived?(address: PmPeerAddress): void;
   /** The peer echoed an ADD_ADDR (Linux `mptcp_pm_add_addr_echoed`). */

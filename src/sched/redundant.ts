@@ -1,23 +1,34 @@
 /**
  * The "redundant" scheduler ("duplicate bonding", as Zixi calls it; mptcp.org's `redundant`): every chunk
- * goes, as the same DSN range, on every usable subflow that has room, so the receiver gets the bytes from
- * whichever path delivers first and duplicates are dropped by data-level reassembly. The backup rule is the
- * default scheduler's: backup subflows carry copies only when no non-backup subflow is usable.
+ * goes, as the same DSN range, on every usable subflow, so each path carries the whole stream, the receiver
+ * gets the bytes from whichever path delivers first and duplicates are dropped by data-level reassembly.
+ * The backup rule is the default scheduler's: backup subflows carry copies only when no non-backup subflow
+ * is usable.
  *
- * Best effort, never stalling: a subflow without room when a chunk is scheduled does not get that chunk
- * (the others still carry it). A chunk is bounded by the smallest room among the chosen subflows, so each
- * copy fits its subflow. The primary (`subflowId`) is the lowest linger time, i.e. the likely first arrival.
+ * The primary (`subflowId`) is the subflow with room and the lowest linger time (the likely first arrival);
+ * the chunk is bounded by its room only. The copies go on every other eligible subflow, busy ones included:
+ * they queue behind what that subflow already holds (the connection writes them into its send queue). The
+ * bound on how far a slow path may lag: a subflow whose linger time (what it holds, in flight and queued,
+ * over its rate: view.ts `lingerTimeMicros`) exceeds REDUNDANT_MAX_LAG_MICROS gets no copy of this chunk,
+ * it is dropped instead of queued, so a slow path never holds more than about that much of the stream and
+ * catches up with the live data once it drains. Nothing has room: no decision (the connection waits for an
+ * ACK). One pass over the views, plus the list of copies.
  */
-import type { SchedulerParams, SchedulerPolicy, SendDecision } from './types.js';
+import type { SchedulerParams, SchedulerPolicy, SendDecision, SubflowId, SubflowView } from './types.js';
 import {
   MPTCP_SEND_BURST_SIZE,
   burstOf,
   compareByLinger,
-  eligibleSubflows,
+  eligibilityOf,
+  isEligible,
+  lingerTimeMicros,
   pendingOf,
   roomBytes,
   selectRetransmitByTiers,
 } from './view.js';
+
+/** A copy is dropped for a subflow that already holds more than this much time of data (1 s). */
+export const REDUNDANT_MAX_LAG_MICROS = 1_000_000;
 
 /** Creates the "redundant" scheduler. */
 export function createRedundantScheduler(params: SchedulerParams = {}): SchedulerPolicy {
@@ -25,14 +36,22 @@ export function createRedundantScheduler(params: SchedulerParams = {}): Schedule
   return {
     name: 'redundant',
     selectSend(_now, views, pendingBytes): SendDecision | undefined {
-      const chosen = eligibleSubflows(views)
-        .filter((v) => roomBytes(v) > 0)
-        .sort(compareByLinger);
-      const primary = chosen[0];
+      const rule = eligibilityOf(views);
+      let primary: SubflowView | undefined;
+      for (const v of views) {
+        if (!isEligible(v, rule) || roomBytes(v) <= 0) continue;
+        if (primary === undefined || compareByLinger(v, primary) < 0) primary = v;
+      }
       if (primary === undefined) return undefined;
-      const maxBytes = Math.min(burstBytes, pendingOf(pendingBytes), ...chosen.map(roomBytes));
+      const maxBytes = Math.min(burstBytes, pendingOf(pendingBytes), roomBytes(primary));
       if (!(maxBytes >= 1)) return undefined;
-      return { subflowId: primary.id, maxBytes, duplicateOn: chosen.slice(1).map((v) => v.id) };
+      const duplicateOn: SubflowId[] = [];
+      for (const v of views) {
+        if (v === primary || !isEligible(v, rule)) continue;
+        if (lingerTimeMicros(v) > REDUNDANT_MAX_LAG_MICROS) continue;
+        duplicateOn.push(v.id);
+      }
+      return { subflowId: primary.id, maxBytes, duplicateOn };
     },
     selectRetransmit(_now, views, request): SendDecision | undefined {
       return selectRetransmitByTiers(views, request.lostOn, request.pendingBytes, burstBytes);

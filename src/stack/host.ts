@@ -246,6 +246,7 @@ export class Host {
       tokens: this.joins.tokens,
       pendingJoins: this.joins.pending,
       scheduler: this.mptcpSettings.scheduler,
+      opportunisticReinjection: this.mptcpSettings.opportunisticReinjection,
       pathManager: this.mptcpSettings.pathManager,
       checksum,
       counters: this.mptcpCounters,

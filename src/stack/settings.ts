@@ -18,6 +18,8 @@ export class MptcpSettings {
   limits: Limits = DEFAULT_LIMITS;
   /** net.mptcp.add_addr_timeout (microseconds), read when a connection is created. */
   addAddrTimeoutMicros: Micros = 120_000_000;
+  /** Opportunistic reinjection and penalisation on new connections (src/mptcp/opportunistic.ts); off as on Linux. */
+  opportunisticReinjection = false;
   #scheduler = 'default';
   #pathManager = DEFAULT_PATH_MANAGER;
 

@@ -35,9 +35,9 @@ import { bytesAcked, connectionInfo } from './info.js';
 import { receiveSyn, segmentArrives } from './input.js';
 import { nextSegment } from './output.js';
 import { autotune, maybeWindowUpdate } from './receive.js';
-import { pipeBytes } from './recovery.js';
+import { flightForReduction, pipeBytes } from './recovery.js';
 import { STATE_SYN_SENT, type ConnState } from './state.js';
-import { Tcb } from './tcb.js';
+import { Recovery, Tcb } from './tcb.js';
 import { runExpiredTimers } from './timeouts.js';
 import { TcpTimer } from './timers.js';
 import type { Micros, TcpConfig, TcpEvent, TcpInfo, TcpStateName } from './types.js';
@@ -116,6 +116,12 @@ export class TcpConnection {
     return srtt === undefined ? undefined : Math.round(srtt);
   }
 
+  /** RTT variation (RFC 6298 RTTVAR), or undefined before the first sample. */
+  get rttvarMicros(): Micros | undefined {
+    const rttvar = this.#tcb.rtt.rttvar;
+    return rttvar === undefined ? undefined : Math.round(rttvar);
+  }
+
   /** The current retransmission timeout, backoff included (RFC 6298). */
   get rtoMicros(): Micros {
     return this.#tcb.rtt.rto;
@@ -124,6 +130,20 @@ export class TcpConnection {
   /** The congestion window (bytes). */
   get cwndBytes(): number {
     return this.#tcb.cc.cwnd;
+  }
+
+  /**
+   * A reduction outside loss recovery, the controller's own multiplicative decrease as after a repaired
+   * TLP loss (onCongestionEvent then onRecoveryEnd): the MPTCP sender's penalisation of a subflow that holds
+   * up the connection-level window (Raiciu et al., NSDI 2012, 4.2). Ignored during loss recovery (the window
+   * was just reduced). Returns whether it reduced.
+   */
+  reduceCongestionWindow(now: Micros): boolean {
+    const tcb = this.#tcb;
+    if (tcb.recovery.phase !== Recovery.None) return false;
+    tcb.cc.onCongestionEvent(now, flightForReduction(tcb));
+    tcb.cc.onRecoveryEnd(now);
+    return true;
   }
 
   /** Bytes in flight (RFC 6675 pipe). */

@@ -30,6 +30,7 @@ export function segmentArrives(tcb: Tcb, now: Micros, segment: TcpSegment): void
   tcb.extension?.onOptions?.(segment);
   switch (tcb.state.name) {
     case 'CLOSED':
+      segmentInClosed(tcb, segment);
       return;
     case 'SYN-SENT':
       segmentInSynSent(tcb, now, segment);
@@ -67,6 +68,23 @@ export function receiveSyn(tcb: Tcb, now: Micros, syn: TcpSegment): void {
   tcb.probes.lastReceiveAt = now;
   // What our SYN (or SYN/ACK) offers: its window field is never scaled.
   tcb.receive.advertisedEdge = 1 + Math.min(tcb.receive.bufferBytes, 65535);
+}
+
+/**
+ * RFC 9293 3.10.7.1: CLOSED is a connection that does not exist: a segment without RST gets a RST, <SEQ=SEG.ACK>
+ * if it has an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. A closed connection still reachable by its
+ * 4-tuple (an MPTCP subflow reset by us while its connection lives on) so answers the peer's challenge ACK
+ * (RFC 5961 3.2) to our out-of-window RST, and the peer's subflow closes instead of living on.
+ */
+function segmentInClosed(tcb: Tcb, seg: TcpSegment): void {
+  const flags = seg.flags;
+  if ((flags & TcpFlags.RST) !== 0) return;
+  if ((flags & TcpFlags.ACK) !== 0) {
+    tcb.send.rstPending = { seq: seg.ack, ack: undefined };
+    return;
+  }
+  const length = seg.payload.length + ((flags & TcpFlags.SYN) !== 0 ? 1 : 0) + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0);
+  tcb.send.rstPending = { seq: 0, ack: (seg.seq + length) >>> 0 };
 }
 
 /**

@@ -41,7 +41,7 @@ export function pipeBytes(tcb: Tcb): number {
  * 8 Mbit/s path under an MPTCP-sized receive window (cwnd 1.2 MB, most of what was sent dropped at the
  * queue). A reduction never raises the window; Linux's reno halves cwnd (tcp_reno_ssthresh).
  */
-function flightForReduction(tcb: Tcb): number {
+export function flightForReduction(tcb: Tcb): number {
   const outstanding = tcb.send.nxt - tcb.send.una;
   const cwnd = tcb.cc.cwnd;
   return outstanding < cwnd ? outstanding : cwnd;

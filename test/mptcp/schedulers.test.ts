@@ -10,9 +10,17 @@ import { MB, scenario, summary } from '../../src/harness/scenario.js';
 
 const path = { config: { rateBitsPerSecond: 40e6, delayMicros: 5_000, queueLimitBytes: 200_000 } };
 
-// "redundant" is not checked here: its copies go only on subflows that have room when a chunk is scheduled,
-// and in an ACK-clocked bulk transfer that is almost never two at once (0 copies in this set-up). Making it
-// queue copies on busy subflows belongs to the scheduler-policy work (Zixi's duplicate bonding).
+test('scheduler "redundant" on two equal paths: each subflow carries (nearly) the whole stream, data intact', () => {
+  const s = scenario({ seed: 61, up: 6 * MB, down: 1 * MB, paths: [path, path], scheduler: 'redundant', clientEndpoints: ['198.18.2.2 id 2 subflow'], clientLimits: 'subflows 2', serverLimits: 'subflows 2' });
+  assert.equal(s.finish(120_000_000), undefined);
+  console.log(summary('scheduler redundant', s));
+  assert.ok(s.up.intact() && s.down.intact(), 'SHA-256 equal both ways');
+  const sent = s.client.subflowInfo().map((x) => x.dataBytesSent);
+  assert.equal(sent.length, 2);
+  // The second subflow joins after the first carried a little; from then on both carry every byte.
+  for (const b of sent) assert.ok(b > 0.8 * s.up.data.length, `each subflow carries the stream (${sent.join(' / ')} of ${s.up.data.length})`);
+});
+
 for (const scheduler of ['roundrobin'] as const) {
   test(`scheduler "${scheduler}" on two equal paths: data intact, subflow shares as the policy says`, () => {
     const s = scenario({ seed: 61, up: 6 * MB, down: 1 * MB, paths: [path, path], scheduler, clientEndpoints: ['198.18.2.2 id 2 subflow'], clientLimits: 'subflows 2', serverLimits: 'subflows 2' });

@@ -73,7 +73,6 @@ const resetCase = { ...FAILOVER, cases: FAILOVER.cases.filter((c) => c.paths.som
 
 test(
   'a subflow reset by the peer is re-created by the path manager within 5 s (issue 9, mptcp_net-next #440)',
-  { todo: 'not implemented yet: no new subflow on path 2 in the 20 s after the reset (the re-creation policy of issue 9)' },
   () => {
     const rows = runScenario(resetCase, { scheduler: 'default', cc: 'cubic' }, env);
     show(rows);

@@ -293,6 +293,21 @@ describe('ESTABLISHED', () => {
     assert.ok(closed?.type === 'closed' && closed.error?.code === 'ECONNABORTED');
   });
 
+  // RFC 9293 3.10.7.1: CLOSED answers what still reaches it (an MPTCP subflow's 4-tuple outlives its TCB):
+  // <SEQ=SEG.ACK><CTL=RST> for an ACK (the peer's RFC 5961 challenge ACK), nothing for a RST.
+  test('closed_answersSegmentWithRst', () => {
+    const { conn, at } = established();
+    conn.abort();
+    drain(conn, at);
+    events(conn);
+    conn.handleSegment(at + 5, seg({ seq: PEER + 1, ack: ISS + 1, flags: ACK }));
+    expect(conn, at + 5, { seq: ISS + 1, flags: RST });
+    conn.handleSegment(at + 6, seg({ seq: PEER + 1, ack: ISS + 1, flags: RST }));
+    expectNothing(conn, at + 6);
+    conn.handleSegment(at + 7, seg({ seq: PEER + 1, flags: FIN, payload: data(10) }));
+    expect(conn, at + 7, { seq: 0, ack: PEER + 12, flags: RST | ACK });
+  });
+
   test('established_closeWithUnreadData_rst', () => {
     const { conn, at } = established();
     conn.handleSegment(at, seg({ seq: PEER + 1, ack: ISS + 1, flags: ACK, payload: data(10) }));
