@@ -48,7 +48,7 @@ import { DEFAULT_LIMITS } from '../pm/config.js';
 import { createMptcpCounters, type MptcpCounters } from './mib.js';
 import type { MptcpEvent } from './events.js';
 import { createScheduler } from '../sched/registry.js';
-import type { ConnectionView, Scheduler, SubflowView } from '../sched/types.js';
+import type { Scheduler, SubflowView } from '../sched/types.js';
 import { CoupledGroup } from '../cc/coupled.js';
 import { DEFAULT_CONGESTION_CONTROL, isCoupledCongestionControl } from '../cc/registry.js';
 import { MptcpTimer, MptcpTimerTable } from './timers.js';
@@ -129,11 +129,6 @@ export class MptcpConnection implements StreamConnection {
   /** Our key and the peer's, with tokens and IDSNs. */
   readonly #keys: ConnectionKeys;
   readonly #scheduler: Scheduler;
-  /**
-   * The data level as the scheduler sees it (BLEST, ECF), one object per connection, refreshed before each
-   * decision (no allocation per decision).
-   */
-  readonly #dataView: { -readonly [K in keyof ConnectionView]-?: ConnectionView[K] } = { sendWindowBytes: Infinity, outstandingBytes: 0, unsentBytes: 0, sendWindowBlockedCount: 0 };
   /** Every subflow ever added, in order (the initial one first; a subflow's id is its index). */
   readonly #subflows: Subflow[] = [];
   /** With a coupled congestion controller (lia, olia, balia): the group every subflow's controller joins. */
@@ -649,12 +644,9 @@ export class MptcpConnection implements StreamConnection {
       views = undefined;
     };
     if (!this.#retransmit.push(now, this.#scheduler, live, changed)) return;
-    const dataView = this.#dataView;
     while (send.scheduled < sendLimit) {
-      dataView.sendWindowBytes = send.windowEnd - send.acked;
-      dataView.outstandingBytes = send.scheduled - send.acked;
-      dataView.unsentBytes = send.written - send.scheduled;
-      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled, dataView);
+      // The send buffer is the scheduler's ConnectionView (its getters: window, outstanding, unsent).
+      const d = this.#scheduler.selectSend(now, live(), sendLimit - send.scheduled, send);
       if (d === undefined) return;
       const s = this.#subflows.find((x) => x.id === d.subflowId);
       if (s === undefined) return;
@@ -678,7 +670,7 @@ export class MptcpConnection implements StreamConnection {
    */
   #windowBlocked(now: Micros): void {
     const send = this.#send;
-    if (send.scheduled >= send.windowEnd && send.written > send.windowEnd) this.#dataView.sendWindowBlockedCount++;
+    if (send.scheduled >= send.windowEnd && send.written > send.windowEnd) send.sendWindowBlockedCount++;
     this.#opportunistic?.run(now);
   }
 

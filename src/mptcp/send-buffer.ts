@@ -12,10 +12,16 @@
  * Offsets are from IDSN + 1 (./dsn.ts), plain numbers.
  */
 
+import type { ConnectionView } from '../sched/types.js';
+
 const EMPTY = new Uint8Array(0);
 
-/** Written bytes by data offset, from the last DATA_ACK on (see the file comment). */
-export class SendBuffer {
+/**
+ * Written bytes by data offset, from the last DATA_ACK on (see the file comment). It is also the data level
+ * as the schedulers see it (`ConnectionView`: BLEST, ECF), read through getters, so no view is built per
+ * decision.
+ */
+export class SendBuffer implements ConnectionView {
   /** Most bytes written and not yet DATA_ACKed. */
   readonly limit: number;
   /** Data offset just past the last byte the application wrote. */
@@ -34,9 +40,26 @@ export class SendBuffer {
   #base = 0;
   /** A write was cut short: 'writable' is owed once room is back. */
   #blocked = false;
+  /** Scheduling passes that ended at the peer's window with more written (BLEST's lambda reads it). */
+  sendWindowBlockedCount = 0;
 
   constructor(limit: number) {
     this.limit = limit;
+  }
+
+  /** ConnectionView: the peer's whole data-level window (Infinity before the first DATA_ACK). */
+  get sendWindowBytes(): number {
+    return this.#windowEnd - this.#acked;
+  }
+
+  /** ConnectionView: bytes handed to subflows and not DATA_ACKed. */
+  get outstandingBytes(): number {
+    return this.#scheduled - this.#acked;
+  }
+
+  /** ConnectionView: bytes written that no subflow has been given yet. */
+  get unsentBytes(): number {
+    return this.#written - this.#scheduled;
   }
 
   /** Data offset just past the last byte written. */

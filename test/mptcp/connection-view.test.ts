@@ -25,7 +25,7 @@ test('every send decision sees the data level: window, outstanding and unsent by
       name: 'spy-view',
       selectSend(now, views: readonly SubflowView[], pending, connection) {
         assert.ok(connection !== undefined, 'the connection passes its ConnectionView');
-        seen.push({ pending, view: { ...connection }, rttvars: views.map((v) => v.rttvarMicros), srtts: views.map((v) => v.srttMicros) });
+        seen.push({ pending, view: { sendWindowBytes: connection.sendWindowBytes, outstandingBytes: connection.outstandingBytes, unsentBytes: connection.unsentBytes, sendWindowBlockedCount: connection.sendWindowBlockedCount }, rttvars: views.map((v) => v.rttvarMicros), srtts: views.map((v) => v.srttMicros) });
         return inner.selectSend(now, views, pending, connection);
       },
       selectRetransmit: (now, views, request) => inner.selectRetransmit(now, views, request),
