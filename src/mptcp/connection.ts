@@ -116,6 +116,8 @@ export class MptcpConnection implements StreamConnection {
   readonly subflow: TcpConnection;
   readonly counters: MptcpCounters;
   readonly server: boolean;
+  /** Called at every application command (its owner, the host, then looks at the connection again). */
+  onCommand: (() => void) | undefined = undefined;
 
   /** handshake | mptcp | fastClosing | fallback (context.ts). */
   #state: ConnectionState = HANDSHAKE;
@@ -386,6 +388,7 @@ export class MptcpConnection implements StreamConnection {
   // ---- application commands ----
 
   write(data: Uint8Array): number {
+    this.onCommand?.();
     if (this.#closing.writeShutdown) return 0;
     if (this.#direct()) {
       const n = this.subflow.write(data);
@@ -396,6 +399,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   read(maxBytes = Infinity): Uint8Array | undefined {
+    this.onCommand?.();
     const out = this.#receive.read(maxBytes);
     if (out === undefined) {
       if (this.#state.kind === 'fallback') return this.subflow.read(maxBytes);
@@ -429,11 +433,13 @@ export class MptcpConnection implements StreamConnection {
   }
 
   setNoDelay(noDelay: boolean): void {
+    this.onCommand?.();
     for (const s of this.#subflows) s.tcp.setNoDelay(noDelay);
   }
 
   /** Half-close: a DATA_FIN after the last byte written (the subflow FINs follow once both DATA_FINs are done). */
   shutdown(): void {
+    this.onCommand?.();
     const closing = this.#closing;
     if (closing.writeShutdown) return;
     closing.markWriteShutdown();
@@ -446,6 +452,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   close(): void {
+    this.onCommand?.();
     this.#receive.closeRead();
     if (this.#state.kind === 'fallback') {
       this.#closing.markWriteShutdown();
@@ -474,6 +481,7 @@ export class MptcpConnection implements StreamConnection {
    * Before the keys are known (or after a fallback) this is a plain abort (close.ts).
    */
   fastClose(): void {
+    this.onCommand?.();
     this.#closing.fastClose();
   }
 
@@ -484,6 +492,7 @@ export class MptcpConnection implements StreamConnection {
    * the subflow is unknown or closed, or the connection is not MPTCP.
    */
   setBackup(subflowId: number, backup: boolean): boolean {
+    this.onCommand?.();
     return this.#paths.setBackup(subflowId, backup);
   }
 
