@@ -8,6 +8,7 @@ import { benchWire } from './wire.js';
 import { benchTcp } from './tcp.js';
 import { benchMptcp } from './mptcp.js';
 import { benchProxy } from './proxy.js';
+import { benchScale } from './scale.js';
 import type { BenchResult } from './measure.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
@@ -15,6 +16,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['tcp', benchTcp],
   ['mptcp', benchMptcp],
   ['proxy', benchProxy],
+  ['scale', benchScale],
 ];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };

@@ -123,6 +123,8 @@ export class MptcpConnection implements StreamConnection {
   readonly subflow: TcpConnection;
   readonly counters: MptcpCounters;
   readonly server: boolean;
+  /** Called at every application command (its owner, the host, then looks at the connection again). */
+  onCommand: (() => void) | undefined = undefined;
 
   /** handshake | mptcp | fastClosing | fallback (context.ts). */
   #state: ConnectionState = HANDSHAKE;
@@ -397,6 +399,7 @@ export class MptcpConnection implements StreamConnection {
   // ---- application commands ----
 
   write(data: Uint8Array): number {
+    this.onCommand?.();
     if (this.#closing.writeShutdown) return 0;
     if (this.#direct()) {
       const n = this.subflow.write(data);
@@ -407,6 +410,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   read(maxBytes = Infinity): Uint8Array | undefined {
+    this.onCommand?.();
     const out = this.#receive.read(maxBytes);
     if (out === undefined) {
       if (this.#state.kind === 'fallback') return this.subflow.read(maxBytes);
@@ -440,11 +444,13 @@ export class MptcpConnection implements StreamConnection {
   }
 
   setNoDelay(noDelay: boolean): void {
+    this.onCommand?.();
     for (const s of this.#subflows) s.tcp.setNoDelay(noDelay);
   }
 
   /** Half-close: a DATA_FIN after the last byte written (the subflow FINs follow once both DATA_FINs are done). */
   shutdown(): void {
+    this.onCommand?.();
     const closing = this.#closing;
     if (closing.writeShutdown) return;
     closing.markWriteShutdown();
@@ -457,6 +463,7 @@ export class MptcpConnection implements StreamConnection {
   }
 
   close(): void {
+    this.onCommand?.();
     this.#receive.closeRead();
     if (this.#state.kind === 'fallback') {
       this.#closing.markWriteShutdown();
@@ -485,6 +492,7 @@ export class MptcpConnection implements StreamConnection {
    * Before the keys are known (or after a fallback) this is a plain abort (close.ts).
    */
   fastClose(): void {
+    this.onCommand?.();
     this.#closing.fastClose();
   }
 
@@ -495,6 +503,7 @@ export class MptcpConnection implements StreamConnection {
    * the subflow is unknown or closed, or the connection is not MPTCP.
    */
   setBackup(subflowId: number, backup: boolean): boolean {
+    this.onCommand?.();
     return this.#paths.setBackup(subflowId, backup);
   }
 

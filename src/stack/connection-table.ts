@@ -12,6 +12,7 @@ import type { TcpConnection, TcpEndpoints } from '../tcp/connection.js';
 import type { Micros, TcpConfig } from '../tcp/types.js';
 import type { MptcpConnection } from '../mptcp/connection.js';
 import type { Listener } from './listeners.js';
+import { Attention, type AttentionSlots } from './attention.js';
 
 /** One IP packet for an interface. */
 export interface OutPacket {
@@ -31,6 +32,8 @@ abstract class EntryBase<C extends TcpConnection | MptcpConnection> {
   abstract readonly kind: 'tcp' | 'mptcp';
   /** The listener was told about this child. */
   reported = false;
+  /** The host's attention sets' view of it (attention.ts), given when the table adds it. */
+  slots!: AttentionSlots<ConnectionEntry>;
 
   constructor(
     readonly connection: C,
@@ -133,14 +136,27 @@ const portKey = (endpoints: TcpEndpoints): number => endpoints.localPort * 0x100
 export class ConnectionTable {
   /** Connections in the order they were added (the order output and events are served in). */
   readonly entries: ConnectionEntry[] = [];
-  /** Where the next round of output starts (`Host.pollTransmit` serves the connection that sent last first). */
-  cursor = 0;
+  /**
+   * Where the next round of output starts (`Host.pollTransmit` serves the connection that sent last first):
+   * the entry at that place of `entries` (undefined: the first).
+   */
+  cursorEntry: ConnectionEntry | undefined;
+  /** Which connections need the host's attention (deadlines, output, events): attention.ts. */
+  readonly attention = new Attention<ConnectionEntry['kind'], ConnectionEntry>(['mptcp', 'tcp']);
   /** Entries by (localPort << 16 | remotePort); several share a key when addresses differ. */
   private readonly byPorts = new Map<number, PortEntry[]>();
 
   add(entry: ConnectionEntry): void {
     this.index(entry);
     this.entries.push(entry);
+    this.attention.add(entry);
+    this.#watch(entry.connection, entry);
+    if (entry.kind === 'mptcp') this.#watch(entry.connection.subflow, entry);
+  }
+
+  /** Application commands on the connection (or on one of its subflows) draw the host's attention to it. */
+  #watch(connection: { onCommand: (() => void) | undefined }, entry: ConnectionEntry): void {
+    connection.onCommand = () => this.attention.touch(entry);
   }
 
   /** Adds an MP_JOIN subflow of `main` to the 4-tuple index. */
@@ -148,15 +164,22 @@ export class ConnectionTable {
     const entry = new JoinEntry(main, subflow);
     this.index(entry);
     main.joins.push(entry);
+    this.#watch(subflow, main);
+    this.attention.touch(main);
   }
 
   /** Forgets a connection and its subflows. */
   remove(entry: ConnectionEntry): void {
     if (entry.kind === 'mptcp') for (const j of entry.joins) this.unindex(j);
     this.unindex(entry);
+    this.attention.remove(entry);
+    // The cursor stays at its place in the order, as an index into `entries` would.
+    let cursor = this.cursorEntry === undefined ? 0 : this.entries.indexOf(this.cursorEntry);
     const j = this.entries.indexOf(entry);
     if (j >= 0) this.entries.splice(j, 1);
-    if (this.cursor >= this.entries.length) this.cursor = 0;
+    if (cursor >= this.entries.length) cursor = 0;
+    this.cursorEntry = this.entries[cursor];
+    this.attention.moveCursor(this.cursorEntry?.slots.seq ?? this.attention.nextSeq);
   }
 
   find(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): PortEntry | undefined {

@@ -99,32 +99,42 @@ export class HostEventStream {
     return undefined;
   }
 
-  /** The next accept or event of the connections of one kind, in table order. */
+  /**
+   * The next accept or event of the connections of one kind, in table order: of those that may have one
+   * (the table's attention sets, attention.ts); the others have none.
+   */
   private pollConnections(kind: ConnectionEntry['kind']): HostEvent | undefined {
-    const entries = this.table.entries;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      if (entry.kind !== kind) continue;
-      const event = entry.connection.pollEvent();
-      if (!event) {
-        if (entry.isClosed) {
-          this.forget(entry);
-          i--;
+    const attention = this.table.attention;
+    /** Children that died in SYN-RECEIVED, asked again at the next poll. */
+    let hidden: ConnectionEntry[] | undefined;
+    try {
+      for (let entry = attention.firstEventCandidate(kind); entry !== undefined; entry = attention.firstEventCandidate(kind)) {
+        const event = entry.connection.pollEvent();
+        if (!event) {
+          attention.noEvents(entry);
+          if (entry.isClosed) this.forget(entry);
+          continue;
         }
-        continue;
+        attention.touch(entry);
+        const child = this.childEvent(entry, event);
+        if (child === 'hide') {
+          attention.noEvents(entry);
+          (hidden ??= []).push(entry);
+          continue;
+        }
+        if (entry.kind === 'mptcp') {
+          if (child === 'accept') this.queue.push({ type: 'mptcpConnection', listener: entry.listener!, connection: entry.connection });
+          this.queue.push({ type: 'mptcp', connection: entry.connection, event });
+        } else {
+          if (child === 'accept') this.queue.push({ type: 'connection', listener: entry.listener!, connection: entry.connection });
+          this.queue.push({ type: 'tcp', connection: entry.connection, event });
+        }
+        return this.queue.shift();
       }
-      const child = this.childEvent(entry, event);
-      if (child === 'hide') continue;
-      if (entry.kind === 'mptcp') {
-        if (child === 'accept') this.queue.push({ type: 'mptcpConnection', listener: entry.listener!, connection: entry.connection });
-        this.queue.push({ type: 'mptcp', connection: entry.connection, event });
-      } else {
-        if (child === 'accept') this.queue.push({ type: 'connection', listener: entry.listener!, connection: entry.connection });
-        this.queue.push({ type: 'tcp', connection: entry.connection, event });
-      }
-      return this.queue.shift();
+      return undefined;
+    } finally {
+      if (hidden) for (const e of hidden) attention.touchEvents(e);
     }
-    return undefined;
   }
 
   /**

@@ -113,6 +113,7 @@ export class Host {
   setMptcpEndpoints(endpoints: EndpointTable | readonly (Endpoint | string)[], now: Micros = this.lastNow): EndpointTable {
     const table = this.mptcpSettings.replaceEndpoints(endpoints);
     for (const c of this.mptcpConnections()) c.endpointsChanged(now);
+    this.touchMptcp();
     return table;
   }
 
@@ -125,6 +126,7 @@ export class Host {
   addMptcpEndpoint(endpoint: Endpoint | string, now: Micros = this.lastNow): void {
     this.mptcpSettings.endpoints.add(endpoint);
     for (const c of this.mptcpConnections()) c.endpointsChanged(now);
+    this.touchMptcp();
   }
 
   /** The path manager's endpoint table (mutable: `add`/`delete` as `ip mptcp endpoint` does). */
@@ -143,7 +145,13 @@ export class Host {
     const endpoint = this.mptcpSettings.endpoints.delete(id);
     let closed = 0;
     for (const c of this.mptcpConnections()) closed += c.removeLocalAddress(now, endpoint);
+    this.touchMptcp();
     return closed;
+  }
+
+  /** A host command changed every MPTCP connection: the host looks at each again. */
+  private touchMptcp(): void {
+    for (const e of this.table.entries) if (e.kind === 'mptcp') this.table.attention.touch(e);
   }
 
   /** `ip mptcp limits set ...`: an object, or the words ("subflows 2 add_addr_accepted 1"). */
@@ -281,6 +289,7 @@ export class Host {
     const entry = this.table.find(ip.dst, seg.dstPort, ip.src, seg.srcPort);
     if (entry) {
       entry.handleSegment(now, seg);
+      this.table.attention.touch(entry.kind === 'join' ? entry.main : entry);
       if (entry.kind !== 'tcp') this.joins.runIfPending(now, entry.connection);
       return;
     }
@@ -313,36 +322,29 @@ export class Host {
       return queued;
     }
     if (this.joins.pending.size > 0) this.joins.runPending(now);
-    const entries = this.table.entries;
-    const n = entries.length;
-    for (let i = 0; i < n; i++) {
-      const idx = (this.table.cursor + i) % n;
-      const packet = entries[idx]!.pollPacket(now, this.build);
-      if (!packet) continue;
-      this.table.cursor = idx; // it may have more: ask it first next time
-      this.counters.packetsOut++;
-      return packet;
-    }
-    return undefined;
+    // The connections that may have output, from the one that sent last round the table (attention.ts).
+    const next = this.table.attention.nextPacket((entry) => entry.pollPacket(now, this.build));
+    if (!next) return undefined;
+    this.table.cursorEntry = next.entry; // it may have more: ask it first next time
+    this.counters.packetsOut++;
+    return next.packet;
   }
 
   /**
-   * The earliest deadline of any connection. Asked of the connections each time rather than cached, so an
-   * application call on a connection (write, read, close) never needs to notify the host; O(connections).
+   * The earliest deadline of any connection: a heap of the connections' deadlines (attention.ts), each
+   * re-asked once anything touched it (a segment, a timeout, an application command), O(log n).
    */
   pollTimeout(): Micros | undefined {
-    let min: Micros | undefined;
-    for (const e of this.table.entries) {
-      const d = e.connection.pollTimeout();
-      if (d !== undefined && (min === undefined || d < min)) min = d;
-    }
-    return min;
+    return this.table.attention.nextDeadline();
   }
 
   handleTimeout(now: Micros): void {
-    for (const e of this.table.entries) {
+    for (const e of this.table.attention.due(now)) {
       const d = e.connection.pollTimeout();
-      if (d !== undefined && d <= now) e.connection.handleTimeout(now);
+      if (d !== undefined && d <= now) {
+        e.connection.handleTimeout(now);
+        this.table.attention.touch(e);
+      }
     }
     if (this.joins.pending.size > 0) this.joins.runPending(now);
   }

@@ -48,7 +48,7 @@ export class MptcpJoins {
 
   /** See `Host.addSubflow`. */
   addSubflow(now: Micros, connection: MptcpConnection, localAddress: string, options: AddSubflowHostOptions = {}): TcpConnection {
-    const main = this.table.entries.find((e): e is MptcpEntry => e.kind === 'mptcp' && e.connection === connection);
+    const main = this.table.entryOf(connection);
     if (main === undefined) throw new Error('not an MPTCP connection of this host');
     const local = this.setup.parseLocal(localAddress);
     const remote = options.remoteAddress === undefined ? connection.endpoints.remoteAddress : parseAddress(options.remoteAddress);
@@ -109,9 +109,13 @@ export class MptcpJoins {
       for (const connection of this.pending) this.run(now, connection);
       return;
     }
-    for (const e of this.table.entries) {
-      if (e.kind === 'mptcp' && this.pending.has(e.connection)) this.run(now, e.connection);
+    const entries: MptcpEntry[] = [];
+    for (const c of this.pending) {
+      const e = this.table.entryOf(c);
+      if (e !== undefined) entries.push(e);
     }
+    entries.sort((a, b) => a.slots.seq - b.slots.seq);
+    for (const e of entries) if (this.pending.has(e.connection)) this.run(now, e.connection);
   }
 
   /** Opens the subflows `connection`'s path manager asked for, if it asked. */

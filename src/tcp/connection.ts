@@ -54,6 +54,8 @@ export type { TcpEndpoints, TcpExtension, TcpSegmentDraft, TcpSegmentKind } from
 export class TcpConnection {
   /** The 4-tuple. */
   readonly endpoints: TcpEndpoints;
+  /** Called at every application command (its owner, the host, then looks at the connection again). */
+  onCommand: (() => void) | undefined = undefined;
   /** Every variable of the connection (./tcb.ts); the functions of the files beside this one work on it. */
   readonly #tcb: Tcb;
 
@@ -198,6 +200,7 @@ export class TcpConnection {
    * is free again. Returns 0 after shutdown/close.
    */
   write(data: Uint8Array): number {
+    this.onCommand?.();
     const tcb = this.#tcb;
     const room = tcb.writableBytes();
     const n = Math.min(room, data.length);
@@ -209,6 +212,7 @@ export class TcpConnection {
 
   /** The next in-order bytes (at most `maxBytes`), a view into a received payload; undefined when none. */
   read(maxBytes = Infinity): Uint8Array | undefined {
+    this.onCommand?.();
     const tcb = this.#tcb;
     const receive = tcb.receive.buffer;
     if (receive === undefined) return undefined;
@@ -226,6 +230,7 @@ export class TcpConnection {
 
   /** Sends an ACK at the next `pollTransmit` (an extension has something to say, e.g. MPTCP's DATA_FIN). */
   requestAck(): void {
+    this.onCommand?.();
     const tcb = this.#tcb;
     if (tcb.receive.buffer !== undefined && tcb.state.name !== 'CLOSED') tcb.receive.ackNow = true;
   }
@@ -235,6 +240,7 @@ export class TcpConnection {
    * MP_PRIO, MP_FAIL... ride on pure ACKs, as Linux sends them).
    */
   requestPureAck(): void {
+    this.onCommand?.();
     const tcb = this.#tcb;
     if (tcb.receive.buffer !== undefined && tcb.state.name !== 'CLOSED') tcb.send.pureAckNow = true;
   }
@@ -244,11 +250,13 @@ export class TcpConnection {
    * segment Nagle was holding back on the next `pollTransmit`.
    */
   setNoDelay(noDelay: boolean): void {
+    this.onCommand?.();
     this.#tcb.send.noDelay = noDelay;
   }
 
   /** Half-close: a FIN follows all queued data. */
   shutdown(): void {
+    this.onCommand?.();
     this.#tcb.queueFin();
   }
 
@@ -257,6 +265,7 @@ export class TcpConnection {
    * connection is reset instead, as Linux does (RFC 9293 3.10.4 leaves it open; RFC 2525 2.17).
    */
   close(): void {
+    this.onCommand?.();
     const tcb = this.#tcb;
     const name = tcb.state.name;
     if (name === 'CLOSED' || name === 'TIME-WAIT') return;
@@ -288,6 +297,7 @@ export class TcpConnection {
 
   /** Sends RST now (when synchronized), CLOSED, 'closed' with ECONNABORTED. */
   abort(): void {
+    this.onCommand?.();
     const tcb = this.#tcb;
     const name = tcb.state.name;
     if (name === 'CLOSED') return;
