@@ -142,8 +142,6 @@ export class MptcpConnection implements StreamConnection {
   /** Data-level retransmission and DATA_FIN timers. */
   readonly #timers = new MptcpTimerTable();
   readonly #events: TcpEvent[] = [];
-  /** The time of the latest driver call (for timers armed while options are built). */
-  #now: Micros = 0;
   readonly #monitor: ConnectionMonitor;
 
   // The sub-objects (one file each, see the file comment).
@@ -217,7 +215,7 @@ export class MptcpConnection implements StreamConnection {
         return self.#state;
       },
       get now() {
-        return self.#now;
+        return self.#timers.now;
       },
       subflows: this.#subflows,
       send: this.#send,
@@ -541,7 +539,7 @@ export class MptcpConnection implements StreamConnection {
    * the path manager runs now, so a new `signal` endpoint is announced and a new `subflow` endpoint joined.
    */
   endpointsChanged(now: Micros): void {
-    this.#now = now;
+    this.#timers.now = now;
     this.#paths.manager.endpointsChanged();
   }
 
@@ -552,7 +550,7 @@ export class MptcpConnection implements StreamConnection {
    * The caller has already removed the endpoint from the table. Returns the subflows closed.
    */
   removeLocalAddress(now: Micros, endpoint: { readonly id: number; readonly address: Uint8Array }): number {
-    this.#now = now;
+    this.#timers.now = now;
     const closed = this.#paths.removeLocalAddress(endpoint);
     if (closed === undefined) return 0;
     this.#afterInput(now);
@@ -591,7 +589,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** The next segment to send and the subflow it belongs to (its endpoints and tag). */
   pollTransmitFrom(now: Micros): { repr: TcpSegmentRepr; subflow: Subflow } | undefined {
-    this.#now = now;
+    this.#timers.now = now;
     let control: Subflow | undefined;
     if (this.#paths.signalDue()) {
       control = this.#paths.signalSubflow();
@@ -685,7 +683,7 @@ export class MptcpConnection implements StreamConnection {
 
   /** After every input and timer: pending resets, subflow bytes up, the stale check, the data-level timer. */
   #afterInput(now: Micros): void {
-    this.#now = now;
+    this.#timers.now = now;
     for (const s of this.#subflows) {
       if (s.abortPending) {
         s.abortPending = false;
@@ -766,9 +764,9 @@ export class MptcpConnection implements StreamConnection {
           case 'closed':
             // The last subflow closes the connection; another one's data not DATA_ACKed is reinjected.
             if (closing.subflowClosed(sf, e.error)) {
-              this.#scheduler.onSubflowRemoved(this.#now, sf.id);
+              this.#scheduler.onSubflowRemoved(this.#timers.now, sf.id);
               this.#retransmit.reinjectUnacked(sf, false);
-              this.#paths.manager.subflowClosed({ endpointId: sf.endpointId, error: e.error?.code, wasEstablished: sf.joinState === 'full', now: this.#now });
+              this.#paths.manager.subflowClosed({ endpointId: sf.endpointId, error: e.error?.code, wasEstablished: sf.joinState === 'full', now: this.#timers.now });
             }
             break;
         }

@@ -8,6 +8,7 @@
  * 3.3.3). The MP_JOIN third-ACK timer is per subflow (handshake.ts) and the ADD_ADDR timer belongs to the
  * path manager (src/pm), as Linux keeps it in the pm's announce list.
  */
+import type { Micros } from '../time/micros.js';
 import { TimerTable } from '../time/timer-table.js';
 
 /** Timer kinds of a connection. */
@@ -23,6 +24,9 @@ export type MptcpTimerKind = (typeof MptcpTimer)[keyof typeof MptcpTimer];
 
 /** The table of a connection's timers (one deadline per `MptcpTimer` kind). */
 export class MptcpTimerTable extends TimerTable<MptcpTimerKind> {
+  /** The time of the connection's latest driver call (for timers armed while options are built). */
+  now: Micros = 0;
+
   constructor() {
     super(Object.keys(MptcpTimer).length);
   }
