@@ -1,7 +1,7 @@
 /**
  * The kernel rows of the scenario suite (issue 10): the scenarios of src/harness/scenarios/definitions.ts
  * that Linux can take part in, in real time through `mptcp emulate`, with the link parameters of their
- * virtual-time definitions (read from the same objects: SIMULT_FLOWS, WIFI_3G, FAILOVER), for four pairs:
+ * virtual-time definitions (read from the same objects: SIMULT_FLOWS, WIFI_3G, FAILOVER, WIFI_LTE), for four pairs:
  *
  *   kernel <-> kernel   Linux MPTCP both ends (default scheduler and CC, `ip mptcp limits` / `endpoint`),
  *                       `mptcpize run iperf3`
@@ -17,7 +17,8 @@
  * downloads, iperf3 -R), from iperf3's JSON (our perf writes the same document).
  *
  *   npm run kernel-scenarios                    all rows, writes scenarios/KERNEL.md and scenarios/kernel.json
- *   npm run kernel-scenarios -- --only wifi_3g  some scenarios (simult_flows, wifi_3g, failover), printed only
+ *   npm run kernel-scenarios -- --only wifi_3g  some scenarios (simult_flows, wifi_3g, failover, wifi_lte), printed only
+ *   npm run kernel-scenarios -- --only wifi_lte --update   rerun some scenarios (every pair) into the snapshot
  *   npm run kernel-scenarios -- --pairs kernel-kernel,ours-kernel   some pairs
  *   npm run kernel-scenarios -- --out DIR       write to DIR
  *
@@ -28,11 +29,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FAILOVER, SIMULT_FLOWS, WIFI_3G, simultFlowsBoundMs, type PathDef } from '../src/harness/scenarios/index.js';
+import { FAILOVER, SIMULT_FLOWS, WIFI_3G, WIFI_LTE, simultFlowsBoundMs, type PathDef } from '../src/harness/scenarios/index.js';
 import { emulateSkipReason, pathBytes, pathDevices, startEmulate, type EmulateRun } from '../test/support/emulate.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const TRACES = resolve(here, '../../shared/traces');
 
 /** Who runs each end. */
 export type Pair = 'kernel-kernel' | 'ours-kernel' | 'kernel-ours' | 'ours-ours';
@@ -70,8 +72,7 @@ export interface KernelRow {
 
 /** A path of a definition in the words of `mptcp emulate --path` (after the two addresses). */
 export function linkWords(p: PathDef, queuePackets?: number, outageShiftS = 0): string {
-  if (p.rateMbps === undefined) throw new Error(`${p.name}: a trace path has no fixed rate (trace links are not in the kernel rows yet)`);
-  const w = [`rate=${p.rateMbps}M`, `delay=${p.delayMs}ms`];
+  const w = p.trace ? [`trace-up=${join(TRACES, p.trace.up)}`, `trace-down=${join(TRACES, p.trace.down)}`, `delay=${p.delayMs}ms`] : [`rate=${p.rateMbps}M`, `delay=${p.delayMs}ms`];
   if (p.loss !== undefined && p.loss > 0) w.push(`loss=${+(p.loss * 100).toFixed(4)}%`);
   if (p.queueBytes !== undefined) w.push(`queue=${p.queueBytes}`);
   else if (p.queuePackets !== undefined || queuePackets !== undefined) w.push(`queue=${p.queuePackets ?? queuePackets}p`);
@@ -95,6 +96,10 @@ export function kernelCases(options: { wifi3gSeconds?: number } = {}): KernelCas
   cases.push({ scenario: WIFI_3G.id, case: 'Wi-Fi + 3G: TCP on Wi-Fi', paths: WIFI_3G.paths, mptcp: false, seconds });
   const down = FAILOVER.cases.find((c) => c.paths[0]!.outages?.[0]?.kind === 'down')!;
   cases.push({ scenario: FAILOVER.id, case: down.name, paths: down.paths, mptcp: true, seconds: FAILOVER.seconds, interval: 0.1 });
+  // Wi-Fi + LTE: two of the object sizes, one connection each (virtual time: ten seeds, each 1 s further into the trace).
+  for (const size of WIFI_LTE.sizes.filter((b) => b === 1 << 20 || b === 16 << 20)) {
+    cases.push({ scenario: WIFI_LTE.id, case: `${size / 2 ** 20} MB object`, paths: WIFI_LTE.paths, mptcp: true, bytes: size });
+  }
   return cases;
 }
 
@@ -105,7 +110,8 @@ export function realTimeNote(wifi3gSeconds: number): string {
     `simult_flows: the large transfer (${SIMULT_FLOWS.largeBytes / 2 ** 20} MiB) one way only, the server sending (the virtual-time "reverse direction" rows), one run each;`,
     `Wi-Fi + 3G: ${wifi3gSeconds} s instead of ${WIFI_3G.seconds} s, one run (virtual time: seeds ${WIFI_3G.seeds.join(', ')});`,
     `failover: only "${down.name}" (emulate's down= drops every packet while the kernel's device stays up, so it is also the "silent" case; a subflow reset by the peer needs a hook in the kernel server), one run.`,
-    'Wi-Fi + LTE traces and the other scenarios are not in these rows yet.',
+    'Wi-Fi + LTE: the 1 MB and 16 MB objects only, one run each from the start of the traces (virtual time: 5 sizes x 10 seeds, medians), time = iperf3\'s receiver time (after its control connection is up); the traces start with emulate, so each pair meets them at its own point (the kernel\'s peers start within about 0.5 s, ours after 2 to 4 s of Node start-up): those ratios compare different stretches of the LTE trace;',
+    'the shared bottleneck and the request/response scenarios are not in these rows yet.',
   ].join(' ');
 }
 
@@ -239,7 +245,7 @@ async function transfer(kc: KernelCase, pair: Pair, leadS: number): Promise<{ js
     const text = c.out();
     const json = JSON.parse(text.slice(text.indexOf('{'))) as IperfJson;
     const perPath = pathBytes((await run.stop()).out).map((p) => p.down);
-    return { json, clientExitAt, readyAt: run.readyAt, links, perPath };
+    return { json, clientExitAt, readyAt: run.readyAt, links: links.map((l) => l.replaceAll(`${TRACES}/`, '')), perPath };
   } finally {
     for (const ch of children) await stopChild(ch);
     await run.dispose();
@@ -288,7 +294,8 @@ export async function kernelRow(kc: KernelCase, pair: Pair, skip: string | false
     const recv = r.json.end.sum_received;
     const metrics: Record<string, number | string> = { 'goodput (Mbit/s)': mbps(recv.bits_per_second), 'received (MiB)': Number((recv.bytes / 2 ** 20).toFixed(2)),
       'MiB down per path': r.perPath.map((b) => (b / 2 ** 20).toFixed(1)).join(' / ') };
-    if (kc.bytes !== undefined) {
+    if (kc.bytes !== undefined && kc.scenario === WIFI_LTE.id) metrics['time (ms)'] = Math.round(recv.seconds * 1000);
+    else if (kc.bytes !== undefined) {
       const bound = simultFlowsBoundMs(kc.bytes, kc.paths[0]!.rateMbps!, kc.paths[1]!.rateMbps!) / 1000;
       metrics['time (s)'] = Number(recv.seconds.toFixed(3));
       metrics['bound (s)'] = Number(bound.toFixed(3));
@@ -336,12 +343,17 @@ function virtualFigure(rows: readonly VirtualRow[], kc: KernelCase): string {
     return `${kc.mptcp ? r.metrics['MPTCP (Mbit/s)'] : r.metrics['TCP on Wi-Fi, cubic (Mbit/s)']} Mbit/s`;
   }
   const r = pick(kc.scenario, kc.case);
+  if (kc.scenario === WIFI_LTE.id) return r ? `${r.metrics['median (ms)']} ms (median)` : '';
   return r ? `back in ${r.metrics['goodput back (ms)']} ms` : '';
 }
 
 /** The headline figure of a row and whether lower is better. */
 function figure(kc: KernelCase, row: KernelRow): { value: number | undefined; text: string; lowerIsBetter: boolean } {
   if (row.status !== 'ok') return { value: undefined, text: row.status, lowerIsBetter: false };
+  if (kc.scenario === WIFI_LTE.id) {
+    const t = row.metrics['time (ms)'] as number;
+    return { value: t, text: `${t} ms`, lowerIsBetter: true };
+  }
   if (kc.bytes !== undefined) {
     const t = row.metrics['time (s)'] as number;
     return { value: t, text: `${t.toFixed(2)} s (${row.metrics['time / bound']} of bound)`, lowerIsBetter: true };
@@ -400,6 +412,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   let pairs: Pair[] = [...PAIRS];
   let out: string | undefined;
   let wifi3gSeconds = 20;
+  let update = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -414,8 +427,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     else if (a === '--pairs') pairs = v().split(',') as Pair[];
     else if (a === '--out') out = v();
     else if (a === '--seconds') wifi3gSeconds = Number(v());
+    else if (a === '--update') update = true;
     else {
-      console.error(`kernel-scenarios: unknown argument "${a}"\nusage: npm run kernel-scenarios -- [--only simult_flows,wifi_3g,failover] [--pairs ${PAIRS.join(',')}] [--seconds S] [--out DIR]`);
+      console.error(`kernel-scenarios: unknown argument "${a}"\nusage: npm run kernel-scenarios -- [--only simult_flows,wifi_3g,failover] [--pairs ${PAIRS.join(',')}] [--seconds S] [--out DIR] [--update]`);
       process.exit(2);
     }
   }
@@ -426,7 +440,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
   }
   const filtered = only !== undefined || pairs.length !== PAIRS.length;
-  if (!filtered && out === undefined) out = here;
+  if ((!filtered || update) && out === undefined) out = here;
   const cases = kernelCases({ wifi3gSeconds }).filter((c) => only === undefined || only.includes(c.scenario));
   const skip = skipReason();
   const load = [loadavg()];
@@ -464,12 +478,26 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     '',
     `Shorter than the virtual-time suite: ${meta.note}`,
   ].join('\n');
-  const md = kernelMarkdown(cases, rows, header);
+  // --update: the scenarios run replace theirs in the committed snapshot; the others' rows stay, with their date.
+  let allRows: KernelRow[] = rows;
+  let updates: Array<{ date: string; scenarios: string[]; loadAverage1m: typeof meta.loadAverage1m; wallSeconds: number }> = [];
+  let headerText = header;
+  if (update) {
+    const old = JSON.parse(readFileSync(join(out!, 'kernel.json'), 'utf8')) as typeof meta & { rows: KernelRow[]; updates?: typeof updates };
+    const ran = new Set(cases.map((c) => c.scenario));
+    allRows = [...old.rows.filter((r) => !ran.has(r.scenario)), ...rows];
+    updates = [...(old.updates ?? []), { date: meta.date, scenarios: [...ran], loadAverage1m: meta.loadAverage1m, wallSeconds: meta.wallSeconds }];
+    Object.assign(meta, { date: old.date, kernel: old.kernel, wallSeconds: old.wallSeconds, loadAverage1m: old.loadAverage1m });
+    headerText = header.replace(/^Snapshot: [^,]+, Linux [^,]+, \d+ s wall; 1-minute load average [\d.]+ to [\d.]+/m, `Snapshot: ${old.date}, Linux ${old.kernel}, ${old.wallSeconds.toFixed(0)} s wall; 1-minute load average ${old.loadAverage1m.min.toFixed(2)} to ${old.loadAverage1m.max.toFixed(2)}`);
+    headerText += updates.map((u) => `\n\nRows of ${u.scenarios.join(', ')} rerun on their own (\`--only ${u.scenarios.join(',')} --update\`): ${u.date}, ${u.wallSeconds.toFixed(0)} s wall, load ${u.loadAverage1m.min.toFixed(2)} to ${u.loadAverage1m.max.toFixed(2)}.`).join('');
+  }
+  const allCases = kernelCases({ wifi3gSeconds });
+  const md = kernelMarkdown(update ? allCases : cases, allRows, headerText);
   console.log(`\n${rows.length} rows: ${rows.filter((r) => r.status === 'ok').length} ok; wall ${wall.toFixed(1)} s`);
   if (out !== undefined) {
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'KERNEL.md'), md);
-    writeFileSync(join(out, 'kernel.json'), JSON.stringify({ ...meta, rows }, null, 2) + '\n');
+    writeFileSync(join(out, 'kernel.json'), JSON.stringify({ ...meta, ...(updates.length > 0 ? { updates } : {}), rows: allRows }, null, 2) + '\n');
     console.log(`wrote ${join(resolve(out), 'KERNEL.md')} and kernel.json`);
   } else console.log(md);
 }
