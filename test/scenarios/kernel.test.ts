@@ -1,0 +1,30 @@
+/**
+ * The kernel rows of the scenario suite (scenarios/kernel.ts, issue 10), a short subset in `npm test`: the
+ * simult_flows "unbalanced bwidth" case's links (15 + 5 Mbit/s, from the virtual-time definition) in real
+ * time through `mptcp emulate`, 4 MiB downloaded, kernel <-> kernel and our client <-> the kernel's server.
+ * Each must complete with both paths carrying data and a goodput between 60% of the two rates' sum and the
+ * sum itself (the links cannot carry more). Root, namespaces, TUN, iperf3 and mptcpize; skipped otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kernelCases, kernelRow, skipReason, type Pair } from '../../scenarios/kernel.js';
+
+const skip = skipReason();
+const unbalanced = kernelCases().find((c) => c.scenario === 'simult_flows' && c.case.startsWith('unbalanced bwidth -'))!;
+const kc = { ...unbalanced, bytes: 4 << 20 };
+const sumMbps = kc.paths.reduce((a, p) => a + p.rateMbps!, 0);
+
+for (const pair of ['kernel-kernel', 'ours-kernel'] as const satisfies readonly Pair[]) {
+  test(`kernel scenario rows: ${kc.case}, ${pair}, through emulate`, { skip, timeout: 120_000 }, async (t) => {
+    const row = await kernelRow(kc, pair, false);
+    t.diagnostic(JSON.stringify(row.metrics));
+    assert.equal(row.status, 'ok', row.note);
+    assert.deepEqual(row.links, ['rate=15M,delay=0ms,queue=1000p', 'rate=5M,delay=0ms,queue=1000p']);
+    assert.equal(row.metrics['received (MiB)'], 4);
+    const goodput = row.metrics['goodput (Mbit/s)'] as number;
+    assert.ok(goodput >= 0.6 * sumMbps && goodput <= sumMbps * 1.01, `goodput ${goodput} Mbit/s over ${sumMbps} Mbit/s of links`);
+    const perPath = String(row.metrics['MiB down per path']).split(' / ').map(Number);
+    assert.equal(perPath.length, 2);
+    for (const [i, mib] of perPath.entries()) assert.ok(mib >= 0.1, `path ${i + 1} carried ${mib} MiB`);
+  });
+}
