@@ -11,6 +11,8 @@ import { captureIo, haveIperf3, IPERF3_SKIP_REASON, runPerfCli, spawnIperf3, sta
 
 const OPTS = { timeout: 90_000, skip: haveIperf3 ? false : IPERF3_SKIP_REASON };
 
+const SUMS = ['sum_sent', 'sum_received', 'sum_sent_bidir_reverse', 'sum_received_bidir_reverse'] as const;
+
 interface Totals {
   bytes: number;
   seconds: number;
@@ -19,10 +21,8 @@ interface Totals {
 }
 interface BidirDoc {
   intervals: Array<Record<string, { bytes: number; sender: boolean }>>;
-  end: Record<string, Totals> & { streams: Array<{ sender: Totals & { socket: number }; receiver: Totals }> };
+  end: Record<(typeof SUMS)[number], Totals> & { streams: Array<{ sender: Totals & { socket: number }; receiver: Totals }> };
 }
-
-const SUMS = ['sum_sent', 'sum_received', 'sum_sent_bidir_reverse', 'sum_received_bidir_reverse'] as const;
 
 /** The "sum*" keys of an object, sorted. */
 function sumKeys(o: object): string[] {
@@ -73,7 +73,7 @@ test('--bidir -J: our client against iperf3 -s: both directions at once, iperf3 
     assert.equal(doc.end.sum_sent_bidir_reverse.bytes, serverDoc.end.sum_sent_bidir_reverse.bytes, 'reverse: what iperf3 -s sent');
     assert.ok(doc.end.sum_received.bytes <= doc.end.sum_sent.bytes && doc.end.sum_received.bytes > 0.9 * doc.end.sum_sent.bytes, 'forward: received what we sent');
     assert.ok(doc.end.sum_received_bidir_reverse.bytes <= doc.end.sum_sent_bidir_reverse.bytes && doc.end.sum_received_bidir_reverse.bytes > 0.9 * doc.end.sum_sent_bidir_reverse.bytes, 'reverse: we received what iperf3 sent');
-    for (const k of SUMS) assert.ok(doc.end[k]!.seconds > 1.9 && doc.end[k]!.seconds < 3, `${k}: a 2-second test (${doc.end[k]!.seconds})`);
+    for (const k of SUMS) assert.ok(doc.end[k].seconds > 1.9 && doc.end[k].seconds < 3, `${k}: a 2-second test (${doc.end[k].seconds})`);
   } finally {
     server.kill();
   }
@@ -145,7 +145,7 @@ test('--bidir on the emulator with MPTCP over two links: both directions at once
   assert.equal(doc.end.sum_sent.sender, true);
   assert.equal(doc.end.sum_sent_bidir_reverse.sender, false);
   for (const k of ['sum_received', 'sum_received_bidir_reverse'] as const) {
-    const t = doc.end[k]!;
+    const t = doc.end[k];
     const mbps = (t.bytes * 8) / t.seconds / 1e6;
     // Each direction has 30 Mbit/s of links (less what the other direction's ACKs take): some, never more.
     assert.ok(mbps > 1 && mbps < 30 * 1.05, `${k}: ${mbps.toFixed(2)} Mbit/s`);
