@@ -109,7 +109,8 @@ Common options:
       --logfile FILE     append the output to FILE instead of standard output (as iperf3 does; an
                          error is also appended, and still printed on standard error)
   -u, --udp              refused, as iperf3 refuses what it does not implement: the tests are TCP
-      --bidir            refused the same way (not implemented yet): run a test each way, the second with -R
+      --bidir            both directions at once: -P streams each way, reported per direction with
+                         iperf3's [TX-C]/[RX-C] ([RX-S]/[TX-S] on the server) roles; not with -R
       --monitor          print our stack's MPTCP events as they happen, as 'ip mptcp monitor' prints
                          them (CREATED, ESTABLISHED, SF_ESTABLISHED, ANNOUNCED, SF_CLOSED, CLOSED...);
                          on the emulator each line starts with the host, 'client' or 'server'; with
@@ -246,7 +247,7 @@ const OPTIONS = {
   cc: { type: 'string' },
 } as const;
 
-const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'window', 'set-mss', 'title', 'cport', 'version4', 'version6', 'connect-timeout'] as const;
+const CLIENT_ONLY = ['time', 'bytes', 'blockcount', 'reverse', 'parallel', 'length', 'omit', 'no-delay', 'bitrate', 'window', 'set-mss', 'title', 'cport', 'version4', 'version6', 'connect-timeout', 'bidir'] as const;
 const SERVER_ONLY = ['one-off'] as const;
 
 function intOption(value: string | undefined, option: string, min: number, max: number): number | undefined {
@@ -312,7 +313,6 @@ export async function runPerf(args: readonly string[], io: CliIo): Promise<numbe
   }
   if (values['bidir'] === true) {
     if (values['reverse'] === true) throw new UsageError('parameter error - cannot be both reverse and bidirectional');
-    throw new UsageError('parameter error - an option you are trying to set is not implemented yet (--bidir: run one test each way, the second with -R)');
   }
   const logfile = values['logfile'] as string | undefined;
   if (logfile === undefined) return runPerfTest(values, io);
@@ -441,6 +441,7 @@ async function runPerfTest(values: Record<string, string | boolean | undefined>,
       host: host!,
       port,
       reverse: values['reverse'] === true,
+      ...(values['bidir'] === true ? { bidir: true } : {}),
       noDelay: values['no-delay'] === true,
       json,
       io,

@@ -40,6 +40,11 @@ export interface PerfClientOptions {
   readonly blocks?: number;
   /** Server sends, client receives (`-R`). */
   readonly reverse?: boolean;
+  /**
+   * Both directions at once (`--bidir`): `parallel` streams client to server and as many server to client
+   * (opened after them, as iperf3 does), reported per direction with iperf3's [TX-C]/[RX-C] roles.
+   */
+  readonly bidir?: boolean;
   /** Seconds between interval reports (default 1; 0: none). */
   readonly interval?: number;
   /** Parallel streams (`-P`, default 1). */
@@ -97,6 +102,7 @@ export function validateClientOptions(o: PerfClientOptions): void {
   if (o.blocks !== undefined && (!Number.isSafeInteger(o.blocks) || o.blocks < 1)) throw new PerfError('block count must be a positive integer');
   if (o.interval !== undefined && (!(o.interval === 0 || (o.interval >= 0.1 && o.interval <= 60)) || Number.isNaN(o.interval))) throw new PerfError('interval must be 0 (none) or 0.1-60 seconds');
   if (o.omit !== undefined && (!Number.isInteger(o.omit) || o.omit < 0 || o.omit > 600)) throw new PerfError('omit must be 0-600 seconds');
+  if (o.bidir && o.reverse) throw new PerfError('cannot be both reverse and bidirectional');
   const port = o.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PerfError('port must be 1-65535');
 }
@@ -137,6 +143,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
   const parallel = options.parallel ?? 1;
   const blockSize = options.blockSize ?? DEFAULT_TCP_BLKSIZE;
   const reverse = options.reverse ?? false;
+  const bidir = options.bidir ?? false;
   const omit = options.omit ?? 0;
   const interval = options.interval ?? 1;
   const bytesLimit = options.bytes ?? (options.blocks !== undefined ? options.blocks * blockSize : 0);
@@ -258,7 +265,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               blockcount: options.blocks ?? 0,
               parallel,
               reverse,
-              bidirectional: false,
+              bidirectional: bidir,
               len: blockSize,
               nodelay: options.noDelay ?? false,
               mss: options.mss ?? 0,
@@ -272,7 +279,8 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
 
         case IperfState.CREATE_STREAMS: {
           if (reverse) text(`Reverse mode, remote host ${host} is sending\n`);
-          for (let i = 0; i < parallel; i++) {
+          // --bidir: the forward streams first, then the reverse ones (iperf_create_streams' order).
+          for (let i = 0; i < (bidir ? 2 * parallel : parallel); i++) {
             const streamOptions: PerfConnectOptions = {
               ...connectOptions,
               ...(options.cport !== undefined ? { localPort: options.cport + i } : {}),
@@ -287,7 +295,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               throw new PerfError(`unable to connect data stream ${i + 1} to ${host} port ${port}: ${(err as Error).message}`);
             }
             if (options.noDelay) socket.setNoDelay?.(true);
-            const stream = new DataStream(iperfStreamId(i), !reverse, socket, new Uint8Array(0), {
+            const stream = new DataStream(iperfStreamId(i), bidir ? i < parallel : !reverse, socket, new Uint8Array(0), {
               onError: (st, err) => {
                 if (!testEnd) interrupt.reject(new PerfError(`data stream ${st.id}: ${err.message}`));
               },
@@ -299,7 +307,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
             text(connectedLine(stream.id, socket));
             text(fallbackLine(stream.id, socket));
           }
-          recorder = new TestRecorder({ role: 'client', reverse, cookie: cookieText(cookie), streams, io, json, interval, omitting: omit > 0, clock, jsonStart });
+          recorder = new TestRecorder({ role: 'client', reverse, bidir, cookie: cookieText(cookie), streams, io, json, interval, omitting: omit > 0, clock, jsonStart });
           break;
         }
 

@@ -62,6 +62,8 @@ export interface PerfIntervalSubflow extends PerfSubflowIdentity, PerfIntervalNu
 export interface PerfInterval {
   readonly streams: readonly PerfIntervalStream[];
   readonly sum: Omit<PerfIntervalNumbers, 'cwndBytes'>;
+  /** `--bidir`: the sum of the reverse streams (server to client); `sum` is then the forward streams'. */
+  readonly sumBidirReverse?: Omit<PerfIntervalNumbers, 'cwndBytes'>;
   /** The MPTCP subflows of the streams (absent when no stream is an MPTCP connection: plain TCP). */
   readonly subflows?: readonly PerfIntervalSubflow[];
 }
@@ -108,6 +110,9 @@ export interface PerfTestResult {
   /** Sums over the streams (sender side / receiver side of each). */
   readonly sumSent: PerfTotals;
   readonly sumReceived: PerfTotals;
+  /** `--bidir`: the reverse streams' sums (server to client); sumSent/sumReceived are then the forward streams'. */
+  readonly sumSentBidirReverse?: PerfTotals;
+  readonly sumReceivedBidirReverse?: PerfTotals;
   readonly intervals: readonly PerfInterval[];
   /** The MPTCP subflows of every stream, with their totals (absent for plain TCP). */
   readonly subflows?: readonly PerfSubflowSummary[];
@@ -166,8 +171,13 @@ export function fallbackLine(id: number, e: { mptcpStatus?(): PerfMptcpStatus | 
 
 const SEPARATOR = '- - - - - - - - - - - - - - - - - - - - - - - - -\n';
 
-function label(id: number | 'SUM'): string {
-  return id === 'SUM' ? '[SUM]' : `[${String(id).padStart(3)}]`;
+function label(id: number | 'SUM', role = ''): string {
+  return (id === 'SUM' ? '[SUM]' : `[${String(id).padStart(3)}]`) + role;
+}
+
+/** iperf3's `--bidir` role column: "[TX-C]", "[RX-S]" (this side sends or receives, as client or server). */
+function roleTag(sender: boolean, role: 'client' | 'server'): string {
+  return `[${sender ? 'TX' : 'RX'}-${role === 'client' ? 'C' : 'S'}]`;
 }
 
 function span(start: number, end: number): string {
@@ -175,8 +185,8 @@ function span(start: number, end: number): string {
 }
 
 /** "[  1]   0.00-1.00   sec   720 MBytes  6.03 Gbits/sec   33    767 KBytes" (iperf3's report_bw_* formats). */
-function line(id: number | 'SUM', start: number, end: number, bytes: number, seconds: number, tail: string): string {
-  return `${label(id)} ${span(start, end)}  ${formatBytes(bytes)}  ${formatBitrate(bitsPerSecond(bytes, seconds))}${tail}`.trimEnd() + '\n';
+function line(id: number | 'SUM', start: number, end: number, bytes: number, seconds: number, tail: string, role = ''): string {
+  return `${label(id, role)} ${span(start, end)}  ${formatBytes(bytes)}  ${formatBitrate(bitsPerSecond(bytes, seconds))}${tail}`.trimEnd() + '\n';
 }
 
 function round6(x: number): number {
@@ -213,6 +223,18 @@ export interface TestRecorderOptions {
   readonly clock: PerfClock;
   /** The JSON "start" object (built by the caller: connected, version, test_start...). */
   readonly jsonStart: Record<string, unknown>;
+  /**
+   * `--bidir`: the first half of `streams` are the forward ones (client to server), the second half the
+   * reverse ones; intervals and totals are summed per half and printed with iperf3's role column.
+   */
+  readonly bidir?: boolean;
+}
+
+/** The numbers of one interval summed over some streams. */
+function sumOf(streams: readonly PerfIntervalStream[], start: number, end: number, seconds: number, omitted: boolean, sender: boolean): Omit<PerfIntervalNumbers, 'cwndBytes'> {
+  const bytes = streams.reduce((a, s) => a + s.bytes, 0);
+  const retr = streams.some((s) => s.retransmits !== undefined) ? streams.reduce((a, s) => a + (s.retransmits ?? 0), 0) : undefined;
+  return { start, end, seconds, bytes, bitsPerSecond: bitsPerSecond(bytes, seconds), ...(retr !== undefined ? { retransmits: retr } : {}), omitted, sender };
 }
 
 /** Collects the statistics of one running test and prints them. */
@@ -239,6 +261,25 @@ export class TestRecorder {
 
   constructor(private readonly o: TestRecorderOptions) {
     this.omitting = o.omitting;
+  }
+
+  /** `--bidir`: how many of the streams are forward ones (the first half); otherwise all of them. */
+  private get forwardCount(): number {
+    return this.o.bidir ? Math.ceil(this.o.streams.length / 2) : this.o.streams.length;
+  }
+
+  /** Splits per-stream items (in stream order) into the forward and the `--bidir` reverse ones. */
+  private split<T>(items: readonly T[]): [T[], T[]] {
+    const n = this.forwardCount;
+    return [items.slice(0, n), items.slice(n)];
+  }
+
+  /** The interval's sums: `sum` over the forward streams, and `sumBidirReverse` over the reverse ones (--bidir). */
+  private intervalSums(streams: readonly PerfIntervalStream[], start: number, end: number, seconds: number): Pick<PerfInterval, 'sum' | 'sumBidirReverse'> {
+    const [fwd, rev] = this.split(streams);
+    const sum = sumOf(fwd, start, end, seconds, this.omitting, fwd[0]?.sender ?? false);
+    if (!this.o.bidir) return { sum };
+    return { sum, sumBidirReverse: sumOf(rev, start, end, seconds, this.omitting, rev[0]?.sender ?? false) };
   }
 
   /** Whether any local sender stream's transport reports retransmits. */
@@ -352,13 +393,11 @@ export class TestRecorder {
   /** Adds the bytes since the last tick to the last interval (already printed), and advances the counters. */
   private foldSliverIntoLastInterval(now: number, seconds: number): void {
     const prev = this.intervals[this.intervals.length - 1]!;
-    let added = 0;
     const streams = prev.streams.map((ps) => {
       const s = this.o.streams.find((x) => x.id === ps.id);
       if (!s) return ps;
       const delta = s.bytes - (this.last.get(s.id) ?? 0);
       this.last.set(s.id, s.bytes);
-      added += delta;
       const total = ps.seconds + seconds;
       return { ...ps, bytes: ps.bytes + delta, seconds: total, end: ps.end + seconds, bitsPerSecond: bitsPerSecond(ps.bytes + delta, total) };
     });
@@ -378,7 +417,7 @@ export class TestRecorder {
       ...prev,
       ...(subflows !== undefined ? { subflows } : {}),
       streams,
-      sum: { ...prev.sum, bytes: prev.sum.bytes + added, seconds: sumSeconds, end: prev.sum.end + seconds, bitsPerSecond: bitsPerSecond(prev.sum.bytes + added, sumSeconds) },
+      ...this.intervalSums(streams, prev.sum.start, prev.sum.end + seconds, sumSeconds),
     };
     this.lastMs = now;
   }
@@ -420,48 +459,48 @@ export class TestRecorder {
     });
     this.lastMs = now;
     const subflows = this.sampleSubflows(start, end, seconds);
-    const sumBytes = streams.reduce((a, s) => a + s.bytes, 0);
-    const retr = streams.some((s) => s.retransmits !== undefined) ? streams.reduce((a, s) => a + (s.retransmits ?? 0), 0) : undefined;
     const interval: PerfInterval = {
       streams,
-      sum: {
-        start,
-        end,
-        seconds,
-        bytes: sumBytes,
-        bitsPerSecond: bitsPerSecond(sumBytes, seconds),
-        ...(retr !== undefined ? { retransmits: retr } : {}),
-        omitted: this.omitting,
-        sender: streams[0]?.sender ?? false,
-      },
+      ...this.intervalSums(streams, start, end, seconds),
       ...(subflows !== undefined ? { subflows } : {}),
     };
     this.intervals.push(interval);
     if (!this.o.json && this.o.interval > 0) this.printInterval(interval);
   }
 
+  /** The role column of a stream or sum line: iperf3's "[TX-C]" with --bidir, nothing otherwise. */
+  private role(sender: boolean): string {
+    return this.o.bidir ? roleTag(sender, this.o.role) : '';
+  }
+
   private printInterval(iv: PerfInterval): void {
     const out: string[] = [];
     const withRetr = iv.streams.some((s) => s.retransmits !== undefined);
     if (!this.headerPrinted) {
-      out.push(`[ ID] Interval           Transfer     Bitrate${withRetr ? '         Retr  Cwnd' : ''}\n`);
+      out.push(`[ ID]${this.o.bidir ? '[Role]' : ''} Interval           Transfer     Bitrate${withRetr ? '         Retr  Cwnd' : ''}\n`);
       this.headerPrinted = true;
     }
     const omitted = iv.sum.omitted ? '  (omitted)' : '';
-    for (const s of iv.streams) {
-      const tail = s.retransmits !== undefined ? `  ${String(s.retransmits).padStart(3)}   ${s.cwndBytes !== undefined ? formatBytes(s.cwndBytes) : ''}` : '';
-      out.push(line(s.id, s.start, s.end, s.bytes, s.seconds, tail + omitted));
-      for (const sf of iv.subflows ?? []) {
-        if (sf.stream !== s.id) continue;
-        const sfTail = sf.retransmits !== undefined ? `  ${String(sf.retransmits).padStart(3)}   ${(sf.cwndBytes !== undefined ? formatBytes(sf.cwndBytes) : '').padEnd(12)}` : '';
-        out.push(subflowLine(sf, sf.bytes, sf.seconds, `${sfTail}  ${subflowWhere(sf)}${omitted}`));
+    const [fwd, rev] = this.split(iv.streams);
+    const groups: Array<[PerfIntervalStream[], Omit<PerfIntervalNumbers, 'cwndBytes'>]> = [[fwd, iv.sum]];
+    if (iv.sumBidirReverse !== undefined) groups.push([rev, iv.sumBidirReverse]);
+    for (const [streams, sum] of groups) {
+      for (const s of streams) {
+        const role = this.role(s.sender);
+        const tail = s.retransmits !== undefined ? `  ${String(s.retransmits).padStart(3)}   ${s.cwndBytes !== undefined ? formatBytes(s.cwndBytes) : ''}` : '';
+        out.push(line(s.id, s.start, s.end, s.bytes, s.seconds, tail + omitted, role));
+        for (const sf of iv.subflows ?? []) {
+          if (sf.stream !== s.id) continue;
+          const sfTail = sf.retransmits !== undefined ? `  ${String(sf.retransmits).padStart(3)}   ${(sf.cwndBytes !== undefined ? formatBytes(sf.cwndBytes) : '').padEnd(12)}` : '';
+          out.push(subflowLine(sf, sf.bytes, sf.seconds, `${sfTail}  ${subflowWhere(sf)}${omitted}`, role));
+        }
+      }
+      if (streams.length > 1) {
+        const tail = sum.retransmits !== undefined ? `  ${String(sum.retransmits).padStart(3)}` : '';
+        out.push(line('SUM', sum.start, sum.end, sum.bytes, sum.seconds, tail + omitted, this.role(sum.sender)));
       }
     }
-    if (iv.streams.length > 1) {
-      const tail = iv.sum.retransmits !== undefined ? `  ${String(iv.sum.retransmits).padStart(3)}` : '';
-      out.push(line('SUM', iv.sum.start, iv.sum.end, iv.sum.bytes, iv.sum.seconds, tail + omitted));
-      out.push(SEPARATOR);
-    }
+    if (groups.some(([streams]) => streams.length > 1)) out.push(SEPARATOR);
     this.o.io.stdout(out.join(''));
   }
 
@@ -557,8 +596,9 @@ export class TestRecorder {
       }
       return { id: s.id, localIsSender: s.sender, sender: s.sender ? own : other, receiver: s.sender ? other : own };
     });
-    const sum = (pick: (s: PerfStreamSummary) => PerfTotals | undefined): PerfTotals => {
-      const parts = streams.map(pick).filter((t): t is PerfTotals => t !== undefined);
+    const [forward, reverse] = this.split(streams);
+    const sum = (pick: (s: PerfStreamSummary) => PerfTotals | undefined, group = forward): PerfTotals => {
+      const parts = group.map(pick).filter((t): t is PerfTotals => t !== undefined);
       const bytes = parts.reduce((a, t) => a + t.bytes, 0);
       const seconds = parts.reduce((a, t) => Math.max(a, t.seconds), 0);
       const withRetr = parts.filter((t) => t.retransmits !== undefined);
@@ -571,8 +611,9 @@ export class TestRecorder {
     };
     const sumSent = sum((s) => s.sender);
     const sumReceived = sum((s) => s.receiver);
+    const bidir = this.o.bidir ? { sumSentBidirReverse: sum((s) => s.sender, reverse), sumReceivedBidirReverse: sum((s) => s.receiver, reverse) } : {};
     const subflows = this.started ? (this.frozenSubflows ?? this.subflowTotals()) : undefined;
-    const json = this.json(streams, sumSent, sumReceived, cpu, peer, extra.error, subflows);
+    const json = this.json(streams, sumSent, sumReceived, cpu, peer, extra.error, subflows, bidir);
     const result: PerfTestResult = {
       role: this.o.role,
       reverse: this.o.reverse,
@@ -580,6 +621,7 @@ export class TestRecorder {
       streams,
       sumSent,
       sumReceived,
+      ...bidir,
       intervals: this.intervals,
       ...(subflows !== undefined ? { subflows } : {}),
       complete: peer !== undefined,
@@ -587,7 +629,7 @@ export class TestRecorder {
     };
     if (extra.print !== false) {
       if (this.o.json) this.o.io.stdout(`${JSON.stringify(json, null, 2)}\n`);
-      else if (this.started) this.printSummary(streams, sumSent, sumReceived, subflows);
+      else if (this.started) this.printSummary(streams, sumSent, sumReceived, subflows, bidir);
     }
     return result;
   }
@@ -617,20 +659,32 @@ export class TestRecorder {
     return pairs !== undefined || this.mptcpSeen ? out : undefined;
   }
 
-  private printSummary(streams: readonly PerfStreamSummary[], sumSent: PerfTotals, sumReceived: PerfTotals, subflows: readonly PerfSubflowSummary[] | undefined): void {
+  private printSummary(
+    streams: readonly PerfStreamSummary[],
+    sumSent: PerfTotals,
+    sumReceived: PerfTotals,
+    subflows: readonly PerfSubflowSummary[] | undefined,
+    bidir: { sumSentBidirReverse?: PerfTotals; sumReceivedBidirReverse?: PerfTotals },
+  ): void {
     const out: string[] = [];
-    if (this.o.streams.length <= 1 || this.intervals.length === 0 || this.o.interval === 0) out.push(SEPARATOR);
+    const [forward, reverse] = this.split(streams);
+    if (forward.length <= 1 || this.intervals.length === 0 || this.o.interval === 0) out.push(SEPARATOR);
     const withRetr = streams.some((s) => s.sender?.retransmits !== undefined);
-    out.push(`[ ID] Interval           Transfer     Bitrate${withRetr ? '         Retr' : ''}\n`);
+    out.push(`[ ID]${this.o.bidir ? '[Role]' : ''} Interval           Transfer     Bitrate${withRetr ? '         Retr' : ''}\n`);
     const senderTail = (t: PerfTotals): string => (t.retransmits !== undefined ? `  ${String(t.retransmits).padStart(3)}             sender` : '                  sender');
     const receiverTail = '                  receiver';
-    for (const s of streams) {
-      if (s.sender) out.push(line(s.id, 0, s.sender.seconds, s.sender.bytes, s.sender.seconds, senderTail(s.sender)));
-      if (s.receiver) out.push(line(s.id, 0, s.receiver.seconds, s.receiver.bytes, s.receiver.seconds, receiverTail));
-    }
-    if (streams.length > 1) {
-      if (streams.some((s) => s.sender)) out.push(line('SUM', 0, sumSent.seconds, sumSent.bytes, sumSent.seconds, senderTail(sumSent)));
-      if (streams.some((s) => s.receiver)) out.push(line('SUM', 0, sumReceived.seconds, sumReceived.bytes, sumReceived.seconds, receiverTail));
+    const groups: Array<[PerfStreamSummary[], PerfTotals, PerfTotals]> = [[forward, sumSent, sumReceived]];
+    if (bidir.sumSentBidirReverse && bidir.sumReceivedBidirReverse) groups.push([reverse, bidir.sumSentBidirReverse, bidir.sumReceivedBidirReverse]);
+    for (const [group, sent, received] of groups) {
+      const role = this.role(group[0]?.localIsSender ?? false);
+      for (const s of group) {
+        if (s.sender) out.push(line(s.id, 0, s.sender.seconds, s.sender.bytes, s.sender.seconds, senderTail(s.sender), role));
+        if (s.receiver) out.push(line(s.id, 0, s.receiver.seconds, s.receiver.bytes, s.receiver.seconds, receiverTail, role));
+      }
+      if (group.length > 1) {
+        if (group.some((s) => s.sender)) out.push(line('SUM', 0, sent.seconds, sent.bytes, sent.seconds, senderTail(sent), role));
+        if (group.some((s) => s.receiver)) out.push(line('SUM', 0, received.seconds, received.bytes, received.seconds, receiverTail, role));
+      }
     }
     if (subflows !== undefined && subflows.length > 0) {
       // MPTCP: what each subflow carried in this side's direction, measured here.
@@ -653,12 +707,15 @@ export class TestRecorder {
     peer: IperfResults | undefined,
     error: string | undefined,
     subflows: readonly PerfSubflowSummary[] | undefined,
+    bidir: { sumSentBidirReverse?: PerfTotals; sumReceivedBidirReverse?: PerfTotals },
   ): Record<string, unknown> {
+    const reverseSender = this.split(streams)[1][0]?.localIsSender ?? false;
     const doc: Record<string, unknown> = {
       start: this.o.jsonStart,
       intervals: this.intervals.map((iv) => ({
         streams: iv.streams.map((st) => intervalJson(st, { socket: st.id })),
         sum: intervalJson(iv.sum),
+        ...(iv.sumBidirReverse !== undefined ? { sum_bidir_reverse: intervalJson(iv.sumBidirReverse) } : {}),
         ...(iv.subflows !== undefined ? { subflows: iv.subflows.map(subflowIntervalJson) } : {}),
       })),
       end: {
@@ -668,6 +725,8 @@ export class TestRecorder {
         })),
         sum_sent: totalsJson(sumSent, undefined, 0, streams[0]?.localIsSender ?? false),
         sum_received: totalsJson(sumReceived, undefined, 0, streams[0]?.localIsSender ?? false),
+        ...(bidir.sumSentBidirReverse !== undefined ? { sum_sent_bidir_reverse: totalsJson(bidir.sumSentBidirReverse, undefined, 0, reverseSender) } : {}),
+        ...(bidir.sumReceivedBidirReverse !== undefined ? { sum_received_bidir_reverse: totalsJson(bidir.sumReceivedBidirReverse, undefined, 0, reverseSender) } : {}),
         cpu_utilization_percent: {
           host_total: cpu.total,
           host_user: cpu.user,
@@ -729,9 +788,9 @@ function subflowWhere(sf: PerfSubflowIdentity): string {
  * A subflow's line under its stream's, in the same columns: "[  5]   subflow 1      60.0 MBytes   503 Mbits/sec ..."
  * (the subflow id where the stream line has its interval).
  */
-function subflowLine(sf: PerfSubflowIdentity, bytes: number, seconds: number, tail: string): string {
+function subflowLine(sf: PerfSubflowIdentity, bytes: number, seconds: number, tail: string, role = ''): string {
   const where = `  subflow ${sf.id}`.padEnd(17);
-  return `${label(sf.stream)} ${where}  ${formatBytes(bytes)}  ${formatBitrate(bitsPerSecond(bytes, seconds))}${tail}`.trimEnd() + '\n';
+  return `${label(sf.stream, role)} ${where}  ${formatBytes(bytes)}  ${formatBitrate(bitsPerSecond(bytes, seconds))}${tail}`.trimEnd() + '\n';
 }
 
 function subflowIdentityJson(sf: PerfSubflowIdentity): Record<string, unknown> {

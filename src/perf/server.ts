@@ -181,10 +181,15 @@ export async function runPerfServer(options: PerfServerOptions = {}, transport: 
 /** Checks a client's parameters; returns the iperf3 error code to refuse them with, or undefined. */
 function refuse(p: IperfParams): { code: number; why: string } | undefined {
   if (p.protocol !== 'tcp') return { code: IperfError.IEUNIMP, why: `${p.protocol.toUpperCase()} tests are not supported (TCP only)` };
-  if (p.bidirectional) return { code: IperfError.IEUNIMP, why: 'bidirectional tests are not supported' };
+  if (p.bidirectional && p.reverse) return { code: IperfError.IEUNIMP, why: 'a test both reverse and bidirectional requested' };
   if (p.parallel < 1 || p.parallel > MAX_STREAMS) return { code: IperfError.IENUMSTREAMS, why: `${p.parallel} parallel streams requested` };
   if (p.len < 1 || p.len > MAX_BLOCKSIZE) return { code: IperfError.IEBLOCKSIZE, why: `block size ${p.len} requested` };
   return undefined;
+}
+
+/** How many data connections a test has: `parallel`, twice that with --bidir. */
+function streamCount(p: IperfParams): number {
+  return p.bidirectional ? 2 * p.parallel : p.parallel;
 }
 
 /** One test on the server, from the control connection's cookie to IPERF_DONE. */
@@ -232,7 +237,9 @@ class ServerTest {
       return;
     }
     if (p.nodelay) socket.setNoDelay?.(true);
-    const stream = new DataStream(iperfStreamId(this.streams.length), p.reverse, socket, leftover, {
+    // --bidir: the client opens its `parallel` sending streams first, then the ones we send on.
+    const sender = p.bidirectional ? this.streams.length >= p.parallel : p.reverse;
+    const stream = new DataStream(iperfStreamId(this.streams.length), sender, socket, leftover, {
       onError: (st, err) => {
         if (this.recorder?.isStarted && !this.finished) this.interrupt.reject(new PerfError(`data stream ${st.id}: ${err.message}`));
       },
@@ -241,7 +248,7 @@ class ServerTest {
     (this.jsonStart['connected'] as unknown[]).push(connectedJson(stream.id, socket));
     this.text(connectedLine(stream.id, socket));
     this.text(fallbackLine(stream.id, socket));
-    if (this.streams.length === p.parallel) {
+    if (this.streams.length === streamCount(p)) {
       this.acceptingStreams = false;
       this.streamsReady.resolve();
     }
@@ -325,11 +332,12 @@ class ServerTest {
 
       this.acceptingStreams = true;
       await this.ctrl.writeState(IperfState.CREATE_STREAMS);
-      await raceWith(withTimeout(this.streamsReady.promise, setup, `timed out waiting for ${p.parallel} data connection(s)`), this.interrupt);
+      await raceWith(withTimeout(this.streamsReady.promise, setup, `timed out waiting for ${streamCount(p)} data connection(s)`), this.interrupt);
 
       const recorder = new TestRecorder({
         role: 'server',
         reverse: p.reverse,
+        bidir: p.bidirectional,
         cookie: cookieText(this.cookie),
         streams: this.streams,
         io: this.io,
@@ -350,7 +358,7 @@ class ServerTest {
           setTimeout(() => {
             recorder.omitDone();
             this.ticker?.start();
-            if (bytesLimit > 0 && p.reverse) {
+            if (bytesLimit > 0 && (p.reverse || p.bidirectional)) {
               budget.refill(bytesLimit);
               for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
             }
@@ -362,7 +370,7 @@ class ServerTest {
         this.timers.push(setTimeout(() => this.interrupt.reject(new PerfError(`the client did not end the ${p.time}-second test in time`)), limit));
       }
       await this.ctrl.writeState(IperfState.TEST_RUNNING);
-      if (p.reverse) for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
+      if (p.reverse || p.bidirectional) for (const s of this.streams) s.startSending(Buffer.alloc(p.len, 0x61), budget, p.bandwidth);
 
       for (;;) {
         const state = await raceWith(this.ctrl.readState(), this.interrupt);
