@@ -68,6 +68,8 @@ export interface PerfClientOptions {
   readonly family?: 4 | 6;
   /** A title sent to the server (`-T`). */
   readonly title?: string;
+  /** `-C`: the congestion control the server is asked to use (iperf3's "congestion" parameter). */
+  readonly congestion?: string;
   /** Print an iperf3-like JSON document at the end instead of text. */
   readonly json?: boolean;
   /** Give up connecting after this many milliseconds (default: the transport's own limit). */
@@ -273,6 +275,7 @@ export async function runPerfClient(options: PerfClientOptions, transport: PerfT
               bandwidth: options.bitrate ?? 0,
               getServerOutput: false,
               ...(options.title !== undefined ? { title: options.title } : {}),
+              ...(options.congestion !== undefined ? { congestion: options.congestion } : {}),
             }),
           );
           break;

@@ -148,3 +148,12 @@ test('a second iperf3 client while ours runs a test is told the server is busy',
     await server.close();
   }
 });
+
+test('our client -C reno -R: iperf3 -s sends with reno, as iperf3 -c -C reno asks it to (the "congestion" parameter)', OPTS, async () => {
+  const systemDefault = (await import('node:fs')).readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+  const wanted = systemDefault === 'reno' ? 'cubic' : 'reno';
+  const { ours, theirs } = await ourClientAgainstIperf3({ duration: 1, reverse: true, congestion: wanted });
+  assert.ok(ours.complete);
+  const end = theirs.end as unknown as { sender_tcp_congestion?: string };
+  assert.equal(end.sender_tcp_congestion, wanted, `the system default is ${systemDefault}`);
+});
