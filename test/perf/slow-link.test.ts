@@ -48,7 +48,8 @@ test('1% loss, -t 2: the sender summary ends at the last interval, at 2 s (not a
   const doc = JSON.parse(r.out) as Doc;
   assert.equal(doc.intervals.length, 2);
   assert.equal(doc.intervals.at(-1)!.sum.end, doc.end.sum_sent.end);
-  assert.ok(doc.end.sum_sent.seconds >= 2 && doc.end.sum_sent.seconds < 2.5, `${doc.end.sum_sent.seconds}`);
+  // Wall-clock timers: the end may read a fraction of a millisecond short of 2 s (1.999613 in one CI run).
+  assert.ok(doc.end.sum_sent.seconds >= 1.99 && doc.end.sum_sent.seconds < 2.5, `${doc.end.sum_sent.seconds}`);
   assert.equal(doc.intervals.reduce((a, i) => a + i.sum.bytes, 0), doc.end.sum_sent.bytes);
   assert.ok(doc.end.sum_received.bytes <= doc.end.sum_sent.bytes);
 });
