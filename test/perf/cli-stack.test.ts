@@ -74,7 +74,9 @@ test('emulator (default): -c 198.18.0.2 -n 5M runs both ends in process and repo
   assert.match(r.out, /^Emulated: client 198\.18\.0\.1 and server 198\.18\.0\.2 in this process; link 1 Gbit\/s, 1 ms delay each way, 0% loss, queue \S+ KB\n/);
   assert.match(r.out, /\[ {2}1\] +0\.00-\S+ +sec +5\.00 MBytes .* sender\n/);
   assert.match(r.out, /\[ {2}1\] +0\.00-\S+ +sec +5\.00 MBytes .* receiver\n/);
-  assert.match(r.out, /mptcp perf done\.\n$/);
+  // On an idle fast machine the in-process emulator may not reach the default 1 Gbit/s link: then the issue-14
+  // warning that says so follows (one line).
+  assert.match(r.out, /mptcp perf done\.\n(Warning: the emulator could not keep up[^\n]*\n)?$/);
 });
 
 test('emulator: --link rate=20M,delay=5ms with --json, IPv4; and IPv6 -R', { timeout: 30_000 }, async () => {

@@ -31,7 +31,7 @@ test('64 Kbit/s, 100 ms, -t 3: three sender intervals that add up to the total, 
   assert.ok(sent.bytes > 0, 'the sender counted what its stack took');
   assert.equal(doc.intervals.reduce((a, i) => a + i.sum.bytes, 0), sent.bytes, 'the intervals add up to the total');
   assert.ok(doc.intervals.filter((i) => i.sum.bytes > 0).length >= 2, `bytes in the intervals they were taken: ${doc.intervals.map((i) => i.sum.bytes)}`);
-  assert.ok(sent.seconds >= 3 && sent.seconds < 3.5, `the test ends at -t 3 (as iperf3's): ${sent.seconds}`);
+  assert.ok(sent.seconds >= 2.99 && sent.seconds < 3.5, `the test ends at -t 3 (as iperf3's): ${sent.seconds}`);
   assert.equal(doc.intervals.at(-1)!.sum.end, sent.end);
   assert.ok(doc.end.sum_received.bytes <= sent.bytes && doc.end.sum_received.bytes > 0, `received ${doc.end.sum_received.bytes} of ${sent.bytes}`);
   // What each subflow line shows: delivered (acknowledged) bytes, within the link's rate (plus a packet).
@@ -62,7 +62,8 @@ test('1 Kbit/s, -t 1 (small segments and buffer to keep it short): the test comp
   const doc = JSON.parse(r.out) as Doc & { emulator: { kept_up: boolean } };
   const sent = doc.end.sum_sent;
   const received = doc.end.sum_received;
-  assert.ok(sent.seconds >= 1 && sent.seconds < 1.5, `ends at -t 1: ${sent.seconds}`);
+  // Wall-clock timers may end a fraction of a millisecond short (0.999957 in one CI run).
+  assert.ok(sent.seconds >= 0.99 && sent.seconds < 1.5, `ends at -t 1: ${sent.seconds}`);
   assert.equal(doc.intervals.reduce((a, i) => a + i.sum.bytes, 0), sent.bytes);
   assert.ok(received.bytes > 0 && received.bytes <= sent.bytes, `received ${received.bytes} of ${sent.bytes}`);
   assert.ok(received.bits_per_second <= 1000 * 1.05, `the receiver's rate on a 1 Kbit/s link: ${received.bits_per_second}`);
