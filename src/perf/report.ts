@@ -508,7 +508,11 @@ export class TestRecorder {
    * The test ends now (TEST_END): reports the last partial interval and freezes the duration, and the
    * counts of the streams this side sends on, so that the sender's totals are exactly the sum of its
    * intervals (a write callback that fires after TEST_END is not counted, as iperf3 counts at write time).
-   * Receiving streams are frozen later, at the results exchange, to include data still in flight.
+   * A server's receiving streams are frozen later, at the results exchange, to include data still in
+   * flight. A client ends the test by its own clock, so its receiving streams (-R, --bidir) are frozen
+   * here too, as iperf3's client stops reading at TEST_END: otherwise the bytes the server sends until
+   * TEST_END reaches it would be divided by the client's shorter duration (35 Mbit/s over 30 Mbit/s of
+   * links in a --bidir run).
    */
   finish(): void {
     if (!this.started || this.endMs !== undefined) return;
@@ -518,9 +522,10 @@ export class TestRecorder {
     this.endMs = now;
     // A sending side's subflow totals end here too (what was acknowledged by now, over the test's duration),
     // as its intervals do; a receiving side's are taken with its counts, at the results exchange.
-    if (this.o.streams.length > 0 && this.o.streams.every((s) => s.sender)) this.frozenSubflows ??= this.subflowTotals();
+    const client = this.o.role === 'client';
+    if (this.o.streams.length > 0 && (client || this.o.streams.every((s) => s.sender))) this.frozenSubflows ??= this.subflowTotals();
     this.frozen ??= new Map();
-    for (const s of this.o.streams) if (s.sender) this.frozen.set(s.id, this.last.get(s.id)! - (this.base.get(s.id) ?? 0));
+    for (const s of this.o.streams) if (s.sender || client) this.frozen.set(s.id, this.last.get(s.id)! - (this.base.get(s.id) ?? 0));
   }
 
   /** Bytes this side moved on all streams since the (post-omit) start. */
