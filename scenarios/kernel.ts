@@ -21,14 +21,16 @@
  *   npm run kernel-scenarios -- --only wifi_lte --update   rerun some scenarios (every pair) into the snapshot
  *   npm run kernel-scenarios -- --pairs kernel-kernel,ours-kernel   some pairs
  *   npm run kernel-scenarios -- --out DIR       write to DIR
+ *   npm run kernel-scenarios -- --pcap DIR      emulate --pcap per row: DIR/<scenario>-<case>-<pair>.pcap (headers)
  *
  * Root, namespaces, /dev/net/tun, iperf3 and mptcpize; each row is skipped with the reason otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg, release } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFrames } from '../src/capture/index.js';
 import { FAILOVER, SIMULT_FLOWS, WIFI_3G, WIFI_LTE, simultFlowsBoundMs, type PathDef } from '../src/harness/scenarios/index.js';
 import { emulateSkipReason, pathBytes, pathDevices, startEmulate, type EmulateRun } from '../test/support/emulate.js';
 
@@ -200,10 +202,10 @@ interface IperfJson {
 }
 
 /** Runs one case for one pair through a fresh emulate; the receiver's iperf3 JSON and when the client exited. */
-async function transfer(kc: KernelCase, pair: Pair, leadS: number): Promise<{ json: IperfJson; clientExitAt: number; readyAt: number; links: string[]; perPath: number[] }> {
+async function transfer(kc: KernelCase, pair: Pair, leadS: number, pcap?: string): Promise<{ json: IperfJson; clientExitAt: number; readyAt: number; links: string[]; perPath: number[] }> {
   const n = kc.mptcp ? kc.paths.length : 1;
   const links = kc.paths.slice(0, n).map((p) => linkWords(p, undefined, leadS));
-  const run = await startEmulate(links.map((l, i) => `${CLIENT_KERNEL(i)}/24,${SERVER_KERNEL(i)}/24,${l}`), { label: 'ksc' });
+  const run = await startEmulate(links.map((l, i) => `${CLIENT_KERNEL(i)}/24,${SERVER_KERNEL(i)}/24,${l}`), { label: 'ksc', ...(pcap !== undefined ? { extraArgs: ['--pcap', pcap] } : {}) });
   const children: Child[] = [];
   try {
     route(run, n);
@@ -285,16 +287,58 @@ function failoverMetrics(json: IperfJson, failAtS: number, returnAtS: number, su
   };
 }
 
+/**
+ * When path 1 failed, in seconds of the receiver's iperf3 clock, from emulate's capture: the transfer's 0 is
+ * the first data segment from the server (iperf3 -R: the server sends once the test runs, when the client's
+ * interval clock starts, within a one-way delay), the failure the last packet path 1 delivered before its
+ * longest silence (path 1 carries data until emulate's down= starts). Undefined when the capture shows no
+ * such silence. Before, the transfer's 0 was taken as the client's exit less the test's length, which our
+ * perf client (Node) reaches seconds after the test: the failure was placed seconds early, before the
+ * outage, and the 'goodput back' figures of our client (0 and 38 ms) counted bins from before it.
+ */
+export function failureFromCapture(pcap: Uint8Array, path1Clients: readonly string[]): { failAtS: number; startMicros: number; failMicros: number } | undefined {
+  const { frames } = readFrames(pcap);
+  let start: number | undefined;
+  let last: number | undefined;
+  let gap = 0;
+  let failMicros: number | undefined;
+  for (const f of frames) {
+    if (f.kind !== 'tcp') continue;
+    if (start === undefined) {
+      if (f.segment.srcPort === PORT && f.payloadLength >= 500) start = f.timestampMicros;
+      else continue;
+    }
+    if (!path1Clients.includes(f.src) && !path1Clients.includes(f.dst)) continue;
+    if (last !== undefined && f.timestampMicros - last > gap) {
+      gap = f.timestampMicros - last;
+      failMicros = last;
+    }
+    last = f.timestampMicros;
+  }
+  if (start === undefined || failMicros === undefined || gap < 1e6) return undefined;
+  return { failAtS: (failMicros - start) / 1e6, startMicros: start, failMicros };
+}
+
 /** The lead (s) given to the outages: the time from emulate's ready to the transfer's start, about. */
 const LEAD_S = { kernel: 0.5, ours: 4 };
 
 /** One row: runs the case for the pair, or says why it cannot. */
-export async function kernelRow(kc: KernelCase, pair: Pair, skip: string | false = skipReason()): Promise<KernelRow> {
+export async function kernelRow(kc: KernelCase, pair: Pair, skip: string | false = skipReason(), pcapDir?: string): Promise<KernelRow> {
   const base = { scenario: kc.scenario, case: kc.case, pair };
   if (skip) return { ...base, links: [], status: 'skipped', metrics: {}, note: skip };
   const lead = pair.startsWith('ours') || pair.endsWith('ours') ? LEAD_S.ours : LEAD_S.kernel;
   try {
-    const r = await transfer(kc, pair, kc.scenario === FAILOVER.id ? lead : 0);
+    // Failover rows always capture (headers only): the failure's time is read from it (failureFromCapture).
+    const temporary = pcapDir === undefined && kc.scenario === FAILOVER.id ? join(tmpdir(), `kernel-scenarios-${process.pid}-${pair}.pcap`) : undefined;
+    const pcap = pcapDir === undefined ? temporary : join(pcapDir, `${kc.scenario}-${kc.case.replace(/[^A-Za-z0-9]+/g, '_')}-${pair}.pcap`);
+    let r: Awaited<ReturnType<typeof transfer>>;
+    let failure: ReturnType<typeof failureFromCapture>;
+    try {
+      r = await transfer(kc, pair, kc.scenario === FAILOVER.id ? lead : 0, pcap);
+      if (kc.scenario === FAILOVER.id) failure = failureFromCapture(readFileSync(pcap!), [CLIENT_KERNEL(0), CLIENT_OURS(0)]);
+    } finally {
+      if (temporary !== undefined) rmSync(temporary, { force: true });
+    }
     const recv = r.json.end.sum_received;
     const metrics: Record<string, number | string> = { 'goodput (Mbit/s)': mbps(recv.bits_per_second), 'received (MiB)': Number((recv.bytes / 2 ** 20).toFixed(2)),
       'MiB down per path': r.perPath.map((b) => (b / 2 ** 20).toFixed(1)).join(' / ') };
@@ -307,10 +351,12 @@ export async function kernelRow(kc: KernelCase, pair: Pair, skip: string | false
     }
     if (kc.scenario === FAILOVER.id) {
       const outage = kc.paths[0]!.outages![0]!;
-      // The transfer's 0 on emulate's clock: the client's exit less the test's length (about; +- 0.1 s).
+      if (failure === undefined) throw new Error(`failover: the capture shows no outage of path 1 (${pcap})`);
+      const lengthS = ((outage.untilMs ?? 1e9) - outage.atMs) / 1000;
+      Object.assign(metrics, failoverMetrics(r.json, failure.failAtS, failure.failAtS + lengthS, kc.paths[1]!.rateMbps!));
+      // How far the old estimate (the client's exit less the test's length) was off: our client's exit lag.
       const startS = (r.clientExitAt - r.readyAt) / 1000 - kc.seconds!;
-      const failAt = outage.atMs / 1000 + lead - startS;
-      Object.assign(metrics, failoverMetrics(r.json, failAt, (outage.untilMs ?? 1e9) / 1000 + lead - startS, kc.paths[1]!.rateMbps!));
+      metrics['failure: old estimate - capture (s)'] = Number((outage.atMs / 1000 + lead - startS - failure.failAtS).toFixed(2));
     }
     return { ...base, links: r.links, status: 'ok', metrics };
   } catch (e) {
@@ -417,6 +463,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   let out: string | undefined;
   let wifi3gSeconds = 20;
   let update = false;
+  let pcapDir: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -432,8 +479,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     else if (a === '--out') out = v();
     else if (a === '--seconds') wifi3gSeconds = Number(v());
     else if (a === '--update') update = true;
+    else if (a === '--pcap') pcapDir = resolve(v());
     else {
-      console.error(`kernel-scenarios: unknown argument "${a}"\nusage: npm run kernel-scenarios -- [--only simult_flows,wifi_3g,failover] [--pairs ${PAIRS.join(',')}] [--seconds S] [--out DIR] [--update]`);
+      console.error(`kernel-scenarios: unknown argument "${a}"\nusage: npm run kernel-scenarios -- [--only simult_flows,wifi_3g,failover] [--pairs ${PAIRS.join(',')}] [--seconds S] [--out DIR] [--update] [--pcap DIR]`);
       process.exit(2);
     }
   }
@@ -447,12 +495,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if ((!filtered || update) && out === undefined) out = here;
   const cases = kernelCases({ wifi3gSeconds }).filter((c) => only === undefined || only.includes(c.scenario));
   const skip = skipReason();
+  if (pcapDir !== undefined) mkdirSync(pcapDir, { recursive: true });
   const load = [loadavg()];
   const started = Date.now();
   const rows: KernelRow[] = [];
   for (const kc of cases) {
     for (const pair of pairs) {
-      const row = await kernelRow(kc, pair, skip);
+      const row = await kernelRow(kc, pair, skip, pcapDir);
       rows.push(row);
       load.push(loadavg());
       console.log(`${row.scenario} | ${row.case} | ${PAIR_TEXT[pair]} | ${Object.entries(row.metrics).map(([k, v]) => `${k} ${v}`).join(', ')} | ${row.status}${row.note ? ` (${row.note})` : ''}`);

@@ -388,14 +388,19 @@ export class Subflow {
   /**
    * The MPTCP extension of this subflow's TCP connection (built once; TCP may call its hooks unbound). The
    * options reservation, as Linux sizes it: a DSS with 64-bit DATA_ACK and 64-bit mapping (4 + 8 + 14) and a
-   * checksum (2) on data, 28; a DSS with a 64-bit DATA_ACK on pure ACKs, 12 (24 for the MP_JOIN third ACK).
+   * checksum (2) on data, 28; a DSS with a 64-bit DATA_ACK on pure ACKs, 12 (24 for the MP_JOIN third ACK,
+   * until the join is fully established: after it, 24 bytes with timestamps left no room for a SACK block,
+   * and the peer recovered the losses of a joined subflow without SACK, by RTO).
    */
   #extension(): TcpExtension {
     const owner = this.#owner;
     const send = this.send;
+    const join = this.joinHandshake;
     return {
       reservedOptionBytes: 28,
-      reservedAckOptionBytes: this.joinHandshake !== undefined ? 24 : 12,
+      get reservedAckOptionBytes() {
+        return join !== undefined && join.state !== 'full' ? 24 : 12;
+      },
       outgoingOptions: (kind, draft) => owner.subflowOptions(this, kind, draft),
       // One segment never spans two mappings (Linux never collapses skbs of different mappings).
       segmentLimit: (position) => {
