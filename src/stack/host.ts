@@ -36,6 +36,7 @@ import { MptcpJoins, type AddSubflowHostOptions } from './joins.js';
 import { ConnectionSetup } from './setup.js';
 import { createHostCounters, type HostCounters, type HostOptions } from './types.js';
 import { checkCongestionControl } from '../cc/registry.js';
+import { PacketSlab } from './packet-slab.js';
 
 export { Listener, type MptcpHostOptions } from './listeners.js';
 export type { HostCounters, HostOptions } from './types.js';
@@ -74,6 +75,7 @@ export class Host {
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
   private readonly build: PacketBuilder = (src, dst, repr) => this.buildPacket(src, dst, repr);
+  private readonly packets = new PacketSlab();
 
   constructor(options: HostOptions) {
     this.name = options.name ?? 'host';
@@ -411,8 +413,8 @@ export class Host {
   private buildPacket(src: Uint8Array, dst: Uint8Array, repr: TcpSegmentRepr): Uint8Array {
     const tcpLength = tcpHeaderLength(repr.options) + repr.payload.length;
     const ipLength = ipHeaderLength(src);
-    // Pooled and unzeroed: the emitters write every byte (property-tested in test/wire/segment.test.ts).
-    const bytes: Uint8Array = Buffer.allocUnsafe(ipLength + tcpLength);
+    // From a slab (packet-slab.ts): the emitters write every byte (property-tested in test/wire/segment.test.ts).
+    const bytes = this.packets.take(ipLength + tcpLength);
     emitIpHeader({ src, dst, protocol: IpProtocol.TCP, payloadLength: tcpLength }, bytes, 0);
     emitTcpSegment(repr, src, dst, bytes, ipLength, !this.offload && !this.sendsPendingChecksums);
     return bytes;
