@@ -16,7 +16,7 @@ import { MptcpConnection } from '../src/mptcp/connection.js';
 import type { TcpSocket } from '../src/api/socket.js';
 import { Topology } from '../src/io/netns.js';
 import { KERNEL_PEER, jsonLines, kernelSkipReason, tunPaths, within } from '../test/support/kernel.js';
-import { sig3, type BenchResult } from './measure.js';
+import { goodputSideBySide, sig3, type BenchResult } from './measure.js';
 
 /**
  * Infinite rate, 1 us one way. Not 0: with zero delay the whole run happens at virtual time 0, a subflow
@@ -68,24 +68,6 @@ export function mptcpTransfer(bytes: number, subflows: 1 | 2, seed: number): num
   const r = pair.driveBounded(600_000_000, 200_000_000);
   if (!ended || received !== bytes) throw new Error(`MPTCP goodput transfer failed: ${received} of ${bytes} bytes (${JSON.stringify(r)})`);
   return connection.subflowInfo().map((sf) => sf.dataBytesSent);
-}
-
-function goodput(name: string, bytes: number, run: (round: number) => string): BenchResult {
-  const samples: number[] = [];
-  let detail = '';
-  for (let round = 0; round < 3; round++) {
-    const t0 = process.hrtime.bigint();
-    detail = run(round);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    samples.push((bytes * 8) / seconds / 1e9);
-  }
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    name,
-    value: sig3(sorted[1]!),
-    unit: 'Gbit/s',
-    note: `${bytes / 1e6} MB, median of 3 (${samples.map((s) => sig3(s)).join(', ')})${detail ? `; ${detail}` : ''}`,
-  };
 }
 
 function share(sent: number[]): string {
@@ -176,21 +158,30 @@ export async function kernelToKernel(bytes: number): Promise<{ gbps: number; joi
 export async function benchMptcp(): Promise<BenchResult[]> {
   const bytes = 200_000_000;
   let sent2: number[] = [];
-  const results: BenchResult[] = [
-    goodput('goodput, one MPTCP connection, two subflows, in one process, emulator with infinite link rate', bytes, (round) => {
-      sent2 = mptcpTransfer(bytes, 2, round + 1);
-      return share(sent2);
-    }),
-    goodput('goodput, one MPTCP connection, one subflow, same set-up', bytes, (round) => {
-      mptcpTransfer(bytes, 1, round + 1);
-      return '';
-    }),
-    goodput('goodput, plain TCP, one connection, same set-up (reference)', bytes, (round) => {
-      const r = runBulkTransfer({ bytes, forward: LINK, seed: round + 1, verify: false });
-      if (!r.completed || r.receivedBytes !== bytes) throw new Error('TCP goodput transfer failed');
-      return '';
-    }),
-  ];
+  const results: BenchResult[] = goodputSideBySide(bytes, [
+    {
+      name: 'goodput, one MPTCP connection, two subflows, in one process, emulator with infinite link rate',
+      run: (round) => {
+        sent2 = mptcpTransfer(bytes, 2, round + 2);
+        return share(sent2);
+      },
+    },
+    {
+      name: 'goodput, one MPTCP connection, one subflow, same set-up',
+      run: (round) => {
+        mptcpTransfer(bytes, 1, round + 2);
+        return '';
+      },
+    },
+    {
+      name: 'goodput, plain TCP, one connection, same set-up (reference)',
+      run: (round) => {
+        const r = runBulkTransfer({ bytes, forward: LINK, seed: round + 2, verify: false });
+        if (!r.completed || r.receivedBytes !== bytes) throw new Error('TCP goodput transfer failed');
+        return '';
+      },
+    },
+  ]);
   const skip = kernelSkipReason();
   if (skip) {
     console.error(`MPTCP TUN benchmarks skipped: ${skip}`);

@@ -48,6 +48,7 @@ import { checkRate, RateTransmitter, TraceTransmitter, type Transmitter } from '
 import { Chance, Rng } from './random.js';
 import type { Micros, SimHandler, Simulator } from './sim.js';
 import type { DeliveryTrace } from './trace.js';
+import { fillTcpChecksum } from '../wire/ip.js';
 
 export type { JitterConfig, ReorderConfig } from './link-delay.js';
 export type { LossModel } from './link-loss.js';
@@ -109,8 +110,12 @@ export interface LinkCounters {
   droppedBytes: Record<DropCause, number>;
 }
 
-/** Where a link hands delivered packets. */
-export type PacketReceiver = (now: Micros, bytes: Uint8Array) => void;
+/**
+ * Where a link hands delivered packets. `checksumPending`: the TCP checksum of `bytes` was left to the
+ * network (`Link.offer`) and nothing has filled it in: the link vouches for the bytes, which are as the
+ * sending host emitted them; a receiver that reads them as a wire packet fills it in first (`fillTcpChecksum`).
+ */
+export type PacketReceiver = (now: Micros, bytes: Uint8Array, checksumPending: boolean) => void;
 
 /** A user-supplied drop decision (fault injection): return false to drop the packet as `filter`. */
 export type PacketFilter = (now: Micros, bytes: Uint8Array) => boolean;
@@ -275,6 +280,14 @@ export class Link implements SimHandler {
     return this.backlog.bytesAt(this.sim.now);
   }
 
+  /**
+   * Whether anything on the link reads offered packets before the loss stage (an offer tap, a filter, a
+   * middlebox): a packet offered with its checksum pending must be filled in first (src/emu/network.ts).
+   */
+  get inspectsOffers(): boolean {
+    return this.taps.offer.length > 0 || this.filter !== undefined || this.transform !== undefined;
+  }
+
   /** Packets admitted and not yet delivered (queued, being serialized or propagating). */
   get inFlightPackets(): number {
     return this.inFlight.packets;
@@ -285,8 +298,13 @@ export class Link implements SimHandler {
    * past (not before the previous packet's arrival; clamped to it): a real-time driver that read a batch of
    * packets late uses it to queue and serialize them as if offered when they arrived (src/io/emulate.ts).
    * A delivery that would fall before the simulator's now happens now.
+   *
+   * `checksumPending`: the TCP checksum is not filled in (a host of this stack with `deferChecksums`); only
+   * for a link that does not `inspectsOffers`. Deliver and drop taps, and the receiver, get it filled in if
+   * they look (the receiver is told; see `PacketReceiver`), so it is computed at most once, and not at all on
+   * a link nobody watches between two hosts of this stack.
    */
-  offer(bytes: Uint8Array, arrivedAt?: Micros): void {
+  offer(bytes: Uint8Array, arrivedAt?: Micros, checksumPending = false): void {
     let now = this.sim.now;
     if (now >= this.timeline.nextAt) this.applyTimeline(now);
     if (arrivedAt !== undefined && arrivedAt < now) now = Math.max(arrivedAt, this.lastArrival);
@@ -302,11 +320,11 @@ export class Link implements SimHandler {
     if (this.filter !== undefined && !this.filter(now, bytes)) return this.drop(now, bytes, 'filter');
     let packet = bytes;
     if (this.transform !== undefined) packet = this.transform(now, bytes) ?? bytes;
-    if (this.loss !== undefined && this.loss.lose()) return this.drop(now, packet, 'loss');
-    this.admit(now, packet);
+    if (this.loss !== undefined && this.loss.lose()) return this.drop(now, packet, 'loss', checksumPending);
+    this.admit(now, packet, checksumPending);
     if (this.duplicate.happens()) {
       c.duplicatedPackets++;
-      this.admit(now, packet.slice());
+      this.admit(now, packet.slice(), checksumPending);
     }
   }
 
@@ -315,17 +333,19 @@ export class Link implements SimHandler {
     if (kind === KIND_DELIVER) {
       if (now >= this.timeline.nextAt) this.applyTimeline(now);
       const bytes = payload as Uint8Array;
+      let pending = (arg & 1) === 1;
       this.inFlight.landed();
-      if (arg !== this.inFlight.epoch) {
+      if (arg >>> 1 !== this.inFlight.epoch) {
         // The link went down at this very instant, after this event was dequeued.
-        this.drop(now, bytes, 'down');
+        this.drop(now, bytes, 'down', pending);
       } else {
         const c = this.counters;
         c.deliveredPackets++;
         c.deliveredBytes += bytes.length;
         const taps = this.taps.deliver;
+        if (pending && taps.length > 0) pending = !fillTcpChecksum(bytes);
         for (let i = 0; i < taps.length; i++) taps[i]!.onDeliver!(now, bytes, this);
-        if (this.receiver !== undefined) this.receiver(now, bytes);
+        if (this.receiver !== undefined) this.receiver(now, bytes, pending);
       }
       this.inFlight.trim();
     } else if (kind === KIND_TIMELINE) {
@@ -334,23 +354,25 @@ export class Link implements SimHandler {
     }
   }
 
-  private drop(now: Micros, bytes: Uint8Array, cause: DropCause): void {
+  private drop(now: Micros, bytes: Uint8Array, cause: DropCause, checksumPending = false): void {
     const c = this.counters;
     c.droppedPackets[cause]++;
     c.droppedBytes[cause] += bytes.length;
     const taps = this.taps.drop;
+    if (checksumPending && taps.length > 0) fillTcpChecksum(bytes);
     for (let i = 0; i < taps.length; i++) taps[i]!.onDrop!(now, bytes, cause, this);
   }
 
   /** Queue check, serialization, propagation; schedules the delivery. */
-  private admit(now: Micros, bytes: Uint8Array): void {
+  private admit(now: Micros, bytes: Uint8Array, checksumPending: boolean): void {
     const size = bytes.length;
     // 1. Serialization; a packet that must wait is subject to the queue limits. 2. Propagation.
     const finish = this.transmitter.transmit(now, size, this.backlog);
-    if (finish < 0) return this.drop(now, bytes, 'queue');
+    if (finish < 0) return this.drop(now, bytes, 'queue', checksumPending);
     let at = this.propagation.arrival(finish);
     if (at < this.sim.now) at = this.sim.now; // an arrival in the past (offer's arrivedAt) due already
-    this.inFlight.add(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.inFlight.epoch));
+    // The event's number: the epoch (an outage starts a new one), and whether the checksum is pending.
+    this.inFlight.add(this.sim.schedule(at, this, KIND_DELIVER, bytes, this.inFlight.epoch * 2 + (checksumPending ? 1 : 0)));
   }
 
   private syncTimeline(now: Micros): void {
@@ -378,7 +400,7 @@ export class Link implements SimHandler {
       for (let ev = inFlight.takeNext(); ev !== undefined; ev = inFlight.takeNext()) {
         const bytes = ev.payload as Uint8Array; // before cancel, which lets go of the payload
         this.sim.cancel(ev);
-        this.drop(now, bytes, 'down');
+        this.drop(now, bytes, 'down', (ev.arg & 1) === 1);
       }
     }
     // Either way the transmitter restarts idle.

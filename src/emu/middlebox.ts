@@ -14,9 +14,8 @@
  * EOL ends the list, NOP is one byte, any other kind has a length octet; a length < 2 or running past the
  * header stops the walk (nothing after it is touched).
  */
-import { parseIpPacket, IpProtocol } from '../wire/ip.js';
+import { parseIpPacket, IpProtocol, writeTcpChecksum } from '../wire/ip.js';
 import { isWireError } from '../wire/errors.js';
-import { finishChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { TcpFlags, TcpOptionKind } from '../wire/tcp.js';
 import type { PacketTransform } from './link.js';
 import type { DuplexLink } from './network.js';
@@ -131,12 +130,7 @@ function segmentView(bytes: Uint8Array, t: TcpLocation, index: number, optionKin
 }
 
 function fixTcpChecksum(bytes: Uint8Array, t: TcpLocation): void {
-  bytes[t.offset + 16] = 0;
-  bytes[t.offset + 17] = 0;
-  const sum = onesSum(bytes, t.offset, t.offset + t.length, pseudoHeaderSum(t.src, t.dst, IpProtocol.TCP, t.length));
-  const checksum = finishChecksum(sum);
-  bytes[t.offset + 16] = checksum >> 8;
-  bytes[t.offset + 17] = checksum & 0xff;
+  writeTcpChecksum(bytes, t.offset, t.length, t.src, t.dst);
 }
 
 /**

@@ -22,6 +22,7 @@
  */
 import { Link, type LinkConfig } from './link.js';
 import { Rng, type Seed } from './random.js';
+import { fillTcpChecksum } from '../wire/ip.js';
 import { Simulator, type DriveResult, type EventHandle, type Micros, type SimHandler } from './sim.js';
 
 /** One packet a host wants to send, and the interface to send it on. */
@@ -37,8 +38,21 @@ export interface Transmit {
  * `handleTimeout` (or an outside change), then `pollTransmit` until undefined, then `pollTimeout`.
  */
 export interface EmuHost {
-  /** An IP packet arrived on interface `ifaceId`. The host owns `bytes` from now on. */
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void;
+  /**
+   * An IP packet arrived on interface `ifaceId`. The host owns `bytes` from now on. `checksumPending` (only
+   * for a host that `acceptsPendingChecksums`): its TCP checksum was left out by a sending host that
+   * `sendsPendingChecksums` and the network vouches for the bytes (no middlebox rewrote them): not to verify.
+   */
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array, checksumPending?: boolean): void;
+  /**
+   * True: the TCP checksums of the packets `pollTransmit` returns are left to the network (a `Host` with
+   * `deferChecksums`), which fills them in only where something reads the packet: a tap, a filter, a
+   * middlebox, a receiver that does not `acceptsPendingChecksums`. Checksums skipped where the transport
+   * guarantees them, computed once where needed.
+   */
+  readonly sendsPendingChecksums?: boolean;
+  /** True: `handlePacket` may be given packets with `checksumPending` (read for every packet). */
+  readonly acceptsPendingChecksums?: boolean;
   /** The next packet to send, or undefined when there is nothing more right now. */
   pollTransmit(now: Micros): Transmit | undefined;
   /** The instant the host next needs `handleTimeout`, or undefined for none. */
@@ -174,8 +188,14 @@ export class Network {
   /** Makes `link` deliver to `host` on interface `ifaceId`. */
   setIngress(link: Link, host: EmuHost, ifaceId: number): void {
     const slot = this.slot(host);
-    link.setReceiver((now, bytes) => {
-      slot.host.handlePacket(now, ifaceId, bytes);
+    link.setReceiver((now, bytes, checksumPending) => {
+      const host = slot.host;
+      if (!checksumPending) host.handlePacket(now, ifaceId, bytes);
+      else if (host.acceptsPendingChecksums === true) host.handlePacket(now, ifaceId, bytes, true);
+      else {
+        fillTcpChecksum(bytes);
+        host.handlePacket(now, ifaceId, bytes);
+      }
       this.service(slot);
     });
   }
@@ -234,13 +254,18 @@ export class Network {
   service(slot: HostSlot): void {
     const now = this.sim.now;
     const host = slot.host;
+    const pending = host.sendsPendingChecksums === true;
     for (let n = 0; ; n++) {
       const t = host.pollTransmit(now);
       if (t === undefined) break;
       if (n >= this.maxTransmitsPerTurn) throw new Error(`host ${slot.name} sent more than ${this.maxTransmitsPerTurn} packets in one turn`);
       const link = slot.egress[t.ifaceId];
       if (link === undefined) this.unattachedTransmits++;
-      else link.offer(t.bytes);
+      else if (!pending) link.offer(t.bytes);
+      else if (link.inspectsOffers) {
+        fillTcpChecksum(t.bytes);
+        link.offer(t.bytes);
+      } else link.offer(t.bytes, undefined, true);
     }
     const deadline = host.pollTimeout();
     if (deadline === undefined) {

@@ -38,6 +38,8 @@ export interface EventHandle {
   readonly pending: boolean;
   /** The payload given to `schedule` (cleared when the event is cancelled). */
   readonly payload: unknown;
+  /** The number given to `schedule`. */
+  readonly arg: number;
 }
 
 const PENDING = 0;

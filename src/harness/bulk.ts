@@ -143,6 +143,8 @@ export interface BulkOptions {
   readonly verify?: boolean;
   /** Both hosts skip TCP checksums (see HostOptions.checksumOffload). */
   readonly checksumOffload?: boolean;
+  /** Both hosts leave checksums to the emulator (HostOptions.deferChecksums; default true, as in HostPair). */
+  readonly deferChecksums?: boolean;
 }
 
 /** What happened. */
@@ -171,6 +173,7 @@ const SECRET_SERVER = new Uint8Array(32).fill(2);
 /** Runs one bulk transfer between 198.18.0.1 (client) and 198.18.0.2 (server), port 5201. */
 export function runBulkTransfer(options: BulkOptions): BulkResult {
   const offload = options.checksumOffload ?? false;
+  const deferChecksums = options.deferChecksums ?? true;
   const verify = options.verify ?? true;
   const up = new Flow(new PatternSource(options.bytes, (options.seed ?? 1) * 7919, undefined, !verify), verify);
   const down = options.bidirectional
@@ -255,8 +258,8 @@ export function runBulkTransfer(options: BulkOptions): BulkResult {
   const pair = new HostPair(
     {
       seed: options.seed ?? 1,
-      client: { name: 'client', secret: SECRET_CLIENT, tcp: { ...options.tcp, ...options.clientTcp }, checksumOffload: offload },
-      server: { name: 'server', secret: SECRET_SERVER, tcp: { ...options.tcp, ...options.serverTcp }, checksumOffload: offload },
+      client: { name: 'client', secret: SECRET_CLIENT, tcp: { ...options.tcp, ...options.clientTcp }, checksumOffload: offload, deferChecksums },
+      server: { name: 'server', secret: SECRET_SERVER, tcp: { ...options.tcp, ...options.serverTcp }, checksumOffload: offload, deferChecksums },
       paths: [
         {
           clientAddress: '198.18.0.1/24',

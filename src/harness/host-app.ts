@@ -23,11 +23,21 @@ export abstract class HostApp implements EmuHost {
 
   constructor(readonly host: Host) {}
 
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array, checksumPending = false): void {
     this.now = now;
     this.beforePacket?.(bytes);
-    this.host.handlePacket(now, ifaceId, bytes);
+    this.host.handlePacket(now, ifaceId, bytes, checksumPending);
     this.drain(now);
+  }
+
+  /** The host's (`HostOptions.deferChecksums`). */
+  get sendsPendingChecksums(): boolean {
+    return this.host.sendsPendingChecksums;
+  }
+
+  /** A host that defers checksums takes packets without them, unless `beforePacket` wants to read them. */
+  get acceptsPendingChecksums(): boolean {
+    return this.host.sendsPendingChecksums && this.beforePacket === undefined;
   }
 
   handleTimeout(now: Micros): void {

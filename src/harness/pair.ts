@@ -75,8 +75,9 @@ export class HostPair<C extends HostApp = HostApp, S extends HostApp = HostApp> 
 
   constructor(options: PairOptions, apps: PairApps<C, S>) {
     this.net = new Network({ seed: options.seed, start: options.start });
-    this.clientHost = new Host(options.client);
-    this.serverHost = new Host(options.server);
+    // Checksums are left to the network, which computes them only where something reads the packets.
+    this.clientHost = new Host({ deferChecksums: true, ...options.client });
+    this.serverHost = new Host({ deferChecksums: true, ...options.server });
     options.paths.forEach((p, i) => {
       this.clientHost.addInterface(`eth${i}`, [p.clientAddress], p.mtu);
       this.serverHost.addInterface(`eth${i}`, [p.serverAddress], p.mtu);

@@ -36,10 +36,13 @@ import { MptcpJoins, type AddSubflowHostOptions } from './joins.js';
 import { ConnectionSetup } from './setup.js';
 import { createHostCounters, type HostCounters, type HostOptions } from './types.js';
 import { checkCongestionControl } from '../cc/registry.js';
+import { PacketSlab } from './packet-slab.js';
 
 export { Listener, type MptcpHostOptions } from './listeners.js';
 export type { HostCounters, HostOptions } from './types.js';
 export type { HostEvent, HostConnectionEvent } from './events.js';
+
+const NO_VERIFY = { verifyChecksum: false } as const;
 
 type ConnectOptions = { localAddress?: string; localPort?: number; config?: TcpConfig } & MptcpHostOptions;
 
@@ -55,6 +58,12 @@ export class Host {
 
   private readonly verify: boolean;
   private readonly offload: boolean;
+  /**
+   * `HostOptions.deferChecksums`: what `pollTransmit` returns has its TCP checksum left to the driver, and
+   * `handlePacket` takes packets whose checksum the driver left out (`acceptsPendingChecksums`).
+   */
+  readonly sendsPendingChecksums: boolean;
+  readonly acceptsPendingChecksums: boolean;
   private readonly randomBytes: RandomBytes;
   private readonly table = new ConnectionTable();
   private readonly listeners = new ListenerTable();
@@ -66,11 +75,14 @@ export class Host {
   /** The latest time the host was driven with (for output flushed outside pollTransmit). */
   private lastNow: Micros = 0;
   private readonly build: PacketBuilder = (src, dst, repr) => this.buildPacket(src, dst, repr);
+  private readonly packets = new PacketSlab();
 
   constructor(options: HostOptions) {
     this.name = options.name ?? 'host';
     this.offload = options.checksumOffload ?? false;
     this.verify = (options.verifyChecksums ?? true) && !this.offload;
+    this.sendsPendingChecksums = options.deferChecksums ?? false;
+    this.acceptsPendingChecksums = this.sendsPendingChecksums;
     this.randomBytes = options.randomBytes ?? secretStream(options.secret);
     this.setup = new ConnectionSetup(this.name, options.secret, options.tcp ?? {}, this.routing, this.table);
     this.joins = new MptcpJoins(this.setup, this.routing, this.table, this.mptcpSettings, this.mptcpCounters);
@@ -265,10 +277,15 @@ export class Host {
 
   // ---- core contract -------------------------------------------------------------------------------
 
-  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array): void {
+  /**
+   * `checksumPending`: the driver vouches for the bytes and the sender left the TCP checksum to it
+   * (`HostOptions.deferChecksums`, src/emu/network.ts): no checksum is verified.
+   */
+  handlePacket(now: Micros, ifaceId: number, bytes: Uint8Array, checksumPending = false): void {
     this.lastNow = now;
     this.counters.packetsIn++;
-    const ip = parseIpPacket(bytes, { verifyChecksum: this.verify });
+    const verify = this.verify && !checksumPending;
+    const ip = parseIpPacket(bytes, verify ? undefined : NO_VERIFY);
     if (isWireError(ip)) {
       this.counters.ipErrors++;
       return;
@@ -281,7 +298,7 @@ export class Host {
       this.counters.notForUs++;
       return;
     }
-    const seg = parseTcpSegment(ip.payload, this.verify ? ip : undefined);
+    const seg = parseTcpSegment(ip.payload, verify ? ip : undefined);
     if (isWireError(seg)) {
       this.counters.tcpErrors++;
       return;
@@ -396,10 +413,10 @@ export class Host {
   private buildPacket(src: Uint8Array, dst: Uint8Array, repr: TcpSegmentRepr): Uint8Array {
     const tcpLength = tcpHeaderLength(repr.options) + repr.payload.length;
     const ipLength = ipHeaderLength(src);
-    // Pooled and unzeroed: the emitters write every byte (property-tested in test/wire/segment.test.ts).
-    const bytes: Uint8Array = Buffer.allocUnsafe(ipLength + tcpLength);
+    // From a slab (packet-slab.ts): the emitters write every byte (property-tested in test/wire/segment.test.ts).
+    const bytes = this.packets.take(ipLength + tcpLength);
     emitIpHeader({ src, dst, protocol: IpProtocol.TCP, payloadLength: tcpLength }, bytes, 0);
-    emitTcpSegment(repr, src, dst, bytes, ipLength, !this.offload);
+    emitTcpSegment(repr, src, dst, bytes, ipLength, !this.offload && !this.sendsPendingChecksums);
     return bytes;
   }
 }

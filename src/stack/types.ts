@@ -22,6 +22,14 @@ export interface HostOptions {
    */
   readonly checksumOffload?: boolean;
   /**
+   * The TCP checksum of what the host sends is left to its driver (`sendsPendingChecksums`), and packets the
+   * driver hands over with `checksumPending` are not verified: the emulator's network fills checksums in only
+   * where something reads the packets (taps, middleboxes, filters, other receivers), so between two hosts of
+   * this stack on a link nobody watches no checksum is computed, and a capture still shows correct ones.
+   * `HostPair` turns it on; never for TUN or UDP (their drivers take packets as they are). Default false.
+   */
+  readonly deferChecksums?: boolean;
+  /**
    * Randomness for MPTCP keys. Default: a deterministic stream derived from `secret` (SHA-256 of the secret
    * and a counter), so simulations are reproducible and real-time hosts (random secret) get random keys.
    */

@@ -8,7 +8,7 @@
  * (`unsupported`: this stack does not reassemble). Payloads are `subarray` views, never copies.
  */
 import { WireError, ensureRoom } from './errors.js';
-import { finishChecksum, onesSum } from './checksum.js';
+import { finishChecksum, onesSum, pseudoHeaderSum } from './checksum.js';
 
 /** IP protocol numbers used by this stack. */
 export const IpProtocol = {
@@ -301,4 +301,26 @@ export function emitIpHeader(repr: IpHeaderRepr, buf: Uint8Array, offset: number
   buf.set(src, offset + 8);
   buf.set(dst, offset + 24);
   return 40;
+}
+
+/**
+ * Writes the TCP checksum of an IP packet carrying a TCP segment, in place (over the pseudo-header of the
+ * packet's addresses, RFC 9293 section 3.1; the field is zeroed first). For a packet whose checksum a host
+ * left to its driver (`HostOptions.deferChecksums`: the emulator fills it in only where something reads the
+ * packet). Returns false, changing nothing, when `packet` is not an unfragmented IPv4/IPv6 TCP segment.
+ */
+export function fillTcpChecksum(packet: Uint8Array): boolean {
+  const ip = parseIpPacket(packet, { verifyChecksum: false });
+  if (ip instanceof WireError || ip.protocol !== IpProtocol.TCP || ip.payload.length < 20) return false;
+  writeTcpChecksum(packet, ip.payloadOffset, ip.payload.length, ip.src, ip.dst);
+  return true;
+}
+
+/** Writes the checksum of the TCP segment at `packet[offset, offset + length)` (field zeroed first), in place. */
+export function writeTcpChecksum(packet: Uint8Array, offset: number, length: number, src: Uint8Array, dst: Uint8Array): void {
+  packet[offset + 16] = 0;
+  packet[offset + 17] = 0;
+  const checksum = finishChecksum(onesSum(packet, offset, offset + length, pseudoHeaderSum(src, dst, IpProtocol.TCP, length)));
+  packet[offset + 16] = checksum >> 8;
+  packet[offset + 17] = checksum & 0xff;
 }
