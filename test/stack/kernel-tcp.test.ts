@@ -18,7 +18,15 @@ function kernelRetransmissions(ss: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-test('our client -> kernel server: 100 MB each way, SHA-256 equal, graceful close, no kernel retransmission', { skip, timeout: 180_000 }, async () => {
+/**
+ * At most 1 in 10,000 of the 100 MB's segments. A link that loses nothing still sees a tail-loss probe or an
+ * RTO when this process is descheduled for longer than the kernel's probe timeout (a few ms on TUN): one such
+ * retransmission was seen in a full `npm test` at load 12-17 on 2 cores. A receive path that drops or
+ * mis-acknowledges segments makes the kernel retransmit hundreds or thousands.
+ */
+const MAX_KERNEL_RETRANSMISSIONS = Math.ceil(BYTES / 1448 / 10_000);
+
+test('our client -> kernel server: 100 MB each way, SHA-256 equal, graceful close, (almost) no kernel retransmission', { skip, timeout: 180_000 }, async () => {
   const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
   try {
     const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.1', '5201', String(BYTES)]);
@@ -37,7 +45,7 @@ test('our client -> kernel server: 100 MB each way, SHA-256 equal, graceful clos
     assert.equal(kernel['receivedSha256'], ours.sentSha256, 'kernel received exactly what we sent');
     assert.equal(ours.received, BYTES);
     assert.equal(ours.receivedSha256, kernel['sentSha256'], 'we received exactly what the kernel sent');
-    assert.equal(kernelRetransmissions(String(kernel['ss'])), 0, 'the kernel retransmitted nothing');
+    assert.ok(kernelRetransmissions(String(kernel['ss'])) <= MAX_KERNEL_RETRANSMISSIONS, `the kernel retransmitted (almost) nothing: ${String(kernel['ss']).trim()}`);
     await within(10_000, 'close', closed(socket));
     assert.ok(['TIME-WAIT', 'CLOSED'].includes(socket.connection.state), socket.connection.state);
   } finally {
@@ -45,7 +53,7 @@ test('our client -> kernel server: 100 MB each way, SHA-256 equal, graceful clos
   }
 });
 
-test('kernel client -> our server: 100 MB each way, SHA-256 equal, graceful close, no kernel retransmission', { skip, timeout: 180_000 }, async () => {
+test('kernel client -> our server: 100 MB each way, SHA-256 equal, graceful close, (almost) no kernel retransmission', { skip, timeout: 180_000 }, async () => {
   const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
   try {
     const server = pair.runtime.createServer();
@@ -62,7 +70,7 @@ test('kernel client -> our server: 100 MB each way, SHA-256 equal, graceful clos
     assert.equal(kernel['receivedSha256'], ours.sentSha256);
     assert.equal(ours.received, BYTES);
     assert.equal(ours.receivedSha256, kernel['sentSha256']);
-    assert.equal(kernelRetransmissions(String(kernel['ss'])), 0, 'the kernel retransmitted nothing');
+    assert.ok(kernelRetransmissions(String(kernel['ss'])) <= MAX_KERNEL_RETRANSMISSIONS, `the kernel retransmitted (almost) nothing: ${String(kernel['ss']).trim()}`);
     await within(10_000, 'close', closed(socket));
     server.close();
   } finally {
