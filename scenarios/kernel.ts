@@ -533,16 +533,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   ].join('\n');
   // --update: the scenarios run replace theirs in the committed snapshot; the others' rows stay, with their date.
   let allRows: KernelRow[] = rows;
-  let updates: Array<{ date: string; scenarios: string[]; loadAverage1m: typeof meta.loadAverage1m; wallSeconds: number }> = [];
+  let updates: Array<{ date: string; scenarios: string[]; pairs?: Pair[]; loadAverage1m: typeof meta.loadAverage1m; wallSeconds: number }> = [];
   let headerText = header;
   if (update) {
     const old = JSON.parse(readFileSync(join(out!, 'kernel.json'), 'utf8')) as typeof meta & { rows: KernelRow[]; updates?: typeof updates };
     const ran = new Set(cases.map((c) => c.scenario));
-    allRows = [...old.rows.filter((r) => !ran.has(r.scenario)), ...rows];
-    updates = [...(old.updates ?? []), { date: meta.date, scenarios: [...ran], loadAverage1m: meta.loadAverage1m, wallSeconds: meta.wallSeconds }];
+    // Only the rows rerun are replaced: with --pairs, the other pairs' rows of those scenarios stay.
+    allRows = [...old.rows.filter((r) => !(ran.has(r.scenario) && pairs.includes(r.pair))), ...rows];
+    updates = [...(old.updates ?? []), { date: meta.date, scenarios: [...ran], ...(pairs.length !== PAIRS.length ? { pairs } : {}), loadAverage1m: meta.loadAverage1m, wallSeconds: meta.wallSeconds }];
     Object.assign(meta, { date: old.date, kernel: old.kernel, wallSeconds: old.wallSeconds, loadAverage1m: old.loadAverage1m });
     headerText = header.replace(/^Snapshot: [^,]+, Linux [^,]+, \d+ s wall; 1-minute load average [\d.]+ to [\d.]+/m, `Snapshot: ${old.date}, Linux ${old.kernel}, ${old.wallSeconds.toFixed(0)} s wall; 1-minute load average ${old.loadAverage1m.min.toFixed(2)} to ${old.loadAverage1m.max.toFixed(2)}`);
-    headerText += updates.map((u) => `\n\nRows of ${u.scenarios.join(', ')} rerun on their own (\`--only ${u.scenarios.join(',')} --update\`): ${u.date}, ${u.wallSeconds.toFixed(0)} s wall, load ${u.loadAverage1m.min.toFixed(2)} to ${u.loadAverage1m.max.toFixed(2)}.`).join('');
+    headerText += updates.map((u) => `\n\nRows of ${u.scenarios.join(', ')}${u.pairs ? ` (${u.pairs.map((p) => PAIR_TEXT[p]).join(', ')})` : ''} rerun on their own (\`--only ${u.scenarios.join(',')}${u.pairs ? ` --pairs ${u.pairs.join(',')}` : ''} --update\`): ${u.date}, ${u.wallSeconds.toFixed(0)} s wall, load ${u.loadAverage1m.min.toFixed(2)} to ${u.loadAverage1m.max.toFixed(2)}.`).join('');
   }
   const allCases = kernelCases({ wifi3gSeconds });
   const md = kernelMarkdown(update ? allCases : cases, allRows, headerText);
