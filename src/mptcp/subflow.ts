@@ -195,6 +195,14 @@ export class SubflowProgress {
   bulkReinjectedTo = 0;
   /** When opportunistic reinjection last reduced this subflow's window (at most once per its SRTT). */
   penalizedAt = -Infinity;
+  /**
+   * Since when the subflow has had data outstanding without an acknowledgment (the stale check's clock),
+   * and the `acked` it last saw move.
+   */
+  quietSince: Micros = 0;
+  quietAcked = 0;
+  /** While stale: when its path is probed next (`TcpConnection.probePath`). */
+  probeAt: Micros | undefined = undefined;
 }
 
 /** One subflow of a connection (see the file comment). */
@@ -306,8 +314,9 @@ export class Subflow {
   }
 
   /** Linux marks the subflow stale: it cannot send for now, so it leaves the coupled sums (mptcp_sk_can_send). */
-  markStale(): void {
+  markStale(probeAt: Micros): void {
     this.progress.stale = true;
+    this.progress.probeAt = probeAt;
     this.coupling?.setCanSend(false);
   }
 
@@ -341,6 +350,7 @@ export class Subflow {
       p.timeouts = timeouts;
       if (p.stale) {
         p.stale = false;
+        p.probeAt = undefined;
         this.coupling?.setCanSend(true);
         this.#owner.counters.SubflowRecover++;
       }
