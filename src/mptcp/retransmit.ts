@@ -127,7 +127,8 @@ export class Retransmit {
    * another usable subflow has heard an acknowledgment within STALE_LOSS_CNT - 1 of its own (or has nothing
    * outstanding), is marked stale:
    * the scheduler avoids it, its data not acknowledged at the data level is reinjected elsewhere and its
-   * path is probed every STALE_PROBE_INTERVAL. It keeps its own retransmissions (and mappings), and
+   * path is probed every STALE_PROBE_INTERVAL (a silent subflow without such an alternative is probed too,
+   * not marked). It keeps its own retransmissions (and mappings), and
    * recovers when its ACKs move again. Only ACK progress counts (Linux counts any segment received): a path
    * that fails one way only still carries the peer's data the other way.
    */
@@ -143,6 +144,7 @@ export class Retransmit {
       if (p.quietAcked !== p.acked || s.tcp.unacknowledgedBytes === 0) {
         p.quietAcked = p.acked;
         p.quietSince = now;
+        if (!s.stale) p.probeAt = undefined;
       }
     }
     // Quiet for more than `intervals` of its RTOs without backoff (at least DATA_RTX_MIN each).
@@ -151,7 +153,12 @@ export class Retransmit {
       if (s.closed || s.stale || !s.usable || s.staleCount() < 1 || !quiet(s, STALE_LOSS_CNT)) continue;
       if (s.tcp.bytesInFlight === 0 && s.send.sentEnd >= s.send.written + 1) continue;
       const alternative = subflows.some((o) => o !== s && !o.closed && !o.stale && o.usable && !quiet(o, Math.max(STALE_LOSS_CNT - 1, 1)));
-      if (!alternative) continue;
+      if (!alternative) {
+        // Every path silent: nothing is marked stale (Linux), but each is probed all the same, so that the
+        // connection resumes when one returns rather than at the next backed-off RTO.
+        s.progress.probeAt ??= now + this.#probeInterval(s);
+        continue;
+      }
       s.markStale(now + this.#probeInterval(s));
       ctx.counters.SubflowStale++;
       // What the data-level timer already reinjected since the subflow's last progress is not sent a third time.
@@ -169,7 +176,7 @@ export class Retransmit {
     let at: Micros | undefined;
     for (const s of this.#ctx.subflows) {
       const t = s.progress.probeAt;
-      if (t !== undefined && s.stale && !s.closed && (at === undefined || t < at)) at = t;
+      if (t !== undefined && !s.closed && (at === undefined || t < at)) at = t;
     }
     if (at === undefined) this.#ctx.timers.stop(MptcpTimer.StaleProbe);
     else this.#ctx.timers.set(MptcpTimer.StaleProbe, at);
@@ -179,7 +186,7 @@ export class Retransmit {
   #probe(now: Micros): void {
     for (const s of this.#ctx.subflows) {
       const t = s.progress.probeAt;
-      if (t === undefined || t > now || !s.stale || s.closed) continue;
+      if (t === undefined || t > now || s.closed) continue;
       s.tcp.probePath();
       s.progress.probeAt = now + this.#probeInterval(s);
     }

@@ -201,7 +201,7 @@ export class SubflowProgress {
    */
   quietSince: Micros = 0;
   quietAcked = 0;
-  /** While stale: when its path is probed next (`TcpConnection.probePath`). */
+  /** While stale, or silent with every other subflow: when its path is probed next (`TcpConnection.probePath`). */
   probeAt: Micros | undefined = undefined;
 }
 
@@ -348,9 +348,9 @@ export class Subflow {
     if (acked !== p.acked) {
       p.acked = acked;
       p.timeouts = timeouts;
+      p.probeAt = undefined;
       if (p.stale) {
         p.stale = false;
-        p.probeAt = undefined;
         this.coupling?.setCanSend(true);
         this.#owner.counters.SubflowRecover++;
       }
