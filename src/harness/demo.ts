@@ -8,7 +8,8 @@
  * The client connects over path 1 (MP_CAPABLE), joins a second subflow over path 2 (MP_JOIN) and sends
  * `bytes` of seeded pseudo-random data. Path 1 goes down in both directions in mid-transfer and comes back:
  * the data stuck on it is reinjected on path 2 (the data-level retransmission timer; a subflow silent for
- * more than 4 RTOs is also marked stale), so the transfer carries on at path 2's rate during the outage.
+ * more than 4 RTOs is also marked stale, and its path probed every 500 ms), so the transfer carries on at
+ * path 2's rate during the outage, and path 1 is used again within a second of its return.
  * Every interval `runDemo` reports what each path delivered (the server's per-subflow data bytes received);
  * at the end it verifies the data (SHA-256 of what was written against what was read) and sums up: bytes
  * per subflow, duration, reinjections, counters. src/cli/demo.ts prints it.

@@ -126,8 +126,10 @@ export class PathManagement {
     if (ctx.state.kind !== 'mptcp' || ctx.keys.remoteKey === undefined) return undefined;
     if (this.#closing.closedReported) return undefined;
     const id = endpoint.id;
+    // By endpoint or address id (joins), or by source address (any subflow, the initial one included: Linux
+    // `mptcp_lookup_subflow_by_saddr`; its RM_ADDR then says id 0).
     const matches = ctx.subflows.filter(
-      (s) => s.join && s.live && (s.endpointId === id || s.localAddressId === id || addressesEqual(s.tcp.endpoints.localAddress, endpoint.address)),
+      (s) => s.live && (addressesEqual(s.tcp.endpoints.localAddress, endpoint.address) || (s.join && (s.endpointId === id || s.localAddressId === id))),
     );
     // The subflows first, then the manager's RM_ADDR and its turn (the two touch nothing of each other's).
     for (const s of matches) this.#closeRemovedSubflow(s, false);

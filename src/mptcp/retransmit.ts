@@ -1,6 +1,7 @@
 /**
- * Data-level recovery of one MPTCP connection: stale-subflow detection, the data-level retransmission
- * timer, and the reinjection queue (data a dead or stale subflow held, sent again on another subflow).
+ * Data-level recovery of one MPTCP connection: stale-subflow detection and the probing of a stale
+ * subflow's path, the data-level retransmission timer, and the reinjection queue (data a dead or stale
+ * subflow held, sent again on another subflow).
  *
  * Read first: RFC 8684 3.3.6 ("reinjection": data "MAY be retransmitted on another subflow"; the sender
  * keeps it until DATA_ACKed); Linux net/mptcp/pm.c `mptcp_pm_subflows_chk_stale` (net.mptcp.stale_loss_cnt),
@@ -16,8 +17,19 @@ import { isMptcp } from './context.js';
 import type { Subflow } from './subflow.js';
 import { MptcpTimer } from './timers.js';
 
-/** Linux net.mptcp.stale_loss_cnt (default 4): a subflow is stale after more RTOs than this without progress. */
+/**
+ * Linux net.mptcp.stale_loss_cnt (default 4): a subflow is stale after more than this many retransmission
+ * intervals without progress (here: of its own RTO without backoff; see `checkStale`).
+ */
 export const STALE_LOSS_CNT = 4;
+/**
+ * A stale subflow's path is probed this often (or every RTO without backoff, if longer): its first
+ * unacknowledged segment is resent, outside its congestion window and its RTO backoff, so that the
+ * connection sees the path return within this much (mptcp_net-next #348, #581) instead of at the next
+ * backed-off RTO (6.4 s after a 10 s outage with a 200 ms RTO). One segment per probe: about 24 kbit/s on
+ * a dead path.
+ */
+export const STALE_PROBE_INTERVAL: Micros = 500_000;
 /** Data-level retransmission (Linux `mptcp_retransmit_timer`): at most this much reinjected per expiry. */
 export const DATA_RTX_CHUNK = 64 * 1024;
 export const DATA_RTX_MIN: Micros = 200_000;
@@ -59,13 +71,14 @@ export class Retransmit {
   }
 
   /**
-   * The subflow's data not acknowledged at the data level goes to the reinjection queue. A subflow that
-   * lives on (stale) keeps its mappings: its own retransmissions still need them.
+   * The subflow's data not acknowledged at the data level (and at or beyond data offset `from`) goes to the
+   * reinjection queue. A subflow that lives on (stale) keeps its mappings: its own retransmissions still
+   * need them.
    */
-  reinjectUnacked(sf: Subflow, keepMaps: boolean): void {
+  reinjectUnacked(sf: Subflow, keepMaps: boolean, from = 0): void {
     const ctx = this.#ctx;
     if (!isMptcp(ctx.state)) return;
-    const acked = ctx.send.acked;
+    const acked = Math.max(ctx.send.acked, from);
     for (const m of sf.send.maps) {
       const end = m.dataOffset + m.length;
       if (end <= acked) continue;
@@ -107,25 +120,75 @@ export class Retransmit {
   }
 
   /**
-   * Linux `mptcp_pm_subflows_chk_stale`: a subflow with data outstanding and more than STALE_LOSS_CNT RTOs
-   * since its last progress, while another usable subflow has fewer than STALE_LOSS_CNT - 1, is marked
-   * stale: the scheduler avoids it and its data not acknowledged at the data level is reinjected elsewhere.
-   * It keeps its own retransmissions (and mappings), and recovers when its ACKs move again.
+   * Linux `mptcp_pm_subflows_chk_stale` (pm.c `mptcp_pm_subflow_chk_stale` counts the data-level
+   * retransmission intervals in which a subflow with data outstanding heard nothing): a subflow with data
+   * outstanding, at least one RTO and no acknowledgment for more than STALE_LOSS_CNT of its RTOs without
+   * backoff (a silent path: 0.8 s with a 200 ms RTO, where counting its backed-off RTOs took 6.2 s), while
+   * another usable subflow has heard an acknowledgment within STALE_LOSS_CNT - 1 of its own (or has nothing
+   * outstanding), is marked stale:
+   * the scheduler avoids it, its data not acknowledged at the data level is reinjected elsewhere and its
+   * path is probed every STALE_PROBE_INTERVAL (a silent subflow without such an alternative is probed too,
+   * not marked). It keeps its own retransmissions (and mappings), and
+   * recovers when its ACKs move again. Only ACK progress counts (Linux counts any segment received): a path
+   * that fails one way only still carries the peer's data the other way.
    */
   checkStale(): void {
     const ctx = this.#ctx;
     const subflows = ctx.subflows;
     if (!isMptcp(ctx.state) || subflows.length < 2) return;
+    const now = ctx.now;
     for (const s of subflows) {
       if (s.closed) continue;
-      const count = s.staleCount();
-      if (s.stale || count <= STALE_LOSS_CNT || !s.usable) continue;
+      s.staleCount();
+      const p = s.progress;
+      if (p.quietAcked !== p.acked || s.tcp.unacknowledgedBytes === 0) {
+        p.quietAcked = p.acked;
+        p.quietSince = now;
+        if (!s.stale) p.probeAt = undefined;
+      }
+    }
+    // Quiet for more than `intervals` of its RTOs without backoff (at least DATA_RTX_MIN each).
+    const quiet = (s: Subflow, intervals: number) => now - s.progress.quietSince > intervals * Math.max(s.tcp.baseRtoMicros, DATA_RTX_MIN);
+    for (const s of subflows) {
+      if (s.closed || s.stale || !s.usable || s.staleCount() < 1 || !quiet(s, STALE_LOSS_CNT)) continue;
       if (s.tcp.bytesInFlight === 0 && s.send.sentEnd >= s.send.written + 1) continue;
-      const alternative = subflows.some((o) => o !== s && !o.closed && !o.stale && o.usable && o.staleCount() < Math.max(STALE_LOSS_CNT - 1, 1));
-      if (!alternative) continue;
-      s.markStale();
+      const alternative = subflows.some((o) => o !== s && !o.closed && !o.stale && o.usable && !quiet(o, Math.max(STALE_LOSS_CNT - 1, 1)));
+      if (!alternative) {
+        // Every path silent: nothing is marked stale (Linux), but each is probed all the same, so that the
+        // connection resumes when one returns rather than at the next backed-off RTO.
+        s.progress.probeAt ??= now + this.#probeInterval(s);
+        continue;
+      }
+      s.markStale(now + this.#probeInterval(s));
       ctx.counters.SubflowStale++;
-      this.reinjectUnacked(s, true);
+      // What the data-level timer already reinjected since the subflow's last progress is not sent a third time.
+      const p = s.progress;
+      this.reinjectUnacked(s, true, p.bulkReinjectedAt === p.acked ? p.bulkReinjectedTo : 0);
+    }
+  }
+
+  #probeInterval(s: Subflow): Micros {
+    return Math.max(STALE_PROBE_INTERVAL, s.tcp.baseRtoMicros);
+  }
+
+  /** The stale-probe timer: the earliest probe of a stale subflow, if any. */
+  #armProbes(): void {
+    let at: Micros | undefined;
+    for (const s of this.#ctx.subflows) {
+      const t = s.progress.probeAt;
+      if (t !== undefined && !s.closed && (at === undefined || t < at)) at = t;
+    }
+    if (at === undefined) this.#ctx.timers.stop(MptcpTimer.StaleProbe);
+    else this.#ctx.timers.set(MptcpTimer.StaleProbe, at);
+  }
+
+  /** The probes that are due: each stale subflow's first unacknowledged segment goes out again. */
+  #probe(now: Micros): void {
+    for (const s of this.#ctx.subflows) {
+      const t = s.progress.probeAt;
+      if (t === undefined || t > now || s.closed) continue;
+      s.tcp.probePath();
+      s.progress.probeAt = now + this.#probeInterval(s);
     }
   }
 
@@ -133,6 +196,7 @@ export class Retransmit {
   arm(now: Micros): void {
     const ctx = this.#ctx;
     const timers = ctx.timers;
+    this.#armProbes();
     if (!isMptcp(ctx.state) || ctx.send.acked >= ctx.send.scheduled) {
       timers.stop(MptcpTimer.Retransmit);
       this.#backoff = 1;
@@ -153,9 +217,13 @@ export class Retransmit {
     timers.set(MptcpTimer.Retransmit, now + Math.min(rto * this.#backoff, DATA_RTX_MAX));
   }
 
-  /** The connection's timer call: the data-level timer, if it expired. */
+  /** The connection's timer call: the stale probes and the data-level timer, if they expired. */
   handleTimeout(now: Micros): void {
     const timers = this.#ctx.timers;
+    if (timers.expired(MptcpTimer.StaleProbe, now)) {
+      timers.stop(MptcpTimer.StaleProbe);
+      this.#probe(now);
+    }
     if (!timers.expired(MptcpTimer.Retransmit, now)) return;
     timers.stop(MptcpTimer.Retransmit);
     this.#expired();

@@ -195,6 +195,14 @@ export class SubflowProgress {
   bulkReinjectedTo = 0;
   /** When opportunistic reinjection last reduced this subflow's window (at most once per its SRTT). */
   penalizedAt = -Infinity;
+  /**
+   * Since when the subflow has had data outstanding without an acknowledgment (the stale check's clock),
+   * and the `acked` it last saw move.
+   */
+  quietSince: Micros = 0;
+  quietAcked = 0;
+  /** While stale, or silent with every other subflow: when its path is probed next (`TcpConnection.probePath`). */
+  probeAt: Micros | undefined = undefined;
 }
 
 /** One subflow of a connection (see the file comment). */
@@ -306,8 +314,9 @@ export class Subflow {
   }
 
   /** Linux marks the subflow stale: it cannot send for now, so it leaves the coupled sums (mptcp_sk_can_send). */
-  markStale(): void {
+  markStale(probeAt: Micros): void {
     this.progress.stale = true;
+    this.progress.probeAt = probeAt;
     this.coupling?.setCanSend(false);
   }
 
@@ -339,6 +348,7 @@ export class Subflow {
     if (acked !== p.acked) {
       p.acked = acked;
       p.timeouts = timeouts;
+      p.probeAt = undefined;
       if (p.stale) {
         p.stale = false;
         this.coupling?.setCanSend(true);

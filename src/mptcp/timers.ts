@@ -17,6 +17,8 @@ export const MptcpTimer = {
   Retransmit: 0,
   /** DATA_FIN retransmission until a DATA_ACK covers it. */
   DataFin: 1,
+  /** The next probe of a stale subflow's path (retransmit.ts `STALE_PROBE_INTERVAL`). */
+  StaleProbe: 2,
 } as const;
 
 /** One connection timer kind. */

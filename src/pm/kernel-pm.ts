@@ -49,6 +49,11 @@ export interface KernelPmState {
   readonly subflowEndpointIds: ReadonlySet<number>;
   /** The MPC endpoint was looked up and, if backup, MP_PRIO asked for (`MPTCP_PM_MPC_ENDPOINT_ACCOUNTED`). */
   readonly mpcEndpointAccounted: boolean;
+  /**
+   * The initial subflow's endpoint was deleted (its subflow closed with it): added again, it opens a join
+   * like any `subflow` endpoint, with address id 0 (Linux "reuse ID 0 after delete and re-add"; #615).
+   */
+  readonly mpcEndpointFree?: boolean;
   /** ADD_ADDRs received and not yet processed, oldest first. */
   readonly receivedAddAddrs: readonly PmPeerAddress[];
   /** Remote ids the peer removed with RM_ADDR, not yet processed. */
@@ -225,7 +230,7 @@ export function step(state: KernelPmState): { actions: PmAction[]; state: Kernel
       const mpc = state.endpoints.find((e) => e.id === mpcId);
       if (mpc?.backup) actions.push({ kind: 'setBackup', backup: true });
     }
-    const unavailable = (id: number) => id === mpcId || announcedIds.has(id) || subflowEndpointIds.has(id);
+    const unavailable = (id: number) => (id === mpcId && !state.mpcEndpointFree) || announcedIds.has(id) || subflowEndpointIds.has(id);
     const subflowsMax = state.limits.subflows;
     const signalMax = state.endpoints.filter((e) => e.signal).length;
     const localAddrMax = state.endpoints.filter((e) => e.subflow).length;

@@ -182,14 +182,16 @@ export class KernelPathManager implements PathManagerPolicy {
   addressRemoved(endpoint: RemovedEndpoint, usedBySubflows: boolean): void {
     if (this.#state === undefined) return;
     const id = endpoint.id;
-    if (this.#state.announcedIds.has(id) || usedBySubflows) this.#queueRmAddr(id);
+    // The initial subflow's address is address id 0 on the wire, whatever its endpoint's id.
+    const mpc = addressesEqual(endpoint.address, this.#state.initialLocal.address);
+    if (this.#state.announcedIds.has(id) || usedBySubflows) this.#queueRmAddr(mpc ? 0 : id);
     if (this.#announce !== undefined && this.#announce.id === id) this.#forgetAnnounce();
     const state = this.#state;
     const announcedIds = new Set(state.announcedIds);
     announcedIds.delete(id);
     const subflowEndpointIds = new Set(state.subflowEndpointIds);
     subflowEndpointIds.delete(id);
-    this.#state = { ...state, announcedIds, subflowEndpointIds };
+    this.#state = { ...state, announcedIds, subflowEndpointIds, mpcEndpointFree: state.mpcEndpointFree || mpc };
     for (let i = this.#requests.length - 1; i >= 0; i--) if (this.#requests[i]!.endpointId === id) this.#requests.splice(i, 1);
     this.#run(false);
   }

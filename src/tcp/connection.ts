@@ -173,6 +173,16 @@ export class TcpConnection {
     return this.#tcb.counters.timeouts;
   }
 
+  /** The retransmission timeout without its backoff (RFC 6298 2.2-2.4: from SRTT and RTTVAR, clamped). */
+  get baseRtoMicros(): Micros {
+    return this.#tcb.rtt.baseRto;
+  }
+
+  /** Sequence space sent and not yet cumulatively acknowledged (SND.NXT - SND.UNA, SYN and FIN included). */
+  get unacknowledgedBytes(): number {
+    return this.#tcb.send.nxt - this.#tcb.send.una;
+  }
+
   /** Connection info, like Linux's tcp_info. */
   info(): TcpInfo {
     return connectionInfo(this.#tcb);
@@ -239,6 +249,18 @@ export class TcpConnection {
    * Like `requestAck`, but the ACK goes out as a segment of its own before any data (MPTCP's ADD_ADDR,
    * MP_PRIO, MP_FAIL... ride on pure ACKs, as Linux sends them).
    */
+  /**
+   * Resends the first unacknowledged segment on the next `pollTransmit`, outside the congestion window,
+   * without counting an RTO or backing off: a probe of a path the owner stopped relying on (MPTCP probes a
+   * stale subflow with it, mptcp_net-next #348), answered by an ACK as soon as the path carries packets
+   * again. Nothing happens when nothing is outstanding.
+   */
+  probePath(): void {
+    this.onCommand?.();
+    const tcb = this.#tcb;
+    if (tcb.send.nxt > tcb.send.una && tcb.state.name !== 'CLOSED') tcb.recovery.pathProbePending = true;
+  }
+
   requestPureAck(): void {
     this.onCommand?.();
     const tcb = this.#tcb;

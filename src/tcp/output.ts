@@ -191,11 +191,19 @@ function nextDataSegment(tcb: Tcb, now: Micros): TcpSegmentRepr | undefined {
   const dataEnd = tcb.send.buffer.end + 1;
   const finPending = tcb.send.finQueued && !tcb.send.finSent;
   const sent = tcb.recovery.sent;
-  if (tcb.send.nxt >= dataEnd && !finPending && sent.lostBytes <= 0 && !tcb.recovery.tlpPending) {
+  if (tcb.send.nxt >= dataEnd && !finPending && sent.lostBytes <= 0 && !tcb.recovery.tlpPending && !tcb.recovery.pathProbePending) {
     // Nothing new to send: the application is the limit.
     return undefined;
   }
   const payloadMax = Math.max(1, tcb.send.mssClamp - optionSpace(tcb));
+  if (tcb.recovery.pathProbePending) {
+    tcb.recovery.pathProbePending = false;
+    const head = sent.at(0);
+    if (head !== undefined && (head.flags & SegmentFlag.Sacked) === 0) {
+      if (head.end - head.start > payloadMax) sent.splitAt(head.start + payloadMax);
+      return retransmit(tcb, now, head, dataEnd);
+    }
+  }
   if (tcb.recovery.tlpPending) {
     tcb.recovery.tlpPending = false;
     const probe = lossProbe(tcb, now, dataEnd, payloadMax);

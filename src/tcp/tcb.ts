@@ -198,6 +198,8 @@ export class RecoveryState {
   tlpIsRetrans = false;
   /** The loss-probe timer fired: the next pollTransmit sends the probe. */
   tlpPending = false;
+  /** `TcpConnection.probePath`: the next pollTransmit resends the first unacknowledged segment. */
+  pathProbePending = false;
   /** Without timestamps: the one timed segment (Karn), its end position and send time. */
   timedEnd = -1;
   timedAt = 0;

@@ -53,6 +53,10 @@ test('demo: two paths, the first fails from 2 s to 4 s and comes back; data veri
   const after = r.intervals.filter((i) => i.startMicros >= r.outageEndMicros);
   const path1After = after.reduce((sum, i) => sum + i.bytesPerPath[0]!, 0);
   assert.ok(path1After > 4 * MiB, `path 1 carried data again after it came back (${path1After} bytes): ${summary(r)}`);
+  // Already in the first interval after the return (its stale subflow's path is probed every 500 ms), and
+  // at more than path 2's 20 Mbit/s.
+  assert.ok(after[0]!.bytesPerPath[0]! > (20e6 / 8) * ((after[0]!.endMicros - after[0]!.startMicros) / SECOND), `path 1 in the first second after its return: ${summary(r)}`);
+  assert.ok(r.clientCounters['SubflowStale']! >= 1 && r.clientCounters['SubflowRecover']! >= 1, 'stale during the outage, recovered after it');
   const before = r.intervals.filter((i) => i.endMicros <= r.outageStartMicros);
   assert.ok(before.every((i) => i.bytesPerPath[0]! > 0 && i.pathStates[0] === 'up'));
 

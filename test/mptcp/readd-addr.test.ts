@@ -102,3 +102,36 @@ test('a server `signal` endpoint removed in mid-transfer and added again: announ
   run('server endpoint'));
 test('a client address removed in mid-transfer, then joined again by hand (Host.addSubflow): the new subflow carries data; SHA-256 equal', () =>
   run('client addSubflow'));
+
+test('the initial subflow\'s endpoint removed in mid-transfer and added again with the same id: the initial subflow closes (RM_ADDR id 0), a new MP_JOIN from its address with address id 0 carries data; SHA-256 equal (mptcp_net-next #615)', () => {
+  const s = scenario({
+    seed: 34,
+    up: 40 * MB,
+    down: 20 * MB,
+    paths: [{ config: fast }, { config: slow }],
+    clientEndpoints: ['198.18.1.2 id 42 subflow', '198.18.2.2 id 43 subflow'],
+  });
+  const live = (c: MptcpConnection | undefined) => c?.subflowInfo().filter((x) => x.state !== 'CLOSED') ?? [];
+  const server = (): MptcpConnection | undefined => (s.server ? mptcpServer(s) : undefined);
+  assert.ok(s.step(() => live(s.client).length === 2 && (live(s.client)[1]?.dataBytesSent ?? 0) > 1 * MB, 60_000_000), 'two subflows carry data');
+  assert.equal(s.clientHost.removeMptcpEndpoint(42, s.net.now), 1, 'the initial subflow is closed with its endpoint');
+  s.wake();
+  assert.ok(s.step(() => live(s.client).length === 1 && live(server()).length === 1, 5_000_000), 'only the join on path 2 is left, on both ends');
+  assert.ok(s.up.received < s.up.data.length * 0.8, 'still mid-transfer');
+  s.clientHost.addMptcpEndpoint('198.18.1.2 id 42 subflow');
+  s.wake();
+  const fresh = () => s.client.subflowInfo().find((x, i) => i >= 2 && x.state === 'ESTABLISHED');
+  const joined = s.step(() => (fresh()?.dataBytesSent ?? 0) > 1 * MB, 10_000_000);
+  const f = fresh();
+  const thrown = s.finish();
+  console.log(`# MPC endpoint removed and re-added: ${joined ? `new subflow ${f!.endpoints.localAddress.join('.')} id ${f!.localAddressId}` : 'no new subflow'}; RmAddrTx ${s.clientHost.mptcpCounters.RmAddrTx}, server RmAddr ${s.serverHost.mptcpCounters.RmAddr}`);
+  assert.equal(thrown, undefined);
+  assert.ok(joined, 'a new subflow from the initial address carried data');
+  assert.equal(f!.join, true);
+  assert.deepEqual([...f!.endpoints.localAddress], [198, 18, 1, 2]);
+  assert.equal(f!.localAddressId, 0, 'address id 0 stays the initial address (RFC 8684 3.1; Linux reuses id 0)');
+  assert.equal(s.clientHost.mptcpCounters.RmAddrTx, 1);
+  assert.equal(s.serverHost.mptcpCounters.RmAddr, 1);
+  assert.ok(s.up.intact(), 'up: SHA-256 equal');
+  assert.ok(s.down.intact(), 'down: SHA-256 equal');
+});

@@ -157,3 +157,19 @@ test('removal: a deleted endpoint sends RM_ADDR and closes its subflows; a peer 
   [s, a] = run({ ...s, receivedAddAddrs: [{ id: 6, address: ip('198.18.1.6'), port: 0 }] });
   assert.deepEqual(a, ['echo id 6 198.18.1.6', 'join any#-1 -> 198.18.1.6:5201#6']);
 });
+
+test('the initial address\'s endpoint deleted and added again (mptcp_net-next #615): joined again from that address with address id 0, once', () => {
+  const endpoints = ['198.18.0.2 id 42 subflow', '198.18.2.2 id 43 subflow'];
+  let s = pm(endpoints, 'subflows 2', '198.18.0.2', '198.18.1.1');
+  let a: string[];
+  [s, a] = run(s);
+  assert.deepEqual(a, ['join 198.18.2.2#43 -> 198.18.1.1:5201#0'], 'the MPC endpoint opens nothing while its subflow lives');
+  // Deleted (the initial subflow closed with it), then added again: the manager marks it free.
+  const withoutInitial = s.subflows.filter((x) => !x.initial);
+  [s, a] = run({ ...s, subflows: withoutInitial });
+  assert.deepEqual(a, [], 'not without the mark');
+  [s, a] = run({ ...s, subflows: withoutInitial, mpcEndpointFree: true });
+  assert.deepEqual(a, ['join 198.18.0.2#0 -> 198.18.1.1:5201#0']);
+  [s, a] = run(s);
+  assert.deepEqual(a, [], 'once');
+});

@@ -5,7 +5,9 @@
  * stack misses, or a policy not registered yet, is a `todo` test that still runs (when it can) and prints
  * its number. The shared-bottleneck tests of lia/olia/balia turn into assertions by themselves once the
  * controllers are registered (they met the bound with coupled-cc merged: 1.007, 0.876, 0.912); the others
- * name the number they miss by and become assertions when the todo is dropped. Virtual time, seeded.
+ * name the number they miss by and become assertions when the todo is dropped. And the silent failover
+ * (a path up but dropping everything, mptcp_net-next #585): detected (stale) within a few RTOs, and the
+ * path used again soon after it returns (#581). Virtual time, seeded.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,5 +80,22 @@ test(
     show(rows);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.status, 'pass', `re-created: ${rows[0]!.metrics['subflow re-created (ms)']}`);
+  },
+);
+
+const silentCase = { ...FAILOVER, cases: FAILOVER.cases.filter((c) => c.paths.some((p) => p.outages?.some((o) => o.kind === 'silent'))) };
+
+test(
+  `a silent path (up, every packet dropped, no ICMP) is marked stale within ${FAILOVER.detectWithinMs} ms and used again within ${FAILOVER.reuseWithinMs} ms of its return (mptcp_net-next #585, #581)`,
+  () => {
+    const rows = runScenario(silentCase, { scheduler: 'default', cc: 'cubic' }, env);
+    show(rows);
+    assert.equal(rows.length, 1);
+    const m = rows[0]!.metrics;
+    assert.ok((m['stale after (ms)'] as number) <= FAILOVER.detectWithinMs, `stale after ${m['stale after (ms)']} ms`);
+    assert.ok((m['path used again (ms)'] as number) <= FAILOVER.reuseWithinMs, `used again after ${m['path used again (ms)']} ms`);
+    // Traffic moved meanwhile: goodput back at 80% of the surviving path's rate within 2 s of the failure.
+    assert.ok((m['goodput back (ms)'] as number) <= 2_000, `goodput back after ${m['goodput back (ms)']} ms`);
+    assert.equal(rows[0]!.status, 'pass');
   },
 );

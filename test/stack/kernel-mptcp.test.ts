@@ -325,6 +325,39 @@ test('MPTCP scenario 5: our client deletes its endpoint 2 in mid-transfer (RM_AD
   }
 });
 
+test('MPTCP scenario 5, #615: our client deletes the endpoint of its initial subflow in mid-transfer (RM_ADDR id 0) and adds it again with the same id; the kernel accepts the new MP_JOIN from that address with id 0, data intact', { skip, timeout: 120_000 }, async () => {
+  const BYTES5 = 30_000_000;
+  const paths = tunPaths(TWO_PATHS);
+  try {
+    configurePathManagers(paths, { kernel: { limits: 'subflows 2 add_addr_accepted 2' }, ours: { endpoints: ['198.18.1.2 id 42 subflow', '198.18.2.2 id 43 subflow'] } });
+    const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', localAddress: '198.18.1.2', bytes: BYTES5, flags: ['--mptcp', '--keep-listening'] });
+    const { connection } = run;
+    const exchange = startTransfer(run);
+    const atRemoval = await joinedAndUnderway(connection);
+    assert.equal(paths.runtime.host.removeMptcpEndpoint(42), 1, 'the initial subflow closed');
+    paths.runtime.kick();
+    await until(() => connection.subflowInfo()[0]!.state === 'CLOSED', 'the initial subflow closed');
+    paths.runtime.host.addMptcpEndpoint('198.18.1.2 id 42 subflow');
+    paths.runtime.kick();
+    await until(() => connection.subflowInfo()[2]?.fullyEstablished === true, 'a new subflow from the initial address');
+    const outcome = await exchange.finish(90_000);
+    const { mib, counters: c } = outcome;
+    const subflows = connection.subflowInfo();
+    logAndAssertIntact(run, outcome, `removed at ${atRemoval} bytes received`);
+    assert.ok(atRemoval < BYTES5, 'removed in mid-transfer');
+    assert.equal(mib.get('RmAddr'), 1, 'the kernel received our RM_ADDR');
+    assert.equal(c.RmAddrTx, 1);
+    assert.equal(subflows.length, 3);
+    assert.deepEqual([...subflows[2]!.endpoints.localAddress], [198, 18, 1, 2]);
+    assert.equal(subflows[2]!.localAddressId, 0);
+    assert.equal(mib.get('MPJoinAckRx'), 2, 'the kernel completed both joins');
+    assert.ok(subflows[2]!.dataBytesSent > 0, 'the new subflow carried data');
+    await closeRun(run);
+  } finally {
+    paths.dispose();
+  }
+});
+
 test('MPTCP scenario 5: the kernel server deletes its signalled endpoint in mid-transfer (RM_ADDR); we count RmAddr, data intact', { skip, timeout: 120_000 }, async () => {
   const BYTES5 = 20_000_000;
   const paths = tunPaths(TWO_PATHS);

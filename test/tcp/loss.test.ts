@@ -390,3 +390,38 @@ describe('persist, keepalive, Nagle, delayed ACK', () => {
     assert.equal(conn.state, 'FIN-WAIT-1');
   });
 });
+
+describe('probePath (a path probe for an extension: MPTCP stale subflows)', () => {
+  test('probePath_afterRto_resendsHeadOutsideCwnd_noBackoffNoTimeoutCount', () => {
+    const { conn, at } = sending(3, RTO_ONLY);
+    // RTO at +300 ms: the head goes again, cwnd is one segment, the RTO doubles to 600 ms.
+    let t = at + ms(300);
+    conn.handleTimeout(t);
+    expect(conn, t, { seq: s(0), payloadLength: MSS });
+    expectNothing(conn, t);
+    assert.equal(conn.rtoMicros, 600_000);
+    // A probe 100 ms later: the head again, though the loss window is full; no RTO counted, no backoff,
+    // and the retransmission timer keeps its deadline.
+    t += ms(100);
+    conn.probePath();
+    expect(conn, t, { seq: s(0), payloadLength: MSS });
+    expectNothing(conn, t);
+    assert.equal(conn.timeouts, 1);
+    assert.equal(conn.rtoMicros, 600_000);
+    assert.equal(conn.baseRtoMicros, 300_000);
+    assert.equal(conn.pollTimeout(), at + ms(900));
+    assert.equal(conn.unacknowledgedBytes, 3 * MSS);
+    // Its ACK moves SND.UNA: the rest of the window goes out in slow start as after any RTO.
+    t += ms(100);
+    conn.handleSegment(t, ack(s(1)));
+    assert.equal(conn.unacknowledgedBytes, 2 * MSS);
+    assert.equal(drain(conn, t)[0]?.seq, s(1));
+  });
+
+  test('probePath_nothingOutstanding_sendsNothing', () => {
+    const { conn, at } = established(RENO);
+    conn.handleSegment(at, ack(ISS + 1));
+    conn.probePath();
+    expectNothing(conn, at);
+  });
+});

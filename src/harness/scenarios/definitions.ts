@@ -136,7 +136,9 @@ export const FAILOVER: FailoverScenario = {
   source:
     'issue 9 scenario 6 (subflows that come back: mptcp_net-next #440, #581, #585, #593, #615); goodput back = from the ' +
     'failure to the first of ten 100 ms bins in a row each with 80% of the surviving path\'s rate (in-order bytes read); ' +
-    'path used again = 64 KB of new data sent on it after its return; a reset subflow must be re-created within 5 s',
+    'path used again = 64 KB of new data sent on it after its return; stale = the sender marks the subflow on the failing ' +
+    'path stale (Linux stale_loss_cnt), within 1.5 s, and the path is used again within 1 s of its return; a reset ' +
+    'subflow must be re-created within 5 s',
   policies: EVERY_SCHEDULER,
   seeds: [1],
   cases: [
@@ -147,6 +149,8 @@ export const FAILOVER: FailoverScenario = {
   seconds: 30,
   recoveredFraction: 0.8,
   recreateWithinMs: 5_000,
+  detectWithinMs: 1_500,
+  reuseWithinMs: 1_000,
 };
 
 /** The whole suite, in table order. */

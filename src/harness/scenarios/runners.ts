@@ -434,6 +434,7 @@ function runFailover(def: FailoverScenario, policy: Policy, env: SuiteEnvironmen
     const recover: number[] = [];
     const reuse: number[] = [];
     const recreate: number[] = [];
+    const detect: number[] = [];
     const stalls: number[] = [];
     for (const seed of def.seeds) {
       const { run, reader } = download({ seed, paths: c.paths, env, policy, mptcp: true, bytes: Infinity, binMicros });
@@ -444,6 +445,7 @@ function runFailover(def: FailoverScenario, policy: Policy, env: SuiteEnvironmen
       let sentAtReturn: number | undefined;
       let reusedAt: Micros | undefined;
       let recreatedAt: Micros | undefined;
+      let staleAt: Micros | undefined;
       const resetIds = new Set<number>();
       const pathBytes = () => subflowsOnPath(run.server(), failing).reduce((n, s) => n + s.send.dataBytesSent, 0);
       const sample = (now: Micros) => {
@@ -455,6 +457,7 @@ function runFailover(def: FailoverScenario, policy: Policy, env: SuiteEnvironmen
           const live = subflowsOnPath(run.client, failing).filter((s) => !resetIds.has(s.id) && s.usable);
           if (live.length > 0) recreatedAt = now;
         }
+        if (outage.kind !== 'reset' && now >= failAt && staleAt === undefined && subflowsOnPath(run.server(), failing).some((s) => s.stale)) staleAt = now;
         if (now === failAt) for (const s of subflowsOnPath(run.client, failing)) resetIds.add(s.id);
         if (now + 10_000 <= def.seconds * SECOND) run.pair.net.sim.schedule(now + 10_000, sample);
       };
@@ -480,6 +483,7 @@ function runFailover(def: FailoverScenario, policy: Policy, env: SuiteEnvironmen
       recover.push(recoveredAt === undefined ? Infinity : (recoveredAt - failAt) / 1000);
       if (backAt !== undefined) reuse.push(reusedAt === undefined ? Infinity : (reusedAt - backAt) / 1000);
       if (outage.kind === 'reset') recreate.push(recreatedAt === undefined ? Infinity : (recreatedAt - failAt) / 1000);
+      else detect.push(staleAt === undefined ? Infinity : (staleAt - failAt) / 1000);
     }
     const worst = (xs: number[]) => (xs.length === 0 ? NaN : Math.max(...xs));
     const metrics: Record<string, number | string> = {
@@ -489,7 +493,12 @@ function runFailover(def: FailoverScenario, policy: Policy, env: SuiteEnvironmen
     let status: RowStatus = Number.isFinite(worst(recover)) ? 'info' : 'fail';
     let bound = '';
     let note: string | undefined;
+    if (detect.length > 0) metrics['stale after (ms)'] = Number.isFinite(worst(detect)) ? round(worst(detect), 0) : 'never';
     if (reuse.length > 0) metrics['path used again (ms)'] = Number.isFinite(worst(reuse)) ? round(worst(reuse), 0) : 'never';
+    if (detect.length > 0 && reuse.length > 0 && status !== 'fail') {
+      bound = `stale within ${def.detectWithinMs} ms, used again within ${def.reuseWithinMs} ms`;
+      status = worst(detect) <= def.detectWithinMs && worst(reuse) <= def.reuseWithinMs ? 'pass' : 'fail';
+    }
     if (recreate.length > 0) {
       const r = worst(recreate);
       metrics['subflow re-created (ms)'] = Number.isFinite(r) ? round(r, 0) : 'not implemented';

@@ -134,6 +134,10 @@ export interface FailoverScenario extends ScenarioBase {
   readonly recoveredFraction: number;
   /** Re-creation after a reset must happen within this time to count. */
   readonly recreateWithinMs: number;
+  /** A path down or silent: the sender's subflow on it must be marked stale within this time of the failure. */
+  readonly detectWithinMs: number;
+  /** A path down or silent that returns: it must carry 64 KB of new data within this time of its return. */
+  readonly reuseWithinMs: number;
 }
 
 /** A scenario of the suite. */
