@@ -3,7 +3,8 @@
  * (native/tun.c, built by `npm install` into build/Release/tun.node; see scripts/build-native.mjs).
  *
  * Read first: the kernel's Documentation/networking/tuntap.rst. The device is opened with
- * IFF_TUN | IFF_NO_PI, so every read and every write is exactly one IPv4 or IPv6 packet, no prefix.
+ * IFF_TUN | IFF_NO_PI, so every read and every write is exactly one IPv4 or IPv6 packet, no prefix; with
+ * `offload` also IFF_VNET_HDR, so each one starts with a virtio_net_hdr (./tun-offload.ts).
  *
  * A `TunDevice` reads on the event loop: whenever the fd is readable the addon reads packets until EAGAIN
  * or `batchLimit`, and hands them to `onPackets` as one array (each packet its own Buffer). `write` is
@@ -37,8 +38,14 @@ interface NativeTun {
   readonly name: string;
   start(): void;
   stop(): void;
+  /** True when the device was opened with IFF_VNET_HDR and the offloads (see `TunOpenOptions.offload`). */
+  readonly offload: boolean;
+  /** Why offload was asked for and refused by the kernel (the device is then plain). */
+  readonly offloadError?: string;
   /** Bytes written, or -errno. */
   write(packet: Uint8Array): number;
+  /** Packets written (stopped at EAGAIN), or -errno. */
+  writev(parts: readonly Uint8Array[], counts: Uint32Array, packets: number, headers: Uint8Array | null): number;
   getMtu(): number;
   setMtu(mtu: number): void;
   ref(): void;
@@ -51,6 +58,7 @@ interface TunAddon {
     name: string | undefined,
     callback: (errno: number | null, packets: Buffer[]) => void,
     batchLimit?: number,
+    offload?: boolean,
   ) => NativeTun;
 }
 
@@ -161,6 +169,13 @@ export interface TunOpenOptions {
   readonly addonPath?: string;
   /** Most packets read per event-loop turn (one `onPackets` call); default 64. */
   readonly batchLimit?: number;
+  /**
+   * Open the device with IFF_VNET_HDR and TUNSETOFFLOAD (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6): every packet
+   * read or written then starts with a 10-byte virtio_net_hdr, and TCP packets of up to 64 KB with a partial
+   * checksum cross in both directions (./tun-offload.ts handles the header; use a `TunPort`). When the
+   * kernel refuses, the device opens plain and `offloadError` says why. Default false.
+   */
+  readonly offload?: boolean;
   /** Receives each batch of packets read from the device. */
   readonly onPackets?: (packets: Buffer[]) => void;
   /** Receives a read failure (reading has stopped); without a handler the error is thrown from the loop. */
@@ -210,7 +225,7 @@ export class TunDevice {
     };
     let native: NativeTun;
     try {
-      native = new addon.Tun(name, onNative, options.batchLimit ?? 64);
+      native = new addon.Tun(name, onNative, options.batchLimit ?? 64, options.offload ?? false);
     } catch (error) {
       throw normalizeError(error);
     }
@@ -234,6 +249,16 @@ export class TunDevice {
     return this.#native.fd;
   }
 
+  /** True when every packet read and written carries a virtio_net_hdr (offload asked for and granted). */
+  get offload(): boolean {
+    return this.#native.offload === true;
+  }
+
+  /** Why the kernel refused the offload that was asked for (the device is then plain), or undefined. */
+  get offloadError(): string | undefined {
+    return this.#native.offloadError;
+  }
+
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
@@ -249,6 +274,23 @@ export class TunDevice {
     if (result >= 0) return true;
     if (result === -osConstants.errno.EAGAIN) return false;
     throw errnoError(-result, 'write', `TUN device ${this.name}`);
+  }
+
+  /**
+   * Writes `packets` packets in one call into the addon: packet i is gathered from the next `counts[i]`
+   * entries of `parts` (no copy in JS), after its 10-byte vnet header `headers[10 i, 10 i + 10)` on an
+   * offload device (`headers` must then be given; null on a plain one). Returns how many were written: fewer
+   * than `packets` when the kernel queue filled up (EAGAIN; the rest is dropped, as `write` drops). Other
+   * failures throw.
+   */
+  writev(parts: readonly Uint8Array[], counts: Uint32Array, packets: number, headers: Uint8Array | null): number {
+    if (this.#closed) throw new Error(`TUN device ${this.name} is closed`);
+    if ((headers !== null) !== this.offload) {
+      throw new Error(`TUN device ${this.name}: vnet headers ${this.offload ? 'are required (offload device)' : 'given to a plain device'}`);
+    }
+    const result = this.#native.writev(parts, counts, packets, headers);
+    if (result >= 0) return result;
+    throw errnoError(-result, 'writev', `TUN device ${this.name}`);
   }
 
   /** The device MTU (SIOCGIFMTU by name: only while the device is in this process's network namespace). */
