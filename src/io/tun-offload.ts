@@ -29,6 +29,7 @@
  * does not understand (not TCP, IPv6 extension headers, too short) goes out alone and unchanged.
  */
 import { onesSum, finishChecksum, foldSum } from '../wire/checksum.js';
+import { DssFlag, MPTCP_OPTION_KIND as MPTCP_KIND, MptcpSubtypeCode } from '../wire/mptcp-option.js';
 import type { TunDevice } from './tun.js';
 
 /** sizeof(struct virtio_net_hdr): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. */
@@ -48,6 +49,7 @@ const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
 const TCP_FIN = 0x01;
 const PROTOCOL_TCP = 6;
+const DSS_SUBTYPE = MptcpSubtypeCode.DSS;
 
 /** Options for `TunPort`. */
 export interface TunPortOptions {
@@ -139,12 +141,77 @@ function setIpLength(p: Uint8Array, layout: TcpLayout, total: number): void {
   setU16(p, 10, finishChecksum(onesSum(p, 0, layout.ipLength)));
 }
 
+/** `dssMapping`: the header has no DSS mapping. */
+const NO_MAPPING = -1;
+/** `dssMapping`: a DSS mapping that cannot be merged (DSS checksum, DATA_FIN, a malformed option). */
+const UNMERGEABLE = -2;
+
+/**
+ * Where the DSS mapping (RFC 8684 3.3) of a TCP header is: `2 * offset + (8-byte DSN ? 1 : 0)`, the offset
+ * being the DSN's in the packet (the subflow sequence number and the data-level length follow it);
+ * NO_MAPPING when there is none, UNMERGEABLE when it has a DSS checksum (which covers the mapped data) or
+ * a DATA_FIN. Our stack maps every segment's payload on its own, and a run of contiguous mappings (each
+ * DSN and subflow sequence number where the previous one ended) is one mapping of their sum: that is what
+ * the super-packet carries (Linux's own TSO copies one mapping to every segment it cuts, the same way).
+ */
+function dssMapping(p: Uint8Array, tcp: number, headerLength: number): number {
+  let o = tcp + 20;
+  while (o < headerLength) {
+    const kind = p[o]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      o++;
+      continue;
+    }
+    const length = o + 1 < headerLength ? p[o + 1]! : 0;
+    if (length < 2 || o + length > headerLength) return UNMERGEABLE;
+    if (kind === MPTCP_KIND && length >= 4 && p[o + 2]! >> 4 === DSS_SUBTYPE) {
+      const flags = p[o + 3]!;
+      if (!(flags & DssFlag.MAPPING)) return NO_MAPPING;
+      if (flags & DssFlag.DATA_FIN) return UNMERGEABLE;
+      const ack = flags & DssFlag.DATA_ACK ? (flags & DssFlag.DATA_ACK_64 ? 8 : 4) : 0;
+      const wide = (flags & DssFlag.DSN_64) !== 0;
+      if (length !== 4 + ack + (wide ? 8 : 4) + 6) return UNMERGEABLE; // with a checksum, or malformed
+      return 2 * (o + 4 + ack) + (wide ? 1 : 0);
+    }
+    o += length;
+  }
+  return NO_MAPPING;
+}
+
+function u32(p: Uint8Array, at: number): number {
+  return ((p[at]! << 24) | (p[at + 1]! << 16) | (p[at + 2]! << 8) | p[at + 3]!) >>> 0;
+}
+
+/**
+ * Whether mapping `map` of `p` continues `first`'s after `offset` bytes: DSN and subflow sequence number
+ * `offset` further, the data-level length `payload` (the segment's own payload).
+ */
+function mappingContinues(first: Uint8Array, p: Uint8Array, map: number, offset: number, payload: number): boolean {
+  let at = map >> 1;
+  if (map & 1) {
+    const low = u32(first, at + 4) + offset;
+    if (u32(p, at) !== ((u32(first, at) + (low > 0xffffffff ? 1 : 0)) >>> 0) || u32(p, at + 4) !== low >>> 0) return false;
+    at += 8;
+  } else {
+    if (u32(p, at) !== ((u32(first, at) + offset) >>> 0)) return false;
+    at += 4;
+  }
+  return u32(p, at) === ((u32(first, at) + offset) >>> 0) && ((p[at + 4]! << 8) | p[at + 5]!) === payload;
+}
+
+/** The offset of mapping `map`'s data-level length field. */
+function mappingLengthAt(map: number): number {
+  return (map >> 1) + (map & 1 ? 8 : 4) + 4;
+}
+
 /**
  * Whether `p`'s headers match `first`'s in every field the kernel's segmentation copies from the first
  * segment to the others: the IP header except its length, ID and checksum, and the TCP header except the
- * sequence number, the flags and the checksum (and the caller checks the sequence numbers and the flags).
+ * sequence number, the flags and the checksum (and the caller checks the sequence numbers and the flags),
+ * and except the DSS mapping's fields at [skipFrom, skipTo) (the caller checks that they continue).
  */
-function sameHeaders(first: Uint8Array, p: Uint8Array, layout: TcpLayout): boolean {
+function sameHeaders(first: Uint8Array, p: Uint8Array, layout: TcpLayout, skipFrom: number, skipTo: number): boolean {
   const { ipLength, headerLength } = layout;
   if (layout.version === 4) {
     if (first[0] !== p[0] || first[1] !== p[1] || first[6] !== p[6] || first[7] !== p[7] || first[8] !== p[8] || first[9] !== p[9]) return false;
@@ -156,12 +223,13 @@ function sameHeaders(first: Uint8Array, p: Uint8Array, layout: TcpLayout): boole
   for (let i = ipLength; i < ipLength + 4; i++) if (first[i] !== p[i]) return false; // ports
   for (let i = ipLength + 8; i < ipLength + 13; i++) if (first[i] !== p[i]) return false; // ACK number, data offset
   for (let i = ipLength + 14; i < ipLength + 16; i++) if (first[i] !== p[i]) return false; // window
-  for (let i = ipLength + 18; i < headerLength; i++) if (first[i] !== p[i]) return false; // urgent pointer, options
+  for (let i = ipLength + 18; i < skipFrom; i++) if (first[i] !== p[i]) return false; // urgent pointer, options
+  for (let i = skipTo; i < headerLength; i++) if (first[i] !== p[i]) return false;
   return true;
 }
 
 function seqOf(p: Uint8Array, tcp: number): number {
-  return ((p[tcp + 4]! << 24) | (p[tcp + 5]! << 16) | (p[tcp + 6]! << 8) | p[tcp + 7]!) >>> 0;
+  return u32(p, tcp + 4);
 }
 
 /**
@@ -286,7 +354,10 @@ export class TunPort {
       let flags = first[ipLength + 13]!;
       let total = first.length;
       let segments = 1;
-      if (this.#coalesce && gsoSize > 0 && (flags & ~TCP_PSH) === TCP_ACK) {
+      const map = this.#coalesce && gsoSize > 0 && (flags & ~TCP_PSH) === TCP_ACK ? dssMapping(first, ipLength, headerLength) : UNMERGEABLE;
+      const skipFrom = map >= 0 ? map >> 1 : headerLength;
+      const skipTo = map >= 0 ? mappingLengthAt(map) + 2 : headerLength;
+      if (map !== UNMERGEABLE && (map < 0 || ((first[skipTo - 2]! << 8) | first[skipTo - 1]!) === gsoSize)) {
         let nextSeq = (seqOf(first, ipLength) + gsoSize) >>> 0;
         while (i < queue.length && segments < MAX_SEGMENTS) {
           const p = queue[i]!;
@@ -296,11 +367,11 @@ export class TunPort {
             payload <= 0 ||
             payload > gsoSize ||
             total + payload > MAX_IP_LENGTH ||
-            p.length < headerLength ||
             (f & ~(TCP_PSH | TCP_FIN)) !== TCP_ACK ||
             seqOf(p, ipLength) !== nextSeq ||
             tcpLayout(p)?.headerLength !== headerLength ||
-            !sameHeaders(first, p, layout)
+            !sameHeaders(first, p, layout, skipFrom, skipTo) ||
+            (map >= 0 && (dssMapping(p, ipLength, headerLength) !== map || !mappingContinues(first, p, map, total - headerLength, payload)))
           ) {
             break;
           }
@@ -318,6 +389,7 @@ export class TunPort {
       if (segments > 1) {
         setIpLength(first, layout, total);
         first[ipLength + 13] = flags;
+        if (map >= 0) setU16(first, skipTo - 2, total - headerLength);
       }
       // The partial checksum: the pseudo-header sum over the whole TCP length, not complemented.
       setU16(first, ipLength + 16, foldSum(pseudoSum(first, layout, total - ipLength)));
