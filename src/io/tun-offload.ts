@@ -51,6 +51,15 @@ const TCP_FIN = 0x01;
 const PROTOCOL_TCP = 6;
 const DSS_SUBTYPE = MptcpSubtypeCode.DSS;
 
+/**
+ * Whether TUN devices are opened with offload by the stack's own glue (mptcp perf's TUN interfaces,
+ * `stack.addTunInterface`, the kernel tests and benchmarks): yes unless the environment says
+ * MPTCP_TS_TUN_OFFLOAD=0 (the plain mode: one packet per read and write, checksums in JavaScript).
+ */
+export function tunOffloadRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env['MPTCP_TS_TUN_OFFLOAD'] !== '0';
+}
+
 /** Options for `TunPort`. */
 export interface TunPortOptions {
   /** Whether the host fills in TCP checksums on output (false: a host with `checksumOffload`). */
@@ -128,6 +137,18 @@ export function fillTcpChecksum(p: Uint8Array, layout: TcpLayout): void {
   const tcp = layout.ipLength;
   setU16(p, tcp + 16, 0);
   setU16(p, tcp + 16, finishChecksum(onesSum(p, tcp, p.length, pseudoSum(p, layout, p.length - tcp))));
+}
+
+/**
+ * A copy of `p` with its TCP checksum computed (for captures of a host that leaves checksums to the TUN
+ * offload: a capture should show what the wire would carry), or `p` itself when it is not TCP.
+ */
+export function withTcpChecksum(p: Uint8Array): Uint8Array {
+  const layout = tcpLayout(p);
+  if (!layout) return p;
+  const copy = Uint8Array.from(p);
+  fillTcpChecksum(copy, layout);
+  return copy;
 }
 
 /** Sets the IPv4 header's total length and recomputes its checksum (IPv6: the payload length). */

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { rootNetnsAvailable, Topology, type Namespace } from '../../src/io/netns.js';
 import { tunAvailable, type TunDevice } from '../../src/io/tun.js';
-import { TunPort } from '../../src/io/tun-offload.js';
+import { TunPort, tunOffloadRequested } from '../../src/io/tun-offload.js';
 import { StackRuntime, type RuntimeOptions } from '../../src/api/runtime.js';
 import { parseNstat } from '../../src/mptcp/mib.js';
 
@@ -30,7 +30,7 @@ export function kernelSkipReason(): string | false {
  * yes unless MPTCP_TS_TUN_OFFLOAD=0 (the plain mode, one packet per read and write, checksums in JS).
  */
 export function tunOffloadDefault(): boolean {
-  return process.env['MPTCP_TS_TUN_OFFLOAD'] !== '0';
+  return tunOffloadRequested();
 }
 
 /** Options of `tunPair` / `tunPaths`. */
