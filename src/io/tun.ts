@@ -7,7 +7,7 @@
  * `offload` also IFF_VNET_HDR, so each one starts with a virtio_net_hdr (./tun-offload.ts).
  *
  * A `TunDevice` reads on the event loop: whenever the fd is readable the addon reads packets until EAGAIN
- * or `batchLimit`, and hands them to `onPackets` as one array (each packet its own Buffer). `write` is
+ * or `batchLimit` (about 1 MB), and hands them to `onPackets` as one array (views of one Buffer per batch). `write` is
  * synchronous. The device exists while its fd is open: `close()` (or the process ending) deletes it. The
  * fd survives moving the device into another network namespace (`ip link set DEV netns NS`), which is how
  * the interop tests put a kernel peer on the other side (see ./netns.ts).
@@ -56,7 +56,7 @@ interface NativeTun {
 interface TunAddon {
   readonly Tun: new (
     name: string | undefined,
-    callback: (errno: number | null, packets: Buffer[]) => void,
+    callback: (errno: number | null, slab: Buffer | undefined, ends: Uint32Array | undefined) => void,
     batchLimit?: number,
     offload?: boolean,
   ) => NativeTun;
@@ -213,10 +213,19 @@ export class TunDevice {
     const addon = loadAddon(options.addonPath ?? DEFAULT_TUN_ADDON_PATH);
     if ('reason' in addon) throw new Error(addon.reason);
     let device: TunDevice | undefined;
-    const onNative = (errno: number | null, packets: Buffer[]): void => {
+    const onNative = (errno: number | null, slab: Buffer | undefined, ends: Uint32Array | undefined): void => {
       if (!device) return;
       if (errno === null) {
-        device.onPackets?.(packets);
+        if (!slab || !ends || !device.onPackets) return;
+        // One Buffer per batch from the addon: each packet a view of it (starts 8-byte aligned).
+        const packets: Buffer[] = new Array<Buffer>(ends.length);
+        let start = 0;
+        for (let i = 0; i < ends.length; i++) {
+          const end = ends[i]!;
+          packets[i] = slab.subarray(start, end);
+          start = (end + 7) & ~7;
+        }
+        device.onPackets(packets);
         return;
       }
       const error = errnoError(errno, 'read', `TUN device ${device.name}`);
