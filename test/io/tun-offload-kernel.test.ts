@@ -2,7 +2,7 @@
 // skipped with the reason otherwise):
 // - directly (the TUN device in the kernel's namespace): 20 MB each way with SHA-256 equal, super-packets
 //   in both directions (the kernel's TSO to us, our coalescing to it), no checksum error counted by the
-//   kernel; and every combination of device mode (offload / plain) and host checksums (computed / left to
+//   kernel; the same over IPv6 (TSO6); and every combination of device mode (offload / plain) and host checksums (computed / left to
 //   the device), since the glue must be right in each;
 // - through a router namespace whose veth towards the kernel endpoint has no offloads (ethtool -K ... tx
 //   off tso off gso off; rx off on the far side): the router must cut our super-packets itself and complete
@@ -80,6 +80,31 @@ for (const [offload, checksumOffload] of [
     }
   });
 }
+
+test('TUN offload over IPv6 (TSO6): kernel <-> ours, 10 MB each way, SHA-256 equal, super-packets both ways', { skip: kernelSkip, timeout: 90_000 }, async () => {
+  const pair = tunPair(['2001:2::2/64'], ['2001:2::1/64'], { offload: true });
+  try {
+    const server = pair.runtime.createServer();
+    server.listen(5201);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const out = jsonLines(pair.namespace.spawn('python3', [KERNEL_PEER, 'client', '2001:2::2', '5201', String(10_000_000)]));
+    const [socket] = (await within(10_000, 'accept', accepted)) as [import('node:stream').Duplex & { closed: boolean }];
+    const ours = await within(60_000, 'exchange', exchange(socket, 10_000_000), stateOf(pair));
+    const kernel = await out.next(30_000);
+    await within(10_000, 'close', closed(socket));
+    server.close();
+    assert.equal(kernel['receivedSha256'], ours.sentSha256);
+    assert.equal(ours.receivedSha256, kernel['sentSha256']);
+    assert.equal(ours.received, 10_000_000);
+    assert.equal(kernelMib(pair).get('TcpInCsumErrors') ?? 0, 0);
+    const c = pair.port.counters;
+    assert.ok(c.superPacketsIn > 0, 'the kernel handed us IPv6 super-packets');
+    assert.ok(c.packetsOut * 4 < c.segmentsOut, `our IPv6 segments were coalesced (${c.segmentsOut} in ${c.packetsOut} packets)`);
+  } finally {
+    pair.dispose();
+  }
+});
 
 /** tshark's verdicts on a capture: per source address, how many IP and TCP checksums were good and bad. */
 function checksumVerdicts(file: string): Map<string, { good: number; bad: number; other: number }> {
