@@ -163,6 +163,10 @@ function normalizeError(error: unknown): unknown {
   return error;
 }
 
+/** `write` on an offload device: one packet of one part, behind an all-zero virtio_net_hdr. */
+const ONE_PART = new Uint32Array([1]);
+const NO_OFFLOAD_HEADER = new Uint8Array(10);
+
 /** Options for `TunDevice.open`. */
 export interface TunOpenOptions {
   /** Addon to load; default `DEFAULT_TUN_ADDON_PATH`. */
@@ -274,12 +278,16 @@ export class TunDevice {
   }
 
   /**
-   * Writes one IP packet. Returns false when the kernel queue is full (EAGAIN): the packet is dropped, as a
-   * full NIC queue would, and the transport recovers as from loss. Other failures throw.
+   * Writes one IP packet (on an offload device behind an all-zero vnet header: the packet must carry its
+   * checksums). Returns false when the kernel queue is full (EAGAIN): the packet is dropped, as a full NIC
+   * queue would, and the transport recovers as from loss. Other failures throw.
    */
   write(packet: Uint8Array): boolean {
     if (this.#closed) throw new Error(`TUN device ${this.name} is closed`);
-    const result = this.#native.write(packet);
+    // An offload device takes a vnet header before every packet: an all-zero one (no GSO, checksum complete).
+    const result = this.offload ? this.#native.writev([packet], ONE_PART, 1, NO_OFFLOAD_HEADER) : this.#native.write(packet);
+    if (this.offload && result === 1) return true;
+    if (this.offload && result === 0) return false;
     if (result >= 0) return true;
     if (result === -osConstants.errno.EAGAIN) return false;
     throw errnoError(-result, 'write', `TUN device ${this.name}`);

@@ -18,12 +18,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Topology } from '../../src/io/netns.js';
-import { TunPort } from '../../src/io/tun-offload.js';
+import { TunPort, VNET_HDR_SIZE } from '../../src/io/tun-offload.js';
+import { emitIpHeader, IpProtocol, parseIpPacket } from '../../src/wire/ip.js';
+import { emitTcpSegment, parseTcpSegment, TcpFlags } from '../../src/wire/tcp.js';
+import { isWireError } from '../../src/wire/errors.js';
 import { StackRuntime } from '../../src/api/runtime.js';
 import { parseAddress } from '../../src/wire/address.js';
 import { runPerfClient } from '../../src/perf/client.js';
 import { userspaceTransport } from '../../src/perf/userspace-transport.js';
-import { KERNEL_PEER, closed, exchange, jsonLines, kernelMib, kernelSkipReason, once, stateOf, tunPair, within } from '../support/kernel.js';
+import { KERNEL_PEER, closed, exchange, jsonLines, kernelMib, kernelSkipReason, once, stateOf, tunPair, until, within } from '../support/kernel.js';
 import { captureIo, parseIperfJson } from '../perf/helpers.js';
 
 const kernelSkip = kernelSkipReason();
@@ -103,6 +106,36 @@ test('TUN offload over IPv6 (TSO6): kernel <-> ours, 10 MB each way, SHA-256 equ
     assert.ok(c.packetsOut * 4 < c.segmentsOut, `our IPv6 segments were coalesced (${c.segmentsOut} in ${c.packetsOut} packets)`);
   } finally {
     pair.dispose();
+  }
+});
+
+test('TunDevice.write on an offload device puts a zero vnet header first: a SYN to a closed port gets the kernel RST, read behind its own header', { skip: kernelSkip, timeout: 30_000 }, async () => {
+  const topology = Topology.create();
+  try {
+    const namespace = topology.addNamespace('ofw');
+    const tun = topology.createTun({ offload: true });
+    assert.ok(tun.offload, tun.offloadError);
+    const got: Buffer[] = [];
+    tun.onPackets = (packets) => got.push(...packets);
+    topology.moveToNamespace(tun, namespace);
+    namespace.addAddress(tun.name, '198.18.0.1/24');
+    namespace.linkUp(tun.name);
+    const src = parseAddress('198.18.0.2')!;
+    const dst = parseAddress('198.18.0.1')!;
+    const syn = new Uint8Array(40);
+    emitIpHeader({ src, dst, protocol: IpProtocol.TCP, payloadLength: 20 }, syn, 0);
+    emitTcpSegment({ srcPort: 40000, dstPort: 9, seq: 1, ack: 0, flags: TcpFlags.SYN, window: 1000, options: [], payload: new Uint8Array(0) }, src, dst, syn, 20);
+    assert.equal(tun.write(syn), true);
+    await until(() => got.some((b) => b.length === VNET_HDR_SIZE + 40 && b[VNET_HDR_SIZE + 9] === IpProtocol.TCP), 'the RST', 10_000);
+    const rst = got.find((b) => b.length === VNET_HDR_SIZE + 40)!.subarray(VNET_HDR_SIZE);
+    const ip = parseIpPacket(rst, { verifyChecksum: true });
+    assert.ok(!isWireError(ip));
+    const seg = parseTcpSegment(ip.payload);
+    assert.ok(!isWireError(seg));
+    assert.equal(seg.flags & (TcpFlags.RST | TcpFlags.ACK), TcpFlags.RST | TcpFlags.ACK);
+    assert.equal(seg.ack, 2);
+  } finally {
+    topology.dispose();
   }
 });
 
