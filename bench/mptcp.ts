@@ -84,12 +84,17 @@ function share(sent: number[]): string {
  */
 const REVERSE_BYTES = 20_000_000;
 
-/** Our MPTCP client, two subflows over two TUN devices, sending `bytes` to a kernel MPTCP server. */
-export async function oursToKernel(bytes: number): Promise<{ gbps: number; subflows: number[] }> {
-  const paths = tunPaths([
-    { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
-    { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
-  ]);
+const TWO_TUN_PATHS = [
+  { ours: ['198.18.1.2/24'], kernel: ['198.18.1.1/24'] },
+  { ours: ['198.18.2.2/24'], kernel: ['198.18.2.1/24'] },
+];
+
+/**
+ * Our MPTCP client, two subflows over two TUN devices, sending `bytes` to a kernel MPTCP server. `offload`
+ * as tunPaths (default: TUN offload unless MPTCP_TS_TUN_OFFLOAD=0).
+ */
+export async function oursToKernel(bytes: number, offload?: boolean): Promise<{ gbps: number; subflows: number[] }> {
+  const paths = tunPaths(TWO_TUN_PATHS, offload === undefined ? {} : { offload });
   try {
     paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2');
     // Linux receives MP_JOIN SYNs on the listening socket: the peer keeps it open after accept().
@@ -114,6 +119,46 @@ export async function oursToKernel(bytes: number): Promise<{ gbps: number; subfl
     const subflows = connection instanceof MptcpConnection ? connection.subflowInfo().map((s) => s.dataBytesSent) : [];
     const joins = Number(/MPTcpExtMPJoinAckRx\s+(\d+)/.exec(paths.namespace.execSync('nstat', ['-az']))?.[1] ?? 0);
     if (joins !== 1) throw new Error(`ours-kernel: expected one join, the kernel counted MPJoinAckRx ${joins}`);
+    return { gbps: (bytes * 8) / Number(r['seconds']) / 1e9, subflows };
+  } finally {
+    paths.dispose();
+  }
+}
+
+/**
+ * A kernel MPTCP client sending `bytes` to our MPTCP server over two TUN devices: our server announces its
+ * second address (ADD_ADDR, a `signal` endpoint) and the kernel client joins it (add_addr_accepted 1,
+ * subflows 2). Our server sends nothing back (a kernel client receiving nothing keeps its connection open
+ * until its own data is out, so the join goes through); the rate is the kernel's, from its first byte to
+ * our EOF (sent once all its data has arrived). Returns the per-subflow data bytes we received.
+ */
+export async function kernelToOurs(bytes: number, offload?: boolean): Promise<{ gbps: number; subflows: number[] }> {
+  const paths = tunPaths(TWO_TUN_PATHS, offload === undefined ? {} : { offload });
+  try {
+    paths.namespace.ip('mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '1');
+    paths.runtime.host.setMptcpEndpoints(['198.18.2.2 signal']);
+    const server = paths.runtime.createServer(undefined, undefined, { mptcp: true });
+    server.listen(5201);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const out = jsonLines(paths.namespace.spawn('python3', [KERNEL_PEER, 'client', '198.18.1.2', '5201', String(bytes), '--mptcp', '--nohash', '--hold-write']));
+    const [socket] = (await within(10_000, 'accept', accepted)) as [TcpSocket];
+    let received = 0;
+    const all = new Promise<void>((resolve) =>
+      socket.on('data', (b: Buffer) => {
+        received += b.length;
+        if (received >= bytes) resolve();
+      }),
+    );
+    // The kernel client (--hold-write) half-closes only after our EOF: end once everything has arrived.
+    await within(120_000, `${bytes} bytes from the kernel`, all);
+    socket.end();
+    const r = await out.next(60_000);
+    server.close();
+    if (received !== bytes) throw new Error(`kernel-ours: received ${received} of ${bytes}`);
+    const connection = (socket as TcpSocket).connection;
+    const subflows = connection instanceof MptcpConnection ? connection.subflowInfo().map((s) => s.dataBytesReceived) : [];
+    if (subflows.length !== 2) throw new Error(`kernel-ours: expected two subflows, have ${subflows.length}`);
     return { gbps: (bytes * 8) / Number(r['seconds']) / 1e9, subflows };
   } finally {
     paths.dispose();

@@ -74,8 +74,9 @@ function memoryPerIdleConnection(count: number): BenchResult {
   };
 }
 
-async function ourStackThroughTun(bytes: number, direction: 'send' | 'receive'): Promise<number> {
-  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24']);
+/** Our TCP through a TUN device against the kernel's; `offload` as tunPaths (default: offload unless MPTCP_TS_TUN_OFFLOAD=0). */
+export async function ourStackThroughTun(bytes: number, direction: 'send' | 'receive', offload?: boolean): Promise<number> {
+  const pair = tunPair(['198.18.0.2/24'], ['198.18.0.1/24'], offload === undefined ? {} : { offload });
   try {
     if (direction === 'send') {
       const peer = pair.namespace.spawn('python3', [KERNEL_PEER, 'server', '198.18.0.1', '5201', '0', '--nohash']);
@@ -84,7 +85,7 @@ async function ourStackThroughTun(bytes: number, direction: 'send' | 'receive'):
       const socket = pair.runtime.connect(5201, '198.18.0.1');
       await within(10_000, 'connect', once(socket, 'connect'));
       socket.resume();
-      const source = new PatternSource(bytes, 1, 256 * 1024);
+      const source = new PatternSource(bytes, 1, 256 * 1024, true); // constant and unhashed, as the kernel peer (--nohash)
       for (let chunk = source.next(); chunk; chunk = source.next()) if (!socket.write(chunk)) await once(socket, 'drain');
       socket.end();
       const r = await out.next(120_000);
@@ -108,7 +109,7 @@ async function ourStackThroughTun(bytes: number, direction: 'send' | 'receive'):
   }
 }
 
-async function kernelToKernelVeth(bytes: number): Promise<number> {
+export async function kernelToKernelVeth(bytes: number): Promise<number> {
   const topo = Topology.create();
   try {
     const a = topo.addNamespace('ka');

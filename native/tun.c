@@ -6,16 +6,18 @@
  *
  * The JS side (src/io/tun.ts) is the only intended user. One native object owns one TUN file descriptor:
  *
- *   const tun = new Tun(name | undefined, callback, batchLimit)   // opens and configures the device
- *   tun.fd, tun.name                                                // set once, at construction
+ *   const tun = new Tun(name | undefined, callback, batchLimit, offload)  // opens and configures the device
+ *   tun.fd, tun.name, tun.offload, tun.offloadError                 // set once, at construction
  *   tun.start() / tun.stop()                                        // readiness polling on the event loop
  *   tun.write(bytes) -> bytes written (>= 0) or -errno (-EAGAIN: the device queue is full)
+ *   tun.writev(parts, counts, packets, headers) -> packets written (>= 0) or -errno (see js_writev)
  *   tun.getMtu() / tun.setMtu(n)                                   // SIOC[GS]IFMTU by name (own netns only)
  *   tun.ref() / tun.unref()                                         // whether polling keeps the loop alive
  *   tun.close()                                                     // idempotent
  *
- * `callback(errno | null, packets: Buffer[])` is called from the event loop: with a batch of packets (read
- * until EAGAIN or `batchLimit`, each copied into its own Buffer), or once with an errno when reading failed
+ * `callback(errno | null, slab?: Buffer, ends?: Uint32Array)` is called from the event loop: with a batch
+ * of packets (read until EAGAIN, `batchLimit` or about 1 MB, copied together into one Buffer; packet i ends
+ * at ends[i] and starts at the previous end rounded up to 8), or once with an errno when reading failed
  * (polling then stops; e.g. EBADFD after the device was deleted with its namespace).
  *
  * Why these choices:
@@ -26,6 +28,15 @@
  * - A bounded batch per readiness callback: uv_poll is level-triggered, so anything left is delivered on
  *   the next loop turn, after timers and other I/O had their share.
  * - Errors are returned to JS as errno numbers; the JS wrapper names them (os.constants.errno).
+ * - Offload (`offload` true): IFF_VNET_HDR, a 10-byte struct virtio_net_hdr (TUNSETVNETHDRSZ) before every
+ *   packet in both directions, and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6): the kernel may hand
+ *   us TCP super-packets of up to 64 KB with a partial checksum (GRO-like), and takes the same from us
+ *   (it segments them itself when it has to, GSO). The header is in the packets read (JS parses it) and is
+ *   given to writev separately. When the kernel refuses any of the three ioctls the device is reopened plain
+ *   and `offloadError` says why (the JS side then runs without the header).
+ * - writev writes a whole turn's packets in one call from JS: each packet is gathered from several parts
+ *   (one struct iovec each: the vnet header, the first segment, the payloads of the segments coalesced into
+ *   it), so a 64 KB super-packet is never copied in JS.
  */
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -43,11 +54,26 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-/* Largest IP packet a TUN device can hand us without GSO (IFF_VNET_HDR is not used). */
-#define READ_BUFFER_SIZE 65536
+/*
+ * Largest read: an IP packet of at most 64 KB (also a GSO super-packet: the tun device's gso_max_size is
+ * 64 KB) after the vnet header, with room to spare so that nothing is ever truncated.
+ */
+#define READ_BUFFER_SIZE (65536 + 4096)
+/*
+ * One batch is read into one slab (packets 8-byte aligned, each read given READ_BUFFER_SIZE of room) and
+ * handed to JS as ONE Buffer copy of the used part plus the packets' end offsets: one allocation per batch
+ * instead of one per packet (fewer objects for the garbage collector at 64 KB per read).
+ */
+#define SLAB_SIZE (1024 * 1024)
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 #define DEFAULT_BATCH_LIMIT 64
+/* sizeof(struct virtio_net_hdr): no num_buffers (that is VIRTIO_NET_F_MRG_RXBUF, which tun does not need). */
+#define VNET_HDR_SIZE 10
+/* Most iovecs one packet of writev may be gathered from (a 64 KB super-packet of 536-byte segments is 123). */
+#define MAX_PARTS_PER_PACKET 256
 
 typedef struct tun_device {
   napi_env env;
@@ -60,7 +86,9 @@ typedef struct tun_device {
   uint32_t batch_limit;
   int referenced; /* keep the loop alive while polling */
   int cleanup_hook_added;
-  uint8_t *buffer;
+  int offload; /* IFF_VNET_HDR and TUNSETOFFLOAD in effect */
+  uint8_t *buffer; /* SLAB_SIZE + READ_BUFFER_SIZE */
+  uint32_t *ends;  /* batch_limit end offsets */
 } tun_device;
 
 #define CHECK(call)                                                                                   \
@@ -124,6 +152,8 @@ static void release(tun_device *tun, int from_cleanup_hook) {
   tun->cleanup_hook_added = 0;
   free(tun->buffer);
   tun->buffer = NULL;
+  free(tun->ends);
+  tun->ends = NULL;
 }
 
 static void cleanup_hook(void *arg) { release((tun_device *)arg, 1); }
@@ -138,9 +168,9 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(tun);
 }
 
-static void deliver(tun_device *tun, napi_value error, napi_value packets) {
+static void deliver(tun_device *tun, napi_value error, napi_value slab, napi_value ends) {
   napi_env env = tun->env;
-  napi_value callback, receiver, result, argv[2];
+  napi_value callback, receiver, result, argv[3];
   if (tun->callback == NULL || napi_get_reference_value(env, tun->callback, &callback) != napi_ok ||
       callback == NULL) {
     return;
@@ -148,9 +178,10 @@ static void deliver(tun_device *tun, napi_value error, napi_value packets) {
   /* napi_make_callback needs an object receiver (it converts it with ToObject). */
   napi_get_global(env, &receiver);
   argv[0] = error;
-  argv[1] = packets;
+  argv[1] = slab;
+  argv[2] = ends;
   /* napi_make_callback runs the microtask queue and process.nextTick afterwards, as for any I/O callback. */
-  napi_make_callback(env, tun->async_context, receiver, callback, 2, argv, &result);
+  napi_make_callback(env, tun->async_context, receiver, callback, 3, argv, &result);
   /* A throwing callback becomes an uncaught exception, as it would in any other I/O callback. */
   bool pending = false;
   if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
@@ -166,39 +197,44 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   tun_device *tun = (tun_device *)handle->data;
   napi_env env = tun->env;
   napi_handle_scope scope;
-  napi_value packets, error;
+  napi_value error, undefined;
   uint32_t count = 0;
+  size_t used = 0;
   int err = 0;
 
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_create_array(env, &packets);
+  napi_get_undefined(env, &undefined);
   if (status < 0) {
     err = -status; /* libuv reports -errno on Unix */
   } else {
-    while (count < tun->batch_limit && tun->fd >= 0) {
-      ssize_t n = read(tun->fd, tun->buffer, READ_BUFFER_SIZE);
+    while (count < tun->batch_limit && tun->fd >= 0 && used <= SLAB_SIZE) {
+      size_t start = ALIGN8(used);
+      ssize_t n = read(tun->fd, tun->buffer + start, READ_BUFFER_SIZE);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
         break;
       }
       if (n == 0) break;
-      napi_value packet;
-      void *data;
-      if (napi_create_buffer_copy(env, (size_t)n, tun->buffer, &data, &packet) != napi_ok) break;
-      napi_set_element(env, packets, count++, packet);
+      used = start + (size_t)n;
+      tun->ends[count++] = (uint32_t)used;
     }
   }
   if (err != 0) stop_polling(tun);
   if (count > 0) {
-    napi_get_null(env, &error);
-    deliver(tun, error, packets);
+    napi_value slab, ends_buffer, ends;
+    void *data;
+    if (napi_create_buffer_copy(env, used, tun->buffer, &data, &slab) == napi_ok &&
+        napi_create_arraybuffer(env, (size_t)count * sizeof(uint32_t), &data, &ends_buffer) == napi_ok &&
+        napi_create_typedarray(env, napi_uint32_array, count, ends_buffer, 0, &ends) == napi_ok) {
+      memcpy(data, tun->ends, (size_t)count * sizeof(uint32_t));
+      napi_get_null(env, &error);
+      deliver(tun, error, slab, ends);
+    }
   }
   if (err != 0) {
-    napi_value empty;
     napi_create_int32(env, err, &error);
-    napi_create_array(env, &empty);
-    deliver(tun, error, empty);
+    deliver(tun, error, undefined, undefined);
   }
   napi_close_handle_scope(env, scope);
 }
@@ -219,13 +255,42 @@ static napi_value closed_error(napi_env env) {
   return NULL;
 }
 
-/* new Tun(name: string | undefined | null, callback: Function, batchLimit?: number) */
+/*
+ * Opens /dev/net/tun and attaches it to the interface named in `ifr` (updated with the kernel's name), with
+ * the vnet header and offloads when `offload`. Returns the fd, or -errno with `*failed` naming the call.
+ */
+static int open_device(struct ifreq *ifr, int offload, const char **failed) {
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    *failed = "open /dev/net/tun";
+    return -errno;
+  }
+  ifr->ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+  if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+    *failed = "ioctl TUNSETIFF";
+  } else if (!offload) {
+    return fd;
+  } else {
+    int header_size = VNET_HDR_SIZE;
+    unsigned int features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0) *failed = "ioctl TUNSETVNETHDRSZ";
+    else if (ioctl(fd, TUNSETOFFLOAD, features) < 0) *failed = "ioctl TUNSETOFFLOAD";
+    else return fd;
+  }
+  int err = errno;
+  close(fd);
+  return -err;
+}
+
+/* new Tun(name: string | undefined | null, callback: Function, batchLimit?: number, offload?: boolean) */
 static napi_value js_construct(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], self, value, resource_name;
+  size_t argc = 4;
+  napi_value argv[4], self, value, resource_name;
   napi_valuetype type;
   struct ifreq ifr;
   uint32_t batch_limit = DEFAULT_BATCH_LIMIT;
+  bool want_offload = false;
+  char offload_error[160] = "";
 
   CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   memset(&ifr, 0, sizeof ifr);
@@ -256,28 +321,41 @@ static napi_value js_construct(napi_env env, napi_callback_info info) {
     }
   }
 
-  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, errno, "open /dev/net/tun");
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, err, "ioctl TUNSETIFF");
+  if (argc >= 4) {
+    CHECK(napi_typeof(env, argv[3], &type));
+    if (type == napi_boolean) CHECK(napi_get_value_bool(env, argv[3], &want_offload));
   }
 
+  const char *failed = NULL;
+  char requested_name[IFNAMSIZ];
+  memcpy(requested_name, ifr.ifr_name, IFNAMSIZ);
+  int fd = open_device(&ifr, want_offload, &failed);
+  int offload = want_offload && fd >= 0;
+  if (fd < 0 && want_offload && strcmp(failed, "open /dev/net/tun") != 0) {
+    /* This kernel or device refuses the vnet header or the offloads: the plain device, and why. */
+    snprintf(offload_error, sizeof offload_error, "%s failed: %s", failed, strerror(-fd));
+    memcpy(ifr.ifr_name, requested_name, IFNAMSIZ);
+    fd = open_device(&ifr, 0, &failed);
+  }
+  if (fd < 0) return throw_errno(env, -fd, failed);
+
   tun_device *tun = (tun_device *)calloc(1, sizeof *tun);
-  uint8_t *buffer = (uint8_t *)malloc(READ_BUFFER_SIZE);
-  if (tun == NULL || buffer == NULL) {
+  uint8_t *buffer = (uint8_t *)malloc(SLAB_SIZE + READ_BUFFER_SIZE + 8);
+  uint32_t *ends = (uint32_t *)malloc((size_t)batch_limit * sizeof(uint32_t));
+  if (tun == NULL || buffer == NULL || ends == NULL) {
     free(tun);
     free(buffer);
+    free(ends);
     close(fd);
     return throw_errno(env, ENOMEM, "malloc");
   }
   tun->env = env;
   tun->fd = fd;
   tun->buffer = buffer;
+  tun->ends = ends;
   tun->batch_limit = batch_limit;
   tun->referenced = 1;
+  tun->offload = offload;
   memcpy(tun->name, ifr.ifr_name, IFNAMSIZ);
   tun->name[IFNAMSIZ - 1] = '\0';
 
@@ -298,6 +376,12 @@ static napi_value js_construct(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, self, "fd", value));
   CHECK(napi_create_string_utf8(env, tun->name, NAPI_AUTO_LENGTH, &value));
   CHECK(napi_set_named_property(env, self, "name", value));
+  CHECK(napi_get_boolean(env, offload != 0, &value));
+  CHECK(napi_set_named_property(env, self, "offload", value));
+  if (offload_error[0] != '\0') {
+    CHECK(napi_create_string_utf8(env, offload_error, NAPI_AUTO_LENGTH, &value));
+    CHECK(napi_set_named_property(env, self, "offloadError", value));
+  }
   return self;
 }
 
@@ -380,6 +464,95 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* The bytes of a Uint8Array, or false (with a TypeError thrown) for anything else. */
+static bool bytes_of(napi_env env, napi_value value, void **data, size_t *length) {
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  napi_value arraybuffer;
+  size_t byte_offset;
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, value, &type, length, data, &arraybuffer, &byte_offset) != napi_ok ||
+      (type != napi_uint8_array && type != napi_uint8_clamped_array)) {
+    napi_throw_type_error(env, "ERR_TUN_WRITE", "writev expects Uint8Array parts");
+    return false;
+  }
+  return true;
+}
+
+/*
+ * writev(parts: Uint8Array[], counts: Uint32Array, packets: number, headers: Uint8Array | null)
+ *   -> packets written (>= 0), or -errno when the first failing write failed with anything but EAGAIN.
+ *
+ * Packet i is gathered from the next counts[i] parts, after its vnet header headers[10 i .. 10 i + 10) when
+ * `headers` is given (offload devices need one before every packet). Writing stops at the first failure:
+ * EAGAIN (the device queue is full; the rest is dropped, as a full NIC queue would) returns the number
+ * written so far; any other error returns -errno.
+ */
+static napi_value js_writev(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result, part;
+  struct iovec iov[MAX_PARTS_PER_PACKET + 1];
+  void *counts_data = NULL, *headers_data = NULL;
+  size_t counts_length = 0, headers_length = 0, byte_offset = 0;
+  napi_typedarray_type type;
+  napi_value arraybuffer;
+  napi_valuetype vtype;
+  uint32_t packets = 0, parts_length = 0, next_part = 0, written = 0;
+  bool is_typedarray = false, is_array = false;
+  tun_device *tun = unwrap_this(env, info, &argc, argv);
+  if (tun == NULL) return NULL;
+  if (tun->fd < 0) return closed_error(env);
+  if (argc < 3 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_value_uint32(env, argv[2], &packets) != napi_ok) {
+    napi_throw_type_error(env, "ERR_TUN_WRITE", "writev expects (parts[], Uint32Array counts, packets, headers)");
+    return NULL;
+  }
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &counts_length, &counts_data, &arraybuffer, &byte_offset));
+  if (type != napi_uint32_array || counts_length < packets) {
+    napi_throw_range_error(env, "ERR_TUN_WRITE", "writev: counts must be a Uint32Array with one count per packet");
+    return NULL;
+  }
+  CHECK(napi_get_array_length(env, argv[0], &parts_length));
+  if (argc >= 4 && napi_typeof(env, argv[3], &vtype) == napi_ok && vtype != napi_null && vtype != napi_undefined) {
+    if (!bytes_of(env, argv[3], &headers_data, &headers_length)) return NULL;
+    if (headers_length < (size_t)packets * VNET_HDR_SIZE) {
+      napi_throw_range_error(env, "ERR_TUN_WRITE", "writev: headers hold fewer than one vnet header per packet");
+      return NULL;
+    }
+  }
+  const uint32_t *counts = (const uint32_t *)counts_data;
+  int64_t outcome = 0;
+  for (uint32_t p = 0; p < packets; p++) {
+    uint32_t count = counts[p];
+    int n = 0;
+    if (count == 0 || count > MAX_PARTS_PER_PACKET || next_part + count > parts_length) {
+      napi_throw_range_error(env, "ERR_TUN_WRITE", "writev: a packet's part count is 0, too large, or beyond the parts");
+      return NULL;
+    }
+    if (headers_data != NULL) {
+      iov[n].iov_base = (uint8_t *)headers_data + (size_t)p * VNET_HDR_SIZE;
+      iov[n++].iov_len = VNET_HDR_SIZE;
+    }
+    for (uint32_t k = 0; k < count; k++) {
+      CHECK(napi_get_element(env, argv[0], next_part++, &part));
+      if (!bytes_of(env, part, &iov[n].iov_base, &iov[n].iov_len)) return NULL;
+      n++;
+    }
+    ssize_t r;
+    do {
+      r = writev(tun->fd, iov, n);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      outcome = errno == EAGAIN || errno == EWOULDBLOCK ? (int64_t)written : -(int64_t)errno;
+      break;
+    }
+    outcome = ++written;
+  }
+  CHECK(napi_create_int64(env, outcome, &result));
+  return result;
+}
+
 static int mtu_ioctl(tun_device *tun, unsigned long request, int *mtu) {
   struct ifreq ifr;
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -440,6 +613,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
+      {"writev", NULL, js_writev, NULL, NULL, NULL, napi_default, NULL},
       {"getMtu", NULL, js_get_mtu, NULL, NULL, NULL, napi_default, NULL},
       {"setMtu", NULL, js_set_mtu, NULL, NULL, NULL, napi_default, NULL},
       {"ref", NULL, js_ref, NULL, NULL, NULL, napi_default, NULL},

@@ -46,6 +46,7 @@ export { schedulerNames } from './sched/registry.js';
 export { congestionControlNames } from './cc/registry.js';
 export type { LinkConfig, LinkState, LossModel, JitterConfig, ReorderConfig } from './emu/link.js';
 export { TunDevice, tunAvailable, type TunOpenOptions, type Availability } from './io/tun.js';
+export { TunPort, tunOffloadRequested, type TunPortOptions, type TunPortCounters } from './io/tun-offload.js';
 export { UdpPath, type UdpEndpoint, type UdpPathOptions } from './io/udp.js';
 export { Host, type HostOptions } from './stack/host.js';
 

@@ -13,12 +13,18 @@
 import type { Network } from '../emu/network.js';
 import { attachPcap, type PacketRecordSink } from '../emu/tap.js';
 import { monotonicMicros } from '../io/driver.js';
+import { withTcpChecksum } from '../io/tun-offload.js';
 import type { StackRuntime } from './runtime.js';
 
 /** Captures every packet of every interface of `runtime`, with wall-clock timestamps; returns a stop function. */
 export function captureRuntime(runtime: StackRuntime, sink: PacketRecordSink): () => void {
   // One reading of the wall clock, then the monotonic clock: timestamps never go backwards.
   const epoch = Date.now() * 1000 - monotonicMicros();
+  // A host that leaves TCP checksums to the TUN offload sends zeros and may receive partial sums: the capture
+  // gets them computed, as a capture on the wire would show them.
+  if (!runtime.checksums.hostComputesChecksums) {
+    return runtime.addPacketTap((_ifaceId, _direction, bytes) => sink.writePacket(epoch + monotonicMicros(), withTcpChecksum(bytes)));
+  }
   return runtime.addPacketTap((_ifaceId, _direction, bytes) => sink.writePacket(epoch + monotonicMicros(), bytes));
 }
 

@@ -31,6 +31,12 @@ export interface RuntimeOptions {
   readonly secret?: Uint8Array;
   readonly verifyChecksums?: boolean;
   /**
+   * TCP checksums neither computed nor verified by the host (HostOptions.checksumOffload): for a runtime
+   * whose interfaces are TUN devices with offload (src/io/tun-offload.ts), where the kernel does them.
+   * A `TunPort` on a plain device computes them for such a host. Default false.
+   */
+  readonly checksumOffload?: boolean;
+  /**
    * The runtime's timer keeps the process alive only while the host `holdsProcess` (a server listening, a
    * socket open, a closed socket's data in flight), as node:net's handles do; default false (always, while
    * armed).
@@ -45,6 +51,7 @@ export function createHost(options: RuntimeOptions): Host {
     secret: options.secret ?? randomBytes(32),
     ...(options.tcp ? { tcp: options.tcp } : {}),
     ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+    ...(options.checksumOffload ? { checksumOffload: true } : {}),
   };
   return new Host(hostOptions);
 }
@@ -354,6 +361,8 @@ export class StackRuntime extends HostSockets {
   readonly driver: RealtimeDriver;
   private readonly outputs: InterfaceOutput[] = [];
   private packetTaps: readonly PacketTap[] = [];
+  /** How this runtime's host treats TCP checksums, for the `TunPort`s of its devices. */
+  readonly checksums: { readonly hostComputesChecksums: boolean; readonly hostVerifiesChecksums: boolean };
 
   constructor(options: RuntimeOptions = {}) {
     const host = createHost(options);
@@ -368,6 +377,8 @@ export class StackRuntime extends HostSockets {
     const timers = options.unrefWhenIdle ? holdTimers(this) : undefined;
     driver = new RealtimeDriver(host, output, { onTurn: () => this.dispatchEvents(), ...(timers ? { timers } : {}) });
     this.driver = driver;
+    const offload = options.checksumOffload ?? false;
+    this.checksums = { hostComputesChecksums: !offload, hostVerifiesChecksums: !offload && (options.verifyChecksums ?? true) };
   }
 
   /**

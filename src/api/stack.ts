@@ -23,6 +23,7 @@ import { formatEndpoint, parseEndpoint, parseLimits, type Limits } from '../pm/c
 import { checkCongestionControl } from '../cc/registry.js';
 import { formatAddress, parseAddress, parseCidr } from '../wire/address.js';
 import { TunDevice } from '../io/tun.js';
+import { TunPort, tunOffloadRequested } from '../io/tun-offload.js';
 import { UdpPath, type UdpEndpoint } from '../io/udp.js';
 import { StackRuntime, type HostSockets } from './runtime.js';
 import { withErrno, type MptcpServer, type MptcpSocket } from './socket.js';
@@ -143,6 +144,12 @@ export interface TunInterfaceOptions {
   readonly addresses: readonly string[];
   /** Default 1500 (and set on a device the stack opens). */
   readonly mtu?: number;
+  /**
+   * Open the device with the TUN offloads (IFF_VNET_HDR: 64 KB super-packets both ways, checksums left to
+   * the kernel; src/io/tun-offload.ts), falling back to the plain mode where the kernel refuses. Default:
+   * true unless MPTCP_TS_TUN_OFFLOAD=0. A `device` you opened keeps its own mode.
+   */
+  readonly offload?: boolean;
 }
 
 /** Options of `stack.addUdpInterface`. */
@@ -411,14 +418,15 @@ export class Stack extends EventEmitter {
     let id = -1;
     let device = options.device;
     if (device === undefined) {
-      device = TunDevice.open(options.name, { onError: () => undefined });
+      device = TunDevice.open(options.name, { offload: options.offload ?? tunOffloadRequested(), onError: () => undefined });
       backend.own(device);
       if (options.mtu !== undefined) device.setMtu(options.mtu);
     }
     const tun = device;
-    tun.onPackets = (packets) => rt.receive(id, packets);
+    const port = new TunPort(tun, rt.checksums);
+    port.onPackets = (packets) => rt.receive(id, packets);
     tun.onError ??= () => undefined; // the device went away: the stack sees a dead link
-    id = rt.addInterface(options.name ?? tun.name, options.addresses, (bytes) => tun.write(bytes), options.mtu ?? 1500);
+    id = rt.addInterface(options.name ?? tun.name, options.addresses, (bytes) => port.send(bytes), options.mtu ?? 1500);
     backend.follow(tun);
     return describeInterface(this.host, id);
   }

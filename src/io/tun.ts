@@ -3,10 +3,11 @@
  * (native/tun.c, built by `npm install` into build/Release/tun.node; see scripts/build-native.mjs).
  *
  * Read first: the kernel's Documentation/networking/tuntap.rst. The device is opened with
- * IFF_TUN | IFF_NO_PI, so every read and every write is exactly one IPv4 or IPv6 packet, no prefix.
+ * IFF_TUN | IFF_NO_PI, so every read and every write is exactly one IPv4 or IPv6 packet, no prefix; with
+ * `offload` also IFF_VNET_HDR, so each one starts with a virtio_net_hdr (./tun-offload.ts).
  *
  * A `TunDevice` reads on the event loop: whenever the fd is readable the addon reads packets until EAGAIN
- * or `batchLimit`, and hands them to `onPackets` as one array (each packet its own Buffer). `write` is
+ * or `batchLimit` (about 1 MB), and hands them to `onPackets` as one array (views of one Buffer per batch). `write` is
  * synchronous. The device exists while its fd is open: `close()` (or the process ending) deletes it. The
  * fd survives moving the device into another network namespace (`ip link set DEV netns NS`), which is how
  * the interop tests put a kernel peer on the other side (see ./netns.ts).
@@ -37,8 +38,14 @@ interface NativeTun {
   readonly name: string;
   start(): void;
   stop(): void;
+  /** True when the device was opened with IFF_VNET_HDR and the offloads (see `TunOpenOptions.offload`). */
+  readonly offload: boolean;
+  /** Why offload was asked for and refused by the kernel (the device is then plain). */
+  readonly offloadError?: string;
   /** Bytes written, or -errno. */
   write(packet: Uint8Array): number;
+  /** Packets written (stopped at EAGAIN), or -errno. */
+  writev(parts: readonly Uint8Array[], counts: Uint32Array, packets: number, headers: Uint8Array | null): number;
   getMtu(): number;
   setMtu(mtu: number): void;
   ref(): void;
@@ -49,8 +56,9 @@ interface NativeTun {
 interface TunAddon {
   readonly Tun: new (
     name: string | undefined,
-    callback: (errno: number | null, packets: Buffer[]) => void,
+    callback: (errno: number | null, slab: Buffer | undefined, ends: Uint32Array | undefined) => void,
     batchLimit?: number,
+    offload?: boolean,
   ) => NativeTun;
 }
 
@@ -155,12 +163,23 @@ function normalizeError(error: unknown): unknown {
   return error;
 }
 
+/** `write` on an offload device: one packet of one part, behind an all-zero virtio_net_hdr. */
+const ONE_PART = new Uint32Array([1]);
+const NO_OFFLOAD_HEADER = new Uint8Array(10);
+
 /** Options for `TunDevice.open`. */
 export interface TunOpenOptions {
   /** Addon to load; default `DEFAULT_TUN_ADDON_PATH`. */
   readonly addonPath?: string;
   /** Most packets read per event-loop turn (one `onPackets` call); default 64. */
   readonly batchLimit?: number;
+  /**
+   * Open the device with IFF_VNET_HDR and TUNSETOFFLOAD (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6): every packet
+   * read or written then starts with a 10-byte virtio_net_hdr, and TCP packets of up to 64 KB with a partial
+   * checksum cross in both directions (./tun-offload.ts handles the header; use a `TunPort`). When the
+   * kernel refuses, the device opens plain and `offloadError` says why. Default false.
+   */
+  readonly offload?: boolean;
   /** Receives each batch of packets read from the device. */
   readonly onPackets?: (packets: Buffer[]) => void;
   /** Receives a read failure (reading has stopped); without a handler the error is thrown from the loop. */
@@ -198,10 +217,19 @@ export class TunDevice {
     const addon = loadAddon(options.addonPath ?? DEFAULT_TUN_ADDON_PATH);
     if ('reason' in addon) throw new Error(addon.reason);
     let device: TunDevice | undefined;
-    const onNative = (errno: number | null, packets: Buffer[]): void => {
+    const onNative = (errno: number | null, slab: Buffer | undefined, ends: Uint32Array | undefined): void => {
       if (!device) return;
       if (errno === null) {
-        device.onPackets?.(packets);
+        if (!slab || !ends || !device.onPackets) return;
+        // One Buffer per batch from the addon: each packet a view of it (starts 8-byte aligned).
+        const packets: Buffer[] = new Array<Buffer>(ends.length);
+        let start = 0;
+        for (let i = 0; i < ends.length; i++) {
+          const end = ends[i]!;
+          packets[i] = slab.subarray(start, end);
+          start = (end + 7) & ~7;
+        }
+        device.onPackets(packets);
         return;
       }
       const error = errnoError(errno, 'read', `TUN device ${device.name}`);
@@ -210,7 +238,7 @@ export class TunDevice {
     };
     let native: NativeTun;
     try {
-      native = new addon.Tun(name, onNative, options.batchLimit ?? 64);
+      native = new addon.Tun(name, onNative, options.batchLimit ?? 64, options.offload ?? false);
     } catch (error) {
       throw normalizeError(error);
     }
@@ -234,21 +262,52 @@ export class TunDevice {
     return this.#native.fd;
   }
 
+  /** True when every packet read and written carries a virtio_net_hdr (offload asked for and granted). */
+  get offload(): boolean {
+    return this.#native.offload === true;
+  }
+
+  /** Why the kernel refused the offload that was asked for (the device is then plain), or undefined. */
+  get offloadError(): string | undefined {
+    return this.#native.offloadError;
+  }
+
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }
 
   /**
-   * Writes one IP packet. Returns false when the kernel queue is full (EAGAIN): the packet is dropped, as a
-   * full NIC queue would, and the transport recovers as from loss. Other failures throw.
+   * Writes one IP packet (on an offload device behind an all-zero vnet header: the packet must carry its
+   * checksums). Returns false when the kernel queue is full (EAGAIN): the packet is dropped, as a full NIC
+   * queue would, and the transport recovers as from loss. Other failures throw.
    */
   write(packet: Uint8Array): boolean {
     if (this.#closed) throw new Error(`TUN device ${this.name} is closed`);
-    const result = this.#native.write(packet);
+    // An offload device takes a vnet header before every packet: an all-zero one (no GSO, checksum complete).
+    const result = this.offload ? this.#native.writev([packet], ONE_PART, 1, NO_OFFLOAD_HEADER) : this.#native.write(packet);
+    if (this.offload && result === 1) return true;
+    if (this.offload && result === 0) return false;
     if (result >= 0) return true;
     if (result === -osConstants.errno.EAGAIN) return false;
     throw errnoError(-result, 'write', `TUN device ${this.name}`);
+  }
+
+  /**
+   * Writes `packets` packets in one call into the addon: packet i is gathered from the next `counts[i]`
+   * entries of `parts` (no copy in JS), after its 10-byte vnet header `headers[10 i, 10 i + 10)` on an
+   * offload device (`headers` must then be given; null on a plain one). Returns how many were written: fewer
+   * than `packets` when the kernel queue filled up (EAGAIN; the rest is dropped, as `write` drops). Other
+   * failures throw.
+   */
+  writev(parts: readonly Uint8Array[], counts: Uint32Array, packets: number, headers: Uint8Array | null): number {
+    if (this.#closed) throw new Error(`TUN device ${this.name} is closed`);
+    if ((headers !== null) !== this.offload) {
+      throw new Error(`TUN device ${this.name}: vnet headers ${this.offload ? 'are required (offload device)' : 'given to a plain device'}`);
+    }
+    const result = this.#native.writev(parts, counts, packets, headers);
+    if (result >= 0) return result;
+    throw errnoError(-result, 'writev', `TUN device ${this.name}`);
   }
 
   /** The device MTU (SIOCGIFMTU by name: only while the device is in this process's network namespace). */

@@ -10,6 +10,7 @@
 import { StackRuntime } from '../api/runtime.js';
 import { linkExists, namespaceExists, runIp } from '../io/netns.js';
 import { TunDevice, tunAvailable } from '../io/tun.js';
+import { TunPort, tunOffloadRequested } from '../io/tun-offload.js';
 import { UdpPath } from '../io/udp.js';
 import { parseAddress } from '../wire/address.js';
 import type { IfaceCidr, IfaceSpec, TunIfaceSpec, UdpIfaceSpec } from './iface.js';
@@ -74,7 +75,9 @@ export async function openInterfaces(
     const available = tunAvailable();
     if (!available.ok) throw new PerfError(`cannot create TUN devices: ${available.reason}`);
   }
-  const runtime = new StackRuntime({ name: 'perf' });
+  // TUN devices with offload take the TCP checksums off our hands (src/io/tun-offload.ts); a UDP path does not.
+  const offload = tunOffloadRequested();
+  const runtime = new StackRuntime({ name: 'perf', checksumOffload: offload && specs.every((s) => s.kind === 'tun') });
   const devices: TunDevice[] = [];
   const paths: UdpPath[] = [];
   const descriptions: string[] = [];
@@ -168,7 +171,7 @@ function openTun(spec: TunIfaceSpec, runtime: StackRuntime, devices: TunDevice[]
   let device: TunDevice;
   try {
     device = TunDevice.open(spec.name, {
-      onPackets: (packets) => runtime.receive(ifaceId, packets),
+      offload: tunOffloadRequested(),
       onError: () => undefined, // the device went away (deleted under us): the stack sees a dead link
     });
   } catch (err) {
@@ -177,7 +180,9 @@ function openTun(spec: TunIfaceSpec, runtime: StackRuntime, devices: TunDevice[]
   devices.push(device);
   const mtu = spec.mtu ?? DEFAULT_TUN_MTU;
   if (spec.mtu !== undefined) device.setMtu(spec.mtu);
-  ifaceId = runtime.addInterface(spec.name, [cidrText(spec.address)], (bytes) => device.write(bytes), mtu);
+  const port = new TunPort(device, runtime.checksums);
+  port.onPackets = (packets) => runtime.receive(ifaceId, packets);
+  ifaceId = runtime.addInterface(spec.name, [cidrText(spec.address)], (bytes) => port.send(bytes), mtu);
   if (spec.netns !== undefined) ip(spec.spec, undefined, ['link', 'set', 'dev', spec.name, 'netns', spec.netns]);
   ip(spec.spec, spec.netns, spec.peer.family === 6 ? ['-6', 'addr', 'add', cidrText(spec.peer), 'dev', spec.name, 'nodad'] : ['addr', 'add', cidrText(spec.peer), 'dev', spec.name]);
   ip(spec.spec, spec.netns, ['link', 'set', 'dev', spec.name, 'txqueuelen', TUN_TXQUEUELEN, 'up']);

@@ -76,7 +76,9 @@ function runPerfCli(args: readonly string[]): CliRun {
 
 /** Starts tcpdump on all interfaces of `ns` (also those created later); resolves once it captures. */
 async function startCapture(ns: Namespace, file: string): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const child = ns.spawn('tcpdump', ['-i', 'any', '-n', '-U', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A 32 MB capture buffer: with the TUN offloads most packets are 64 KB super-packets, and libpcap's default
+  // 2 MB ring holds about 30 of them (a loaded machine then drops some: 'packets dropped by kernel').
+  const child = ns.spawn('tcpdump', ['-i', 'any', '-n', '-U', '-B', '32768', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 10_000;
@@ -212,7 +214,9 @@ test('a. mptcp perf -c (two TUN paths, --endpoint "198.18.2.2 subflow") -> mptcp
     assert.equal(mib.get('MPCapableFallbackACK') ?? 0, 0);
     assert.equal(mib.get('DSSNotMatching') ?? 0, 0);
     await capture.stop();
-    assert.ok(statSync(pcap).size > BYTES, 'the pcap holds the transfer');
+    // With the TUN offloads the data travels in 64 KB super-packets: the capture's per-packet overhead is about
+    // 1%, so a frame or two the capture missed on a loaded machine would take it below BYTES.
+    assert.ok(statSync(pcap).size > 0.95 * BYTES, `the pcap holds the transfer (${statSync(pcap).size} bytes)`);
     pcaps.push({ name: 'a (our client, kernel server)', file: pcap });
   } finally {
     await capture?.stop();
@@ -275,7 +279,9 @@ test('b. mptcpize run iperf3 -c (kernel subflow endpoint 198.18.2.1) -> mptcp pe
     assert.equal(mib.get('MPCapableFallbackSYNACK') ?? 0, 0);
     assert.equal(mib.get('DSSNotMatching') ?? 0, 0);
     await capture.stop();
-    assert.ok(statSync(pcap).size > BYTES, 'the pcap holds the transfer');
+    // With the TUN offloads the data travels in 64 KB super-packets: the capture's per-packet overhead is about
+    // 1%, so a frame or two the capture missed on a loaded machine would take it below BYTES.
+    assert.ok(statSync(pcap).size > 0.95 * BYTES, `the pcap holds the transfer (${statSync(pcap).size} bytes)`);
     pcaps.push({ name: 'b (kernel client, our server)', file: pcap });
   } finally {
     await capture?.stop();
@@ -338,7 +344,8 @@ test('c. tshark (analyze_mptcp, analyze_mappings) on the pcaps of a and b: no ma
       if (process.env['MPTCP_PERF_KEEP_PCAP']) spawnSync('cp', [file, process.env['MPTCP_PERF_KEEP_PCAP']]);
       console.log(`# c: ${name}: ${JSON.stringify(counts)}`);
       console.log(`# c: ${name}: expert messages: ${[...expert].map(([m, n]) => `${n}x "${m}"`).join('; ') || 'none'}`);
-      assert.ok(counts.mptcp > 1000 && counts.dss > 1000, `${name}: the capture is MPTCP traffic`);
+      // 10 MiB are about 160 super-packets of 64 KB with the TUN offloads (7,000 segments without them).
+      assert.ok(counts.mptcp > 150 && counts.dss > 150, `${name}: the capture is MPTCP traffic`);
       assert.ok(counts.mpJoinSyn >= 1, `${name}: with MP_JOIN`);
       assert.equal(counts.malformed, 0, `${name}: malformed packets`);
       assert.equal(counts.echoedKeyMismatch, 0, `${name}: echoed key mismatch`);

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { rootNetnsAvailable, Topology, type Namespace } from '../../src/io/netns.js';
 import { tunAvailable, type TunDevice } from '../../src/io/tun.js';
+import { TunPort, tunOffloadRequested } from '../../src/io/tun-offload.js';
 import { StackRuntime, type RuntimeOptions } from '../../src/api/runtime.js';
 import { parseNstat } from '../../src/mptcp/mib.js';
 
@@ -24,6 +25,21 @@ export function kernelSkipReason(): string | false {
   return false;
 }
 
+/**
+ * Whether kernel tests open their TUN devices with the vnet header and offloads (src/io/tun-offload.ts):
+ * yes unless MPTCP_TS_TUN_OFFLOAD=0 (the plain mode, one packet per read and write, checksums in JS).
+ */
+export function tunOffloadDefault(): boolean {
+  return tunOffloadRequested();
+}
+
+/** Options of `tunPair` / `tunPaths`. */
+export type TunPathOptions = RuntimeOptions & {
+  mtu?: number;
+  /** TUN offload (IFF_VNET_HDR, GSO/GRO, checksum offload); default `tunOffloadDefault()`. */
+  offload?: boolean;
+};
+
 /** Path of the Python kernel peer (test/support/kernel_peer.py). */
 export const KERNEL_PEER = fileURLToPath(new URL('./kernel_peer.py', import.meta.url));
 
@@ -33,13 +49,14 @@ export interface TunPair {
   readonly namespace: Namespace;
   readonly runtime: StackRuntime;
   readonly tun: TunDevice;
+  readonly port: TunPort;
   dispose(): void;
 }
 
 /** Builds a TUN pair: our side `oursCidr` (e.g. 198.18.0.2/24), the kernel side `kernelCidr` (one path of tunPaths). */
-export function tunPair(oursCidrs: readonly string[], kernelCidrs: readonly string[], options: RuntimeOptions & { mtu?: number } = {}): TunPair {
+export function tunPair(oursCidrs: readonly string[], kernelCidrs: readonly string[], options: TunPathOptions = {}): TunPair {
   const paths = tunPaths([{ ours: oursCidrs, kernel: kernelCidrs }], options);
-  return { topology: paths.topology, namespace: paths.namespace, runtime: paths.runtime, tun: paths.tuns[0]!, dispose: () => paths.dispose() };
+  return { topology: paths.topology, namespace: paths.namespace, runtime: paths.runtime, tun: paths.tuns[0]!, port: paths.ports[0]!, dispose: () => paths.dispose() };
 }
 
 /** Several TUN devices between our stack and ONE kernel namespace (one path each). */
@@ -48,6 +65,8 @@ export interface TunPaths {
   readonly namespace: Namespace;
   readonly runtime: StackRuntime;
   readonly tuns: readonly TunDevice[];
+  /** The driver glue of each device (offload, batching; its counters). */
+  readonly ports: readonly TunPort[];
   /** Our interface id of each path. */
   readonly ifaceIds: readonly number[];
   /**
@@ -76,38 +95,40 @@ export interface PathTransform {
  */
 export function tunPaths(
   paths: readonly { readonly ours: readonly string[]; readonly kernel: readonly string[] }[],
-  options: RuntimeOptions & { mtu?: number } = {},
+  options: TunPathOptions = {},
 ): TunPaths {
   const topology = Topology.create();
   let runtime: StackRuntime | undefined;
+  const offload = options.offload ?? tunOffloadDefault();
   try {
     const namespace = topology.addNamespace('kern');
-    const rt = new StackRuntime(options);
+    const rt = new StackRuntime({ ...options, checksumOffload: options.checksumOffload ?? offload });
     runtime = rt;
     const tuns: TunDevice[] = [];
+    const ports: TunPort[] = [];
     const ifaceIds: number[] = [];
     const down: boolean[] = paths.map(() => false);
     const transforms: (PathTransform | undefined)[] = paths.map(() => undefined);
     for (const [i, path] of paths.entries()) {
       let ifaceId = -1;
-      const tun = topology.createTun({
-        onPackets: (packets) => {
-          if (down[i]) return;
-          const t = transforms[i]?.in;
-          try {
-            rt.receive(ifaceId, t === undefined ? packets : packets.map((p) => t(p) ?? p));
-          } catch (e) {
-            // A bug in the stack: kept for the test's diagnostics (stateOf) rather than lost in the TUN callback.
-            (rt as { thrown?: unknown[] }).thrown ??= [];
-            (rt as { thrown?: unknown[] }).thrown!.push(e);
-            throw e;
-          }
-        },
-      });
+      const tun = topology.createTun({ offload });
+      const port = new TunPort(tun, rt.checksums);
+      port.onPackets = (packets) => {
+        if (down[i]) return;
+        const t = transforms[i]?.in;
+        try {
+          rt.receive(ifaceId, t === undefined ? packets : packets.map((p) => t(p) ?? p));
+        } catch (e) {
+          // A bug in the stack: kept for the test's diagnostics (stateOf) rather than lost in the TUN callback.
+          (rt as { thrown?: unknown[] }).thrown ??= [];
+          (rt as { thrown?: unknown[] }).thrown!.push(e);
+          throw e;
+        }
+      };
       const output = (bytes: Uint8Array): boolean => {
         if (down[i]) return true;
         const t = transforms[i]?.out;
-        return tun.write(t === undefined ? bytes : (t(bytes) ?? bytes));
+        return port.send(t === undefined ? bytes : (t(bytes) ?? bytes));
       };
       ifaceId = rt.addInterface(tun.name, path.ours, output, options.mtu ?? 1500);
       topology.moveToNamespace(tun, namespace);
@@ -118,6 +139,7 @@ export function tunPaths(
       namespace.ip('link', 'set', tun.name, 'txqueuelen', '10000');
       namespace.linkUp(tun.name);
       tuns.push(tun);
+      ports.push(port);
       ifaceIds.push(ifaceId);
     }
     return {
@@ -125,6 +147,7 @@ export function tunPaths(
       namespace,
       runtime: rt,
       tuns,
+      ports,
       ifaceIds,
       setDown(i: number, isDown: boolean) {
         down[i] = isDown;
