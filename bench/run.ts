@@ -49,5 +49,7 @@ const out = {
   cores: os.cpus().length,
   results: all,
 };
-writeFileSync('bench/results/latest.json', JSON.stringify(out, null, 2) + '\n');
-console.log('\nwritten: bench/results/latest.json');
+// A run of some suites (`npm run bench scale`) keeps its own file, so it does not overwrite the full run's.
+const file = filter ? `bench/results/${filter.replace(/[^a-z0-9-]/gi, '_')}.json` : 'bench/results/latest.json';
+writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+console.log(`\nwritten: ${file}`);
