@@ -9,6 +9,7 @@ import { benchTcp } from './tcp.js';
 import { benchMptcp } from './mptcp.js';
 import { benchProxy } from './proxy.js';
 import { benchScale } from './scale.js';
+import { benchUdp } from './udp.js';
 import type { BenchResult } from './measure.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
@@ -17,6 +18,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['mptcp', benchMptcp],
   ['proxy', benchProxy],
   ['scale', benchScale],
+  ['udp', benchUdp],
 ];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };
