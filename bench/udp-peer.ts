@@ -3,11 +3,11 @@
  * bench/udp-peer.ts ROLE`) so that, like the two `mptcp perf` processes it is compared with, each end has an
  * event loop and a core of its own. It has nothing else to do than move datagrams:
  * - `receive PAIRS SIZE`: binds PAIRS udp4 sockets on 127.0.0.2.., answers `{ ports }` on IPC, then counts
- *   the datagrams that arrive; `{ cmd: 'mark' }` answers `{ received, bytes, micros }` (counts so far);
+ *   the datagrams that arrive; `{ cmd: 'mark' }` answers `{ received, bytes, micros, cpu }` (counts so far, CPU microseconds used);
  * - `send PAIRS SIZE PORTS...`: PAIRS sockets on 127.0.0.1.., each connected to one receiver port, and
  *   sends SIZE-byte datagrams round the sockets, BATCH per event-loop turn (then setImmediate, so the
  *   loop still runs), one preallocated buffer for all (the kernel copies it); `{ cmd: 'mark' }` answers
- *   `{ sent, errors, micros }`.
+ *   `{ sent, errors, micros, cpu }`, `{ cmd: 'stop' }` the same once it sends no more.
  * Both exit when the parent disconnects. Loopback only.
  */
 import dgram from 'node:dgram';
@@ -17,6 +17,12 @@ const SOCKET_BUFFER = 4 << 20;
 
 function micros(): number {
   return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** CPU microseconds this process used (user + system, every thread). */
+function cpu(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 function send(msg: unknown): void {
@@ -53,7 +59,7 @@ if (role === 'receive') {
       bytes += m.length;
     });
   }
-  process.on('message', () => send({ received, bytes, micros: micros() }));
+  process.on('message', () => send({ received, bytes, micros: micros(), cpu: cpu() }));
   send({ ports: sockets.map((s) => s.address().port) });
 } else {
   const ports = rest.map(Number);
@@ -63,12 +69,17 @@ if (role === 'receive') {
   let errors = 0;
   for (const s of sockets) s.on('error', () => errors++);
   const payload = Buffer.alloc(size, 0x5a);
+  let stopped = false;
   const burst = (): void => {
+    if (stopped) return;
     for (let i = 0; i < BATCH; i++) sockets[i % pairs]!.send(payload);
     sent += BATCH;
     setImmediate(burst);
   };
-  process.on('message', () => send({ sent, errors, micros: micros() }));
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'stop') stopped = true;
+    send({ sent, errors, micros: micros(), cpu: cpu() });
+  });
   send({ ready: true });
   setImmediate(burst);
 }
