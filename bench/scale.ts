@@ -11,7 +11,8 @@
  *   64 KiB written by the client that the server has received and not read (held in its receive buffers),
  *   at every N (about 1.4 GB at 10,000);
  * - a timeout-heavy run (`silentPeer`): the peer goes silent and the connections' loss probes and
- *   retransmission timeouts fire for 15 s virtual; CPU time per 1,000 connection timer expiries;
+ *   retransmission timeouts fire for 15 s virtual; CPU time per 1,000 connection timer expiries, with all
+ *   N connections timing out, and with 100 of the N (the rest idle);
  * - the per-call cost of the scans the host made before its attention sets (every connection's
  *   pollTimeout, pollTransmitFrom, pollEvent), measured in the same run as a ratio.
  * `SCALE_MAX=1000 npm run bench scale` stops at 1,000 (the 10,000 round is skipped when 1,000 took over 20 s).
@@ -120,6 +121,9 @@ function round(n: number): { results: BenchResult[]; establishSeconds: number } 
     unit: 'bytes',
     note: `${sig3(buffered / n)} bytes readable per server connection (packet buffers kept as views)`,
   });
+  // The same with a fixed set of 100 connections timing out among the N (the others idle): what the
+  // host's timer structures cost as N grows, apart from the working set of N timing-out connections.
+  if (n > 100) results.push(...silentPeer(m, 100));
   results.push(...silentPeer(m));
   return { results, establishSeconds };
 }
@@ -139,13 +143,15 @@ function silentRuns(n: number): number {
  * Between runs the links come back up and 30 s of virtual time (not measured) let every connection
  * retransmit and get its data acknowledged, so each run starts from the same state.
  */
-export function silentPeer(m: ManyConnections): BenchResult[] {
+export function silentPeer(m: ManyConnections, active = m.clients.length): BenchResult[] {
   const { pair } = m;
-  const n = m.clients.length;
+  const n = active;
+  const total = m.clients.length;
+  const writers = m.clients.slice(0, active);
   const counter = expiryCounter(m);
   const rtos = (): number => {
     let t = 0;
-    for (const c of m.clients) for (const s of c.subflows()) t += s.tcp.timeouts;
+    for (const c of writers) for (const s of c.subflows()) t += s.tcp.timeouts;
     return t;
   };
   const small = new Uint8Array(100);
@@ -155,7 +161,7 @@ export function silentPeer(m: ManyConnections): BenchResult[] {
     for (const p of pair.paths) p.forward.setState('down');
     const rtosBefore = rtos();
     const expiriesBefore = counter.count;
-    const expected = m.clients.map((c) => c.bytesAcknowledged + c.write(small));
+    const expected = writers.map((c) => c.bytesAcknowledged + c.write(small));
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     pair.wakeClient();
@@ -169,14 +175,14 @@ export function silentPeer(m: ManyConnections): BenchResult[] {
     samples.push({ perThousand: (cpuMs * 1000) / fired, fired, rtoFired, cpuMs, wallMs });
     for (const p of pair.paths) p.forward.setState('up');
     pair.runFor(30_000_000);
-    const unacked = m.clients.filter((c, i) => c.bytesAcknowledged < expected[i]!).length;
+    const unacked = writers.filter((c, i) => c.bytesAcknowledged < expected[i]!).length;
     if (unacked > 0) throw new Error(`scale: ${unacked} of ${n} connections still have data unacknowledged after the peer came back`);
   }
   samples.sort((a, b) => a.perThousand - b.perThousand);
   const med = samples[Math.floor(samples.length / 2)]!;
   return [
     {
-      name: `scale.silent peer: CPU per 1,000 connection timer expiries N=${n}`,
+      name: active === total ? `scale.silent peer: CPU per 1,000 connection timer expiries N=${n}` : `scale.silent peer, ${active} of the N connections silent: CPU per 1,000 expiries N=${total}`,
       value: sig3(med.perThousand),
       unit: 'ms',
       note: `median of ${runs} runs (min ${sig3(samples[0]!.perThousand)} max ${sig3(samples[samples.length - 1]!.perThousand)}); that run: ${med.fired} expiries (${sig3(med.fired / n)} per connection; ${med.rtoFired} subflow RTOs), ${sig3(med.cpuMs)} ms CPU, ${sig3(med.wallMs)} ms wall, 15 s virtual`,
