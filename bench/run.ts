@@ -10,6 +10,7 @@ import { benchMptcp } from './mptcp.js';
 import { benchProxy } from './proxy.js';
 import { benchScale } from './scale.js';
 import { benchTun } from './tun.js';
+import { benchUdp } from './udp.js';
 import type { BenchResult } from './measure.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
@@ -19,6 +20,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['proxy', benchProxy],
   ['scale', benchScale],
   ['tun', benchTun],
+  ['udp', benchUdp],
 ];
 try {
   const emu = (await import('./emu.js')) as { benchEmu?: () => Promise<BenchResult[]> };
@@ -51,5 +53,7 @@ const out = {
   cores: os.cpus().length,
   results: all,
 };
-writeFileSync('bench/results/latest.json', JSON.stringify(out, null, 2) + '\n');
-console.log('\nwritten: bench/results/latest.json');
+// A run of some suites (`npm run bench scale`) keeps its own file, so it does not overwrite the full run's.
+const file = filter ? `bench/results/${filter.replace(/[^a-z0-9-]/gi, '_')}.json` : 'bench/results/latest.json';
+writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+console.log(`\nwritten: ${file}`);

@@ -458,7 +458,7 @@ export class Stack extends EventEmitter {
     const addresses = options.addresses ?? [`${formatAddress(local)}/${local.length * 8}`];
     const mtu = options.mtu ?? (local.length === 4 ? 1472 : 1452);
     const id = rt.addInterface(`udp${this.host.routing.interfaces.length}`, addresses, (bytes) => path.send(bytes), mtu);
-    path.onPacket = (packet) => rt.receive(id, [packet]);
+    path.onPackets = (packets) => rt.receive(id, packets);
     path.onUnreachable = () => rt.interfaceUnreachable(id);
     backend.follow(path);
     if (remote) {

@@ -24,6 +24,12 @@
  * Datagrams are accepted from any source and delivered with it; the stack demultiplexes by the inner
  * packet's addresses and ports.
  *
+ * Batching: with `onPackets`, the datagrams that arrive in one poll phase of the event loop (libuv reads up
+ * to 32 per socket per wake-up, each a 'message' event of its own) are queued and handed over together in
+ * the check phase of the same loop iteration (setImmediate), so the stack runs one turn (one clock read,
+ * one round of events, output and timer arming) for the lot instead of one per datagram. `onPacket` still
+ * hears of each datagram as it arrives, with its source.
+ *
  * Errors: sending never throws for network conditions (an ICMP port unreachable, a full socket buffer):
  * the packet is lost, as on any link, and the error goes to `onError` if set. Only programming errors
  * (sending on a closed path, an oversized packet) throw.
@@ -56,6 +62,8 @@ export interface UdpPathOptions {
   readonly remote?: UdpEndpoint;
   /** Receives each IP packet, with the outer source it came from. */
   readonly onPacket?: (packet: Buffer, from: UdpEndpoint) => void;
+  /** Receives the IP packets of one event-loop iteration together (see "Batching"). */
+  readonly onPackets?: (packets: readonly Buffer[]) => void;
   /** Receives socket errors (the path stays usable). */
   readonly onError?: (error: Error) => void;
   /** The configured remote answered with ICMP port unreachable (the socket's ECONNREFUSED). */
@@ -72,6 +80,11 @@ export interface UdpPathOptions {
 export class UdpPath {
   /** Each received IP packet (the whole datagram payload) and its outer source. */
   onPacket: ((packet: Buffer, from: UdpEndpoint) => void) | undefined;
+  /**
+   * The packets received since the last call, once per event-loop iteration (see "Batching"), in arrival
+   * order. The array is reused once the call returns: keep the packets, not the array.
+   */
+  onPackets: ((packets: readonly Buffer[]) => void) | undefined;
   /** Socket errors; without a handler they are ignored (a lost datagram is a lost packet). */
   onError: ((error: Error) => void) | undefined;
   /** Where `send` goes; set from the first datagram received when not configured. */
@@ -85,6 +98,10 @@ export class UdpPath {
   readonly #local: UdpEndpoint;
   readonly #maxPacket: number;
   #closed = false;
+  /** Packets waiting for `onPackets`, and the array handed over last time (reused). */
+  #pending: Buffer[] = [];
+  #spare: Buffer[] = [];
+  #flushScheduled = false;
 
   private constructor(socket: dgram.Socket, options: UdpPathOptions, connected: UdpEndpoint | undefined) {
     this.#socket = socket;
@@ -93,19 +110,36 @@ export class UdpPath {
     this.#maxPacket = bound.family === 'IPv6' ? MAX_UDP_PAYLOAD.ipv6 : MAX_UDP_PAYLOAD.ipv4;
     this.remote = options.remote;
     this.onPacket = options.onPacket;
+    this.onPackets = options.onPackets;
     this.onError = options.onError;
     this.onUnreachable = options.onUnreachable;
     this.#connected = connected;
     socket.on('message', (packet, info) => {
-      const from = { address: info.address, port: info.port };
-      this.remote ??= from;
-      this.onPacket?.(packet, from);
+      if (this.remote === undefined) this.remote = { address: info.address, port: info.port };
+      if (this.onPackets !== undefined) {
+        this.#pending.push(packet);
+        if (!this.#flushScheduled) {
+          this.#flushScheduled = true;
+          setImmediate(this.#flush);
+        }
+      }
+      this.onPacket?.(packet, { address: info.address, port: info.port });
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ECONNREFUSED') this.onUnreachable?.();
       this.onError?.(error);
     });
   }
+
+  /** Hands the queued packets to `onPackets` (the check phase after the poll phase that read them). */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = this.#spare;
+    this.#spare = batch;
+    if (!this.#closed && batch.length > 0) this.onPackets?.(batch);
+    batch.length = 0;
+  };
 
   /** Binds a path to its local address (and port) and resolves once it can send and receive. */
   static bind(options: UdpPathOptions): Promise<UdpPath> {

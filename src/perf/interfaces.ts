@@ -208,7 +208,7 @@ async function openUdp(spec: UdpIfaceSpec, runtime: StackRuntime, paths: UdpPath
   const inner: IfaceCidr = spec.address ?? { address: spec.local.address, prefixLength: spec.local.family === 4 ? 32 : 128, family: spec.local.family };
   const mtu = spec.mtu ?? DEFAULT_UDP_MTU[spec.local.family];
   const ifaceId = runtime.addInterface(`udp${paths.length - 1}`, [cidrText(inner)], (bytes) => path.send(bytes), mtu);
-  path.onPacket = (packet) => runtime.receive(ifaceId, [packet]);
+  path.onPackets = (packets) => runtime.receive(ifaceId, packets);
   path.onUnreachable = () => runtime.interfaceUnreachable(ifaceId);
   if (spec.remote && spec.remote.family === inner.family) {
     const remote = parseAddress(spec.remote.address)!;

@@ -130,13 +130,18 @@ export class Attention<K extends string, E extends Attended<K, E>> {
   /** The entries whose deadline is at or before `now`, in table order (they are marked stale). */
   due(now: Micros): E[] {
     this.#refresh();
-    const out: E[] = [];
+    const slots: Slot<E>[] = [];
+    let ordered = true;
     for (let top = this.#timers.peek(); top !== undefined && top.heapKey <= now; top = this.#timers.peek()) {
       this.#timers.delete(top);
-      out.push(top.entry);
+      // The heap yields equal deadlines in table order already: sort only when several deadlines are due.
+      if (slots.length > 0 && top.heapOrder < slots[slots.length - 1]!.heapOrder) ordered = false;
+      slots.push(top);
       this.touchTimer(top.entry);
     }
-    if (out.length > 1) out.sort((a, b) => a.slots.seq - b.slots.seq);
+    if (!ordered) slots.sort((a, b) => a.heapOrder - b.heapOrder); // a timer slot's heapOrder is its entry's seq
+    const out: E[] = new Array<E>(slots.length);
+    for (let i = 0; i < slots.length; i++) out[i] = slots[i]!.entry;
     return out;
   }
 

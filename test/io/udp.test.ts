@@ -174,3 +174,42 @@ test('udp: binding an address this host does not have fails cleanly', async () =
     return true;
   });
 });
+
+test('udp: onPackets hands over the datagrams of one event-loop iteration together, in order, and nothing after close', async (t) => {
+  const batches: Buffer[][] = [];
+  const got = collect<Buffer>(40, 'packets at A');
+  const a = await UdpPath.bind({
+    localAddress: '127.0.0.1',
+    onPackets: (packets) => {
+      batches.push([...packets]);
+      for (const p of packets) got.push(p);
+    },
+  });
+  t.after(() => a.close());
+  const b = await UdpPath.bind({ localAddress: '127.0.0.2', remote: a.local });
+  t.after(() => b.close());
+  // Loopback delivers each datagram to A's socket buffer before send returns: 40 sent in one go are all
+  // waiting when A's loop next polls (libuv reads up to 32 per wake-up), so they come in few batches.
+  const sent = Array.from({ length: 40 }, (_, i) => tcpPacket('198.18.0.2', '198.18.0.1', i, `#${i}`));
+  for (const packet of sent) assert.equal(b.send(packet), true);
+  const atA = await got.done;
+  assert.deepEqual(atA.map(payloadText), sent.map((_, i) => `#${i}`), 'every packet, in order');
+  assert.ok(batches.every((x) => x.length > 0), 'no empty batch');
+  assert.ok(batches.length < 40, `${batches.length} batches for 40 datagrams: not batched`);
+  assert.deepEqual(a.remote, b.local, 'A learned its peer from the first datagram');
+
+  // A datagram queued for the batch when the path closes (here: as it arrives) is not delivered.
+  const before = batches.length;
+  const closed = new Promise<void>((resolve) => {
+    a.onPacket = () => void a.close().then(resolve);
+  });
+  b.send(tcpPacket('198.18.0.2', '198.18.0.1', 99, 'late'));
+  await within(closed);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(batches.length, before, 'nothing handed over after close');
+});
+
+/** Resolves as `p` does, or rejects after WAIT_MS. */
+function within<T>(p: Promise<T>): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), WAIT_MS).unref())]);
+}
