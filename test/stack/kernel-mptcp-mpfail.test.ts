@@ -53,7 +53,11 @@ function flipped(data: Uint8Array, offset: number): string {
 
 for (const direction of ['ours', 'kernel'] as const) {
   test(`MP_FAIL against Linux: one payload byte of ${direction === 'ours' ? 'our' : "the kernel's"} data rewritten on the path; both ends fall back with an infinite mapping`, { skip, timeout: 120_000 }, async () => {
-    const paths = tunPaths(ONE_PATH);
+    // Plain TUN, no offloads: the box models a middlebox on the wire, which sees MTU-sized packets. With the
+    // offloads our process sees 64 KB super-packets instead (6 MB in about 100 of them, a number that varies
+    // with load), so "the 400th data segment" may never come, or come after the kernel's last data, when
+    // nothing is left to carry its infinite mapping (both seen).
+    const paths = tunPaths(ONE_PATH, { offload: false });
     try {
       paths.namespace.execSync('sysctl', ['-qw', 'net.mptcp.checksum_enabled=1']);
       const dump = process.env['MPFAIL_PCAP'] ? paths.namespace.spawn('tcpdump', ['-i', 'any', '-s', '200', '-w', `${process.env['MPFAIL_PCAP']}-${direction}.pcap`]) : undefined;
