@@ -37,6 +37,8 @@ try {
 }
 
 const filter = process.argv[2];
+const loadAtStart = os.loadavg();
+const started = new Date().toISOString();
 const all: Array<BenchResult & { suite: string }> = [];
 for (const [suite, fn] of suites) {
   if (filter && !suite.includes(filter)) continue;
@@ -48,6 +50,9 @@ for (const [suite, fn] of suites) {
 mkdirSync('bench/results', { recursive: true });
 const out = {
   date: new Date().toISOString(),
+  started,
+  // 1, 5 and 15 minute load averages when the run started and ended (the machine is shared: compare ratios).
+  loadavg: { start: loadAtStart.map((l) => Math.round(l * 100) / 100), end: os.loadavg().map((l) => Math.round(l * 100) / 100) },
   node: process.version,
   cpu: os.cpus()[0]?.model ?? 'unknown',
   cores: os.cpus().length,
