@@ -93,12 +93,12 @@ export const WIFI_SLOW_LTE: DownloadsScenario = {
   id: 'wifi_slow_lte',
   title: 'Fast Wi-Fi + slower LTE (Mahimahi Verizon trace): completion time of one object per connection, median and p90 over seeds',
   source:
-    'the heterogeneous case of ECF (Lim et al., CoNEXT 2017: Wi-Fi faster and shorter than LTE, object downloads of ' +
-    '64 KB to 16 MB, the gain largest where the object ends within a few windows) and BLEST (Ferlin et al., IFIP ' +
-    'Networking 2016: a low-RTT Wi-Fi with a small buffer beside a higher-RTT, bloated LTE). Wi-Fi: 10 Mbit/s fixed, ' +
-    '10 ms one way, 30 KB drop-tail queue (about one BDP at 20 ms RTT, so it does not bloat); LTE: Mahimahi ' +
-    'Verizon-LTE-short traces (Winstein et al., NSDI 2013; 5.0 Mbit/s down, 5.9 up on average), 40 ms one way and a ' +
-    '300 KB queue as in wifi_lte; each seed starting 1 s further into the trace',
+    'the heterogeneous setting ECF (Lim et al., CoNEXT 2017) and BLEST (Ferlin et al., IFIP Networking 2016) are ' +
+    'designed for: a fast, short Wi-Fi beside a slower, longer LTE. Wi-Fi 10 Mbit/s fixed and 10 ms one way as in ' +
+    'wifi_lte; its queue 30 KB, about one BDP (10 Mbit/s x 20 ms = 25 KB), so it stays short; LTE: Mahimahi ' +
+    'Verizon-LTE-short traces (Winstein et al., NSDI 2013; 5.03 Mbit/s down, 5.95 up, computed from the files), ' +
+    '40 ms one way and a 300 KB queue as in wifi_lte; object sizes as wifi_lte (issue 9); each seed starting 1 s ' +
+    'further into the trace',
   policies: EVERY_SCHEDULER,
   seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   paths: [
