@@ -5,14 +5,12 @@
  * `mptcp_rcv_buf_optimization`). A connection option (`MptcpConnectionOptions.opportunisticReinjection`),
  * whatever the scheduler.
  *
- * When the connection-level window blocks or is about to, i.e. the send head is within one chunk of the
- * peer's DATA_ACK + window with more written, or the send buffer is (nearly) full with all but at most one
- * chunk of it handed to subflows, the data at the DATA_ACK is what holds the window shut (or will, one chunk
- * later: waiting until it has shut leaves the faster subflow idle for one of its round trips first). The
- * blocking data, from the DATA_ACK on, as long as another subflow than the target holds it, is sent again
- * on another usable subflow with room in its congestion window and nothing waiting (the lowest SRTT of
- * them), as a burst that fills that room (whole segments, at most one chunk; never the same bytes twice),
- * as the paper's "opportunistic retransmission" does on the subflow that has room; and when the holder is slower (higher
+ * When the connection-level window blocks, i.e. the send head reached the peer's DATA_ACK + window with more
+ * written, or the send buffer is (nearly) full with everything in it handed to subflows, the data at the
+ * DATA_ACK is what holds the window shut. The blocking data, from the DATA_ACK to the end of the holder's
+ * mapping there (at most one chunk, never the same bytes twice), is sent again on another usable subflow
+ * with room in its congestion window and nothing waiting (the lowest SRTT of them), as the paper's
+ * "opportunistic retransmission" does on the subflow that has room; and when the holder is slower (higher
  * SRTT) than that subflow its congestion window is reduced by its controller's own decrease (TcpConnection
  * `reduceCongestionWindow`: halving for reno and the coupled controllers, x 0.7 for cubic), at most once
  * per the holder's SRTT, so a slow path stops taking more of the window than it can drain.
@@ -40,17 +38,13 @@ export class Opportunistic {
     this.#ctx = ctx;
   }
 
-  /**
-   * Whether the connection-level window blocks new data now or within one chunk (see the file comment): the
-   * send head within `OPPORTUNISTIC_CHUNK` of the peer's window with more written beyond it; or the send
-   * buffer nearly full with at most one chunk of it not yet handed to a subflow.
-   */
+  /** Whether the connection-level window blocks new data now (see the file comment). */
   blocked(): boolean {
     const send = this.#ctx.send;
-    if (send.written > send.windowEnd && send.windowEnd - send.scheduled < OPPORTUNISTIC_CHUNK) return true;
-    // The send buffer: (almost) everything handed out, the application's last write cut short, and less than a
-    // third of the buffer free (Linux mptcp.org: SOCK_NOSPACE and sk_stream_wspace < sk_stream_min_wspace).
-    if (send.written - send.scheduled >= OPPORTUNISTIC_CHUNK || send.acked >= send.scheduled) return false;
+    if (send.scheduled >= send.windowEnd && send.written > send.windowEnd) return true;
+    // The send buffer: everything handed out, the application's last write cut short, and less than a third
+    // of the buffer free (Linux mptcp.org: SOCK_NOSPACE and sk_stream_wspace < sk_stream_min_wspace).
+    if (send.scheduled < send.written || send.acked >= send.scheduled) return false;
     return (send.blocked || send.room === 0) && send.room < (send.written - send.acked) / 2;
   }
 
@@ -90,11 +84,7 @@ export class Opportunistic {
     }
     if (target === undefined) return;
     const start = Math.max(una, this.#reinjectedTo);
-    // A burst that fills the target's congestion window (whole segments, at least one), of bytes another
-    // subflow holds: the holder's mapping at the DATA_ACK and the ones that follow it on other subflows.
-    const mss = Math.max(1, target.tcp.sendMss);
-    const room = Math.max(mss, Math.floor((target.tcp.cwndBytes - target.tcp.bytesInFlight) / mss) * mss);
-    const end = heldElsewhere(ctx.subflows, target, start, Math.min(start + room, start + OPPORTUNISTIC_CHUNK, send.scheduled), holderEnd);
+    const end = Math.min(holderEnd, start + OPPORTUNISTIC_CHUNK);
     if (start < end) {
       const n = target.push(send, start, end - start);
       if (n > 0) {
@@ -109,29 +99,4 @@ export class Opportunistic {
       this.penalties++;
     }
   }
-}
-
-/**
- * How far from `from` (up to `limit`) the bytes are held by subflows other than `target`, following mappings
- * from one subflow to the next; `end` is already known to be held (the holder's mapping at the DATA_ACK).
- * Bytes on `target` itself stop the walk. One pass over the mappings per step; only while blocked.
- */
-export function heldElsewhere(subflows: readonly Subflow[], target: Subflow, from: number, limit: number, end: number): number {
-  let at = Math.max(from, Math.min(end, limit));
-  while (at < limit) {
-    let next = at;
-    for (const s of subflows) {
-      if (s === target || s.closed) continue;
-      for (const m of s.send.maps) {
-        if (m.dataOffset <= at && at < m.dataOffset + m.length) {
-          next = m.dataOffset + m.length;
-          break;
-        }
-      }
-      if (next > at) break;
-    }
-    if (next <= at) break;
-    at = next;
-  }
-  return Math.min(at, limit);
 }
