@@ -7,6 +7,7 @@ import type { PerfOutput } from '../../src/perf/report.js';
 import type { LinkConfig } from '../../src/emu/link.js';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/command.js';
+import { sampleLag } from '../support/lag.js';
 
 export const haveIperf3 = spawnSync('iperf3', ['--version'], { encoding: 'utf8' }).status === 0;
 export const IPERF3_SKIP_REASON = 'iperf3 not installed';
@@ -172,26 +173,18 @@ export async function emulatedHosts(seed: number, link: LinkConfig, mptcp: { cli
 
 /**
  * The event-loop lag of this process while `run` is in flight: how late a 10 ms repeating timer fired at
- * worst (a process descheduled on a loaded machine, or a long synchronous stretch of the emulator, delays
- * every timer by as much). Real-time bounds that a late timer can miss (when the `-t` deadline fires, how
+ * worst (test/support/lag.ts: a process descheduled on a loaded machine, or a long synchronous stretch of the
+ * emulator, delays every timer by as much). Real-time bounds that a late timer can miss (when the `-t` deadline fires, how
  * many interval ticks came before it) are widened by this measured figure, not by a fixed guess: on an idle
  * machine it is a few milliseconds and the bounds are as tight as before.
  */
 export async function measureLag<T>(run: () => Promise<T>): Promise<{ value: T; lagSeconds: number }> {
-  const periodMs = 10;
-  let last = performance.now();
-  let worstMs = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worstMs = Math.max(worstMs, now - last - periodMs);
-    last = now;
-  }, periodMs);
+  const lag = sampleLag();
   try {
     const value = await run();
-    worstMs = Math.max(worstMs, performance.now() - last - periodMs);
-    return { value, lagSeconds: Math.max(0, worstMs) / 1000 };
+    return { value, lagSeconds: lag.stop().worstSeconds };
   } finally {
-    clearInterval(timer);
+    lag.stop();
   }
 }
 
