@@ -156,11 +156,18 @@ test('--bidir on the emulator with MPTCP over two links: both directions at once
   const doc = JSON.parse(ours.out) as BidirDoc & { end: { subflows: Array<{ socket: number; sender: boolean; join: boolean; bytes_acked: number; bytes_received: number }> } };
   assert.equal(doc.end.sum_sent.sender, true);
   assert.equal(doc.end.sum_sent_bidir_reverse.sender, false);
+  // The emulator's own verdict (both ends and the links run in this process): when it could not keep up, the
+  // rates measure this process, not the links (at load 10-13 it got 17-34% of a CPU: 0.6-2 Mbit/s each way,
+  // and 3.5-7.8 Mbit/s without --bidir). Then no floor: data both ways in every interval (below) still fails a
+  // stall. The ceiling holds however loaded the machine is.
+  const emulator = (doc as unknown as { emulator: { kept_up: boolean; lag_percent: number; cpu_percent: number } }).emulator;
+  const floor = emulator.kept_up ? 1 : 0;
+  if (!emulator.kept_up) console.log(`the emulator did not keep up (lag ${emulator.lag_percent.toFixed(0)}% of the test, this process busy ${emulator.cpu_percent.toFixed(0)}%): no rate floor`);
   for (const k of ['sum_received', 'sum_received_bidir_reverse'] as const) {
     const t = doc.end[k];
     const mbps = (t.bytes * 8) / t.seconds / 1e6;
     // Each direction has 30 Mbit/s of links (less what the other direction's ACKs take): some, never more.
-    assert.ok(mbps > 1 && mbps < 30 * 1.05, `${k}: ${mbps.toFixed(2)} Mbit/s`);
+    assert.ok(mbps > floor && mbps < 30 * 1.05, `${k}: ${mbps.toFixed(2)} Mbit/s (emulator kept up: ${emulator.kept_up})`);
   }
   for (const iv of doc.intervals) assert.ok(iv['sum']!.bytes > 0 && iv['sum_bidir_reverse']!.bytes > 0, 'bytes both ways in every interval');
   // Two MPTCP connections (one each way), each with its join: data on both paths in both directions.
