@@ -226,3 +226,24 @@ export function assertEndsAt(seconds: number, expected: number, lagSeconds: numb
   const late = 0.5 + lagSeconds;
   assert.ok(seconds >= expected - 0.01 && seconds < expected + late, `the test ends at -t ${expected}: ${seconds} s (bound ${(expected + late).toFixed(3)} s with ${(lagSeconds * 1000).toFixed(0)} ms of event-loop lag)`);
 }
+
+/** net.ipv4.tcp_wmem's maximum in a namespace: how much a kernel sender can have written and not delivered. */
+export function kernelSendBufferMax(ns: { execSync(command: string, args?: readonly string[]): string }): number {
+  const max = Number(ns.execSync('cat', ['/proc/sys/net/ipv4/tcp_wmem']).trim().split(/\s+/)[2]);
+  assert.ok(max > 0, 'tcp_wmem read');
+  return max;
+}
+
+/**
+ * A kernel iperf3 -c against our perf -s: what we received against what iperf3 sent. iperf3's client sends
+ * TEST_END right after its last write (it does not wait for the data to be acknowledged), on its own
+ * connection, and our server takes its counts at the results exchange, as iperf3's server does at TEST_END
+ * (earlier): on a loaded machine where our stack reads the TUN device late, data still in iperf3's socket
+ * is not counted (a run at load 13: 51736008 of 52428800). Never more than it sent, and short by at most
+ * that socket's send buffer; exactly equal on an idle machine. Returns a line for the test's output.
+ */
+export function assertReceivedFromKernel(received: number, sent: number, sendBufferMax: number): string {
+  const line = `iperf3 sent ${sent}, we received ${received} (${sent - received} short; its send buffer holds at most ${sendBufferMax})`;
+  assert.ok(received <= sent && received >= sent - sendBufferMax, line);
+  return line;
+}
