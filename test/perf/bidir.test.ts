@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeNetTransport } from '../../src/perf/transport.js';
 import { startPerfServer } from '../../src/perf/server.js';
-import { captureIo, haveIperf3, IPERF3_SKIP_REASON, runPerfCli, spawnIperf3, startIperf3Server } from './helpers.js';
+import { captureIo, haveIperf3, IPERF3_SKIP_REASON, measureLag, runPerfCli, spawnIperf3, startIperf3Server } from './helpers.js';
 
 const OPTS = { timeout: 90_000, skip: haveIperf3 ? false : IPERF3_SKIP_REASON };
 
@@ -50,7 +50,11 @@ test('--bidir -J: our client against iperf3 -s: both directions at once, iperf3 
   }
   const { port, server } = await startIperf3Server();
   try {
-    const ours = await runPerfCli(['-c', '127.0.0.1', '-p', String(port), '--kernel', '--bidir', '-P', '2', '-t', '2', '-J']);
+    // Paced, 50 Mbit/s per stream (25 MB/s through this process, both ways): unpaced, a loaded machine's
+    // process reads the loopback streams slower than iperf3 writes them, megabytes wait in the receive
+    // queues (tcp_rmem's autotuning goes up to 32 MB here) when the client stops counting at its end (as
+    // iperf3's does), and the client had 0.86-0.88 of what iperf3 sent in 3 of 4 runs at load 15.
+    const { value: ours, lagSeconds } = await measureLag(() => runPerfCli(['-c', '127.0.0.1', '-p', String(port), '--kernel', '--bidir', '-P', '2', '-t', '2', '-b', '50M', '-J']));
     assert.equal(ours.code, 0, ours.err);
     const doc = JSON.parse(ours.out) as BidirDoc;
     const iperfServer = await server.exit;
@@ -71,9 +75,17 @@ test('--bidir -J: our client against iperf3 -s: both directions at once, iperf3 
     // Each direction's peer numbers are the ones iperf3's server counted for that direction.
     assert.equal(doc.end.sum_received.bytes, serverDoc.end.sum_received.bytes, 'forward: what iperf3 -s received');
     assert.equal(doc.end.sum_sent_bidir_reverse.bytes, serverDoc.end.sum_sent_bidir_reverse.bytes, 'reverse: what iperf3 -s sent');
-    assert.ok(doc.end.sum_received.bytes <= doc.end.sum_sent.bytes && doc.end.sum_received.bytes > 0.9 * doc.end.sum_sent.bytes, 'forward: received what we sent');
-    assert.ok(doc.end.sum_received_bidir_reverse.bytes <= doc.end.sum_sent_bidir_reverse.bytes && doc.end.sum_received_bidir_reverse.bytes > 0.9 * doc.end.sum_sent_bidir_reverse.bytes, 'reverse: we received what iperf3 sent');
-    for (const k of SUMS) assert.ok(doc.end[k].seconds > 1.9 && doc.end[k].seconds < 3, `${k}: a 2-second test (${doc.end[k].seconds})`);
+    const e = doc.end;
+    const counts = `forward ${e.sum_received.bytes} of ${e.sum_sent.bytes}, reverse ${e.sum_received_bidir_reverse.bytes} of ${e.sum_sent_bidir_reverse.bytes} (iperf3 sent for ${serverDoc.end.sum_sent_bidir_reverse.seconds} s, we counted for ${e.sum_received_bidir_reverse.seconds} s; ${(lagSeconds * 1000).toFixed(0)} ms of event-loop lag)`;
+    console.log(counts);
+    assert.ok(e.sum_received.bytes <= e.sum_sent.bytes && e.sum_received.bytes > 0.9 * e.sum_sent.bytes, `forward: received what we sent: ${counts}`);
+    // Reverse: iperf3 goes on sending until our TEST_END reaches it, and a deadline timer that fired late (the
+    // measured lag) left what came in meanwhile uncounted in the sockets: at iperf3's rate, that much more
+    // may be missing. A stream that stalls or is not counted is far more.
+    const reverseRate = e.sum_sent_bidir_reverse.bytes / serverDoc.end.sum_sent_bidir_reverse.seconds;
+    const afterOurEnd = reverseRate * (Math.max(0, serverDoc.end.sum_sent_bidir_reverse.seconds - e.sum_received_bidir_reverse.seconds) + lagSeconds);
+    assert.ok(e.sum_received_bidir_reverse.bytes <= e.sum_sent_bidir_reverse.bytes && e.sum_received_bidir_reverse.bytes > 0.9 * e.sum_sent_bidir_reverse.bytes - afterOurEnd, `reverse: we received what iperf3 sent: ${counts}`);
+    for (const k of SUMS) assert.ok(doc.end[k].seconds > 1.9 && doc.end[k].seconds < 3 + lagSeconds, `${k}: a 2-second test (${doc.end[k].seconds}, ${(lagSeconds * 1000).toFixed(0)} ms of lag)`);
   } finally {
     server.kill();
   }
@@ -144,11 +156,18 @@ test('--bidir on the emulator with MPTCP over two links: both directions at once
   const doc = JSON.parse(ours.out) as BidirDoc & { end: { subflows: Array<{ socket: number; sender: boolean; join: boolean; bytes_acked: number; bytes_received: number }> } };
   assert.equal(doc.end.sum_sent.sender, true);
   assert.equal(doc.end.sum_sent_bidir_reverse.sender, false);
+  // The emulator's own verdict (both ends and the links run in this process): when it could not keep up, the
+  // rates measure this process, not the links (at load 10-13 it got 17-34% of a CPU: 0.6-2 Mbit/s each way,
+  // and 3.5-7.8 Mbit/s without --bidir). Then no floor: data both ways in every interval (below) still fails a
+  // stall. The ceiling holds however loaded the machine is.
+  const emulator = (doc as unknown as { emulator: { kept_up: boolean; lag_percent: number; cpu_percent: number } }).emulator;
+  const floor = emulator.kept_up ? 1 : 0;
+  if (!emulator.kept_up) console.log(`the emulator did not keep up (lag ${emulator.lag_percent.toFixed(0)}% of the test, this process busy ${emulator.cpu_percent.toFixed(0)}%): no rate floor`);
   for (const k of ['sum_received', 'sum_received_bidir_reverse'] as const) {
     const t = doc.end[k];
     const mbps = (t.bytes * 8) / t.seconds / 1e6;
     // Each direction has 30 Mbit/s of links (less what the other direction's ACKs take): some, never more.
-    assert.ok(mbps > 1 && mbps < 30 * 1.05, `${k}: ${mbps.toFixed(2)} Mbit/s`);
+    assert.ok(mbps > floor && mbps < 30 * 1.05, `${k}: ${mbps.toFixed(2)} Mbit/s (emulator kept up: ${emulator.kept_up})`);
   }
   for (const iv of doc.intervals) assert.ok(iv['sum']!.bytes > 0 && iv['sum_bidir_reverse']!.bytes > 0, 'bytes both ways in every interval');
   // Two MPTCP connections (one each way), each with its join: data on both paths in both directions.

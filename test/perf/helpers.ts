@@ -1,4 +1,5 @@
 /** Shared helpers for the perf tests: captured output, free ports, a spawned iperf3. */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -6,6 +7,7 @@ import type { PerfOutput } from '../../src/perf/report.js';
 import type { LinkConfig } from '../../src/emu/link.js';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/command.js';
+import { sampleLag } from '../support/lag.js';
 
 export const haveIperf3 = spawnSync('iperf3', ['--version'], { encoding: 'utf8' }).status === 0;
 export const IPERF3_SKIP_REASON = 'iperf3 not installed';
@@ -167,4 +169,81 @@ export async function emulatedHosts(seed: number, link: LinkConfig, mptcp: { cli
   const b = emu.addHost('b', [['198.18.0.2/24']]);
   emu.connect('a', 0, 'b', 0, link);
   return { emu, a, client: userspaceTransport(a, 'client', { mptcp: mptcp.client }), server: userspaceTransport(b, 'server', { mptcp: mptcp.server }) };
+}
+
+/**
+ * The event-loop lag of this process while `run` is in flight: how late a 10 ms repeating timer fired at
+ * worst (test/support/lag.ts: a process descheduled on a loaded machine, or a long synchronous stretch of the
+ * emulator, delays every timer by as much). Real-time bounds that a late timer can miss (when the `-t` deadline fires, how
+ * many interval ticks came before it) are widened by this measured figure, not by a fixed guess: on an idle
+ * machine it is a few milliseconds and the bounds are as tight as before.
+ */
+export async function measureLag<T>(run: () => Promise<T>): Promise<{ value: T; lagSeconds: number }> {
+  const lag = sampleLag();
+  try {
+    const value = await run();
+    return { value, lagSeconds: lag.stop().worstSeconds };
+  } finally {
+    lag.stop();
+  }
+}
+
+interface IntervalNumbers {
+  start: number;
+  end: number;
+  seconds: number;
+  bytes: number;
+}
+
+/**
+ * A `-t T` run's intervals (1 s each, iperf3's default): contiguous from 0 to the sender's end, adding up to
+ * its bytes, and T of them. The count is exact when the run's lag was under a tenth of a second (the
+ * shortest interval the report keeps: a final sliver below it is folded into the last interval). With more
+ * lag a tick can fire after the deadline (T - 1 intervals, the last one longer) or the deadline fire a
+ * little after the last tick (T + 1, a short last one): then T +- 1, each interval still at most 1 s plus the
+ * lag long. Returns a line for the test's output.
+ */
+export function assertIntervals(intervals: ReadonlyArray<{ sum: IntervalNumbers }>, total: IntervalNumbers, seconds: number, lagSeconds: number): string {
+  const sums = intervals.map((i) => i.sum);
+  const shown = JSON.stringify(sums.map((s) => [s.start, s.end, s.bytes]));
+  const note = `${sums.length} intervals for -t ${seconds} with ${(lagSeconds * 1000).toFixed(0)} ms of event-loop lag: ${shown}`;
+  if (lagSeconds < 0.1) assert.equal(sums.length, seconds, note);
+  else assert.ok(sums.length >= seconds - 1 && sums.length <= seconds + 1, note);
+  assert.equal(sums[0]?.start, 0, note);
+  for (let i = 1; i < sums.length; i++) assert.ok(Math.abs(sums[i]!.start - sums[i - 1]!.end) < 1e-6, `contiguous: ${note}`);
+  for (const s of sums) assert.ok(s.seconds > 0 && s.seconds <= 1 + lagSeconds + 0.1 + 1e-6, `no interval longer than 1 s plus the lag: ${note}`);
+  assert.equal(sums.at(-1)!.end, total.end, `the last interval ends where the sender's total does: ${note}`);
+  assert.equal(sums.reduce((a, s) => a + s.bytes, 0), total.bytes, `the intervals add up to the total: ${note}`);
+  return note;
+}
+
+/**
+ * The sender's end of a `-t T` run: at T (a timer may read a fraction of a millisecond short: 1.999613 in
+ * one CI run), and no later than half a second plus the measured lag after it (the deadline's timer fires late
+ * by at most that much; an end that waited for the flush is seconds late on a slow link).
+ */
+export function assertEndsAt(seconds: number, expected: number, lagSeconds: number): void {
+  const late = 0.5 + lagSeconds;
+  assert.ok(seconds >= expected - 0.01 && seconds < expected + late, `the test ends at -t ${expected}: ${seconds} s (bound ${(expected + late).toFixed(3)} s with ${(lagSeconds * 1000).toFixed(0)} ms of event-loop lag)`);
+}
+
+/** net.ipv4.tcp_wmem's maximum in a namespace: how much a kernel sender can have written and not delivered. */
+export function kernelSendBufferMax(ns: { execSync(command: string, args?: readonly string[]): string }): number {
+  const max = Number(ns.execSync('cat', ['/proc/sys/net/ipv4/tcp_wmem']).trim().split(/\s+/)[2]);
+  assert.ok(max > 0, 'tcp_wmem read');
+  return max;
+}
+
+/**
+ * A kernel iperf3 -c against our perf -s: what we received against what iperf3 sent. iperf3's client sends
+ * TEST_END right after its last write (it does not wait for the data to be acknowledged), on its own
+ * connection, and our server takes its counts at the results exchange, as iperf3's server does at TEST_END
+ * (earlier): on a loaded machine where our stack reads the TUN device late, data still in iperf3's socket
+ * is not counted (a run at load 13: 51736008 of 52428800). Never more than it sent, and short by at most
+ * that socket's send buffer; exactly equal on an idle machine. Returns a line for the test's output.
+ */
+export function assertReceivedFromKernel(received: number, sent: number, sendBufferMax: number): string {
+  const line = `iperf3 sent ${sent}, we received ${received} (${sent - received} short; its send buffer holds at most ${sendBufferMax})`;
+  assert.ok(received <= sent && received >= sent - sendBufferMax, line);
+  return line;
 }

@@ -193,7 +193,16 @@ test('a. mptcp perf -c (two TUN paths, --endpoint "198.18.2.2 subflow") -> mptcp
     assert.equal(theirs.error, undefined);
     assert.equal(ours.end.sum_sent.bytes, BYTES, 'we sent exactly -n');
     assert.equal(ours.end.sum_received.bytes, theirs.end.sum_received.bytes, 'the receiver count we report is the one iperf3 measured');
-    assert.equal(theirs.end.sum_received.bytes, BYTES, 'iperf3 received everything');
+    // iperf3's server closes its data sockets as soon as it reads TEST_END (iperf_handle_message_server),
+    // without reading what is still queued in them; Linux then resets the connection (MP_FASTCLOSE and a
+    // reset on each subflow: MPFastcloseTx, MPRstTx). A loaded machine where iperf3 reads late makes that
+    // happen (reproduced by stopping iperf3 for 2.5 s near the end: 8.4 of the 10 MiB read, MPFastcloseTx=2).
+    // That is the peer's normal behaviour, not a failed transfer, when the transfer itself completed: every
+    // byte acknowledged by the kernel's subflows (checked below), only not read by iperf3.
+    const unreadClose = theirs.end.sum_received.bytes < BYTES && (mib.get('MPFastcloseTx') ?? 0) >= 1;
+    if (unreadClose) console.log(`a: iperf3 -s read ${theirs.end.sum_received.bytes} of ${BYTES} before it closed at TEST_END; the kernel reset the connection (MPFastcloseTx=${mib.get('MPFastcloseTx')}, MPRstTx=${mib.get('MPRstTx') ?? 0})`);
+    else assert.equal(theirs.end.sum_received.bytes, BYTES, 'iperf3 received everything');
+    assert.ok(theirs.end.sum_received.bytes > 0 && theirs.end.sum_received.bytes <= BYTES, `iperf3 received ${theirs.end.sum_received.bytes}`);
     // Subflow byte counts are data-level and include the 37-byte cookie (and any reinjection).
     const onSubflows = data.reduce((a, s) => a + s.bytes_sent, 0);
     assert.ok(onSubflows >= BYTES && onSubflows <= BYTES * 1.1 + 65_536, `subflows of stream ${dataStream} carried ${onSubflows} bytes for ${BYTES}`);
@@ -206,6 +215,9 @@ test('a. mptcp perf -c (two TUN paths, --endpoint "198.18.2.2 subflow") -> mptcp
     const acked = data.reduce((a, s) => a + s.bytes_acked, 0);
     assert.equal(perInterval.reduce((a, s) => a + s.bytes, 0), acked, 'the interval subflow bytes add up to the acknowledged totals');
     assert.ok(acked >= BYTES - 65_536 && acked <= onSubflows, `acknowledged ${acked} of ${BYTES} (sent ${onSubflows})`);
+    // When iperf3 left data unread, the transfer is verified by the kernel's acknowledgments: all of it (and the
+    // cookie) got there before the reset.
+    if (unreadClose) assert.ok(acked >= BYTES + 37, `iperf3 closed with data unread: the kernel acknowledged ${acked} of the ${BYTES} + 37 bytes sent`);
     // Each connection (control and data) joined once from 198.18.2.2.
     assert.ok((mib.get('MPJoinSynRx') ?? 0) >= 1, `kernel MPJoinSynRx: ${nonZero(mib)}`);
     assert.ok((mib.get('MPJoinAckRx') ?? 0) >= 1, `kernel MPJoinAckRx: ${nonZero(mib)}`);

