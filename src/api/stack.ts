@@ -46,7 +46,7 @@ export interface StackOptions {
   readonly checksum?: boolean;
   /** `ip mptcp limits set` words ("subflows 2 add_addr_accepted 1") or values; default Linux's (2 and 0). */
   readonly limits?: string | Partial<Limits>;
-  /** The packet scheduler (Linux's `net.mptcp.scheduler`): "default", "roundrobin", "redundant". */
+  /** The packet scheduler (Linux's `net.mptcp.scheduler`): "default", "blest", "ecf", "redundant", "roundrobin". */
   readonly scheduler?: string;
   /** TCP settings of every connection (and subflow): buffers, congestion control, Nagle, timers. */
   readonly tcp?: TcpConfig;
