@@ -30,7 +30,7 @@
  * equation (4)). Alone (no group, or the only usable member) alpha_r = 1 and the controller is Reno exactly.
  */
 import { COUPLED_SUM } from './coupled.js';
-import { CoupledController } from './coupled-controller.js';
+import { CoupledController, type CoupledOptions } from './coupled-controller.js';
 import type { CongestionControlFactory, CongestionControlParams } from './types.js';
 
 /** The cap on alpha_r in the decrease: "min(alpha_r, 1.5)". */
@@ -41,8 +41,8 @@ const FLOOR_SLACK_BYTES = 1e-6;
 
 /** BALIA (Peng et al.); `"balia"` in the registry. */
 export class BaliaController extends CoupledController {
-  constructor(params: CongestionControlParams) {
-    super('balia', params);
+  constructor(params: CongestionControlParams, options: CoupledOptions = {}) {
+    super('balia', params, options);
   }
 
   /** alpha_r = max_k x_k / x_r for this path now (1 when not coupled). */

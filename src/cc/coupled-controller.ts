@@ -12,14 +12,30 @@
  *   for line: a controller without a group, or alone in its group, is Reno (tests check this);
  * - src/cc/coupled.ts for the group.
  *
+ * Slow start adds HyStart++ (RFC 9406) by default, as CUBIC's does (src/cc/hystart.ts; `hystart: false` gives
+ * the plain slow start of RFC 6356 and Linux's out-of-tree controllers). RFC 6356 leaves slow start to
+ * "standard TCP", and RFC 9406 is a standard change to TCP's slow start for any window-based controller; it
+ * keeps one path's slow start from overshooting its queue by the window that filled it, which with
+ * uncoupled slow starts on every path costs a coupled connection losses on all of them at once (after them
+ * every window regrows at the coupled, Reno-like rate, not CUBIC's). The coupled formulas are untouched: they
+ * start at the exit, with ssthresh = cwnd. Reno with `hystart: true` is still what a lone coupled controller
+ * is, event for event.
+ *
  * Congestion avoidance keeps Reno's byte counter: subclasses say how many acknowledged bytes earn one MSS of
  * window (`threshold`; Reno: cwnd), which is RFC 6356 section 4's "cwnd_cnt_i > max(alpha_scale * cwnd_total
  * / alpha, cwnd_i)" in bytes, so the window stays a whole number of bytes and moves in whole segments in
  * avoidance, as Linux's packet-counted windows do.
  */
 import type { CoupledSubflow } from './coupled.js';
+import { HYSTART, HystartPlusPlus, type HystartPhase } from './hystart.js';
 import { ABC_LIMIT_SEGMENTS, initialWindowBytes } from './reno.js';
 import type { AckSample, CongestionControlParams, CongestionController, Micros } from './types.js';
+
+/** Switches for the coupled controllers' optional parts. */
+export interface CoupledOptions {
+  /** HyStart++ (RFC 9406) in the initial slow start. Default true (as CUBIC's). */
+  readonly hystart?: boolean;
+}
 
 /** The common machinery; see the file comment. Subclasses implement `congestionAvoidance`. */
 export abstract class CoupledController implements CongestionController {
@@ -47,12 +63,17 @@ export abstract class CoupledController implements CongestionController {
   private deliveredBytes = 0;
   private lastLossDelivered = 0;
   private previousLossDelivered = 0;
+  /** HyStart++ state (RFC 9406 4.2; phase 'done' from the start when the option is off). */
+  private readonly hystartState: HystartPlusPlus;
+  /** The HyStart++ phase before the latest reduction, for onUndo. */
+  private priorHystartPhase: HystartPhase = 'done';
 
-  protected constructor(name: string, params: CongestionControlParams) {
+  protected constructor(name: string, params: CongestionControlParams, options: CoupledOptions = {}) {
     this.name = name;
     this.mss = params.mss;
     this.initialWindowSegments = params.initialWindowSegments;
     this.cwndBytes = initialWindowBytes(params.mss, params.initialWindowSegments);
+    this.hystartState = new HystartPlusPlus(options.hystart ?? true);
     this.coupling = params.coupling;
     this.coupling?.attach(name);
     this.publish();
@@ -64,6 +85,11 @@ export abstract class CoupledController implements CongestionController {
 
   get ssthresh(): number {
     return this.ssthreshBytes;
+  }
+
+  /** HyStart++ phase: standard slow start, Conservative Slow Start, or done (never enabled, or over). */
+  get hystart(): HystartPhase {
+    return this.hystartState.phase;
   }
 
   /** Between a congestion event and the end of its recovery. */
@@ -107,8 +133,16 @@ export abstract class CoupledController implements CongestionController {
     }
     let avoidanceBytes = acked;
     if (this.cwndBytes < this.ssthreshBytes) {
-      // Slow start is uncoupled (RFC 6356 section 3), with ABC's L = 2*SMSS (RFC 3465 section 2.3).
-      const increase = Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss);
+      // Slow start is uncoupled (RFC 6356 section 3), with ABC's L = 2*SMSS (RFC 3465 section 2.3), and
+      // HyStart++ (RFC 9406 4.2) exactly as Reno's option (src/cc/reno.ts).
+      let increase = Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss);
+      const hystart = this.hystartState;
+      if (hystart.phase !== 'done') {
+        hystart.deliveredBytes += acked;
+        if (hystart.phase === 'css') increase = Math.floor(increase / HYSTART.cssGrowthDivisor);
+        // "If CSS_ROUNDS rounds are complete, enter congestion avoidance by setting the ssthresh to the current cwnd."
+        if (hystart.onAck(sample, acked)) this.ssthreshBytes = this.cwndBytes;
+      }
       if (this.cwndBytes + increase <= this.ssthreshBytes) {
         this.cwndBytes += increase;
         this.publish();
@@ -130,6 +164,8 @@ export abstract class CoupledController implements CongestionController {
     this.recoveryPending = true;
     this.priorCwndBytes = this.cwndBytes;
     this.priorSsthreshBytes = this.ssthreshBytes;
+    this.priorHystartPhase = this.hystartState.phase;
+    this.hystartState.phase = 'done';
     this.ssthreshBytes = this.reducedWindow(bytesInFlight);
     this.cwndBytes = this.ssthreshBytes;
     this.resetAvoidance();
@@ -150,8 +186,10 @@ export abstract class CoupledController implements CongestionController {
       this.markLoss();
       this.priorCwndBytes = this.cwndBytes;
       this.priorSsthreshBytes = this.ssthreshBytes;
+      this.priorHystartPhase = this.hystartState.phase;
       this.ssthreshBytes = this.reducedWindow(bytesInFlight);
     }
+    this.hystartState.phase = 'done';
     this.timeoutPending = true;
     this.recoveryPending = false;
     this.cwndBytes = this.mss; // the loss window, LW = 1 SMSS
@@ -164,6 +202,7 @@ export abstract class CoupledController implements CongestionController {
     // Linux tcp_undo_cwnd_reduction: never shrink on undo. The loss stays counted in l_r, as in Linux.
     this.cwndBytes = Math.max(this.cwndBytes, this.priorCwndBytes);
     this.ssthreshBytes = Math.max(this.ssthreshBytes, this.priorSsthreshBytes);
+    this.hystartState.phase = this.priorHystartPhase;
     this.priorCwndBytes = NaN;
     this.priorSsthreshBytes = NaN;
     this.recoveryPending = false;

@@ -9,7 +9,7 @@ export {
   createCongestionControl,
   registerCongestionControl,
 } from './registry.js';
-export { ABC_LIMIT_SEGMENTS, RenoController, createReno, initialWindowBytes } from './reno.js';
+export { ABC_LIMIT_SEGMENTS, RenoController, createReno, initialWindowBytes, renoFactory, type RenoOptions } from './reno.js';
 export {
   CUBIC_ALPHA,
   CUBIC_BETA,
@@ -22,7 +22,7 @@ export {
   type HystartPhase,
 } from './cubic.js';
 export { CoupledGroup, CoupledSubflow } from './coupled.js';
-export { CoupledController } from './coupled-controller.js';
+export { CoupledController, type CoupledOptions } from './coupled-controller.js';
 export { LiaController, createLia } from './lia.js';
 export { OliaController, createOlia } from './olia.js';
 export { BALIA_DECREASE_ALPHA_CAP, BaliaController, createBalia } from './balia.js';

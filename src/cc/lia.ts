@@ -24,13 +24,13 @@
  * member) the threshold is cwnd_i exactly: Reno.
  */
 import { COUPLED_SUM } from './coupled.js';
-import { CoupledController } from './coupled-controller.js';
+import { CoupledController, type CoupledOptions } from './coupled-controller.js';
 import type { CongestionControlFactory, CongestionControlParams } from './types.js';
 
 /** RFC 6356 LIA; `"lia"` in the registry. */
 export class LiaController extends CoupledController {
-  constructor(params: CongestionControlParams) {
-    super('lia', params);
+  constructor(params: CongestionControlParams, options: CoupledOptions = {}) {
+    super('lia', params, options);
   }
 
   /**

@@ -35,7 +35,7 @@
  * Alone (no group, or the only usable member) the controller is Reno exactly.
  */
 import { COUPLED_SUM } from './coupled.js';
-import { CoupledController } from './coupled-controller.js';
+import { CoupledController, type CoupledOptions } from './coupled-controller.js';
 import type { CongestionControlFactory, CongestionControlParams } from './types.js';
 
 /** OLIA (Khalili et al.); `"olia"` in the registry. */
@@ -43,8 +43,8 @@ export class OliaController extends CoupledController {
   /** Signed window growth in bytes earned while coupled and not yet applied in whole segments. */
   private windowCredit = 0;
 
-  constructor(params: CongestionControlParams) {
-    super('olia', params);
+  constructor(params: CongestionControlParams, options: CoupledOptions = {}) {
+    super('olia', params, options);
   }
 
   /** OLIA's alpha_r for this path now (0 when not coupled). */

@@ -12,7 +12,15 @@
  * avoidance adds exactly one SMSS per cwnd bytes acknowledged (RFC 5681 section 3.1: "... cwnd += SMSS*SMSS/cwnd
  * ... [is] an acceptable way to ... increase cwnd by one full-sized segment per RTT"; the byte counter is
  * RFC 3465 section 2.1's exact form of it, as Linux's tcp_cong_avoid_ai does in segments).
+ *
+ * HyStart++ (RFC 9406) in the initial slow start is an option, off for `"reno"` (Linux's tcp_reno has none)
+ * and on in the coupled controllers built on this behaviour (src/cc/coupled-controller.ts). With it, slow
+ * start runs RFC 9406 section 4.2 on every slow-start ACK as CUBIC does (src/cc/hystart.ts): a round whose
+ * minimum RTT rose by the threshold enters Conservative Slow Start (the increase divided by
+ * CSS_GROWTH_DIVISOR, floored to a whole byte), and CSS_ROUNDS rounds of it end slow start (ssthresh = cwnd).
+ * A congestion event or an RTO ends it too (the phase is 'done'; an undo restores the phase).
  */
+import { HYSTART, HystartPlusPlus, type HystartPhase } from './hystart.js';
 import type {
   AckSample,
   CongestionControlFactory,
@@ -23,6 +31,12 @@ import type {
 
 /** RFC 3465 section 2.3: "L = 2*SMSS bytes" is the slow-start increase limit per ACK. */
 export const ABC_LIMIT_SEGMENTS = 2;
+
+/** Switches for Reno's optional parts. */
+export interface RenoOptions {
+  /** HyStart++ (RFC 9406) in the initial slow start. Default false (Linux's reno has none). */
+  readonly hystart?: boolean;
+}
 
 /**
  * The initial window in bytes. With `initialWindowSegments` given it is that many segments (like Linux's
@@ -54,11 +68,21 @@ export class RenoController implements CongestionController {
   /** cwnd and ssthresh before the latest reduction, for onUndo (NaN: nothing to undo). */
   private priorCwndBytes = NaN;
   private priorSsthreshBytes = NaN;
+  /** HyStart++ state (RFC 9406 4.2; phase 'done' from the start when the option is off). */
+  private readonly hystartState: HystartPlusPlus;
+  /** The HyStart++ phase before the latest reduction, for onUndo. */
+  private priorHystartPhase: HystartPhase = 'done';
 
-  constructor(params: CongestionControlParams) {
+  constructor(params: CongestionControlParams, options: RenoOptions = {}) {
     this.mss = params.mss;
     this.initialWindowSegments = params.initialWindowSegments;
     this.cwndBytes = initialWindowBytes(params.mss, params.initialWindowSegments);
+    this.hystartState = new HystartPlusPlus(options.hystart ?? false);
+  }
+
+  /** HyStart++ phase: standard slow start, Conservative Slow Start, or done (never enabled, or over). */
+  get hystart(): HystartPhase {
+    return this.hystartState.phase;
   }
 
   get cwnd(): number {
@@ -80,7 +104,14 @@ export class RenoController implements CongestionController {
     if (sample.inRecovery || sample.appLimited) return;
     let avoidanceBytes = acked;
     if (this.cwndBytes < this.ssthreshBytes) {
-      const increase = Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss);
+      let increase = Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss);
+      const hystart = this.hystartState;
+      if (hystart.phase !== 'done') {
+        hystart.deliveredBytes += acked;
+        if (hystart.phase === 'css') increase = Math.floor(increase / HYSTART.cssGrowthDivisor);
+        // "If CSS_ROUNDS rounds are complete, enter congestion avoidance by setting the ssthresh to the current cwnd."
+        if (hystart.onAck(sample, acked)) this.ssthreshBytes = this.cwndBytes;
+      }
       if (this.cwndBytes + increase <= this.ssthreshBytes) {
         this.cwndBytes += increase;
         return;
@@ -104,6 +135,8 @@ export class RenoController implements CongestionController {
     this.recoveryPending = true;
     this.priorCwndBytes = this.cwndBytes;
     this.priorSsthreshBytes = this.ssthreshBytes;
+    this.priorHystartPhase = this.hystartState.phase;
+    this.hystartState.phase = 'done';
     this.ssthreshBytes = this.halvedFlight(bytesInFlight);
     this.cwndBytes = this.ssthreshBytes;
     this.bytesAckedInAvoidance = 0;
@@ -124,8 +157,10 @@ export class RenoController implements CongestionController {
     if (!this.timeoutPending && !this.recoveryPending) {
       this.priorCwndBytes = this.cwndBytes;
       this.priorSsthreshBytes = this.ssthreshBytes;
+      this.priorHystartPhase = this.hystartState.phase;
       this.ssthreshBytes = this.halvedFlight(bytesInFlight);
     }
+    this.hystartState.phase = 'done';
     this.timeoutPending = true;
     this.recoveryPending = false;
     this.cwndBytes = this.mss; // the loss window, LW = 1 SMSS
@@ -137,6 +172,7 @@ export class RenoController implements CongestionController {
     // Linux tcp_undo_cwnd_reduction with tcp_reno_undo_cwnd: never shrink on undo.
     this.cwndBytes = Math.max(this.cwndBytes, this.priorCwndBytes);
     this.ssthreshBytes = Math.max(this.ssthreshBytes, this.priorSsthreshBytes);
+    this.hystartState.phase = this.priorHystartPhase;
     this.priorCwndBytes = NaN;
     this.priorSsthreshBytes = NaN;
     this.recoveryPending = false;
@@ -167,3 +203,8 @@ export class RenoController implements CongestionController {
 
 /** Registry factory for `"reno"`. */
 export const createReno: CongestionControlFactory = (params) => new RenoController(params);
+
+/** A factory for Reno with the given switches (register it under another name to compare variants). */
+export function renoFactory(options: RenoOptions = {}): CongestionControlFactory {
+  return (params) => new RenoController(params, options);
+}

@@ -35,6 +35,13 @@ export const JOIN_ACK_RTO_MIN: Micros = 200_000;
 export const JOIN_ACK_RTO_MAX: Micros = 60_000_000;
 
 /**
+ * Option bytes reserved on every data segment for the DSS (Linux's sizing: 64-bit DATA_ACK and mapping, 4 + 8 +
+ * 14, and the checksum, 2): a full data segment carries `sendMss - DATA_OPTION_BYTES` payload bytes, which is
+ * the `mss` the scheduler sees.
+ */
+export const DATA_OPTION_BYTES = 28;
+
+/**
  * The MP_JOIN handshake state of one joined subflow (Linux keeps it in the subflow context: nonces, thmac):
  * nonces, progress, the third-ACK retransmission. The handshake itself is in handshake.ts.
  */
@@ -372,7 +379,8 @@ export class Subflow {
       cwndBytes: tcp.cwndBytes,
       bytesInFlight: inFlight,
       sendWindowBytes: Math.max(0, tcp.sendWindowBytes - inFlight),
-      mss: tcp.sendMss,
+      // Payload of a full data segment: every one carries the DSS option the extension reserves room for.
+      mss: Math.max(1, tcp.sendMss - DATA_OPTION_BYTES),
       // Handed to the subflow and not yet on the wire (segments never span two mappings: `segmentLimit`).
       queuedBytes: Math.max(0, this.send.written + 1 - this.send.sentEnd),
       stale: this.progress.stale,
@@ -407,7 +415,7 @@ export class Subflow {
     const send = this.send;
     const join = this.joinHandshake;
     return {
-      reservedOptionBytes: 28,
+      reservedOptionBytes: DATA_OPTION_BYTES,
       get reservedAckOptionBytes() {
         return join !== undefined && join.state !== 'full' ? 24 : 12;
       },

@@ -27,10 +27,19 @@ export function isBackup(view: SubflowView): boolean {
 /**
  * New bytes the subflow can take now: what both the congestion window and the peer's window still allow,
  * less what is already queued on it. Integer, >= 0.
+ *
+ * The congestion window's part counts whole segments of `mss` (when the view has one): a subflow's TCP
+ * sends a short segment whenever its data ends short of a segment, so handing it exactly cwnd - in flight
+ * bytes made it fill every window with a runt segment per ACK (a TCP with a full send buffer sends only full
+ * segments and leaves the remainder of cwnd unused, as Linux's packet-counted cwnd does). The peer's window
+ * stays in bytes: the TCP's own sender-side SWS avoidance decides about a window smaller than a segment.
  */
 export function roomBytes(view: SubflowView): number {
-  const cwndRoom = nonNegative(view.cwndBytes) - nonNegative(view.bytesInFlight);
-  const room = Math.min(cwndRoom, nonNegative(view.sendWindowBytes)) - nonNegative(view.queuedBytes);
+  const queued = nonNegative(view.queuedBytes);
+  let cwndRoom = nonNegative(view.cwndBytes) - nonNegative(view.bytesInFlight) - queued;
+  const mss = nonNegative(view.mss);
+  if (mss >= 1 && cwndRoom > 0) cwndRoom = Math.floor(cwndRoom / mss) * mss;
+  const room = Math.min(cwndRoom, nonNegative(view.sendWindowBytes) - queued);
   return room > 0 ? Math.floor(room) : 0;
 }
 

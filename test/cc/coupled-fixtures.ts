@@ -54,7 +54,17 @@ export function pathsInGroup<T extends CoupledController>(
 
 /** One step of a sender's life, as the TCP sender reports it. */
 export type CcEvent =
-  | { readonly kind: 'ack'; readonly bytes: number; readonly srtt: number; readonly appLimited: boolean; readonly inRecovery: boolean }
+  | {
+      readonly kind: 'ack';
+      readonly bytes: number;
+      readonly srtt: number;
+      /** The ACK's RTT sample (HyStart++ reads it), if it has one. */
+      readonly rtt: number | null;
+      /** Bytes in flight before the ACK beyond the bytes it acknowledges (HyStart++'s rounds). */
+      readonly flight: number;
+      readonly appLimited: boolean;
+      readonly inRecovery: boolean;
+    }
   | { readonly kind: 'loss'; readonly flight: number }
   | { readonly kind: 'recoveryEnd' }
   | { readonly kind: 'rto'; readonly flight: number }
@@ -70,6 +80,8 @@ export const ccEventArb: fc.Arbitrary<CcEvent> = fc.oneof(
       kind: fc.constant('ack' as const),
       bytes: fc.integer({ min: 1, max: 6 * 1460 }),
       srtt: fc.integer({ min: 500, max: 400_000 }),
+      rtt: fc.option(fc.integer({ min: 500, max: 400_000 })),
+      flight: fc.integer({ min: 0, max: 40 * 1460 }),
       appLimited: fc.boolean(),
       inRecovery: fc.boolean(),
     }),
@@ -80,6 +92,29 @@ export const ccEventArb: fc.Arbitrary<CcEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('undo' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('mss' as const), mss: fc.constantFrom(...MSS_CHOICES) }) },
 );
+
+/**
+ * Slow-start rounds for HyStart++ to act on: 1 to 16 rounds, each `segments` ACKs of one MSS (8 to 40, so a
+ * round has N_RTT_SAMPLE samples) whose flight makes the round exactly those ACKs, all with one RTT sample
+ * from 20, 22, 26 or 40 ms (so the minimum rises past the threshold or not, and falls back).
+ */
+export function slowStartRoundsArb(mss: number): fc.Arbitrary<CcEvent[]> {
+  return fc
+    .array(fc.record({ segments: fc.integer({ min: 8, max: 40 }), rtt: fc.constantFrom(20_000, 22_000, 26_000, 40_000) }), { minLength: 1, maxLength: 16 })
+    .map((rounds) =>
+      rounds.flatMap(({ segments, rtt }) =>
+        Array.from({ length: segments }, (_, i): CcEvent => ({
+          kind: 'ack',
+          bytes: mss,
+          srtt: 20_000,
+          rtt,
+          flight: (segments - i - 1) * mss,
+          appLimited: false,
+          inRecovery: false,
+        })),
+      ),
+    );
+}
 
 interface Steppable {
   onAck(now: number, sample: AckSample): void;
@@ -93,7 +128,16 @@ interface Steppable {
 export function apply(cc: Steppable, now: number, event: CcEvent): void {
   switch (event.kind) {
     case 'ack':
-      cc.onAck(now, ack(event.bytes, { srttMicros: event.srtt, appLimited: event.appLimited, inRecovery: event.inRecovery }));
+      cc.onAck(
+        now,
+        ack(event.bytes, {
+          srttMicros: event.srtt,
+          ...(event.rtt === null ? {} : { rttMicros: event.rtt }),
+          priorInFlight: event.bytes + event.flight,
+          appLimited: event.appLimited,
+          inRecovery: event.inRecovery,
+        }),
+      );
       break;
     case 'loss':
       cc.onCongestionEvent(now, event.flight);
@@ -115,16 +159,19 @@ export function apply(cc: Steppable, now: number, event: CcEvent): void {
 
 /**
  * Property: `ctor` without a group, alone in a group, and next to a sibling that cannot count (no SRTT yet,
- * or marked unable to send) has Reno's cwnd and ssthresh after every event of any sequence.
+ * or marked unable to send) has Reno's cwnd and ssthresh (Reno with HyStart++, as the coupled controllers'
+ * slow start) after every event of any sequence.
  */
 export function assertAloneIsReno<T extends CoupledController>(ctor: CoupledCtor<T>): void {
   fc.assert(
     fc.property(
-      fc.constantFrom(1000, 1460),
-      fc.array(ccEventArb, { minLength: 1, maxLength: 200 }),
+      fc.constantFrom(1000, 1460).chain((mss) =>
+        fc.tuple(fc.constant(mss), fc.oneof(fc.constant<CcEvent[]>([]), slowStartRoundsArb(mss)), fc.array(ccEventArb, { minLength: 1, maxLength: 200 })),
+      ),
       fc.constantFrom('none', 'alone', 'sibling-without-srtt', 'sibling-cannot-send'),
-      (mss, events, setting) => {
-        const reno = new RenoController({ mss, now: 0 });
+      ([mss, rounds, rest], setting) => {
+        const events = [...rounds, ...rest];
+        const reno = new RenoController({ mss, now: 0 }, { hystart: true });
         let cc: T;
         if (setting === 'none') {
           cc = new ctor({ mss, now: 0 });
@@ -146,6 +193,7 @@ export function assertAloneIsReno<T extends CoupledController>(ctor: CoupledCtor
           apply(cc, now, event);
           assert.equal(cc.cwnd, reno.cwnd, `cwnd after ${JSON.stringify(event)}`);
           assert.equal(cc.ssthresh, reno.ssthresh, `ssthresh after ${JSON.stringify(event)}`);
+          assert.equal(cc.hystart, reno.hystart, `HyStart++ phase after ${JSON.stringify(event)}`);
         }
       },
     ),

@@ -29,9 +29,9 @@ test('blest_fastIdlePathAlwaysChosen', () => {
   for (const conn of [connection(), connection({ sendWindowBytes: 1000 }), connection({ sendWindowBytes: 0 }), undefined]) {
     assert.deepEqual(sched.selectSend(NOW, [SLOW, fast], LOTS, conn), { subflowId: 1, maxBytes: 10 * MSS, duplicateOn: [] });
   }
-  // Only a little room left on x_f: still x_f, for that little.
-  const almostFull = view(1, { srttMicros: 10_000, bytesInFlight: 10 * MSS - 100 });
-  assert.deepEqual(sched.selectSend(NOW, [SLOW, almostFull], LOTS, connection()), { subflowId: 1, maxBytes: 100, duplicateOn: [] });
+  // Room for one more whole segment on x_f (cwnd - in flight = 2 MSS - 100): still x_f, for that segment.
+  const almostFull = view(1, { srttMicros: 10_000, bytesInFlight: 8 * MSS + 100 });
+  assert.deepEqual(sched.selectSend(NOW, [SLOW, almostFull], LOTS, connection()), { subflowId: 1, maxBytes: MSS, duplicateOn: [] });
   assert.equal(sched.lambda, 1.2);
 });
 

@@ -17,6 +17,7 @@ import {
   usableSubflows,
 } from '../../src/sched/view.js';
 import { byteCount, subflowViews } from './arbitraries.js';
+import { MSS, view } from './fixtures.js';
 
 const BUILTINS = ['default', 'roundrobin', 'redundant'] as const;
 /** Every built-in follows the same reinjection rules (BLEST and ECF never wait to reinject). */
@@ -52,6 +53,21 @@ function checkSendDecision(views: readonly SubflowView[], pending: number, decis
     assert.ok(!isBackup(chosen) || !activeExists, 'backup chosen while a non-backup subflow is usable');
   }
 }
+
+test('roomBytes_congestionWindowInWholeSegments_peerWindowInBytes', () => {
+  // cwnd 10 MSS: 2 MSS - 100 bytes left in flight's wake is room for one segment, not 2 MSS - 100 bytes.
+  assert.equal(roomBytes(view(1, { bytesInFlight: 8 * MSS + 100 })), MSS);
+  assert.equal(roomBytes(view(1, { bytesInFlight: 9 * MSS + 1 })), 0);
+  assert.equal(roomBytes(view(1, { bytesInFlight: 7 * MSS })), 3 * MSS);
+  // Queued bytes use up the window before the rounding: 3 MSS left less 100 queued is 2 whole segments.
+  assert.equal(roomBytes(view(1, { bytesInFlight: 7 * MSS, queuedBytes: 100 })), 2 * MSS);
+  // The peer's window is not rounded (the TCP's sender-side SWS avoidance decides about small windows).
+  assert.equal(roomBytes(view(1, { sendWindowBytes: 1000 })), 1000);
+  assert.equal(roomBytes(view(1, { sendWindowBytes: 3 * MSS + 7, queuedBytes: 7 })), 3 * MSS);
+  // Without an MSS (0, NaN) the window counts in bytes.
+  assert.equal(roomBytes(view(1, { mss: 0, bytesInFlight: 8 * MSS + 100 })), 2 * MSS - 100);
+  assert.equal(roomBytes(view(1, { mss: Number.NaN, bytesInFlight: 8 * MSS + 100 })), 2 * MSS - 100);
+});
 
 test('property_everySchedulerChoiceIsEstablishedWithRoomAndRespectsBackup', () => {
   assert.ok(BUILTINS.every((name) => schedulerNames().includes(name)));
