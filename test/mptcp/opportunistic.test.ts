@@ -37,17 +37,28 @@ function download(opportunistic: boolean, sendBufferBytes: number) {
   return { ms: (ended - s.startedAt) / 1000, stats: state.opportunistic, slowSrtt };
 }
 
-test('a send buffer blocked by the slow subflow: the blocking data goes again on the fast one, the slow one is penalised', () => {
+test('a send buffer blocked by the slow subflow: the blocking data goes again on another subflow, within 1.5 x of the fast path alone', () => {
   const off = download(false, 65_536);
   const on = download(true, 65_536);
   console.log(`64 KiB send buffer, 4 MB: off ${off.ms} ms, on ${on.ms} ms, ${JSON.stringify(on.stats)}`);
   assert.equal(off.stats, undefined, 'off: no opportunistic state at all');
-  assert.ok(on.stats !== undefined && on.stats.bytes > 0 && on.stats.penalties >= 1, 'on: bytes sent again and a penalty');
-  // At most one penalty per slow-path RTT over the whole transfer.
+  assert.ok(on.stats !== undefined && on.stats.bytes > 0, 'on: bytes sent again');
+  // At most one penalty per slow-path RTT over the whole transfer. With the scheduler's room in whole segments
+  // (coupled-room) this buffer first blocks while the fast subflow holds the DATA_ACK, so the copies go on the
+  // slow one and nothing is penalised (0 here); the next test has the slow subflow holding it.
   assert.ok(on.stats.penalties <= (on.ms * 1000) / on.slowSrtt, `${on.stats.penalties} penalties in ${on.ms} ms at SRTT ${on.slowSrtt} us`);
   assert.ok(on.ms < 0.5 * off.ms, `on ${on.ms} ms < half of off ${off.ms} ms`);
   // The fast path alone would need 4 MB x 8 / 20 Mbit/s = 1.6 s: within 1.5 x of that.
   assert.ok(on.ms < 2400, `on ${on.ms} ms`);
+});
+
+test('the slow subflow holds the blocking data (96 KiB send buffer): it is penalised, at most once per its RTT', () => {
+  const off = download(false, 98_304);
+  const on = download(true, 98_304);
+  console.log(`96 KiB send buffer, 4 MB: off ${off.ms} ms, on ${on.ms} ms, ${JSON.stringify(on.stats)}`);
+  assert.ok(on.stats !== undefined && on.stats.bytes > 0 && on.stats.penalties >= 1, 'on: bytes sent again and a penalty');
+  assert.ok(on.stats.penalties <= (on.ms * 1000) / on.slowSrtt, `${on.stats.penalties} penalties in ${on.ms} ms at SRTT ${on.slowSrtt} us`);
+  assert.ok(on.ms < 0.5 * off.ms, `on ${on.ms} ms < half of off ${off.ms} ms`);
 });
 
 test('with the default buffers nothing blocks: the option changes nothing', () => {
