@@ -18,6 +18,7 @@ import {
   nonZero,
   ourClientToKernelServer,
   startTransfer,
+  subflowLine,
   transfer,
 } from '../support/kernel-mptcp.js';
 import { MptcpConnection } from '../../src/mptcp/connection.js';
@@ -203,7 +204,10 @@ test('MPTCP scenario 7, the other way: the kernel marks its signalled address ba
   try {
     configurePathManagers(paths, { kernel: { limits: 'subflows 2 add_addr_accepted 2' }, ours: { limits: 'subflows 2 add_addr_accepted 1' } });
     paths.namespace.ip('mptcp', 'endpoint', 'add', '198.18.2.1', 'dev', paths.tuns[1]!.name, 'id', '2', 'signal');
-    const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', listen: '0.0.0.0', localAddress: '198.18.1.2', bytes: BYTES7, flags: ['--mptcp', '--keep-listening'] });
+    // The kernel's sending is paced to 10 MB/s (4 s for the 40 MB): unpaced, on an idle machine, it had sent
+    // nearly everything before the MP_PRIO took effect, and '4 MB more on the active path' never came (a CI
+    // rehearsal at load 2: timed out after 30 s). Our direction is not paced.
+    const run = await ourClientToKernelServer(paths, { to: '198.18.1.1', listen: '0.0.0.0', localAddress: '198.18.1.2', bytes: BYTES7, flags: ['--mptcp', '--keep-listening', '--rate', '10000000'] });
     const { connection } = run;
     const c = paths.runtime.host.mptcpCounters;
     const exchange = startTransfer(run);
@@ -214,7 +218,11 @@ test('MPTCP scenario 7, the other way: the kernel marks its signalled address ba
     await new Promise((r) => setTimeout(r, 300)); // what was queued before the switch drains
     const base = connection.subflowInfo()[1]!;
     const before = connection.mptcpInfo();
-    await until(() => connection.mptcpInfo().bytesReceived - before.bytesReceived > 4_000_000, '4 MB more on the active path', 30_000);
+    console.log(`# the MP_PRIO in effect at ${before.bytesReceived} of the kernel's ${BYTES7} bytes received`);
+    await until(() => connection.mptcpInfo().bytesReceived - before.bytesReceived > 4_000_000, '4 MB more on the active path', 30_000).catch((e: Error) => {
+      const now = connection.mptcpInfo();
+      throw new Error(`${e.message}: received ${before.bytesReceived} -> ${now.bytesReceived} of ${BYTES7}; subflows ${subflowLine(connection)}`);
+    });
     const during = connection.subflowInfo()[1]!;
     const sentDuring = during.dataBytesSent - base.dataBytesSent;
     const receivedDuring = during.dataBytesReceived - base.dataBytesReceived;

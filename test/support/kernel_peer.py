@@ -8,7 +8,9 @@
 connection establishment to EOF. --abort-after BYTES: once BYTES were received, stop reading, wait a
 moment (so unread data is queued) and close with SO_LINGER {1, 0}: an abortive close (for MPTCP, the kernel
 sends MP_FASTCLOSE); the JSON line then has 'aborted': true. --hold-write: shut down writing only once the
-peer's EOF has arrived (a receiver that half-closed at once would make a kernel MPTCP peer refuse joins). --keep-listening keeps the server's listening socket open after accept():
+peer's EOF has arrived (a receiver that half-closed at once would make a kernel MPTCP peer refuse joins).
+--rate BYTES_PER_SECOND: the sender never gets ahead of that rate (a test that must act in mid-transfer on a
+fast, idle machine, where an unpaced transfer of tens of MB ends in a fraction of a second). --keep-listening keeps the server's listening socket open after accept():
 Linux receives MPTCP MP_JOIN SYNs on the listener, so joins need it.
 
 One connection: sends SEND_BYTES (a sender thread, then shutdown(SHUT_WR)) while reading until EOF,
@@ -75,11 +77,17 @@ def main():
 
     eof = threading.Event()
 
+    rate = float(sys.argv[sys.argv.index('--rate') + 1]) if '--rate' in sys.argv else None
+
     def sender():
         try:
             for chunk in pattern(send_bytes, sent_hash):
                 s.sendall(chunk)
                 sent[0] += len(chunk)
+                if rate is not None:
+                    ahead = started + sent[0] / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
             if '--hold-write' in sys.argv:
                 eof.wait(125)  # a kernel MPTCP peer that has half-closed refuses joins: stay open until the peer is done
             s.shutdown(socket.SHUT_WR)
