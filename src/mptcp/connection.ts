@@ -58,7 +58,7 @@ import { Subflow, subflowConfig, type JoinHandshake, type SubflowInit } from './
 import type { JoinOptions, MptcpPathManagerConfig, StreamConnection } from './types.js';
 import { Handshake } from './handshake.js';
 import { drawLocalKey, type TokenTable } from './token.js';
-import { HANDSHAKE, isMptcp, modeOf, MPTCP, primarySubflow, type ConnectionContext, type ConnectionState } from './context.js';
+import { HANDSHAKE, isMptcp, modeOf, MPTCP, primarySubflow, type ConnectionContext, type ConnectionState, type FastClose } from './context.js';
 import { ConnectionMonitor, liveSubflowCount, subflowDebugState, subflowInfo, type MptcpInfo, type MptcpSubflowInfo } from './info.js';
 import { Options } from './options.js';
 import { Mappings } from './mapping.js';
@@ -202,51 +202,78 @@ export class MptcpConnection implements StreamConnection {
     this.#scheduler.onSubflowAdded(addedAt, initial.view());
   }
 
-  /** The private object the sub-objects reach the connection through (built once, in the constructor). */
+  /**
+   * The private object the sub-objects reach the connection through (built once, in the constructor). An
+   * instance of one class rather than an object literal: a literal with getters is a dictionary-mode object
+   * in V8, so every `ctx.send`, `ctx.state`, `ctx.keys` of the per-segment paths was a hash lookup.
+   */
   #context(): ConnectionContext {
-    const self = this;
-    return {
-      server: this.server,
-      counters: this.counters,
-      get keys() {
-        return self.#keys;
-      },
-      get state() {
-        return self.#state;
-      },
-      get now() {
-        return self.#timers.now;
-      },
-      subflows: this.#subflows,
-      send: this.#send,
-      receive: this.#receive,
-      timers: this.#timers,
-      get monitor() {
-        return self.#monitor;
-      },
-      get checksum() {
-        return self.#handshake.checksum;
-      },
-      get writableBytes() {
-        return self.writableBytes;
-      },
-      enterMptcp: () => this.#enterMptcp(),
-      becomeFullyEstablished: () => this.#becomeFullyEstablished(),
-      fallBack: () => this.#fallBack(),
-      startFastClose: (fastClose) => {
-        this.#state = { kind: 'fastClosing', fastClose };
-      },
-      subflowEstablished: (sf, hs) => this.#subflowEstablished(sf, hs),
-      forbidInfiniteFallback: () => this.#fallback.forbidInfinite(),
-      insertData: (offset, bytes) => {
-        // Data-level reassembly (reassembly.ts); a DATA_FIN at the new in-order end counts now.
-        if (this.#receive.insert(offset, bytes)) this.#closing.checkDataFin();
-      },
-      emit: (event) => {
-        this.#events.push(event);
-      },
-    };
+    return new MptcpConnection.#Context(this);
   }
+
+  /** The class of `#context` (inside the class body, so its getters read the connection's private fields). */
+  static readonly #Context = class Context implements ConnectionContext {
+    readonly server: boolean;
+    readonly counters: MptcpCounters;
+    readonly subflows: readonly Subflow[];
+    readonly send: SendBuffer;
+    readonly receive: Reassembly;
+    readonly timers: MptcpTimerTable;
+    // Own function properties, not methods: callers may hold them unbound, as they could the literal's.
+    readonly enterMptcp: () => void;
+    readonly becomeFullyEstablished: () => void;
+    readonly fallBack: () => void;
+    readonly startFastClose: (fastClose: FastClose) => void;
+    readonly subflowEstablished: (sf: Subflow, hs: JoinHandshake) => void;
+    readonly forbidInfiniteFallback: () => void;
+    readonly insertData: (offset: number, bytes: Uint8Array) => void;
+    readonly emit: (event: TcpEvent) => void;
+    readonly #c: MptcpConnection;
+
+    constructor(c: MptcpConnection) {
+      this.#c = c;
+      this.server = c.server;
+      this.counters = c.counters;
+      this.subflows = c.#subflows;
+      this.send = c.#send;
+      this.receive = c.#receive;
+      this.timers = c.#timers;
+      this.enterMptcp = () => c.#enterMptcp();
+      this.becomeFullyEstablished = () => c.#becomeFullyEstablished();
+      this.fallBack = () => c.#fallBack();
+      this.startFastClose = (fastClose) => {
+        c.#state = { kind: 'fastClosing', fastClose };
+      };
+      this.subflowEstablished = (sf, hs) => c.#subflowEstablished(sf, hs);
+      this.forbidInfiniteFallback = () => c.#fallback.forbidInfinite();
+      this.insertData = (offset, bytes) => {
+        // Data-level reassembly (reassembly.ts); a DATA_FIN at the new in-order end counts now.
+        if (c.#receive.insert(offset, bytes)) c.#closing.checkDataFin();
+      };
+      this.emit = (event) => {
+        c.#events.push(event);
+      };
+    }
+
+    get keys(): ConnectionKeys {
+      return this.#c.#keys;
+    }
+    get state(): ConnectionState {
+      return this.#c.#state;
+    }
+    get now(): Micros {
+      return this.#c.#timers.now;
+    }
+    get monitor(): ConnectionMonitor {
+      return this.#c.#monitor;
+    }
+    get checksum(): boolean {
+      return this.#c.#handshake.checksum;
+    }
+    get writableBytes(): number {
+      return this.#c.writableBytes;
+    }
+  };
 
   /** Creates a subflow record and its TCP connection (the record first, so no placeholder is needed). */
   #newSubflow(init: Omit<SubflowInit, 'id'>, open: (extension: TcpExtension) => TcpConnection): Subflow {

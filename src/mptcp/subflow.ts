@@ -411,23 +411,39 @@ export class Subflow {
    * and the peer recovered the losses of a joined subflow without SACK, by RTO).
    */
   #extension(): TcpExtension {
-    const owner = this.#owner;
-    const send = this.send;
-    const join = this.joinHandshake;
-    return {
-      reservedOptionBytes: DATA_OPTION_BYTES,
-      get reservedAckOptionBytes() {
-        return join !== undefined && join.state !== 'full' ? 24 : 12;
-      },
-      outgoingOptions: (kind, draft) => owner.subflowOptions(this, kind, draft),
-      // One segment never spans two mappings (Linux never collapses skbs of different mappings).
-      segmentLimit: (position) => {
-        const m = send.mapAt(position);
-        return m === undefined ? Infinity : m.subflowSeq + m.length - position;
-      },
-      onOptions: (segment) => owner.subflowInput(this, segment),
-      coupling: this.coupling,
+    return new SubflowExtension(this.#owner, this);
+  }
+}
+
+/**
+ * The extension object of `Subflow.#extension`: an instance of a class rather than an object literal, whose
+ * getter made it a dictionary-mode object in V8 (TCP reads its hooks on every segment). The hooks are own
+ * function properties, so TCP may still call them unbound.
+ */
+class SubflowExtension implements TcpExtension {
+  readonly reservedOptionBytes = DATA_OPTION_BYTES;
+  readonly outgoingOptions: (kind: TcpSegmentKind, draft: TcpSegmentDraft) => readonly TcpOption[] | undefined;
+  readonly segmentLimit: (position: number) => number;
+  readonly onOptions: (segment: TcpSegment) => void;
+  readonly coupling: CoupledSubflow | undefined;
+  readonly #join: JoinHandshake | undefined;
+
+  constructor(owner: SubflowOwner, sf: Subflow) {
+    const send = sf.send;
+    this.#join = sf.joinHandshake;
+    this.outgoingOptions = (kind, draft) => owner.subflowOptions(sf, kind, draft);
+    // One segment never spans two mappings (Linux never collapses skbs of different mappings).
+    this.segmentLimit = (position) => {
+      const m = send.mapAt(position);
+      return m === undefined ? Infinity : m.subflowSeq + m.length - position;
     };
+    this.onOptions = (segment) => owner.subflowInput(sf, segment);
+    this.coupling = sf.coupling;
+  }
+
+  get reservedAckOptionBytes(): number {
+    const join = this.#join;
+    return join !== undefined && join.state !== 'full' ? 24 : 12;
   }
 }
 
