@@ -27,7 +27,7 @@
  * avoidance, as Linux's packet-counted windows do.
  */
 import type { CoupledSubflow } from './coupled.js';
-import { HYSTART, HystartPlusPlus, type HystartPhase } from './hystart.js';
+import { HystartPlusPlus, type HystartPhase } from './hystart.js';
 import { ABC_LIMIT_SEGMENTS, initialWindowBytes } from './reno.js';
 import type { AckSample, CongestionControlParams, CongestionController, Micros } from './types.js';
 
@@ -135,14 +135,8 @@ export abstract class CoupledController implements CongestionController {
     if (this.cwndBytes < this.ssthreshBytes) {
       // Slow start is uncoupled (RFC 6356 section 3), with ABC's L = 2*SMSS (RFC 3465 section 2.3), and
       // HyStart++ (RFC 9406 4.2) exactly as Reno's option (src/cc/reno.ts).
-      let increase = Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss);
-      const hystart = this.hystartState;
-      if (hystart.phase !== 'done') {
-        hystart.deliveredBytes += acked;
-        if (hystart.phase === 'css') increase = Math.floor(increase / HYSTART.cssGrowthDivisor);
-        // "If CSS_ROUNDS rounds are complete, enter congestion avoidance by setting the ssthresh to the current cwnd."
-        if (hystart.onAck(sample, acked)) this.ssthreshBytes = this.cwndBytes;
-      }
+      const increase = this.hystartState.slowStartAck(sample, acked, Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss));
+      if (this.hystartState.exited) this.ssthreshBytes = this.cwndBytes;
       if (this.cwndBytes + increase <= this.ssthreshBytes) {
         this.cwndBytes += increase;
         this.publish();

@@ -34,8 +34,26 @@ export class HystartPlusPlus {
   private cssBaselineMinRttMicros = Infinity;
   private cssRoundCount = 0;
 
+  /** Set by `slowStartAck`: that ACK completed CSS_ROUNDS rounds of CSS (the caller sets ssthresh = cwnd). */
+  exited = false;
+
   constructor(enabled: boolean) {
     this.phase = enabled ? 'slow-start' : 'done';
+  }
+
+  /**
+   * One slow-start ACK of a byte-counted controller (Reno and the coupled ones): counts its bytes, runs 4.2 and
+   * returns `increase` as this ACK may grow the window, divided by CSS_GROWTH_DIVISOR in CSS and floored to a
+   * whole byte. `exited` then says whether the caller enters congestion avoidance ("If CSS_ROUNDS rounds are
+   * complete, enter congestion avoidance by setting the ssthresh to the current cwnd"). Off or over: `increase`.
+   */
+  slowStartAck(sample: AckSample, acked: number, increase: number): number {
+    this.exited = false;
+    if (this.phase === 'done') return increase;
+    this.deliveredBytes += acked;
+    const scaled = this.phase === 'css' ? Math.floor(increase / HYSTART.cssGrowthDivisor) : increase;
+    this.exited = this.onAck(sample, acked);
+    return scaled;
   }
 
   /**

@@ -20,7 +20,7 @@
  * CSS_GROWTH_DIVISOR, floored to a whole byte), and CSS_ROUNDS rounds of it end slow start (ssthresh = cwnd).
  * A congestion event or an RTO ends it too (the phase is 'done'; an undo restores the phase).
  */
-import { HYSTART, HystartPlusPlus, type HystartPhase } from './hystart.js';
+import { HystartPlusPlus, type HystartPhase } from './hystart.js';
 import type {
   AckSample,
   CongestionControlFactory,
@@ -104,14 +104,8 @@ export class RenoController implements CongestionController {
     if (sample.inRecovery || sample.appLimited) return;
     let avoidanceBytes = acked;
     if (this.cwndBytes < this.ssthreshBytes) {
-      let increase = Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss);
-      const hystart = this.hystartState;
-      if (hystart.phase !== 'done') {
-        hystart.deliveredBytes += acked;
-        if (hystart.phase === 'css') increase = Math.floor(increase / HYSTART.cssGrowthDivisor);
-        // "If CSS_ROUNDS rounds are complete, enter congestion avoidance by setting the ssthresh to the current cwnd."
-        if (hystart.onAck(sample, acked)) this.ssthreshBytes = this.cwndBytes;
-      }
+      const increase = this.hystartState.slowStartAck(sample, acked, Math.min(acked, ABC_LIMIT_SEGMENTS * this.mss));
+      if (this.hystartState.exited) this.ssthreshBytes = this.cwndBytes;
       if (this.cwndBytes + increase <= this.ssthreshBytes) {
         this.cwndBytes += increase;
         return;

@@ -65,6 +65,10 @@ export const WIFI_3G: GoodputScenario = {
   minRatio: 1.0,
 };
 
+/** The download scenarios' object sizes (issue 9: 64 KB to 16 MB, as DEMS/BLEST/ECF report) and seeds. */
+const OBJECT_SIZES: readonly number[] = [64 * 1024, 256 * 1024, 1 << 20, 4 << 20, 16 << 20];
+const DOWNLOAD_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+
 /** 3. Wi-Fi (fixed rate) + LTE (Mahimahi trace): object download times per scheduler. */
 export const WIFI_LTE: DownloadsScenario = {
   kind: 'downloads',
@@ -74,12 +78,12 @@ export const WIFI_LTE: DownloadsScenario = {
     'BLEST (Ferlin et al., IFIP Networking 2016) and ECF (Lim et al., CoNEXT 2017) download experiments; LTE: Mahimahi ' +
     'TMobile-LTE-short traces (Winstein et al., NSDI 2013), each seed starting 1 s further into the trace',
   policies: EVERY_SCHEDULER,
-  seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  seeds: DOWNLOAD_SEEDS,
   paths: [
     { name: 'Wi-Fi', rateMbps: 10, delayMs: 10, queueBytes: 150_000 },
     { name: 'LTE', trace: { down: 'TMobile-LTE-short.down', up: 'TMobile-LTE-short.up' }, delayMs: 40, queueBytes: 300_000 },
   ],
-  sizes: [64 * 1024, 256 * 1024, 1 << 20, 4 << 20, 16 << 20],
+  sizes: OBJECT_SIZES,
 };
 
 /**
@@ -100,12 +104,12 @@ export const WIFI_SLOW_LTE: DownloadsScenario = {
     '40 ms one way and a 300 KB queue as in wifi_lte; object sizes as wifi_lte (issue 9); each seed starting 1 s ' +
     'further into the trace',
   policies: EVERY_SCHEDULER,
-  seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  seeds: DOWNLOAD_SEEDS,
   paths: [
     { name: 'Wi-Fi', rateMbps: 10, delayMs: 10, queueBytes: 30_000 },
     { name: 'LTE', trace: { down: 'Verizon-LTE-short.down', up: 'Verizon-LTE-short.up' }, delayMs: 40, queueBytes: 300_000 },
   ],
-  sizes: [64 * 1024, 256 * 1024, 1 << 20, 4 << 20, 16 << 20],
+  sizes: OBJECT_SIZES,
 };
 
 /** 4. One MPTCP connection with two subflows and one TCP connection through one bottleneck (RFC 6356 goal 2). */
